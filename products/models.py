@@ -1,0 +1,318 @@
+"""Products, the ownership units they are run in, and their lifecycle."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from portfolio.models import Cluster, Person, Team
+
+
+class Stage(models.TextChoices):
+    INTRODUCTION = "introduction", "Introduction"
+    GROWTH = "growth", "Growth"
+    MATURITY = "maturity", "Maturity"
+    RETIREMENT = "retirement", "Retirement"
+    RETIRED = "retired", "Retired"
+
+
+STAGE_ORDER = [s.value for s in Stage]
+LIVE_STAGES = [Stage.INTRODUCTION, Stage.GROWTH, Stage.MATURITY]
+
+# What each stage asks the owner to invest in (shown on pages and, later, in review packets).
+STAGE_FOCUS = {
+    Stage.INTRODUCTION: "Prove the product with its first users and settle how it runs.",
+    Stage.GROWTH: "Invest in new capabilities and in adoption.",
+    Stage.MATURITY: "Invest in performance and in lowering the cost to run.",
+    Stage.RETIREMENT: "Carry out a managed migration to the target, then switch off.",
+    Stage.RETIRED: "Nothing: the product is switched off and its backlog is frozen.",
+}
+
+
+class Kind(models.TextChoices):
+    SYSTEM = "system", "System"
+    PLATFORM = "platform", "Platform"
+    SERVICE = "service", "Service"
+    INTEGRATION = "integration", "Integration"
+    INFRASTRUCTURE = "infrastructure", "Infrastructure"
+
+
+class Criticality(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class ManagementModel(models.TextChoices):
+    PRODUCT = "product", "Product"
+    PROJECT = "project", "Project"
+
+
+class UnitKind(models.TextChoices):
+    CLUSTER = "cluster", "Cluster"
+    PRODUCT = "product", "Product"
+
+
+class OwnershipUnitQuerySet(models.QuerySet):
+    def visible_to(self, user) -> OwnershipUnitQuerySet:
+        return self if user.is_authenticated else self.none()
+
+    def editable_by(self, user) -> OwnershipUnitQuerySet:
+        from portfolio.permissions import is_leader
+
+        if is_leader(user):
+            return self
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(owner__user=user)
+
+    def current(self) -> OwnershipUnitQuerySet:
+        return self.filter(is_active=True)
+
+    def without_accountable_owner(self) -> OwnershipUnitQuerySet:
+        return self.filter(
+            Q(owner__isnull=True) | Q(owner__active=False) | Q(owner__user__is_active=False)
+        )
+
+
+class OwnershipUnit(models.Model):
+    """What one owner is accountable for as one thing: a cluster, or a product in no cluster.
+
+    Every cluster has one unit; every product has its own unit, which lies dormant
+    (is_active=False) while the product belongs to a cluster and wakes when it splits out,
+    so a product's history as a unit of its own is never lost. Backlogs, funding, reviews
+    and owner load hang on units.
+    """
+
+    kind = models.CharField(max_length=10, choices=UnitKind.choices)
+    cluster = models.OneToOneField(
+        Cluster, null=True, blank=True, on_delete=models.CASCADE, related_name="unit"
+    )
+    product = models.OneToOneField(
+        "products.Product",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="own_unit",
+    )
+    owner = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="units"
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    history = HistoricalRecords()
+
+    objects = OwnershipUnitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="cluster", cluster__isnull=False, product__isnull=True)
+                    | Q(kind="product", product__isnull=False, cluster__isnull=True)
+                ),
+                name="unit_is_cluster_or_product",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="product") | Q(is_active=True),
+                name="cluster_unit_always_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.cluster.name if self.kind == UnitKind.CLUSTER else self.product.name
+
+    def get_absolute_url(self) -> str:
+        if self.kind == UnitKind.CLUSTER:
+            return self.cluster.get_absolute_url()
+        return self.product.get_absolute_url()
+
+    @property
+    def has_accountable_owner(self) -> bool:
+        return self.owner is not None and self.owner.is_accountable
+
+
+class ProductQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ProductQuerySet:
+        return self if user.is_authenticated else self.none()
+
+    def editable_by(self, user) -> ProductQuerySet:
+        from portfolio.permissions import is_leader
+
+        if is_leader(user):
+            return self
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(unit__owner__user=user)
+
+    def with_unit(self) -> ProductQuerySet:
+        return self.select_related("unit__cluster", "unit__owner__user", "team")
+
+    def without_accountable_owner(self) -> ProductQuerySet:
+        return self.filter(
+            Q(unit__owner__isnull=True)
+            | Q(unit__owner__active=False)
+            | Q(unit__owner__user__is_active=False)
+        )
+
+
+class Product(models.Model):
+    """An IT system, platform or service run as a product (or tracked as a project).
+
+    `unit` is the ownership unit the product is currently run in: its own, or its cluster's.
+    The owner is the unit's owner; a product never has an owner of its own beside that.
+    """
+
+    name = models.CharField(max_length=160)
+    slug = models.SlugField(max_length=160, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SYSTEM)
+    description = models.TextField(blank=True)
+    user_groups = models.TextField(blank=True, help_text="Who uses it, one group per line.")
+    user_count = models.PositiveIntegerField(null=True, blank=True)
+    key_use_cases = models.TextField(blank=True, help_text="One use case per line.")
+    business_capabilities = models.TextField(blank=True, help_text="One capability per line.")
+    dependencies = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="dependents"
+    )
+    criticality = models.CharField(
+        max_length=10, choices=Criticality.choices, default=Criticality.MEDIUM
+    )
+    strategic = models.BooleanField(default=False)
+    under_significant_change = models.BooleanField(
+        default=False, help_text="Going through significant operational change right now."
+    )
+    lifecycle_stage = models.CharField(
+        max_length=20, choices=Stage.choices, default=Stage.INTRODUCTION, db_index=True
+    )
+    stage_changed_at = models.DateTimeField(auto_now_add=True)
+    management_model = models.CharField(
+        max_length=10, choices=ManagementModel.choices, default=ManagementModel.PRODUCT
+    )
+    project_end_date = models.DateField(null=True, blank=True)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="products"
+    )
+    unit = models.ForeignKey(
+        OwnershipUnit, on_delete=models.PROTECT, related_name="products", null=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    history = HistoricalRecords()
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(management_model="product") | Q(project_end_date__isnull=False),
+                name="project_has_end_date",
+            ),
+        ]
+        indexes = [models.Index(fields=["unit", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("product-detail", args=[self.slug])
+
+    @property
+    def cluster(self) -> Cluster | None:
+        unit = self.unit
+        return unit.cluster if unit is not None and unit.kind == UnitKind.CLUSTER else None
+
+    @property
+    def owner(self) -> Person | None:
+        return self.unit.owner if self.unit is not None else None
+
+    @property
+    def stage_focus(self) -> str:
+        return STAGE_FOCUS[self.lifecycle_stage]
+
+    @property
+    def is_project(self) -> bool:
+        return self.management_model == ManagementModel.PROJECT
+
+
+source_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9_.-]{0,39}$",
+    "Lower-case letters, digits, '.', '_' or '-', at most 40 characters.",
+)
+
+
+class ExternalId(models.Model):
+    """The product's id in another system (CMDB, ticketing, monitoring), unique per source."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="external_ids")
+    source = models.CharField(max_length=40, validators=[source_validator])
+    external_id = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["source"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="external_id_unique"),
+            models.UniqueConstraint(fields=["product", "source"], name="one_id_per_source"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"
+
+
+class MigrationPlan(models.Model):
+    """How a product in retirement hands over: to target products, or drops the capability."""
+
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="migration_plan")
+    targets = models.ManyToManyField(Product, blank=True, related_name="migrations_in")
+    capability_dropped = models.BooleanField(default=False)
+    dropped_reason = models.TextField(blank=True)
+    planned_end_date = models.DateField()
+    done = models.BooleanField(default=False)
+    done_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(m2m_fields=[targets])
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(capability_dropped=False) | ~Q(dropped_reason=""),
+                name="dropped_capability_has_reason",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Migration plan for {self.product}"
+
+
+class LifecycleTransition(models.Model):
+    """One recorded move between lifecycle stages: from, to, who, when and why."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="transitions")
+    from_stage = models.CharField(max_length=20, choices=Stage.choices)
+    to_stage = models.CharField(max_length=20, choices=Stage.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    reason = models.TextField(blank=True)
+    override = models.BooleanField(
+        default=False, help_text="A leader retired the product before its plan was done."
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.product}: {self.from_stage} → {self.to_stage}"

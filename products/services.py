@@ -1,0 +1,496 @@
+"""Writes on products: create, update, ownership, cluster membership, lifecycle moves.
+
+Every function owns its transaction, checks who may do it, validates, and records history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from portfolio.errors import RuleViolation, ValidationFailed
+from portfolio.models import Cluster, Person, Team
+from portfolio.permissions import is_leader, require_leader, require_unit_editor
+from portfolio.validation import full_clean_or_fail
+from products.models import (
+    LIVE_STAGES,
+    STAGE_ORDER,
+    ExternalId,
+    LifecycleTransition,
+    ManagementModel,
+    MigrationPlan,
+    OwnershipUnit,
+    Product,
+    Stage,
+    UnitKind,
+    source_validator,
+)
+
+# Fields any editor of the product's unit may change; the rest need a leader.
+OWNER_EDITABLE_FIELDS = {
+    "name",
+    "slug",
+    "kind",
+    "description",
+    "user_groups",
+    "user_count",
+    "key_use_cases",
+    "business_capabilities",
+    "criticality",
+    "under_significant_change",
+    "management_model",
+    "project_end_date",
+    "team",
+}
+LEADER_ONLY_FIELDS = {"strategic"}
+
+
+def unique_slug(name: str, *, exclude_pk: int | None = None) -> str:
+    base = slugify(name)[:150] or "product"
+    slug, n = base, 2
+    qs = Product.objects.all()
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    while qs.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _check_external_ids(product: Product | None, external_ids: list[tuple[str, str]]) -> None:
+    errors: list[str] = []
+    seen_sources: set[str] = set()
+    for source, ext_id in external_ids:
+        try:
+            source_validator(source)
+        except Exception:
+            errors.append(f"'{source}' is not a valid source name.")
+            continue
+        if not ext_id or len(ext_id) > 200:
+            errors.append(f"The id for source '{source}' must be 1 to 200 characters.")
+        if source in seen_sources:
+            errors.append(f"Source '{source}' appears twice; a product has one id per source.")
+        seen_sources.add(source)
+        taken = ExternalId.objects.filter(source=source, external_id=ext_id)
+        if product is not None:
+            taken = taken.exclude(product=product)
+        if taken.exists():
+            errors.append(f"{source}:{ext_id} already belongs to another product.")
+    if errors:
+        raise ValidationFailed({"external_ids": errors})
+
+
+def _set_external_ids(product: Product, external_ids: list[tuple[str, str]]) -> None:
+    wanted = dict(external_ids)
+    product.external_ids.exclude(source__in=wanted).delete()
+    existing = {e.source: e for e in product.external_ids.all()}
+    for source, ext_id in wanted.items():
+        current = existing.get(source)
+        if current is None:
+            ExternalId.objects.create(product=product, source=source, external_id=ext_id)
+        elif current.external_id != ext_id:
+            current.external_id = ext_id
+            current.save(update_fields=["external_id"])
+
+
+def _check_dependencies(product: Product | None, dependencies: list[Product]) -> None:
+    if product is not None and any(d.pk == product.pk for d in dependencies):
+        raise ValidationFailed({"dependencies": ["A product cannot depend on itself."]})
+
+
+@transaction.atomic
+def product_create(
+    *,
+    actor,
+    name: str,
+    slug: str = "",
+    owner: Person | None = None,
+    cluster: Cluster | None = None,
+    team: Team | None = None,
+    external_ids: list[tuple[str, str]] | None = None,
+    dependencies: list[Product] | None = None,
+    lifecycle_stage: str = Stage.INTRODUCTION,
+    **fields: Any,
+) -> Product:
+    """Create a product with its own ownership unit, joining `cluster` if one is given."""
+    require_leader(actor, "add products to the portfolio")
+    if cluster is not None and owner is not None and cluster.unit.owner_id != owner.pk:
+        raise ValidationFailed(
+            {"owner": [f"Products in {cluster.name} are owned by the cluster's owner."]}
+        )
+    if lifecycle_stage == Stage.RETIREMENT:
+        raise RuleViolation(
+            "A new product cannot start in retirement: create it, then move it with a "
+            "migration plan.",
+            field="lifecycle_stage",
+            rule="retirement_needs_migration_plan",
+        )
+    product = Product(
+        name=name,
+        slug=slug or unique_slug(name),
+        team=team,
+        lifecycle_stage=lifecycle_stage,
+        **fields,
+    )
+    full_clean_or_fail(product, exclude=["unit"])
+    _check_external_ids(None, external_ids or [])
+    _check_dependencies(None, dependencies or [])
+    product._history_user = actor
+    product.save()
+    own_unit = OwnershipUnit(
+        kind=UnitKind.PRODUCT, product=product, owner=owner, is_active=cluster is None
+    )
+    own_unit._history_user = actor
+    own_unit.save()
+    product.unit = cluster.unit if cluster is not None else own_unit
+    product.save(update_fields=["unit"])
+    _set_external_ids(product, external_ids or [])
+    if dependencies:
+        product.dependencies.set(dependencies)
+    LifecycleTransition.objects.create(
+        product=product,
+        from_stage=lifecycle_stage,
+        to_stage=lifecycle_stage,
+        actor=actor if getattr(actor, "pk", None) else None,
+        reason="Added to the portfolio.",
+    )
+    return product
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def product_update(
+    *,
+    actor,
+    product: Product,
+    owner: Any = _UNSET,
+    cluster: Any = _UNSET,
+    external_ids: list[tuple[str, str]] | None = None,
+    dependencies: list[Product] | None = None,
+    **changes: Any,
+) -> Product:
+    """Change a product's descriptive fields; owner and cluster go to their own services."""
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    require_unit_editor(actor, product.unit, f"edit {product.name}")
+    unknown = set(changes) - OWNER_EDITABLE_FIELDS - LEADER_ONLY_FIELDS - {"lifecycle_stage"}
+    if unknown:
+        raise ValidationFailed({f: ["This field cannot be changed here."] for f in sorted(unknown)})
+    if "lifecycle_stage" in changes:
+        if changes.pop("lifecycle_stage") != product.lifecycle_stage:
+            raise RuleViolation(
+                "The lifecycle stage changes only through a recorded transition.",
+                field="lifecycle_stage",
+                rule="stage_changes_by_transition",
+            )
+    for name in LEADER_ONLY_FIELDS & set(changes):
+        if changes[name] != getattr(product, name):
+            require_leader(actor, f"change '{name}'")
+    for name, value in changes.items():
+        setattr(product, name, value)
+    if product.management_model == ManagementModel.PRODUCT and "project_end_date" not in changes:
+        product.project_end_date = None
+    full_clean_or_fail(product)
+    if external_ids is not None:
+        _check_external_ids(product, external_ids)
+    if dependencies is not None:
+        _check_dependencies(product, dependencies)
+    product._history_user = actor
+    product.save()
+    if external_ids is not None:
+        _set_external_ids(product, external_ids)
+    if dependencies is not None:
+        product.dependencies.set(dependencies)
+    if cluster is not _UNSET and cluster != product.cluster:
+        product = product_set_cluster(actor=actor, product=product, cluster=cluster)
+    if owner is not _UNSET and owner != product.owner:
+        unit_assign_owner(actor=actor, unit=product.unit, owner=owner, field="owner")
+    return product
+
+
+@transaction.atomic
+def unit_assign_owner(
+    *, actor, unit: OwnershipUnit, owner: Person | None, field: str = "owner"
+) -> OwnershipUnit:
+    """Name the accountable owner of a unit (leaders only)."""
+    require_leader(actor, "assign owners")
+    unit = OwnershipUnit.objects.select_for_update().get(pk=unit.pk)
+    if owner is not None and not owner.is_accountable:
+        raise ValidationFailed({field: [f"{owner.name} has left or cannot log in."]})
+    unit.owner = owner
+    unit._history_user = actor
+    unit.save(update_fields=["owner", "updated_at"])
+    return unit
+
+
+@transaction.atomic
+def product_set_cluster(
+    *, actor, product: Product, cluster: Cluster | None, new_owner: Person | None = None
+) -> Product:
+    """Move a product into a cluster, between clusters, or out to a unit of its own.
+
+    Joining puts the product under the cluster's unit and lets its own unit lie dormant;
+    leaving wakes its own unit, owned by `new_owner` (or the cluster's owner if none is named).
+    """
+    require_leader(actor, "change cluster membership")
+    product = Product.objects.select_for_update().select_related("unit").get(pk=product.pk)
+    old_unit = product.unit
+    own_unit = OwnershipUnit.objects.select_for_update().get(product=product)
+    if cluster is not None:
+        if product.lifecycle_stage == Stage.RETIRED:
+            raise RuleViolation(
+                "A retired product cannot join a cluster.",
+                field="cluster",
+                rule="retired_is_final",
+            )
+        new_unit = cluster.unit
+        own_unit.is_active = False
+    else:
+        new_unit = own_unit
+        own_unit.is_active = True
+        own_unit.owner = new_owner or old_unit.owner
+    if new_unit.pk == old_unit.pk and own_unit.is_active == (cluster is None):
+        return product
+    own_unit._history_user = actor
+    own_unit.save()
+    product.unit = new_unit
+    product._history_user = actor
+    product.save(update_fields=["unit", "updated_at"])
+    for hook in UNIT_CHANGE_HOOKS:
+        hook(product=product, old_unit=old_unit, new_unit=new_unit)
+    return product
+
+
+# Later apps (backlog, funding) register here to carry their rows along on a membership change.
+UNIT_CHANGE_HOOKS: list = []
+
+
+@dataclass
+class MigrationPlanInput:
+    planned_end_date: dt.date | None = None
+    targets: list[Product] = field(default_factory=list)
+    capability_dropped: bool = False
+    dropped_reason: str = ""
+
+
+def _validate_plan(product: Product, plan: MigrationPlanInput | None) -> None:
+    if plan is None:
+        raise RuleViolation(
+            "Entering retirement needs a migration plan: target products (or the capability "
+            "marked as dropped, with a reason) and a planned end date.",
+            field="migration_plan",
+            rule="retirement_needs_migration_plan",
+        )
+    errors: dict[str, list[str]] = {}
+    if plan.planned_end_date is None:
+        errors["migration_plan.planned_end_date"] = ["A planned end date is required."]
+    elif plan.planned_end_date < timezone.localdate():
+        errors["migration_plan.planned_end_date"] = ["The planned end date cannot be in the past."]
+    if plan.capability_dropped:
+        if plan.targets:
+            errors["migration_plan.targets"] = [
+                "A dropped capability has no target; remove the targets or untick 'dropped'."
+            ]
+        if not plan.dropped_reason.strip():
+            errors["migration_plan.dropped_reason"] = [
+                "Say why the capability is dropped rather than migrated."
+            ]
+    elif not plan.targets:
+        errors["migration_plan.targets"] = [
+            "Name at least one target product, or mark the capability as dropped."
+        ]
+    for target in plan.targets:
+        if target.pk == product.pk:
+            errors.setdefault("migration_plan.targets", []).append(
+                "A product cannot migrate to itself."
+            )
+        elif target.lifecycle_stage in (Stage.RETIREMENT, Stage.RETIRED):
+            errors.setdefault("migration_plan.targets", []).append(
+                f"{target.name} is itself being retired."
+            )
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def allowed_moves(stage: str) -> list[str]:
+    """Stages a product in `stage` may move to (rules still apply to each move)."""
+    if stage == Stage.RETIRED:
+        return []
+    idx = STAGE_ORDER.index(stage)
+    moves = [s for s in STAGE_ORDER[:idx] if s in LIVE_STAGES]  # back, with a reason
+    if stage in LIVE_STAGES:
+        if stage != Stage.MATURITY:
+            moves.append(STAGE_ORDER[idx + 1])
+        moves.append(Stage.RETIREMENT)
+    else:  # retirement
+        moves.append(Stage.RETIRED)
+    return moves
+
+
+@transaction.atomic
+def product_transition(
+    *,
+    actor,
+    product: Product,
+    to_stage: str,
+    reason: str = "",
+    migration_plan: MigrationPlanInput | None = None,
+    override: bool = False,
+) -> LifecycleTransition:
+    """Move a product to another lifecycle stage, enforcing the lifecycle rules."""
+    product = Product.objects.select_for_update().select_related("unit__owner").get(pk=product.pk)
+    require_unit_editor(actor, product.unit, f"move {product.name} through its lifecycle")
+    from_stage = product.lifecycle_stage
+    reason = (reason or "").strip()
+    if to_stage not in STAGE_ORDER:
+        raise ValidationFailed({"to_stage": [f"'{to_stage}' is not a lifecycle stage."]})
+    if to_stage == from_stage:
+        raise RuleViolation(
+            f"{product.name} is already in {from_stage}.", field="to_stage", rule="same_stage"
+        )
+    if from_stage == Stage.RETIRED:
+        raise RuleViolation(
+            "A retired product stays retired; add a new product instead.",
+            field="to_stage",
+            rule="retired_is_final",
+        )
+    moving_back = STAGE_ORDER.index(to_stage) < STAGE_ORDER.index(from_stage)
+    if moving_back:
+        if not reason:
+            raise ValidationFailed(
+                {"reason": ["Moving back to an earlier stage needs a reason (e.g. reinvestment)."]}
+            )
+    elif to_stage not in allowed_moves(from_stage):
+        forward = [s for s in allowed_moves(from_stage) if STAGE_ORDER.index(s) > STAGE_ORDER.index(from_stage)]
+        raise RuleViolation(
+            f"From {from_stage} a product moves forward only to {' or '.join(forward)}, "
+            f"not straight to {to_stage}.",
+            field="to_stage",
+            rule="forward_one_stage_at_a_time",
+        )
+    if to_stage == Stage.RETIREMENT:
+        _validate_plan(product, migration_plan)
+        plan, _ = MigrationPlan.objects.update_or_create(
+            product=product,
+            defaults={
+                "planned_end_date": migration_plan.planned_end_date,
+                "capability_dropped": migration_plan.capability_dropped,
+                "dropped_reason": migration_plan.dropped_reason.strip(),
+                "done": False,
+                "done_at": None,
+            },
+        )
+        plan.targets.set(migration_plan.targets)
+    if to_stage == Stage.RETIRED:
+        plan = MigrationPlan.objects.filter(product=product).first()
+        if plan is None or not plan.done:
+            if not override:
+                raise RuleViolation(
+                    "Retiring needs the migration plan marked done; a leader may override "
+                    "with a reason.",
+                    field="to_stage",
+                    rule="retired_needs_plan_done",
+                )
+            if not is_leader(actor):
+                raise RuleViolation(
+                    "Only a portfolio leader may retire a product before its plan is done.",
+                    field="override",
+                    rule="override_needs_leader",
+                )
+            if not reason:
+                raise ValidationFailed({"reason": ["An override needs a reason."]})
+        else:
+            override = False
+    else:
+        override = False
+    product.lifecycle_stage = to_stage
+    product.stage_changed_at = timezone.now()
+    product._history_user = actor
+    product.save(update_fields=["lifecycle_stage", "stage_changed_at", "updated_at"])
+    transition = LifecycleTransition.objects.create(
+        product=product,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        actor=actor if getattr(actor, "pk", None) else None,
+        reason=reason,
+        override=override,
+    )
+    for hook in STAGE_CHANGE_HOOKS:
+        hook(product=product, transition=transition)
+    return transition
+
+
+# Later apps register here: the backlog freezes when a product is retired.
+STAGE_CHANGE_HOOKS: list = []
+
+
+@transaction.atomic
+def migration_plan_mark_done(*, actor, product: Product, done: bool = True) -> MigrationPlan:
+    product = Product.objects.select_related("unit__owner").get(pk=product.pk)
+    require_unit_editor(actor, product.unit, f"update the migration plan of {product.name}")
+    plan = MigrationPlan.objects.select_for_update().filter(product=product).first()
+    if plan is None:
+        raise RuleViolation(
+            f"{product.name} has no migration plan.", field="done", rule="no_migration_plan"
+        )
+    plan.done = done
+    plan.done_at = timezone.now() if done else None
+    plan._history_user = actor
+    plan.save()
+    return plan
+
+
+# --- The guided question set that suggests product or project management -------------------
+
+MODEL_QUESTIONS = [
+    (
+        "daily_users",
+        "Do people rely on it day to day once it is live?",
+        ManagementModel.PRODUCT,
+    ),
+    (
+        "keeps_changing",
+        "Will its users keep needing changes and improvements after delivery?",
+        ManagementModel.PRODUCT,
+    ),
+    (
+        "commodity_infrastructure",
+        "Is it a commodity infrastructure part (a switch, a server, basic storage)?",
+        ManagementModel.PROJECT,
+    ),
+    (
+        "has_end",
+        "Is it one-off work with a natural end (a migration, a compliance deadline, a "
+        "one-time integration)?",
+        ManagementModel.PROJECT,
+    ),
+]
+
+
+@dataclass
+class ModelSuggestion:
+    model: str
+    reasons: list[str]
+    product_score: int
+    project_score: int
+
+
+def management_model_suggest(answers: dict[str, bool]) -> ModelSuggestion:
+    """Suggest product or project management from yes/no answers; a person decides."""
+    product_score = project_score = 0
+    reasons: list[str] = []
+    for key, question, leaning in MODEL_QUESTIONS:
+        if answers.get(key):
+            reasons.append(question.rstrip("?") + ": yes.")
+            if leaning == ManagementModel.PRODUCT:
+                product_score += 1
+            else:
+                project_score += 1
+    # Ties lean to product: an owner costs less than a system nobody looks after.
+    model = ManagementModel.PROJECT if project_score > product_score else ManagementModel.PRODUCT
+    return ModelSuggestion(model, reasons, product_score, project_score)

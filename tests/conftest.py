@@ -1,0 +1,63 @@
+import pytest
+from rest_framework.test import APIClient
+
+from tests.portfolio.factories import ClusterFactory, PersonFactory, UserFactory
+from tests.products.factories import ProductFactory
+
+
+@pytest.fixture
+def leader(db):
+    return UserFactory(username="leader", leader=True)
+
+
+@pytest.fixture
+def viewer(db):
+    return UserFactory(username="viewer")
+
+
+@pytest.fixture
+def owner_person(db):
+    return PersonFactory(name="Olivia Owner", user=UserFactory(username="owner"))
+
+
+@pytest.fixture
+def owner(owner_person):
+    return owner_person.user
+
+
+@pytest.fixture
+def other_owner_person(db):
+    return PersonFactory(name="Oscar Other", user=UserFactory(username="other"))
+
+
+@pytest.fixture
+def other_owner(other_owner_person):
+    return other_owner_person.user
+
+
+@pytest.fixture
+def product(owner_person):
+    """A product in its own unit, owned by `owner`."""
+    return ProductFactory(name="Payroll", slug="payroll", owner=owner_person)
+
+
+@pytest.fixture
+def other_product(other_owner_person):
+    return ProductFactory(name="Intranet", slug="intranet", owner=other_owner_person)
+
+
+@pytest.fixture
+def cluster(owner_person):
+    return ClusterFactory(name="Employee experience", slug="employee-experience", owner=owner_person)
+
+
+@pytest.fixture
+def api(db):
+    return APIClient()
+
+
+def api_as(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
