@@ -1,0 +1,76 @@
+"""The product filterset, shared by the product list page and /api/v1/products/."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+
+from portfolio.filters import UpdatedSinceFilterSet
+from portfolio.models import Cluster, Person, Team
+from products.models import Criticality, Kind, ManagementModel, Product, Stage
+
+NONE = "none"
+
+
+class ProductFilterSet(UpdatedSinceFilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    stage = django_filters.MultipleChoiceFilter(
+        field_name="lifecycle_stage", choices=Stage.choices, label="Stage"
+    )
+    kind = django_filters.MultipleChoiceFilter(choices=Kind.choices)
+    model = django_filters.ChoiceFilter(
+        field_name="management_model", choices=ManagementModel.choices, label="Managed as"
+    )
+    criticality = django_filters.MultipleChoiceFilter(choices=Criticality.choices)
+    strategic = django_filters.BooleanFilter()
+    cluster = django_filters.CharFilter(method="filter_cluster", label="Cluster (slug or 'none')")
+    owner = django_filters.CharFilter(method="filter_owner", label="Owner (person id or 'none')")
+    team = django_filters.CharFilter(field_name="team__slug", label="Team (slug)")
+    external_source = django_filters.CharFilter(
+        field_name="external_ids__source", label="Has an id from this source", distinct=True
+    )
+    external_id = django_filters.CharFilter(
+        field_name="external_ids__external_id", label="External id", distinct=True
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("name", "name"),
+            ("lifecycle_stage", "stage"),
+            ("updated_at", "updated"),
+            ("unit__owner__name", "owner"),
+            ("criticality", "criticality"),
+        )
+    )
+
+    class Meta:
+        model = Product
+        fields = ["q", "stage", "kind", "model", "criticality", "strategic", "updated_since"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(name__icontains=value) | Q(slug__icontains=value) | Q(description__icontains=value)
+        )
+
+    def filter_cluster(self, queryset, name, value):
+        if value == NONE:
+            return queryset.filter(unit__kind="product")
+        return queryset.filter(unit__cluster__slug=value)
+
+    def filter_owner(self, queryset, name, value):
+        if value == NONE:
+            return queryset.without_accountable_owner()
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(unit__owner_id=int(value))
+
+    @staticmethod
+    def choices_context() -> dict:
+        """Options for the filter form on the page (one query each, not per row)."""
+        return {
+            "clusters": Cluster.objects.only("name", "slug"),
+            "owners": Person.objects.filter(units__is_active=True).distinct().only("name"),
+            "teams": Team.objects.only("name", "slug"),
+        }
