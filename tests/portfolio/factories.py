@@ -39,6 +39,11 @@ class TeamFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Team {n}")
     slug = factory.Sequence(lambda n: f"team-{n}")
 
+    @factory.post_generation
+    def members(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.members.set(extracted)
+
 
 class ClusterFactory(factory.django.DjangoModelFactory):
     """A cluster with its ownership unit; pass owner=Person to name its owner."""
@@ -56,3 +61,4 @@ class ClusterFactory(factory.django.DjangoModelFactory):
 
         if create:
             OwnershipUnit.objects.create(kind=UnitKind.CLUSTER, cluster=self, owner=extracted)
+
