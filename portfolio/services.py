@@ -108,7 +108,7 @@ def cluster_update(*, actor, cluster: Cluster, **changes: Any) -> Cluster:
     """Owners may describe their cluster; renaming, slugs and owners are for leaders."""
     from products.services import unit_assign_owner
 
-    cluster = Cluster.objects.select_for_update().select_related("unit__owner").get(pk=cluster.pk)
+    cluster = Cluster.objects.select_for_update(of=("self",)).select_related("unit__owner").get(pk=cluster.pk)
     require_unit_editor(actor, cluster.unit, f"edit {cluster.name}")
     owner = changes.pop("owner", cluster.unit.owner)
     for name in ("name", "slug"):

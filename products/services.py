@@ -238,7 +238,7 @@ def product_set_cluster(
     leaving wakes its own unit, owned by `new_owner` (or the cluster's owner if none is named).
     """
     require_leader(actor, "change cluster membership")
-    product = Product.objects.select_for_update().select_related("unit").get(pk=product.pk)
+    product = Product.objects.select_for_update(of=("self",)).select_related("unit").get(pk=product.pk)
     old_unit = product.unit
     own_unit = OwnershipUnit.objects.select_for_update().get(product=product)
     if cluster is not None:
@@ -343,7 +343,7 @@ def product_transition(
     override: bool = False,
 ) -> LifecycleTransition:
     """Move a product to another lifecycle stage, enforcing the lifecycle rules."""
-    product = Product.objects.select_for_update().select_related("unit__owner").get(pk=product.pk)
+    product = Product.objects.select_for_update(of=("self",)).select_related("unit__owner").get(pk=product.pk)
     require_unit_editor(actor, product.unit, f"move {product.name} through its lifecycle")
     from_stage = product.lifecycle_stage
     reason = (reason or "").strip()

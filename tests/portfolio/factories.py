@@ -10,10 +10,11 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
-    password = factory.PostGenerationMethodCall("set_password", "pass-word-123")
+    password = factory.django.Password("pass-word-123")
 
     @factory.post_generation
     def leader(self, create, extracted, **kwargs):
@@ -35,6 +36,7 @@ class PersonFactory(factory.django.DjangoModelFactory):
 class TeamFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Team
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Team {n}")
     slug = factory.Sequence(lambda n: f"team-{n}")
@@ -50,6 +52,7 @@ class ClusterFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Cluster
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Cluster {n}")
     slug = factory.Sequence(lambda n: f"cluster-{n}")
