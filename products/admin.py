@@ -1,0 +1,41 @@
+from django.contrib import admin
+
+from portfolio.admin import ReadOnlyAdmin
+from products.models import ExternalId, LifecycleTransition, MigrationPlan, OwnershipUnit, Product
+
+
+class ExternalIdInline(admin.TabularInline):
+    model = ExternalId
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Product)
+class ProductAdmin(ReadOnlyAdmin):
+    list_display = ["name", "kind", "lifecycle_stage", "management_model", "unit"]
+    list_filter = ["lifecycle_stage", "kind", "management_model"]
+    search_fields = ["name", "slug", "external_ids__external_id"]
+    inlines = [ExternalIdInline]
+    list_select_related = ["unit__cluster", "unit__product"]
+
+
+@admin.register(OwnershipUnit)
+class OwnershipUnitAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "kind", "owner", "is_active"]
+    list_filter = ["kind", "is_active"]
+    list_select_related = ["cluster", "product", "owner"]
+
+
+@admin.register(LifecycleTransition)
+class LifecycleTransitionAdmin(ReadOnlyAdmin):
+    list_display = ["product", "from_stage", "to_stage", "actor", "at", "override"]
+    list_filter = ["to_stage", "override"]
+
+
+admin.site.register(MigrationPlan, ReadOnlyAdmin)
