@@ -1,0 +1,27 @@
+# Production image: gunicorn serving the app, the same image runs the Celery worker and beat.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+RUN groupadd --system app && useradd --system --gid app --home-dir /app app \
+    && mkdir -p /var/lib/beat && chown app:app /var/lib/beat
+
+COPY requirements/base.txt requirements/base.txt
+RUN pip install -r requirements/base.txt
+
+COPY . .
+
+# collectstatic imports the settings only: a placeholder database URL keeps the embedded
+# server from starting, and nothing connects to it.
+RUN DEBUG=0 SECRET_KEY=collectstatic-only DATABASE_URL=postgres://build@127.0.0.1:1/build \
+    python manage.py collectstatic --noinput \
+    && chown -R app:app /app
+
+USER app
+EXPOSE 8000
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "portfolio.wsgi"]
