@@ -1,0 +1,227 @@
+"""Input adapters for the portfolio pages: they parse and show fields, services do the writes."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from portfolio.models import Cluster, ClusterReason, Person, PortfolioSettings, Team
+from portfolio.permissions import is_leader
+
+
+class ServiceForm(forms.ModelForm):
+    """A ModelForm that only reads input; the service validates the model and saves it.
+
+    Model validation is left to the service (which raises ValidationFailed, mapped back onto
+    the form by portfolio.htmx.add_domain_error), so the rules live in one place and the
+    instance handed in for initial values is never changed by a failed submit.
+    """
+
+    def _post_clean(self):
+        pass
+
+    def save(self, commit=True):
+        raise NotImplementedError("Writes go through the services, not form.save().")
+
+
+def drop_unless_leader(form: forms.BaseForm, user, names: tuple[str, ...]) -> None:
+    if not is_leader(user):
+        for name in names:
+            form.fields.pop(name, None)
+
+
+class PersonForm(ServiceForm):
+    class Meta:
+        model = Person
+        fields = ["name", "email", "title", "user", "active"]
+        labels = {"user": "Login", "active": "Still with us"}
+        help_texts = {
+            "user": "The login this person signs in with; owners need one to edit their units.",
+            "active": "Untick when the person has left: their units then have no accountable "
+            "owner until a leader names a new one.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        taken_elsewhere = Q(person__isnull=False) & ~Q(person=self.instance.pk or 0)
+        self.fields["user"].queryset = (
+            get_user_model().objects.exclude(taken_elsewhere).order_by("username")
+        )
+        self.fields["user"].empty_label = "No login"
+
+
+class TeamForm(ServiceForm):
+    class Meta:
+        model = Team
+        fields = ["name", "slug", "description", "members"]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "members": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = "Left empty, it is made from the name."
+        self.fields["members"].queryset = Person.objects.filter(active=True).order_by("name")
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.cleaned_data)
+        if not data.get("slug") and self.instance.pk:
+            data["slug"] = self.instance.slug
+        return data
+
+
+class ClusterForm(ServiceForm):
+    reasons = forms.MultipleChoiceField(
+        choices=ClusterReason.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Why these products belong together. A cluster with no reason is flagged: "
+        "being small is not a reason to group products.",
+    )
+    owner = forms.ModelChoiceField(
+        Person.objects.accountable().order_by("name"),
+        required=False,
+        empty_label="No owner yet",
+        help_text="Accountable for every member's improvement, operations and support.",
+    )
+
+    class Meta:
+        model = Cluster
+        fields = ["name", "slug", "owner", "reasons", "reason_note", "description"]
+        labels = {"reason_note": "More about the reason"}
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "reason_note": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = "Left empty, it is made from the name."
+        unit = getattr(self.instance, "unit", None) if self.instance.pk else None
+        if unit is not None:
+            self.initial.setdefault("owner", unit.owner_id)
+        # Renaming a cluster and naming its owner are portfolio design decisions.
+        drop_unless_leader(self, user, ("name", "slug", "owner"))
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.cleaned_data)
+        if "slug" in data and not data["slug"] and self.instance.pk:
+            data["slug"] = self.instance.slug
+        return data
+
+
+class ClusterMembersForm(forms.Form):
+    """Add a product to a cluster, or take one out to a unit of its own."""
+
+    action = forms.ChoiceField(choices=[("add", "Add"), ("remove", "Remove")])
+    product = forms.ModelChoiceField(queryset=None)
+    new_owner = forms.ModelChoiceField(
+        Person.objects.accountable(),
+        required=False,
+        help_text="Owner of the product's own unit once it leaves; empty keeps the cluster's.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from products.models import Product
+
+        self.fields["product"].queryset = Product.objects.visible_to(user)
+
+
+# The model leaves a few thresholds without help text; each field on the settings page
+# explains the rule it feeds, so these fill the gaps.
+SETTINGS_HELP = {
+    "crowding_top_items": "How many top-ranked backlog items the crowding check also looks at.",
+    "crowding_snapshots_required": "Weekly snapshots that must show crowding before it "
+    "counts as a split signal.",
+    "crowding_snapshots_window": "How many recent weekly snapshots the crowding check reads.",
+    "dominance_fair_share_multiple": "A member is dominant above this multiple of its fair "
+    "share of the unit's effort (and above the share set above).",
+    "dominance_window_days": "Days of finished work and logged effort the dominance check reads.",
+    "currency": "Three-letter currency code for amounts (EUR, USD, ...).",
+    "candidates_shown": "How many 'where to start' candidates the dashboard ranks.",
+    "metrics_min": "Fewest metrics a product should have to count as ready.",
+    "metrics_max": "Most metrics a product should have before the set gets noisy.",
+}
+
+SETTINGS_LABELS = {
+    "max_active_units": "Active units per owner",
+    "max_stable_units": "Stable units per owner",
+    "triaging_active_units": "Active units that mean triage",
+    "design_problem_consecutive": "Snapshots over the ceiling before a design problem",
+    "crowding_share_pct": "Largest share of the backlog (%)",
+    "crowding_top_items": "Top items looked at",
+    "crowding_idle_days": "Days with nothing finished",
+    "crowding_snapshots_required": "Snapshots that must show crowding",
+    "crowding_snapshots_window": "Snapshots looked at",
+    "dominance_share_pct": "Largest share of the effort (%)",
+    "dominance_fair_share_multiple": "Multiple of the fair share",
+    "dominance_window_days": "Days of effort looked at",
+    "governance_threshold": "Governance threshold",
+    "currency": "Currency",
+    "orphan_item_age_days": "Days before an untouched item counts",
+    "orphan_review_quarters": "Quarters without a review",
+    "candidates_shown": "Candidates shown",
+    "metrics_min": "Fewest metrics per product",
+    "metrics_max": "Most metrics per product",
+    "stale_interval_multiple": "Missed intervals before a metric is stale",
+}
+
+SETTINGS_SECTIONS = [
+    (
+        "Owner load",
+        "How much one owner can carry before the portfolio design needs another look.",
+        [
+            "max_active_units",
+            "max_stable_units",
+            "triaging_active_units",
+            "design_problem_consecutive",
+        ],
+    ),
+    (
+        "Split signal: backlog crowding",
+        "One member of a cluster takes the backlog while another gets nothing done.",
+        [
+            "crowding_share_pct",
+            "crowding_top_items",
+            "crowding_idle_days",
+            "crowding_snapshots_required",
+            "crowding_snapshots_window",
+        ],
+    ),
+    (
+        "Split signal: operational dominance",
+        "One member takes most of the unit's operations and support effort.",
+        ["dominance_share_pct", "dominance_fair_share_multiple", "dominance_window_days"],
+    ),
+    (
+        "Investments",
+        "When an investment request needs a leader.",
+        ["governance_threshold", "currency"],
+    ),
+    (
+        "Signs of neglect",
+        "What marks a product as a candidate to take on first.",
+        ["orphan_item_age_days", "orphan_review_quarters", "candidates_shown"],
+    ),
+    (
+        "Metrics",
+        "How many metrics a product should have, and when a reading is overdue.",
+        ["metrics_min", "metrics_max", "stale_interval_multiple"],
+    ),
+]
+
+
+class PortfolioSettingsForm(ServiceForm):
+    class Meta:
+        model = PortfolioSettings
+        fields = [name for _, _, names in SETTINGS_SECTIONS for name in names]
+        help_texts = SETTINGS_HELP
+        labels = SETTINGS_LABELS
+
+    def sections(self) -> list[tuple[str, str, list]]:
+        return [(title, intro, [self[n] for n in names]) for title, intro, names in SETTINGS_SECTIONS]

@@ -1,0 +1,269 @@
+"""Input adapters for the product pages. They parse input; the product services write."""
+
+from __future__ import annotations
+
+from django import forms
+
+from portfolio.forms import ServiceForm, drop_unless_leader
+from portfolio.models import Cluster, Person, Team
+from products.filters import NONE, ProductFilterSet
+from products.models import (
+    LIVE_STAGES,
+    Kind,
+    ManagementModel,
+    Product,
+    Stage,
+)
+from products.services import MODEL_QUESTIONS, MigrationPlanInput
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _parse_external_ids(text: str) -> list[tuple[str, str]]:
+    pairs, bad = [], []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        source, sep, ext_id = line.partition(":")
+        if not sep or not source.strip() or not ext_id.strip():
+            bad.append(line)
+        pairs.append((source.strip().lower(), ext_id.strip()))
+    if bad:
+        raise forms.ValidationError(
+            "Write each id as source:id, one per line (not: %(lines)s).",
+            params={"lines": "; ".join(bad)},
+        )
+    return pairs
+
+
+class ProductForm(ServiceForm):
+    """Create or edit a product. Owner, cluster and 'strategic' are shown to leaders only."""
+
+    owner = forms.ModelChoiceField(
+        Person.objects.accountable().order_by("name"),
+        required=False,
+        empty_label="No owner yet",
+        help_text="Accountable for improvement, operations and support of the product.",
+    )
+    cluster = forms.ModelChoiceField(
+        Cluster.objects.order_by("name"),
+        required=False,
+        empty_label="No cluster: run as a unit of its own",
+        help_text="In a cluster, the cluster's owner owns the product.",
+    )
+    external_ids = forms.CharField(
+        label="External ids",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "cmdb:CI-00042"}),
+        help_text="Its ids in other systems, one per line as source:id.",
+    )
+
+    class Meta:
+        model = Product
+        fields = [
+            "name",
+            "slug",
+            "kind",
+            "lifecycle_stage",
+            "owner",
+            "cluster",
+            "team",
+            "management_model",
+            "project_end_date",
+            "criticality",
+            "strategic",
+            "under_significant_change",
+            "description",
+            "user_groups",
+            "user_count",
+            "key_use_cases",
+            "business_capabilities",
+            "dependencies",
+            "external_ids",
+        ]
+        labels = {
+            "management_model": "Managed as",
+            "lifecycle_stage": "Starting stage",
+            "user_count": "Approximate number of users",
+            "under_significant_change": "Under significant operational change",
+        }
+        help_texts = {
+            "management_model": "Projects have an end date and stay out of ownership "
+            "ceilings, metric and review requirements.",
+            "project_end_date": "Needed when it is managed as a project.",
+            "dependencies": "Products this one needs in order to work.",
+            "strategic": "Strategic products are candidates for a unit of their own.",
+        }
+        widgets = {
+            "project_end_date": DATE,
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "user_groups": forms.Textarea(attrs={"rows": 2}),
+            "key_use_cases": forms.Textarea(attrs={"rows": 2}),
+            "business_capabilities": forms.Textarea(attrs={"rows": 2}),
+            "dependencies": forms.SelectMultiple(attrs={"size": 6}),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        product = self.instance
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = "Used in addresses; left empty, it is made from the name."
+        self.fields["team"].queryset = Team.objects.order_by("name")
+        self.fields["team"].empty_label = "No team"
+        deps = Product.objects.visible_to(user).order_by("name").only("name")
+        self.fields["dependencies"].queryset = deps.exclude(pk=product.pk) if product.pk else deps
+        self.owner_via_cluster = None
+        if product.pk:
+            del self.fields["lifecycle_stage"]  # stages change through recorded transitions
+            self.initial.setdefault("cluster", product.cluster.pk if product.cluster else None)
+            self.initial.setdefault("owner", product.owner.pk if product.owner else None)
+            self.initial.setdefault(
+                "external_ids",
+                "\n".join(f"{e.source}:{e.external_id}" for e in product.external_ids.all()),
+            )
+            if product.cluster is not None:
+                # The cluster's owner owns its members; that owner is changed on the cluster.
+                self.owner_via_cluster = product.cluster
+                del self.fields["owner"]
+        else:
+            self.fields["lifecycle_stage"].choices = [
+                (s.value, s.label) for s in Stage if s in LIVE_STAGES
+            ]
+        drop_unless_leader(self, user, ("owner", "cluster", "strategic"))
+
+    def clean_external_ids(self) -> list[tuple[str, str]]:
+        return _parse_external_ids(self.cleaned_data.get("external_ids") or "")
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["dependencies"] = list(data.get("dependencies") or [])
+        if not data.get("slug") and self.instance.pk:
+            data["slug"] = self.instance.slug
+        return data
+
+
+class ModelQuestionsForm(forms.Form):
+    """The guided questions behind the product-or-project suggestion (a person still decides)."""
+
+    prefix = "q"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key, question, _leaning in MODEL_QUESTIONS:
+            self.fields[key] = forms.BooleanField(label=question, required=False)
+
+    def answers(self) -> dict[str, bool]:
+        return {key: bool(self.cleaned_data.get(key)) for key, _q, _l in MODEL_QUESTIONS}
+
+
+class TransitionForm(forms.Form):
+    """A lifecycle move. Every stage is accepted here so the service can name the rule a
+    move breaks; the dialog offers only the moves that are allowed from the current stage."""
+
+    to_stage = forms.ChoiceField(label="Move to", choices=Stage.choices)
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed when moving back to an earlier stage, and for a leader's override.",
+    )
+    targets = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        label="Migrate to",
+        widget=forms.SelectMultiple(attrs={"size": 5}),
+        help_text="Products that take over its users and capabilities.",
+    )
+    capability_dropped = forms.BooleanField(
+        required=False, label="The capability is dropped, not migrated"
+    )
+    dropped_reason = forms.CharField(
+        required=False,
+        label="Why it is dropped",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    planned_end_date = forms.DateField(required=False, widget=DATE, label="Planned end date")
+    override = forms.BooleanField(
+        required=False,
+        label="Retire before the migration plan is done (leader override)",
+        help_text="Recorded with the reason above.",
+    )
+
+    def __init__(self, *args, product: Product, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["targets"].queryset = (
+            Product.objects.visible_to(user)
+            .filter(lifecycle_stage__in=LIVE_STAGES)
+            .exclude(pk=product.pk)
+            .order_by("name")
+            .only("name")
+        )
+        drop_unless_leader(self, user, ("override",))
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        plan = None
+        if data["to_stage"] == Stage.RETIREMENT:
+            plan = MigrationPlanInput(
+                planned_end_date=data.get("planned_end_date"),
+                targets=list(data.get("targets") or []),
+                capability_dropped=bool(data.get("capability_dropped")),
+                dropped_reason=data.get("dropped_reason") or "",
+            )
+        return {
+            "to_stage": data["to_stage"],
+            "reason": data.get("reason") or "",
+            "migration_plan": plan,
+            "override": bool(data.get("override")),
+        }
+
+
+SORT_CHOICES = [
+    ("name", "Name (A to Z)"),
+    ("-name", "Name (Z to A)"),
+    ("stage", "Stage"),
+    ("owner", "Owner"),
+    ("-updated", "Recently updated"),
+    ("updated", "Least recently updated"),
+]
+
+
+class ProductFilterForm(forms.Form):
+    """The filter bar of the product list. Display only: ProductFilterSet does the filtering,
+    with the same parameter names as /api/v1/products/."""
+
+    q = forms.CharField(required=False, label="Search")
+    stage = forms.MultipleChoiceField(
+        choices=Stage.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    kind = forms.MultipleChoiceField(
+        choices=Kind.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    model = forms.ChoiceField(
+        label="Managed as",
+        required=False,
+        choices=[("", "Products and projects"), *ManagementModel.choices],
+    )
+    cluster = forms.ChoiceField(required=False)
+    owner = forms.ChoiceField(required=False)
+    team = forms.ChoiceField(required=False)
+    ordering = forms.ChoiceField(label="Sort by", required=False, choices=SORT_CHOICES)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        options = ProductFilterSet.choices_context()
+        # Callables are evaluated only when the form is rendered (one query per list).
+        self.fields["cluster"].choices = lambda: [
+            ("", "Any cluster"),
+            (NONE, "No cluster"),
+            *((c.slug, c.name) for c in options["clusters"]),
+        ]
+        self.fields["owner"].choices = lambda: [
+            ("", "Any owner"),
+            (NONE, "No accountable owner"),
+            *((str(p.pk), p.name) for p in options["owners"]),
+        ]
+        self.fields["team"].choices = lambda: [
+            ("", "Any team"),
+            *((t.slug, t.name) for t in options["teams"]),
+        ]
