@@ -1,0 +1,1072 @@
+"""The demo portfolio: an IT organisation part-way through moving from projects to products.
+
+`build()` makes it through the services, acting as the demo leader, so every write leaves the
+same history and lifecycle records a person's would. It is deterministic (fixed lists, no
+randomness; dates are counted from the day of the first build and kept afterwards) and
+idempotent: people are keyed on email, logins on username, teams, clusters and products on
+slug. A second build reuses what exists, brings changed fields back to the definition and
+creates nothing twice.
+
+What the data is meant to show, so each page has something to say:
+- nine clusters, one of them grouped for no reason ("they are all small"), which is flagged;
+- every lifecycle stage, with recorded transitions: products in retirement with migration
+  plans, retired ones (one retired by a leader's override, its capability dropped), and a
+  reinvestment that moved a mature product back into growth;
+- owners at every load: Priya Raman carries two actively evolving units and three stable
+  ones (over the ceiling, triaging), Mei Chen one active and three stable (at the ceiling);
+- orphans: two products nobody owns, three owned by people who left, one whose owner's login
+  is switched off;
+- project-managed items with end dates (switches, a server refresh, a one-time data import, a
+  compliance deadline, an archive migration);
+- strategic products, CMDB ids and a web of dependencies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from portfolio.models import Cluster, ClusterReason, Person, PortfolioSettings, Team
+from portfolio.permissions import LEADERS_GROUP
+from portfolio.services import (
+    cluster_create,
+    cluster_update,
+    person_create,
+    person_update,
+    team_create,
+    team_update,
+)
+from products.models import ManagementModel, Product, Stage
+from products.services import (
+    MigrationPlanInput,
+    migration_plan_mark_done,
+    product_create,
+    product_set_cluster,
+    product_transition,
+    product_update,
+    unit_assign_owner,
+)
+
+DEFAULT_PASSWORD = "demo-pass-2026"
+# A fixed salt makes the stored hash the same on every run, so a re-run can tell whether a
+# demo login still has the demo password without hashing once per user. Demo data only.
+_DEMO_SALT = "itportfoliodemo"
+EMAIL_DOMAIN = "example.org"
+CMDB = "cmdb"
+
+SAME_USERS = ClusterReason.SAME_USERS.value
+SAME_DOMAIN = ClusterReason.SAME_DOMAIN.value
+TECH = ClusterReason.TECHNICAL_DEPENDENCY.value
+
+INTRO, GROWTH, MATURITY = Stage.INTRODUCTION.value, Stage.GROWTH.value, Stage.MATURITY.value
+RETIREMENT, RETIRED = Stage.RETIREMENT.value, Stage.RETIRED.value
+
+
+def demo_password() -> str:
+    return os.environ.get("DEMO_PASSWORD") or DEFAULT_PASSWORD
+
+
+# --- People --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonSpec:
+    username: str
+    name: str
+    title: str
+    login: bool = True
+    leader: bool = False
+    departed_days_ago: int | None = None
+    login_disabled: bool = False
+
+    @property
+    def email(self) -> str:
+        ascii_name = unicodedata.normalize("NFKD", self.name).encode("ascii", "ignore").decode()
+        first, *rest = ascii_name.lower().replace("'", "").split()
+        return f"{first}.{rest[-1]}@{EMAIL_DOMAIN}" if rest else f"{first}@{EMAIL_DOMAIN}"
+
+
+PEOPLE = [
+    PersonSpec("leader", "Helena Brandt", "Head of the IT product portfolio", leader=True),
+    PersonSpec("owner", "Nora Lindqvist", "Product owner, employee experience"),
+    PersonSpec("viewer", "Viktor Sandberg", "Business analyst, finance"),
+    PersonSpec("priya", "Priya Raman", "Product owner, data and analytics"),
+    PersonSpec("tomas", "Tomás Herrera", "Product owner, integration platforms"),
+    PersonSpec("amara", "Amara Nwosu", "Product owner, identity and access"),
+    PersonSpec("jonas", "Jonas Weber", "Product owner, finance systems"),
+    PersonSpec("mei", "Mei Chen", "Product owner, workplace collaboration"),
+    PersonSpec("lukas", "Lukas Novak", "Product owner, customer systems"),
+    PersonSpec("sofia", "Sofia Marquez", "Product owner, IT service management"),
+    PersonSpec("ahmed", "Ahmed Haddad", "Infrastructure delivery lead"),
+    PersonSpec("grace", "Grace O'Neill", "Facilities applications coordinator"),
+    PersonSpec("marek", "Marek Kowalski", "Facilities systems specialist", login_disabled=True),
+    PersonSpec("ben", "Ben Carter", "Platform engineer"),
+    PersonSpec("leila", "Leila Farah", "Data engineer"),
+    PersonSpec("chloe", "Chloé Dubois", "Service desk analyst"),
+    PersonSpec("ravi", "Ravi Patel", "Integration developer"),
+    PersonSpec("hannah", "Hannah Schmidt", "HR systems analyst"),
+    PersonSpec("daniel", "Daniel Foster", "Procurement systems owner", login=False,
+               departed_days_ago=62),
+    PersonSpec("ingrid", "Ingrid Holm", "Legal applications owner", login=False,
+               departed_days_ago=210),
+]  # fmt: skip
+ADMIN_USERNAME = "admin"
+
+# One login per role, printed by `make demo`.
+ROLE_LOGINS = [
+    ("portfolio leader", "leader"),
+    ("product owner", "owner"),
+    ("viewer", "viewer"),
+]
+
+
+# --- Teams ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamSpec:
+    slug: str
+    name: str
+    description: str
+    members: tuple[str, ...]
+
+
+TEAMS = [
+    TeamSpec("people-systems", "People systems",
+             "Builds and runs the tools employees meet from their first day to their last.",
+             ("owner", "hannah")),
+    TeamSpec("data-platform", "Data platform",
+             "Looks after the warehouse, the pipelines that feed it and the reports on top.",
+             ("priya", "leila")),
+    TeamSpec("integration", "Integration",
+             "Keeps systems talking to each other: the bus, the gateway and file transfers.",
+             ("tomas", "ravi")),
+    TeamSpec("identity", "Identity and access",
+             "Sign-in, directories and who may reach what.", ("amara", "ben")),
+    TeamSpec("finance-applications", "Finance applications",
+             "Payroll, the ledger, purchasing and expenses.", ("jonas", "viewer")),
+    TeamSpec("workplace", "Workplace",
+             "Mail, chat, documents and the small tools that run the buildings.",
+             ("mei", "grace", "marek")),
+    TeamSpec("customer-systems", "Customer systems",
+             "Everything a customer or a contact-centre agent touches.", ("lukas",)),
+    TeamSpec("service-management", "Service management",
+             "The catalogue, the service desk tooling and the configuration database.",
+             ("sofia", "chloe")),
+    TeamSpec("infrastructure", "Infrastructure",
+             "Networks, servers and storage, delivered as planned pieces of work.",
+             ("ahmed", "ben")),
+]  # fmt: skip
+
+
+# --- Clusters ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    slug: str
+    name: str
+    owner: str | None
+    reasons: tuple[str, ...]
+    description: str
+    reason_note: str = ""
+
+
+CLUSTERS = [
+    ClusterSpec(
+        "employee-experience", "Employee experience", "owner", (SAME_USERS, SAME_DOMAIN),
+        "The services every employee uses to find information, handle HR matters and start "
+        "or leave a job, run as one offer with one front door.",
+        "All staff are the users, and the journeys cross from one tool to the next.",
+    ),
+    ClusterSpec(
+        "data-analytics", "Data and analytics", "priya", (SAME_DOMAIN, TECH),
+        "From raw extracts to the dashboards management reads: the warehouse, the pipelines "
+        "that load it, the reference data and the reporting layer.",
+        "Each layer feeds the next; a change in one is felt in the others.",
+    ),
+    ClusterSpec(
+        "integration-platforms", "Integration platforms", "tomas", (TECH,),
+        "The shared plumbing other systems rely on to exchange data, inside the company and "
+        "with partners.",
+        "Every member is a dependency of dozens of systems and is changed by the same people.",
+    ),
+    ClusterSpec(
+        "identity-access", "Identity and access", "amara", (TECH, SAME_DOMAIN),
+        "Who people are, how they sign in and what they may reach, from joiner to leaver.",
+        "Sign-on, privileged access and access reviews all read the same directory.",
+    ),
+    ClusterSpec(
+        "finance-systems", "Finance systems", "jonas", (SAME_DOMAIN, SAME_USERS),
+        "Paying people and suppliers, keeping the books and reimbursing expenses.",
+        "The finance department uses all of them, and month-end touches every one.",
+    ),
+    ClusterSpec(
+        "workplace-collaboration", "Workplace collaboration", "mei", (SAME_USERS,),
+        "How colleagues write to, talk with and share work with each other.",
+        "The same everyday users, who see these tools as one workplace.",
+    ),
+    ClusterSpec(
+        "customer-engagement", "Customer engagement", "lukas", (SAME_DOMAIN, TECH),
+        "What customers and the agents serving them use: records, the portal, the phones "
+        "and the feedback loop.",
+        "One customer record sits under every member.",
+    ),
+    ClusterSpec(
+        "it-service-management", "IT service management", "sofia", (SAME_DOMAIN,),
+        "How the rest of the company asks IT for things and gets help: the catalogue, the "
+        "desk, the knowledge that answers questions and the record of what is installed.",
+        "One service process runs end to end across these tools.",
+    ),
+    ClusterSpec(
+        "workplace-odds-and-ends", "Workplace odds and ends", "grace", (),
+        "Small building tools that were put together when each looked too small to own.",
+        "Grouped because each one is small.",
+    ),
+]  # fmt: skip
+
+
+# --- Products ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Retirement:
+    """How a product leaves: its targets (slugs) or a dropped capability, and the plan's end."""
+
+    targets: tuple[str, ...] = ()
+    dropped_reason: str = ""
+    ends_in_days: int = 0
+    override_reason: str = ""  # set: retired by a leader before the plan was done
+
+
+@dataclass(frozen=True)
+class ProductSpec:
+    slug: str
+    name: str
+    kind: str
+    description: str
+    user_groups: tuple[str, ...]
+    user_count: int | None
+    use_cases: tuple[str, ...]
+    capabilities: tuple[str, ...]
+    team: str | None
+    cluster: str | None = None
+    owner: str | None = None  # for a product in a unit of its own
+    path: tuple[str, ...] = (MATURITY,)
+    criticality: str = "medium"
+    strategic: bool = False
+    significant_change: bool = False
+    depends_on: tuple[str, ...] = ()
+    in_cmdb: bool = True
+    project_ends_in_days: int | None = None
+    retirement: Retirement | None = None
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def stage(self) -> str:
+        return self.path[-1]
+
+    @property
+    def cmdb_id(self) -> str:
+        # Stable per slug, so adding a product never renumbers the others.
+        return f"CI-{int(hashlib.sha256(self.slug.encode()).hexdigest(), 16) % 90000 + 10000}"
+
+
+P = ProductSpec
+R = Retirement
+
+PRODUCTS: list[ProductSpec] = [
+    # Employee experience (Nora Lindqvist) ------------------------------------------------
+    P("hr-self-service-portal", "HR self-service portal", "system",
+      "Where employees check payslips, book leave and update their own details without "
+      "emailing HR. It still runs on an application server its vendor no longer supports, "
+      "and is being moved off it.",
+      ("All employees", "Line managers", "HR advisers"), 4200,
+      ("Book and approve annual leave", "Download payslips and tax forms",
+       "Change bank details or home address"),
+      ("Employee self-service", "Absence management"),
+      "people-systems", cluster="employee-experience", criticality="high",
+      significant_change=True, depends_on=("single-sign-on", "payroll")),
+    P("onboarding-offboarding", "Onboarding and offboarding workflow", "service",
+      "Walks a new starter, a mover or a leaver through every step owned by HR, IT, "
+      "facilities and legal, so that accounts, equipment, badges and contracts line up on "
+      "the right day.",
+      ("Hiring managers", "HR advisers", "IT service desk", "Facilities team"), 900,
+      ("Prepare laptop, accounts and badge before day one",
+       "Collect equipment and close access on the last day",
+       "Track every task of a joiner or leaver in one place"),
+      ("Workforce onboarding", "Access lifecycle"),
+      "people-systems", cluster="employee-experience", path=(INTRO, GROWTH),
+      criticality="high", strategic=True,
+      depends_on=("hr-self-service-portal", "directory-service", "service-catalogue",
+                  "access-request-review"),
+      reasons={GROWTH: "Piloted with two departments; rolling out company-wide with new "
+               "steps for facilities and legal."}),
+    P("enterprise-intranet", "Enterprise intranet", "platform",
+      "The company's internal news, policies and department pages, and the usual starting "
+      "point of a working day.",
+      ("All employees", "Internal communications", "Department editors"), 5100,
+      ("Read company news and announcements", "Find a policy or a form",
+       "Publish a department page"),
+      ("Internal communication",),
+      "people-systems", cluster="employee-experience", depends_on=("single-sign-on",)),
+    P("employee-directory", "Employee directory", "service",
+      "Looks people up by name, role, team or skill, with photos and reporting lines drawn "
+      "from the HR record.",
+      ("All employees",), 5100,
+      ("Find a colleague's phone number or desk", "See who reports to whom"),
+      ("Internal communication",),
+      "people-systems", cluster="employee-experience", criticality="low",
+      depends_on=("directory-service",)),
+    P("learning-management", "Learning management system", "system",
+      "Mandatory and optional training, course bookings and the certificates that prove a "
+      "course was completed.",
+      ("All employees", "Learning and development team", "Compliance officers"), 4800,
+      ("Complete mandatory compliance training", "Book a place on a course",
+       "Report completion rates per department"),
+      ("Learning and development",),
+      "people-systems", cluster="employee-experience", depends_on=("single-sign-on",)),
+    P("classic-intranet", "Classic intranet", "system",
+      "The previous intranet, kept read-only while its pages moved to the new one; now "
+      "switched off.",
+      ("All employees",), 0,
+      ("Read archived pages (until switch-off)",), ("Internal communication",),
+      "people-systems", cluster="employee-experience",
+      path=(MATURITY, RETIREMENT, RETIRED), criticality="low",
+      retirement=R(targets=("enterprise-intranet",))),
+    # Data and analytics (Priya Raman) -----------------------------------------------------
+    P("enterprise-data-warehouse", "Enterprise data warehouse", "platform",
+      "The single store of cleaned, historical business data that reports and analyses "
+      "are built on.",
+      ("Analysts", "Finance controllers", "Data engineers"), 320,
+      ("Answer questions across sales, finance and HR data",
+       "Keep seven years of history for audits"),
+      ("Management information", "Regulatory reporting"),
+      "data-platform", cluster="data-analytics", criticality="high", strategic=True,
+      depends_on=("data-integration-pipelines",)),
+    P("bi-reporting-platform", "Business intelligence and reporting platform", "platform",
+      "Dashboards and scheduled reports for managers, built by analysts on top of the "
+      "warehouse. Self-service report building is being rolled out.",
+      ("Managers", "Analysts", "Executive team"), 1400,
+      ("Follow weekly sales and margin", "Build a team's own dashboard",
+       "Send the monthly board pack"),
+      ("Management information",),
+      "data-platform", cluster="data-analytics", path=(INTRO, GROWTH, MATURITY, GROWTH),
+      criticality="high", depends_on=("enterprise-data-warehouse",),
+      reasons={GROWTH: "Reinvestment: self-service reporting so that analysts stop being "
+               "the queue for every new dashboard."}),
+    P("data-integration-pipelines", "Data integration pipelines", "integration",
+      "Scheduled extract and load jobs that bring data from source systems into the "
+      "warehouse every night.",
+      ("Data engineers",), 12,
+      ("Load yesterday's transactions before 6 a.m.", "Re-run a failed load"),
+      ("Data integration",),
+      "data-platform", cluster="data-analytics", depends_on=("enterprise-service-bus",)),
+    P("master-data-hub", "Master data hub", "system",
+      "Keeps one agreed version of customers, suppliers and products and hands it to the "
+      "systems that need it.",
+      ("Data stewards", "Finance operations"), 45,
+      ("Merge duplicate supplier records", "Publish a new product code to all systems"),
+      ("Master data management",),
+      "data-platform", cluster="data-analytics", depends_on=("enterprise-service-bus",)),
+    P("data-science-workbench", "Data science workbench", "platform",
+      "Notebooks and compute for the few people building forecasts and models, with "
+      "governed access to warehouse data.",
+      ("Data scientists", "Analysts"), 25,
+      ("Build a demand forecast", "Share a notebook with a reviewer"),
+      ("Advanced analytics",),
+      "data-platform", owner="priya", path=(INTRO,),
+      depends_on=("enterprise-data-warehouse",)),
+    P("mobile-device-management", "Mobile device management", "service",
+      "Enrols company phones and tablets, pushes settings and wipes lost devices.",
+      ("All employees with a company phone", "IT service desk"), 2300,
+      ("Set up a new phone", "Wipe a lost device remotely"),
+      ("Device management",),
+      "infrastructure", owner="priya", depends_on=("directory-service",)),
+    P("print-scan-service", "Print and scan service", "service",
+      "Managed printers on every floor, follow-me printing and scanning to email.",
+      ("All office staff",), 3600,
+      ("Print to any floor's printer with a badge", "Scan a signed form to email"),
+      ("Office services",),
+      "workplace", owner="priya", criticality="low"),
+    P("geographic-information-system", "Geographic information system", "system",
+      "Maps of sites, assets and service areas for planners and field teams.",
+      ("Network planners", "Field engineers"), 140,
+      ("Plan a route for a field visit", "See which sites sit in a flood zone"),
+      ("Asset planning",),
+      "data-platform", owner="priya"),
+    # Integration platforms (Tomás Herrera) ------------------------------------------------
+    P("enterprise-service-bus", "Enterprise service bus", "platform",
+      "Routes and transforms messages between the older core systems. Few people know all "
+      "its flows, which is why it has an owner now.",
+      ("Integration developers", "Application teams"), 30,
+      ("Pass orders from the web shop to the ERP", "Send HR changes to downstream systems"),
+      ("System integration",),
+      "integration", cluster="integration-platforms", criticality="critical"),
+    P("api-gateway", "API gateway", "platform",
+      "The front door for internal and partner APIs: keys, rate limits, routing and "
+      "usage statistics.",
+      ("Application teams", "Partner developers"), 60,
+      ("Publish a new API with a key and a quota", "See which partner calls what"),
+      ("System integration", "Partner connectivity"),
+      "integration", cluster="integration-platforms", criticality="critical", strategic=True,
+      depends_on=("single-sign-on",)),
+    P("managed-file-transfer", "Managed file transfer", "service",
+      "Moves files securely to and from banks, the payroll bureau and suppliers, with "
+      "delivery receipts.",
+      ("Finance operations", "Integration developers"), 40,
+      ("Send the payment run to the bank", "Receive supplier price lists"),
+      ("Partner connectivity",),
+      "integration", cluster="integration-platforms", criticality="high"),
+    P("event-streaming", "Event streaming platform", "platform",
+      "A new publish-and-subscribe backbone so systems can react to business events as "
+      "they happen instead of waiting for a nightly file.",
+      ("Application teams",), 8,
+      ("Publish 'order shipped' events", "Feed the warehouse in near real time"),
+      ("System integration",),
+      "integration", cluster="integration-platforms", path=(INTRO,), in_cmdb=False),
+    # Identity and access (Amara Nwosu) -----------------------------------------------------
+    P("single-sign-on", "Single sign-on", "service",
+      "One company login with multi-factor authentication for almost every application.",
+      ("All employees", "Contractors"), 5400,
+      ("Sign in once for the working day", "Approve a sign-in on a phone"),
+      ("Identity and access management",),
+      "identity", cluster="identity-access", criticality="critical", strategic=True,
+      depends_on=("directory-service",)),
+    P("directory-service", "Directory service", "platform",
+      "The authoritative list of accounts, groups and devices that other systems read.",
+      ("IT administrators", "Application teams"), 5400,
+      ("Create an account for a new starter", "Manage group membership"),
+      ("Identity and access management",),
+      "identity", cluster="identity-access", criticality="critical"),
+    P("privileged-access-management", "Privileged access management", "system",
+      "Vaults administrator passwords and records privileged sessions; being extended to "
+      "cloud consoles.",
+      ("System administrators", "Security team", "Auditors"), 180,
+      ("Check out an admin password for one change", "Replay a recorded session"),
+      ("Security operations",),
+      "identity", cluster="identity-access", path=(INTRO, GROWTH), criticality="high"),
+    P("access-request-review", "Access request and review", "service",
+      "Lets people ask for access with an approval, and asks managers twice a year to "
+      "confirm who still needs it.",
+      ("All employees", "Line managers", "Auditors"), 900,
+      ("Request access to a shared folder", "Confirm a team's access in the review"),
+      ("Identity and access management", "Compliance"),
+      "identity", cluster="identity-access", path=(INTRO,), in_cmdb=False,
+      depends_on=("directory-service", "service-catalogue")),
+    # Finance systems (Jonas Weber) -------------------------------------------------------
+    P("payroll", "Payroll", "system",
+      "Calculates and pays salaries every month, with deductions, pensions and statutory "
+      "reports.",
+      ("Payroll team", "HR advisers"), 35,
+      ("Run the monthly payroll", "File statutory year-end returns"),
+      ("Pay employees",),
+      "finance-applications", cluster="finance-systems", criticality="critical",
+      strategic=True, depends_on=("managed-file-transfer", "erp-general-ledger")),
+    P("erp-general-ledger", "ERP general ledger", "system",
+      "The books of account: journals, periods, consolidation and the month-end close.",
+      ("Finance controllers", "Accountants"), 90,
+      ("Close the month", "Post a manual journal with approval"),
+      ("Financial accounting",),
+      "finance-applications", cluster="finance-systems", criticality="critical"),
+    P("erp-procurement-payables", "ERP procurement and payables", "system",
+      "Purchase requests, orders, goods receipts and supplier invoices, matched and paid.",
+      ("Requesters across the company", "Buyers", "Accounts payable"), 1600,
+      ("Raise a purchase request", "Match an invoice to its order and receipt"),
+      ("Procure to pay",),
+      "finance-applications", cluster="finance-systems", criticality="high",
+      depends_on=("erp-general-ledger",)),
+    P("expense-claims", "Expense claims", "system",
+      "Employees photograph receipts and claim expenses; managers approve from a phone.",
+      ("All employees", "Line managers", "Accounts payable"), 3900,
+      ("Claim a train ticket", "Approve a team's claims"),
+      ("Employee expenses",),
+      "finance-applications", cluster="finance-systems",
+      depends_on=("erp-general-ledger", "single-sign-on")),
+    P("legacy-purchasing-module", "Legacy purchasing module", "system",
+      "The old ERP purchasing module, still used by two sites; its orders are moving to "
+      "the current procurement module.",
+      ("Buyers at two sites",), 45,
+      ("Raise orders at the sites not yet migrated",), ("Procure to pay",),
+      "finance-applications", cluster="finance-systems", path=(MATURITY, RETIREMENT),
+      depends_on=("erp-general-ledger",),
+      retirement=R(targets=("erp-procurement-payables",), ends_in_days=150)),
+    P("expense-spreadsheet-tool", "Expense spreadsheet tool", "system",
+      "A macro-filled spreadsheet once emailed around for expense claims; replaced and "
+      "switched off.",
+      ("All employees",), 0,
+      ("Claim expenses (until replaced)",), ("Employee expenses",),
+      "finance-applications", cluster="finance-systems",
+      path=(MATURITY, RETIREMENT, RETIRED), criticality="low",
+      retirement=R(targets=("expense-claims",))),
+    P("treasury-management", "Treasury management", "system",
+      "Cash positions, bank accounts and payments forecasting for the treasury team.",
+      ("Treasury team",), 6,
+      ("See today's cash across all banks", "Forecast next month's cash"),
+      ("Cash management",),
+      "finance-applications", owner="jonas", criticality="high",
+      depends_on=("erp-general-ledger", "managed-file-transfer")),
+    # Workplace collaboration (Mei Chen) ----------------------------------------------------
+    P("email-calendar", "Email and calendar", "service",
+      "Company mailboxes, shared calendars and meeting invitations.",
+      ("All employees",), 5400,
+      ("Send and receive email", "Find a time that suits five people"),
+      ("Collaboration",),
+      "workplace", cluster="workplace-collaboration", criticality="critical",
+      depends_on=("directory-service",)),
+    P("chat-video-meetings", "Chat and video meetings", "service",
+      "Team channels, direct messages and video calls, including meeting-room screens.",
+      ("All employees", "External guests"), 5300,
+      ("Hold a video call with a supplier", "Keep a project's conversation in a channel"),
+      ("Collaboration",),
+      "workplace", cluster="workplace-collaboration", criticality="high",
+      depends_on=("single-sign-on",)),
+    P("document-management", "Document management", "system",
+      "Stores, versions and shares documents, with retention rules for records.",
+      ("All employees", "Records managers"), 5000,
+      ("Co-edit a proposal", "Keep a signed contract for ten years"),
+      ("Collaboration", "Records management"),
+      "workplace", cluster="workplace-collaboration", criticality="high",
+      depends_on=("single-sign-on",)),
+    P("team-wiki", "Team wiki", "service",
+      "Pages where teams write down how they work, meeting notes and how-to guides.",
+      ("Project teams", "IT teams"), 1800,
+      ("Write a runbook", "Keep decisions next to the meeting notes"),
+      ("Knowledge sharing",),
+      "workplace", cluster="workplace-collaboration", criticality="low",
+      depends_on=("single-sign-on",)),
+    P("network-file-shares", "Network file shares", "infrastructure",
+      "The old departmental drive letters, being emptied into document management.",
+      ("Departments not yet migrated",), 1200,
+      ("Open files on the S: drive",), ("Collaboration",),
+      "workplace", cluster="workplace-collaboration", path=(MATURITY, RETIREMENT),
+      depends_on=("directory-service",),
+      retirement=R(targets=("document-management",), ends_in_days=240)),
+    P("fax-gateway", "Fax gateway", "service",
+      "Turned faxes into emails for the last few teams that received them.",
+      ("Legal", "Procurement"), 0,
+      ("Receive a fax as an email (until switch-off)",), ("Document exchange",),
+      "workplace", cluster="workplace-collaboration",
+      path=(MATURITY, RETIREMENT, RETIRED), criticality="low",
+      retirement=R(
+          dropped_reason="No partner has sent a fax in over a year; the capability is not "
+          "replaced.",
+          override_reason="The line contract ended early; switched off before the plan's "
+          "last step (archiving old faxes) was ticked.",
+      )),
+    P("digital-signage", "Digital signage", "service",
+      "Screens in receptions and canteens showing news, safety notices and visitor welcomes.",
+      ("Internal communications", "Reception staff"), 60,
+      ("Put a safety notice on every screen", "Welcome a visiting delegation"),
+      ("Internal communication",),
+      "workplace", owner="mei", criticality="low"),
+    P("enterprise-search", "Enterprise search", "service",
+      "One search box across the intranet, documents, wiki and the people directory.",
+      ("All employees",), 4100,
+      ("Find the latest version of a policy", "Search across documents and wiki at once"),
+      ("Knowledge sharing",),
+      "workplace", owner="mei",
+      depends_on=("document-management", "team-wiki", "enterprise-intranet")),
+    P("video-portal", "Video portal", "platform",
+      "Hosts recorded town halls and training videos with captions.",
+      ("All employees", "Internal communications"), 3000,
+      ("Watch last week's town hall", "Upload a training video with captions"),
+      ("Internal communication", "Learning and development"),
+      "workplace", owner="mei", criticality="low", depends_on=("single-sign-on",)),
+    # Customer engagement (Lukas Novak) -----------------------------------------------------
+    P("crm", "Customer relationship management", "system",
+      "Accounts, contacts, opportunities and cases: the shared record of every customer "
+      "relationship.",
+      ("Sales", "Account managers", "Contact-centre agents"), 850,
+      ("Log a call with a customer", "Forecast the sales pipeline",
+       "See a customer's open cases"),
+      ("Customer management", "Sales"),
+      "customer-systems", cluster="customer-engagement", criticality="critical",
+      strategic=True, depends_on=("api-gateway", "single-sign-on")),
+    P("customer-self-service-portal", "Customer self-service portal", "system",
+      "Lets customers check orders, download invoices and raise a question without "
+      "phoning; adoption is being pushed so that call volumes fall.",
+      ("Customers", "Contact-centre agents"), 38000,
+      ("Download an invoice", "Track an order", "Raise a case online"),
+      ("Customer service",),
+      "customer-systems", cluster="customer-engagement", path=(INTRO, GROWTH),
+      criticality="high", strategic=True, depends_on=("crm", "api-gateway")),
+    P("contact-centre-telephony", "Contact-centre telephony", "service",
+      "Call routing, queues and call recording for the contact centre.",
+      ("Contact-centre agents", "Team leaders"), 160,
+      ("Route a caller to the right queue", "Listen back to a recorded call"),
+      ("Customer service",),
+      "customer-systems", cluster="customer-engagement", criticality="high",
+      depends_on=("crm",)),
+    P("customer-feedback-surveys", "Customer feedback surveys", "service",
+      "Short surveys sent after a case closes, feeding satisfaction scores back to the "
+      "teams.",
+      ("Customers", "Customer-service managers"), 12000,
+      ("Ask for a rating after a case closes", "Follow the weekly satisfaction score"),
+      ("Customer service",),
+      "customer-systems", cluster="customer-engagement", path=(INTRO,), criticality="low",
+      in_cmdb=False, depends_on=("crm",)),
+    # IT service management (Sofia Marquez) -----------------------------------------------
+    P("service-catalogue", "IT service catalogue", "service",
+      "The list of what IT offers and how to order it. Neglected for years, it is being "
+      "rebuilt around what people actually ask for.",
+      ("All employees", "IT service desk"), 5000,
+      ("Order a laptop or software", "Find out what a service includes and costs"),
+      ("IT service delivery",),
+      "service-management", cluster="it-service-management",
+      path=(INTRO, GROWTH, MATURITY, GROWTH), criticality="high",
+      depends_on=("service-desk-ticketing",),
+      reasons={GROWTH: "Reinvestment: the catalogue had drifted from what people order; "
+               "rebuilding it is a first step of the product model."}),
+    P("service-desk-ticketing", "Service desk ticketing", "system",
+      "Records, routes and tracks incidents and requests from the first call to the fix.",
+      ("IT service desk", "Resolver teams", "All employees"), 5400,
+      ("Log an incident", "Route a request to the right team", "Report on resolution times"),
+      ("IT support",),
+      "service-management", cluster="it-service-management", criticality="critical",
+      depends_on=("configuration-management-database", "directory-service")),
+    P("configuration-management-database", "Configuration management database", "system",
+      "The inventory of systems, servers and their relationships that changes and "
+      "incidents refer to.",
+      ("IT operations", "Change managers"), 220,
+      ("See what depends on a server before a change", "Register a new application"),
+      ("IT asset management",),
+      "service-management", cluster="it-service-management", criticality="high"),
+    P("support-knowledge-base", "Support knowledge base", "service",
+      "Answers and fixes written by the service desk, offered to people before they raise "
+      "a ticket.",
+      ("IT service desk", "All employees"), 2600,
+      ("Fix a printer problem without calling", "Reuse a known fix for an incident"),
+      ("IT support",),
+      "service-management", cluster="it-service-management", criticality="low",
+      depends_on=("service-desk-ticketing",)),
+    P("old-helpdesk-tool", "Old helpdesk tool", "system",
+      "The ticketing tool used before the current one; its history was exported and it "
+      "has been switched off.",
+      ("IT service desk",), 0,
+      ("Look up old tickets (until switch-off)",), ("IT support",),
+      "service-management", cluster="it-service-management",
+      path=(MATURITY, RETIREMENT, RETIRED), criticality="low",
+      retirement=R(targets=("service-desk-ticketing",))),
+    # Workplace odds and ends (Grace O'Neill): a cluster with no reason ---------------------
+    P("meeting-room-booking", "Meeting room booking", "system",
+      "Shows free rooms and books them, with panels outside each room.",
+      ("All office staff",), 3200,
+      ("Book a room for tomorrow", "Release a room nobody turned up to"),
+      ("Workplace services",),
+      "workplace", cluster="workplace-odds-and-ends", criticality="low",
+      depends_on=("email-calendar",)),
+    P("visitor-sign-in", "Visitor sign-in kiosk", "system",
+      "Tablets in reception where visitors sign in, print a badge and notify their host.",
+      ("Reception staff", "Visitors", "Hosts"), 400,
+      ("Sign a visitor in and print a badge", "List everyone on site for a fire drill"),
+      ("Workplace services", "Site safety"),
+      "workplace", cluster="workplace-odds-and-ends", criticality="low"),
+    P("canteen-menu-app", "Canteen menu app", "system",
+      "The week's menu, allergens and opening hours of the staff canteens.",
+      ("Office staff",), 2100,
+      ("Check today's menu and allergens",), ("Workplace services",),
+      "workplace", cluster="workplace-odds-and-ends", criticality="low", in_cmdb=False),
+    # Project-managed items (Ahmed Haddad) --------------------------------------------------
+    P("campus-switch-replacement", "Campus network switch replacement", "infrastructure",
+      "Replaces the access switches on every floor of the head office before their support "
+      "ends. A piece of infrastructure work with an end, not a product.",
+      ("Everyone at head office",), None,
+      ("Swap the switches floor by floor out of hours",), ("Network connectivity",),
+      "infrastructure", owner="ahmed", criticality="high", project_ends_in_days=120),
+    P("datacentre-server-refresh", "Data-centre server refresh", "infrastructure",
+      "Moves the virtual machines onto new hosts and decommissions the old ones.",
+      ("Application teams",), None,
+      ("Move workloads to the new hosts", "Decommission the old hardware"),
+      ("Hosting",),
+      "infrastructure", owner="ahmed", criticality="high", project_ends_in_days=200),
+    P("acquired-company-hr-import", "HR data import from the acquired company",
+      "integration",
+      "A one-time load of the acquired company's employee records into our HR systems; "
+      "the interface is switched off once the import is reconciled.",
+      ("HR advisers",), None,
+      ("Load and reconcile the acquired staff records",), ("Employee records",),
+      "people-systems", owner="ahmed", project_ends_in_days=75, in_cmdb=False,
+      depends_on=("hr-self-service-portal", "payroll")),
+    P("e-invoicing-compliance", "E-invoicing compliance", "integration",
+      "Makes supplier and customer invoices meet the new electronic invoicing law by its "
+      "deadline.",
+      ("Accounts payable", "Accounts receivable"), None,
+      ("Send invoices in the mandated format", "Receive e-invoices from suppliers"),
+      ("Procure to pay", "Regulatory compliance"),
+      "finance-applications", owner="ahmed", criticality="high", project_ends_in_days=300,
+      depends_on=("erp-procurement-payables", "api-gateway")),
+    P("email-archive-migration", "Email archive migration", "infrastructure",
+      "Moves fifteen years of archived mail out of the old on-site archive.",
+      ("Records managers", "Legal"), None,
+      ("Move archived mailboxes with their retention holds",), ("Records management",),
+      "infrastructure", owner="ahmed", project_ends_in_days=160,
+      depends_on=("email-calendar",)),
+    # Orphans: nobody, or nobody accountable, owns them ------------------------------------
+    P("warehouse-order-interface", "Warehouse order interface", "integration",
+      "An old point-to-point link that passes orders to the warehouse system. It works, "
+      "nobody fully understands it, and everyone is afraid to touch it.",
+      ("Warehouse planners", "Order management"), 70,
+      ("Send confirmed orders to the warehouse",), ("Order fulfilment",),
+      "integration", criticality="high", depends_on=("erp-procurement-payables",)),
+    P("legacy-sales-reporting", "Legacy sales reporting tool", "system",
+      "Reports for a regional sales process that no longer exists. A leader put it into "
+      "retirement; its capability is not carried over.",
+      ("Two regional sales managers",), 2,
+      ("Print the old regional sales league table",), ("Management information",),
+      None, path=(MATURITY, RETIREMENT), criticality="low", depends_on=("crm",),
+      retirement=R(dropped_reason="The regional sales process it reported on was "
+                   "discontinued; the BI platform covers what is still needed.",
+                   ends_in_days=45)),
+    P("contract-management", "Contract management", "system",
+      "Stores supplier contracts with renewal reminders. Its owner left and nobody has "
+      "picked it up.",
+      ("Procurement", "Legal"), 120,
+      ("Get a reminder before a contract renews", "Find the signed copy of a contract"),
+      ("Supplier management",),
+      "finance-applications", owner="daniel",
+      depends_on=("erp-procurement-payables", "document-management")),
+    P("field-service-scheduling", "Field service scheduling", "system",
+      "Plans engineers' visits to customer sites; the roll-out stalled when its owner left.",
+      ("Field engineers", "Planners"), 210,
+      ("Plan tomorrow's visits", "Reassign a visit when an engineer is ill"),
+      ("Field service",),
+      "customer-systems", owner="daniel", path=(INTRO, GROWTH),
+      depends_on=("crm", "geographic-information-system")),
+    P("legal-hold-tool", "Legal hold tool", "system",
+      "Places documents and mailboxes on hold during litigation.",
+      ("Legal",), 8,
+      ("Put a custodian's mailbox on hold",), ("Legal and compliance",),
+      None, owner="ingrid", criticality="high",
+      depends_on=("email-calendar", "document-management")),
+    P("facilities-helpdesk", "Facilities helpdesk", "system",
+      "Where staff report a broken light or a cold office; its owner's login is switched "
+      "off while he is on long leave.",
+      ("All office staff", "Facilities team"), 2800,
+      ("Report a fault in the building", "Dispatch a technician"),
+      ("Workplace services",),
+      "workplace", owner="marek", criticality="low"),
+]  # fmt: skip
+
+del P, R
+
+DEFAULT_REASONS = {
+    (INTRO, GROWTH): "Early users are on board; now investing in capabilities and adoption.",
+    (GROWTH, MATURITY): "Adoption has levelled off; the focus moves to performance and cost.",
+    (MATURITY, RETIREMENT): "Superseded; the migration plan is agreed with its users.",
+    (GROWTH, RETIREMENT): "Superseded; the migration plan is agreed with its users.",
+    (INTRO, RETIREMENT): "Stopped after the pilot; the migration plan is agreed.",
+    (RETIREMENT, RETIRED): "Migration finished and the old system switched off.",
+}
+
+
+# --- Building ------------------------------------------------------------------------------
+
+
+@dataclass
+class BuildReport:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+
+    def count(self, kind: str, created: bool) -> None:
+        bucket = self.created if created else self.updated
+        bucket[kind] = bucket.get(kind, 0) + 1
+
+
+class _Builder:
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self.log = log
+        self.today = timezone.localdate()
+        self.report = BuildReport()
+        self.users: dict[str, object] = {}
+        self.people: dict[str, Person] = {}
+        self.teams: dict[str, Team] = {}
+        self.clusters: dict[str, Cluster] = {}
+        self.products: dict[str, Product] = {}
+        self.actor = None
+
+    # Logins -------------------------------------------------------------------------------
+    def users_and_groups(self) -> None:
+        User = get_user_model()
+        encoded = make_password(demo_password(), salt=_DEMO_SALT)
+        leaders, _ = Group.objects.get_or_create(name=LEADERS_GROUP)
+        wanted = [(spec.username, spec.email, spec) for spec in PEOPLE if spec.login]
+        wanted.append((ADMIN_USERNAME, f"admin@{EMAIL_DOMAIN}", None))
+        for username, email, spec in wanted:
+            first, _, last = spec.name.partition(" ") if spec else ("", "", "")
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={"email": email, "first_name": first, "last_name": last},
+            )
+            changed = created
+            if user.password != encoded:
+                user.password = encoded
+                changed = True
+            if spec is None and not (user.is_staff and user.is_superuser):
+                user.is_staff = user.is_superuser = True
+                changed = True
+            if changed:
+                user.save()
+                self.report.count("login", created)
+            if spec is not None and spec.leader:
+                user.groups.add(leaders)
+            self.users[username] = user
+        self.actor = self.users["leader"]
+
+    # People and teams ---------------------------------------------------------------------
+    def people_(self) -> None:
+        for spec in PEOPLE:
+            user = self.users.get(spec.username)
+            person = Person.objects.filter(email=spec.email).first()
+            if person is None:
+                person = person_create(
+                    actor=self.actor,
+                    name=spec.name,
+                    email=spec.email,
+                    title=spec.title,
+                    user=user,
+                )
+                self.report.count("person", True)
+            else:
+                changes = {}
+                if person.name != spec.name:
+                    changes["name"] = spec.name
+                if person.title != spec.title:
+                    changes["title"] = spec.title
+                if user is not None and person.user_id != user.pk:
+                    changes["user"] = user
+                if changes:
+                    person = person_update(actor=self.actor, person=person, **changes)
+                    self.report.count("person", False)
+            self.people[spec.username] = person
+
+    def teams_(self) -> None:
+        for spec in TEAMS:
+            members = [self.people[m] for m in spec.members]
+            team = Team.objects.filter(slug=spec.slug).first()
+            if team is None:
+                team = team_create(
+                    actor=self.actor,
+                    name=spec.name,
+                    slug=spec.slug,
+                    members=members,
+                    description=spec.description,
+                )
+                self.report.count("team", True)
+            elif (
+                team.name != spec.name
+                or team.description != spec.description
+                or set(team.members.values_list("pk", flat=True)) != {p.pk for p in members}
+            ):
+                team = team_update(
+                    actor=self.actor,
+                    team=team,
+                    name=spec.name,
+                    description=spec.description,
+                    members=members,
+                )
+                self.report.count("team", False)
+            self.teams[spec.slug] = team
+
+    # Clusters -----------------------------------------------------------------------------
+    def clusters_(self) -> None:
+        for spec in CLUSTERS:
+            owner = self.people[spec.owner] if spec.owner else None
+            fields = {
+                "name": spec.name,
+                "description": spec.description,
+                "reasons": list(spec.reasons),
+                "reason_note": spec.reason_note,
+            }
+            cluster = Cluster.objects.select_related("unit").filter(slug=spec.slug).first()
+            if cluster is None:
+                cluster = cluster_create(actor=self.actor, slug=spec.slug, owner=owner, **fields)
+                self.report.count("cluster", True)
+            else:
+                changes = {k: v for k, v in fields.items() if getattr(cluster, k) != v}
+                if cluster.unit.owner_id != (owner.pk if owner else None) and (
+                    owner is None or owner.is_accountable
+                ):
+                    changes["owner"] = owner
+                if changes:
+                    cluster = cluster_update(actor=self.actor, cluster=cluster, **changes)
+                    self.report.count("cluster", False)
+            self.clusters[spec.slug] = cluster
+
+    # Products -----------------------------------------------------------------------------
+    def _fields(self, spec: ProductSpec) -> dict:
+        is_project = spec.project_ends_in_days is not None
+        return {
+            "name": spec.name,
+            "kind": spec.kind,
+            "description": spec.description,
+            "user_groups": "\n".join(spec.user_groups),
+            "user_count": spec.user_count,
+            "key_use_cases": "\n".join(spec.use_cases),
+            "business_capabilities": "\n".join(spec.capabilities),
+            "criticality": spec.criticality,
+            "strategic": spec.strategic,
+            "under_significant_change": spec.significant_change,
+            "management_model": ManagementModel.PROJECT if is_project else ManagementModel.PRODUCT,
+            "team": self.teams[spec.team] if spec.team else None,
+        }
+
+    def products_(self) -> None:
+        for spec in PRODUCTS:
+            fields = self._fields(spec)
+            cluster = self.clusters[spec.cluster] if spec.cluster else None
+            owner = self.people[spec.owner] if spec.owner else None
+            external_ids = [(CMDB, spec.cmdb_id)] if spec.in_cmdb else []
+            product = Product.objects.select_related("unit").filter(slug=spec.slug).first()
+            if product is None:
+                if spec.project_ends_in_days is not None:
+                    fields["project_end_date"] = self.today + dt.timedelta(
+                        days=spec.project_ends_in_days
+                    )
+                product = product_create(
+                    actor=self.actor,
+                    slug=spec.slug,
+                    cluster=cluster,
+                    owner=owner,
+                    external_ids=external_ids,
+                    lifecycle_stage=spec.path[0],
+                    **fields,
+                )
+                self.report.count("product", True)
+            else:
+                product = self._update_product(product, spec, fields, external_ids)
+                if product.cluster != cluster and product.lifecycle_stage != RETIRED:
+                    product = product_set_cluster(
+                        actor=self.actor, product=product, cluster=cluster, new_owner=owner
+                    )
+                if (
+                    cluster is None
+                    and product.unit.owner_id != (owner.pk if owner else None)
+                    and (owner is None or owner.is_accountable)
+                ):
+                    unit_assign_owner(actor=self.actor, unit=product.unit, owner=owner)
+            self.products[spec.slug] = product
+
+    def _update_product(self, product, spec, fields, external_ids) -> Product:
+        changes = {k: v for k, v in fields.items() if getattr(product, k) != v}
+        if "management_model" in changes or (
+            spec.project_ends_in_days is not None and product.project_end_date is None
+        ):
+            changes["project_end_date"] = (
+                self.today + dt.timedelta(days=spec.project_ends_in_days)
+                if spec.project_ends_in_days is not None
+                else None
+            )
+        current_ids = sorted(product.external_ids.values_list("source", "external_id"))
+        if current_ids != sorted(external_ids):
+            changes["external_ids"] = external_ids
+        if changes:
+            product = product_update(actor=self.actor, product=product, **changes)
+            self.report.count("product", False)
+        return product
+
+    def dependencies(self) -> None:
+        for spec in PRODUCTS:
+            product = self.products[spec.slug]
+            wanted = {self.products[slug].pk for slug in spec.depends_on}
+            current = set(product.dependencies.values_list("pk", flat=True))
+            if current != wanted:
+                product_update(
+                    actor=self.actor,
+                    product=product,
+                    dependencies=[self.products[slug] for slug in spec.depends_on],
+                )
+                self.report.count("dependency list", not current)
+
+    # Lifecycle ----------------------------------------------------------------------------
+    def lifecycles(self) -> None:
+        for spec in PRODUCTS:
+            product = Product.objects.get(pk=self.products[spec.slug].pk)
+            current = product.lifecycle_stage
+            if current == spec.stage or current not in spec.path:
+                continue  # done, or moved by hand to a stage outside the demo's path
+            start = len(spec.path) - 1 - spec.path[::-1].index(current)
+            for to_stage in spec.path[start + 1 :]:
+                self._move(spec, product, to_stage)
+                product.lifecycle_stage = to_stage
+
+    def _move(self, spec: ProductSpec, product: Product, to_stage: str) -> None:
+        from_stage = product.lifecycle_stage
+        reason = spec.reasons.get(to_stage) or DEFAULT_REASONS.get((from_stage, to_stage), "")
+        plan = None
+        override = False
+        retirement = spec.retirement
+        if to_stage == RETIREMENT:
+            assert retirement is not None, f"{spec.slug} enters retirement without a plan"
+            plan = MigrationPlanInput(
+                planned_end_date=self.today + dt.timedelta(days=retirement.ends_in_days),
+                targets=[self.products[slug] for slug in retirement.targets],
+                capability_dropped=bool(retirement.dropped_reason),
+                dropped_reason=retirement.dropped_reason,
+            )
+        elif to_stage == RETIRED:
+            if retirement and retirement.override_reason:
+                override, reason = True, retirement.override_reason
+            else:
+                migration_plan_mark_done(actor=self.actor, product=product)
+        product_transition(
+            actor=self.actor,
+            product=product,
+            to_stage=to_stage,
+            reason=reason,
+            migration_plan=plan,
+            override=override,
+        )
+        self.report.count("transition", True)
+
+    # Departures and switched-off logins ---------------------------------------------------
+    def departures(self) -> None:
+        for spec in PEOPLE:
+            person = Person.objects.get(pk=self.people[spec.username].pk)
+            if spec.departed_days_ago is not None and person.active:
+                person_update(
+                    actor=self.actor,
+                    person=person,
+                    active=False,
+                    departed_on=self.today - dt.timedelta(days=spec.departed_days_ago),
+                )
+                self.report.count("departure", True)
+            user = self.users.get(spec.username)
+            if user is not None and user.is_active == spec.login_disabled:
+                user.is_active = not spec.login_disabled
+                user.save(update_fields=["is_active"])
+                self.report.count("login", False)
+
+    def run(self) -> BuildReport:
+        PortfolioSettings.load()
+        self.users_and_groups()
+        self.log(f"logins ready ({len(self.users)})")
+        self.people_()
+        self.teams_()
+        self.clusters_()
+        self.log(
+            f"{len(self.people)} people, {len(self.teams)} teams, {len(self.clusters)} clusters"
+        )
+        self.products_()
+        self.dependencies()
+        self.lifecycles()
+        self.log(f"{len(self.products)} products with their dependencies and lifecycles")
+        # Last: a departed owner can no longer be given units, so people leave after.
+        self.departures()
+        return self.report
+
+
+def build(log: Callable[[str], None] | None = None) -> BuildReport:
+    """Create or bring up to date the demo portfolio, all in one transaction."""
+    with transaction.atomic():
+        return _Builder(log or (lambda message: None)).run()

@@ -1,0 +1,54 @@
+"""Build (or bring up to date) the demo portfolio; safe to run any number of times."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand
+
+from portfolio import demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo portfolio (people, logins, teams, clusters, products, lifecycles) "
+        "through the services. Re-running reuses what exists and creates nothing twice."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--no-logins", action="store_true", help="Do not print the demo logins at the end."
+        )
+
+    def handle(self, *args, no_logins: bool = False, **options):
+        started = time.monotonic()
+        verbose = options["verbosity"] > 1
+        report = demo.build(log=(lambda m: self.stdout.write(f"  {m}")) if verbose else None)
+        elapsed = time.monotonic() - started
+        created = ", ".join(f"{kind}: {n}" for kind, n in sorted(report.created.items()))
+        updated = ", ".join(f"{kind}: {n}" for kind, n in sorted(report.updated.items()))
+        self.stdout.write(
+            f"Demo portfolio ready in {elapsed:.1f} s: "
+            f"{len(demo.PRODUCTS)} products, {len(demo.CLUSTERS)} clusters, "
+            f"{len(demo.PEOPLE)} people, {len(demo.TEAMS)} teams."
+        )
+        self.stdout.write(f"  created: {created or 'nothing (all there already)'}")
+        if updated:
+            self.stdout.write(f"  brought back to the demo definition: {updated}")
+        if not no_logins:
+            self.print_logins()
+
+    def print_logins(self) -> None:
+        password = demo.demo_password()
+        self.stdout.write("")
+        self.stdout.write("Demo logins (demo data only), password for all: " + password)
+        for role, username in demo.ROLE_LOGINS:
+            self.stdout.write(f"  {role:<18} {username}")
+        self.stdout.write(f"  {'superuser':<18} {demo.ADMIN_USERNAME}   (Django admin at /admin/)")
+        shown = {username for _, username in demo.ROLE_LOGINS}
+        others = [
+            p.username
+            for p in demo.PEOPLE
+            if p.login and p.username not in shown and not p.login_disabled
+        ]
+        self.stdout.write(f"  more logins, same password: {', '.join(others)}")

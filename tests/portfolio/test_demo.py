@@ -1,0 +1,180 @@
+"""`manage.py seed_demo` builds a demo portfolio that shows every rule at work, and building
+it again changes nothing."""
+
+from __future__ import annotations
+
+from collections import Counter
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+
+from portfolio import demo
+from portfolio.models import Cluster, Person, PortfolioSettings, Team
+from portfolio.permissions import LEADERS_GROUP, Role, role_of
+from products.models import (
+    ExternalId,
+    LifecycleTransition,
+    ManagementModel,
+    MigrationPlan,
+    OwnershipUnit,
+    Product,
+    Stage,
+)
+
+pytestmark = pytest.mark.django_db
+
+ACTIVE_STAGES = {Stage.INTRODUCTION, Stage.GROWTH, Stage.RETIREMENT}
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def owner_load() -> dict[str, tuple[int, int]]:
+    """(active units, stable units) per owner, by the rules in DOMAIN.md: a unit is active when
+    a member is in introduction, growth or retirement, or under significant change; project
+    items and retired products carry no load."""
+    load: dict[str, list[int]] = {}
+    units = OwnershipUnit.objects.current().exclude(owner=None).select_related("owner")
+    for unit in units.prefetch_related("products"):
+        members = [
+            p
+            for p in unit.products.all()
+            if p.management_model == ManagementModel.PRODUCT and p.lifecycle_stage != Stage.RETIRED
+        ]
+        if not members:
+            continue
+        active = any(
+            p.lifecycle_stage in ACTIVE_STAGES or p.under_significant_change for p in members
+        )
+        counts = load.setdefault(unit.owner.email, [0, 0])
+        counts[0 if active else 1] += 1
+    return {email: (a, s) for email, (a, s) in load.items()}
+
+
+def snapshot() -> dict:
+    """Every count the demo touches, history included, and the products' described fields."""
+    User = get_user_model()
+    return {
+        "users": User.objects.count(),
+        "people": Person.objects.count(),
+        "teams": Team.objects.count(),
+        "clusters": Cluster.objects.count(),
+        "units": OwnershipUnit.objects.count(),
+        "products": Product.objects.count(),
+        "external_ids": ExternalId.objects.count(),
+        "dependencies": Product.dependencies.through.objects.count(),
+        "plans": MigrationPlan.objects.count(),
+        "transitions": LifecycleTransition.objects.count(),
+        "product_history": Product.history.count(),
+        "person_history": Person.history.count(),
+        "cluster_history": Cluster.history.count(),
+        "unit_history": OwnershipUnit.history.count(),
+        "fields": sorted(
+            Product.objects.values_list(
+                "slug",
+                "name",
+                "lifecycle_stage",
+                "unit__owner__email",
+                "unit__cluster__slug",
+                "strategic",
+                "management_model",
+                "project_end_date",
+                "description",
+            )
+        ),  # fmt: skip
+    }
+
+
+def test_demo_portfolio_has_every_case_to_show():
+    output = seed()
+
+    products = Product.objects.all()
+    assert products.count() >= 40
+    assert Cluster.objects.count() >= 8
+    assert Person.objects.count() >= 15
+    assert set(products.values_list("lifecycle_stage", flat=True)) == set(Stage.values)
+
+    # Retirement is a managed migration: plans, targets or a dropped capability, and transitions.
+    for product in products.filter(lifecycle_stage__in=[Stage.RETIREMENT, Stage.RETIRED]):
+        plan = product.migration_plan
+        assert plan.targets.exists() or (plan.capability_dropped and plan.dropped_reason)
+        assert product.transitions.filter(to_stage=Stage.RETIREMENT).exists()
+    for product in products.filter(lifecycle_stage=Stage.RETIRED):
+        move = product.transitions.get(to_stage=Stage.RETIRED)
+        assert product.migration_plan.done or (move.override and move.reason)
+    assert LifecycleTransition.objects.filter(override=True).exists()
+    assert LifecycleTransition.objects.filter(from_stage=Stage.MATURITY, to_stage=Stage.GROWTH)
+
+    # Orphans: nobody owns it, its owner left, or its owner cannot log in.
+    orphans = products.without_accountable_owner()
+    assert orphans.filter(unit__owner=None).exists()
+    assert orphans.filter(unit__owner__active=False).exists()
+    assert orphans.filter(unit__owner__user__is_active=False).exists()
+    assert 1 <= Person.objects.filter(active=False).count() <= 2
+
+    # Project items have end dates.
+    projects = products.filter(management_model=ManagementModel.PROJECT)
+    assert projects.count() >= 4
+    assert not projects.filter(project_end_date=None).exists()
+
+    # Owner load: someone is over the ceiling, with two active units and three stable ones.
+    limits = PortfolioSettings.load()
+    load = owner_load()
+    over = {e: ls for e, ls in load.items()
+            if ls[0] > limits.max_active_units or ls[1] > limits.max_stable_units}  # fmt: skip
+    assert load["priya.raman@example.org"] == (2, 3)
+    assert "priya.raman@example.org" in over
+
+    # A cluster grouped for no reason is there to be flagged; the others say why.
+    assert list(Cluster.objects.without_reason().values_list("slug", flat=True)) == [
+        "workplace-odds-and-ends"
+    ]
+    assert products.filter(strategic=True).count() >= 3
+    assert ExternalId.objects.filter(source="cmdb").count() >= 40
+    assert Product.dependencies.through.objects.count() >= 30
+    assert Product.objects.filter(description="").count() == 0
+
+    # The printed logins work and have the roles they are printed for.
+    password = demo.demo_password()
+    assert password in output
+    roles = {"leader": Role.LEADER, "owner": Role.OWNER, "viewer": Role.VIEWER}
+    for username, role in roles.items():
+        user = authenticate(username=username, password=password)
+        assert user is not None, username
+        assert role_of(user) == role
+    assert authenticate(username="leader", password=password).groups.filter(name=LEADERS_GROUP)
+    admin = authenticate(username="admin", password=password)
+    assert admin.is_superuser and admin.is_staff
+    assert "/admin/" in output
+    assert authenticate(username="marek", password=password) is None  # login switched off
+
+
+def test_seeding_again_reuses_everything():
+    seed()
+    first = snapshot()
+
+    output = seed()
+
+    assert snapshot() == first
+    assert "created: nothing" in output
+    assert Counter(Product.objects.values_list("slug", flat=True)).most_common(1)[0][1] == 1
+    assert Person.objects.values("email").distinct().count() == Person.objects.count()
+
+
+def test_seeding_brings_edited_records_back_to_the_definition():
+    seed()
+    product = Product.objects.get(slug="crm")
+    product.description = "Edited by hand"
+    product.save()
+    Team.objects.get(slug="identity").members.clear()
+
+    seed()
+
+    spec = next(p for p in demo.PRODUCTS if p.slug == "crm")
+    assert Product.objects.get(slug="crm").description == spec.description
+    assert Team.objects.get(slug="identity").members.count() == 2
