@@ -224,4 +224,6 @@ class PortfolioSettingsForm(ServiceForm):
         labels = SETTINGS_LABELS
 
     def sections(self) -> list[tuple[str, str, list]]:
-        return [(title, intro, [self[n] for n in names]) for title, intro, names in SETTINGS_SECTIONS]
+        return [
+            (title, intro, [self[n] for n in names]) for title, intro, names in SETTINGS_SECTIONS
+        ]

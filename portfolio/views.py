@@ -52,7 +52,9 @@ def change_history(obj, *, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:
     One query for the records; each change is diffed against the record before it. Foreign
     keys are named, not looked up, so the page costs the same however long the history is.
     """
-    records = list(obj.history.select_related("history_user").order_by("-history_date")[: limit + 1])
+    records = list(
+        obj.history.select_related("history_user").order_by("-history_date")[: limit + 1]
+    )
     model = obj._meta
     entries = []
     for record, previous in zip(records[:limit], [*records[1:], None], strict=False):
@@ -67,7 +69,11 @@ def change_history(obj, *, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:
                     entry.changes.append((label, None, None))
                 else:
                     entry.changes.append(
-                        (label, _display(model_field, change.old), _display(model_field, change.new))
+                        (
+                            label,
+                            _display(model_field, change.old),
+                            _display(model_field, change.new),
+                        )
                     )
         entries.append(entry)
     return entries
@@ -139,9 +145,7 @@ def cluster_create(request: HttpRequest) -> HttpResponse:
     if cluster:
         messages.success(request, f"Cluster {cluster.name} created.")
         return redirect_after_post(request, cluster.get_absolute_url())
-    return form_page(
-        request, form, status, title="New cluster", cancel_url=reverse("cluster-list")
-    )
+    return form_page(request, form, status, title="New cluster", cancel_url=reverse("cluster-list"))
 
 
 @require_GET
@@ -246,7 +250,9 @@ def person_create(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    person = get_object_or_404(Person.objects.visible_to(request.user).select_related("user"), pk=pk)
+    person = get_object_or_404(
+        Person.objects.visible_to(request.user).select_related("user"), pk=pk
+    )
     units = (
         person.units.filter(is_active=True)
         .select_related("cluster", "product")

@@ -135,6 +135,15 @@ class ProductForm(ServiceForm):
     def clean_external_ids(self) -> list[tuple[str, str]]:
         return _parse_external_ids(self.cleaned_data.get("external_ids") or "")
 
+    def clean(self):
+        data = super().clean()
+        # The model's constraint says the same, in words meant for developers.
+        if data.get("management_model") == ManagementModel.PROJECT and not data.get(
+            "project_end_date"
+        ):
+            self.add_error("project_end_date", "A project needs an end date.")
+        return data
+
     def service_kwargs(self) -> dict:
         data = dict(self.cleaned_data)
         data["dependencies"] = list(data.get("dependencies") or [])

@@ -84,7 +84,9 @@ def product_create(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"{product.name} is now in the portfolio.")
         return redirect_after_post(request, product.get_absolute_url())
     context = _form_context(form, title="New product", cancel_url=reverse("product-list"))
-    return render_page(request, "products/product_form.html", context, partial="form", status=status)
+    return render_page(
+        request, "products/product_form.html", context, partial="form", status=status
+    )
 
 
 @GET_POST
@@ -104,7 +106,9 @@ def product_edit(request: HttpRequest, slug: str) -> HttpResponse:
     context = _form_context(
         form, product=product, title=f"Edit {product.name}", cancel_url=product.get_absolute_url()
     )
-    return render_page(request, "products/product_form.html", context, partial="form", status=status)
+    return render_page(
+        request, "products/product_form.html", context, partial="form", status=status
+    )
 
 
 @GET_POST
@@ -159,6 +163,4 @@ def product_model_suggest(request: HttpRequest) -> HttpResponse:
     questions.is_valid()  # yes/no boxes: always valid
     suggestion = services.management_model_suggest(questions.answers())
     context = {"suggestion": suggestion, "questions": questions}
-    return render_page(
-        request, "products/model_suggestion.html", context, partial="suggestion"
-    )
+    return render_page(request, "products/model_suggestion.html", context, partial="suggestion")
