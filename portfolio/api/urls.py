@@ -1,3 +1,25 @@
+"""The /api/v1/ router. Route names carry an `api-` prefix so they never clash with the pages'
+(`product-detail` is the product page; `api-product-detail` is this API's)."""
+
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter()
+from portfolio.api.views import ClusterViewSet, PersonViewSet, PortfolioSettingsView, TeamViewSet
+from products.api.views import ProductViewSet, UnitViewSet
+
+
+class Router(DefaultRouter):
+    """DefaultRouter plus single-object endpoints that are not collections."""
+
+    def get_urls(self):
+        return super().get_urls() + [
+            path("settings/", PortfolioSettingsView.as_view(), name="api-settings"),
+        ]
+
+
+router = Router()
+router.register("products", ProductViewSet, basename="api-product")
+router.register("clusters", ClusterViewSet, basename="api-cluster")
+router.register("people", PersonViewSet, basename="api-person")
+router.register("teams", TeamViewSet, basename="api-team")
+router.register("units", UnitViewSet, basename="api-unit")

@@ -1,0 +1,279 @@
+"""Input and output adapters for products, lifecycle transitions and upserts.
+
+The product output is built by hand from what the selector prefetched: the list endpoint
+serialises up to 1,000 rows, and a field-by-field serializer costs more than the query.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from portfolio.api.serializers import (
+    MAX_INT,
+    OwnerRefSerializer,
+    PersonRefField,
+    ProductRefList,
+    owner_ref,
+)
+from portfolio.models import Cluster, Team
+from products.bulk import MAX_ROWS
+from products.models import (
+    Criticality,
+    Kind,
+    LifecycleTransition,
+    ManagementModel,
+    Product,
+    Stage,
+    UnitKind,
+    source_validator,
+)
+
+_DT = serializers.DateTimeField()
+_DATE = serializers.DateField()
+
+
+def _dt(value):
+    return _DT.to_representation(value) if value is not None else None
+
+
+def _date(value):
+    return _DATE.to_representation(value) if value is not None else None
+
+
+class ExternalIdSerializer(serializers.Serializer):
+    source = serializers.CharField(
+        max_length=40,
+        validators=[source_validator],
+        help_text="The system the id comes from, e.g. 'cmdb'.",
+    )
+    id = serializers.CharField(max_length=200, help_text="The product's id in that system.")
+
+
+class ProductSerializer(serializers.Serializer):
+    """A product as the API answers it (read-only)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    description = serializers.CharField()
+    user_groups = serializers.CharField()
+    user_count = serializers.IntegerField(allow_null=True)
+    key_use_cases = serializers.CharField()
+    business_capabilities = serializers.CharField()
+    criticality = serializers.ChoiceField(choices=Criticality.choices)
+    strategic = serializers.BooleanField()
+    under_significant_change = serializers.BooleanField()
+    lifecycle_stage = serializers.ChoiceField(choices=Stage.choices)
+    stage_changed_at = serializers.DateTimeField()
+    management_model = serializers.ChoiceField(choices=ManagementModel.choices)
+    project_end_date = serializers.DateField(allow_null=True)
+    team = serializers.SlugField(allow_null=True, help_text="The team's slug.")
+    cluster = serializers.SlugField(allow_null=True, help_text="The cluster's slug, if any.")
+    owner = OwnerRefSerializer(allow_null=True, help_text="The owner of the product's unit.")
+    unit = serializers.IntegerField(allow_null=True, help_text="The ownership unit's id.")
+    dependencies = serializers.ListField(
+        child=serializers.SlugField(), help_text="Slugs of the products this one depends on."
+    )
+    external_ids = ExternalIdSerializer(many=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def to_representation(self, p: Product) -> dict:
+        unit = p.unit
+        in_cluster = unit is not None and unit.kind == UnitKind.CLUSTER
+        return {
+            "id": p.pk,
+            "name": p.name,
+            "slug": p.slug,
+            "kind": p.kind,
+            "description": p.description,
+            "user_groups": p.user_groups,
+            "user_count": p.user_count,
+            "key_use_cases": p.key_use_cases,
+            "business_capabilities": p.business_capabilities,
+            "criticality": p.criticality,
+            "strategic": p.strategic,
+            "under_significant_change": p.under_significant_change,
+            "lifecycle_stage": p.lifecycle_stage,
+            "stage_changed_at": _dt(p.stage_changed_at),
+            "management_model": p.management_model,
+            "project_end_date": _date(p.project_end_date),
+            "team": p.team.slug if p.team_id is not None else None,
+            "cluster": unit.cluster.slug if in_cluster else None,
+            "owner": owner_ref(unit.owner) if unit is not None else None,
+            "unit": p.unit_id,
+            "dependencies": sorted(d.slug for d in p.dependencies.all()),
+            "external_ids": [
+                {"source": e.source, "id": e.external_id} for e in p.external_ids.all()
+            ],
+            "created_at": _dt(p.created_at),
+            "updated_at": _dt(p.updated_at),
+        }
+
+
+class ProductInputSerializer(serializers.Serializer):
+    """What a client may send to create (POST) or change (PUT/PATCH) a product."""
+
+    name = serializers.CharField(max_length=160)
+    slug = serializers.SlugField(
+        max_length=160, required=False, help_text="Made from the name if left out."
+    )
+    kind = serializers.ChoiceField(choices=Kind.choices, required=False)
+    description = serializers.CharField(allow_blank=True, required=False)
+    user_groups = serializers.CharField(allow_blank=True, required=False)
+    user_count = serializers.IntegerField(
+        min_value=0, max_value=MAX_INT, allow_null=True, required=False
+    )
+    key_use_cases = serializers.CharField(allow_blank=True, required=False)
+    business_capabilities = serializers.CharField(allow_blank=True, required=False)
+    criticality = serializers.ChoiceField(choices=Criticality.choices, required=False)
+    strategic = serializers.BooleanField(required=False, help_text="Leaders only.")
+    under_significant_change = serializers.BooleanField(required=False)
+    lifecycle_stage = serializers.ChoiceField(
+        choices=Stage.choices,
+        required=False,
+        help_text="On create only; later moves go through the transition endpoint.",
+    )
+    management_model = serializers.ChoiceField(choices=ManagementModel.choices, required=False)
+    project_end_date = serializers.DateField(allow_null=True, required=False)
+    team = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Team.objects.all(), allow_null=True, required=False
+    )
+    cluster = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Cluster.objects.select_related("unit"),
+        allow_null=True,
+        required=False,
+        help_text="Cluster slug (leaders only).",
+    )
+    owner = PersonRefField(allow_null=True, required=False, help_text="Person id (leaders only).")
+    dependencies = ProductRefList(required=False, help_text="Product ids or slugs.")
+    external_ids = ExternalIdSerializer(many=True, required=False, max_length=50)
+
+    def validate_external_ids(self, value):
+        return [(e["source"], e["id"]) for e in value]
+
+    def validate(self, attrs):
+        # The model's check constraint would name no field; say which one is missing.
+        product = self.context.get("product")
+        model = attrs.get(
+            "management_model", product.management_model if product else ManagementModel.PRODUCT
+        )
+        if "project_end_date" in attrs:
+            end = attrs["project_end_date"]
+        else:
+            end = product.project_end_date if product else None
+        if model == ManagementModel.PROJECT and end is None:
+            raise serializers.ValidationError(
+                {"project_end_date": ["A project needs an end date."]}
+            )
+        return attrs
+
+
+class MigrationPlanInputSerializer(serializers.Serializer):
+    planned_end_date = serializers.DateField(allow_null=True, required=False)
+    targets = ProductRefList(required=False, default=list, help_text="Product ids or slugs.")
+    capability_dropped = serializers.BooleanField(required=False, default=False)
+    dropped_reason = serializers.CharField(allow_blank=True, required=False, default="")
+
+
+# Labelled apart from the product's own stage so the schema names each choice set once.
+TO_STAGE_CHOICES = [(value, f"to {label.lower()}") for value, label in Stage.choices]
+FROM_STAGE_CHOICES = [(value, f"from {label.lower()}") for value, label in Stage.choices]
+
+
+class TransitionInputSerializer(serializers.Serializer):
+    to_stage = serializers.ChoiceField(choices=TO_STAGE_CHOICES)
+    reason = serializers.CharField(allow_blank=True, required=False, default="")
+    override = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Leaders: retire although the migration plan is not done (needs a reason).",
+    )
+    migration_plan = MigrationPlanInputSerializer(
+        required=False, allow_null=True, help_text="Needed to enter retirement."
+    )
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    product = serializers.IntegerField(source="product_id", read_only=True)
+    from_stage = serializers.ChoiceField(choices=FROM_STAGE_CHOICES, read_only=True)
+    to_stage = serializers.ChoiceField(choices=TO_STAGE_CHOICES, read_only=True)
+    actor = serializers.CharField(source="actor.username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = LifecycleTransition
+        fields = ["id", "product", "from_stage", "to_stage", "actor", "at", "reason", "override"]
+        read_only_fields = fields
+
+
+# --- Upserts: described for the schema; the rows are checked by products.bulk in plain Python ---
+
+
+class UpsertRowSerializer(serializers.Serializer):
+    external_id = ExternalIdSerializer(help_text="Matches the product to create or update.")
+    name = serializers.CharField(max_length=160, required=False, help_text="Required to create.")
+    slug = serializers.SlugField(max_length=160, required=False)
+    kind = serializers.ChoiceField(choices=Kind.choices, required=False)
+    description = serializers.CharField(allow_blank=True, required=False)
+    user_groups = serializers.CharField(allow_blank=True, required=False)
+    user_count = serializers.IntegerField(
+        min_value=0, max_value=MAX_INT, allow_null=True, required=False
+    )
+    key_use_cases = serializers.CharField(allow_blank=True, required=False)
+    business_capabilities = serializers.CharField(allow_blank=True, required=False)
+    criticality = serializers.ChoiceField(choices=Criticality.choices, required=False)
+    strategic = serializers.BooleanField(required=False)
+    under_significant_change = serializers.BooleanField(required=False)
+    management_model = serializers.ChoiceField(choices=ManagementModel.choices, required=False)
+    project_end_date = serializers.DateField(allow_null=True, required=False)
+    team = serializers.SlugField(allow_null=True, required=False, help_text="Team slug.")
+    owner = serializers.EmailField(
+        allow_null=True,
+        required=False,
+        help_text="Owner's email; for a product in a cluster, absent or the cluster's owner.",
+    )
+    lifecycle_stage = serializers.ChoiceField(
+        choices=Stage.choices,
+        required=False,
+        help_text="For new products; an existing product must repeat its stage or leave it out.",
+    )
+
+
+class BulkUpsertInputSerializer(serializers.Serializer):
+    rows = UpsertRowSerializer(many=True, max_length=MAX_ROWS, min_length=1)
+
+
+class UpsertRowResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    id = serializers.IntegerField()
+    slug = serializers.SlugField()
+    action = serializers.ChoiceField(choices=["created", "updated", "unchanged"])
+
+
+class BulkUpsertResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    rows = UpsertRowResultSerializer(many=True)
+
+
+class UpsertResultSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["created", "updated", "unchanged"])
+    product = ProductSerializer()
+
+
+class BulkRowErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    rule = serializers.CharField(required=False)
+
+
+class BulkErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+    rows = BulkRowErrorSerializer(many=True, required=False)

@@ -1,0 +1,340 @@
+"""/api/v1/products/ and /api/v1/units/: thin views over the shared filtersets and services."""
+
+from __future__ import annotations
+
+import django_filters
+from django.core.validators import RegexValidator
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from portfolio.api.serializers import ErrorSerializer, UnitSerializer
+from portfolio.errors import ValidationFailed
+from portfolio.filters import UpdatedSinceFilterSet
+from portfolio.models import Person
+from portfolio.permissions import require_leader, require_unit_editor
+from products.api.serializers import (
+    BulkErrorSerializer,
+    BulkUpsertInputSerializer,
+    BulkUpsertResultSerializer,
+    ProductInputSerializer,
+    ProductSerializer,
+    TransitionInputSerializer,
+    TransitionSerializer,
+    UpsertResultSerializer,
+    UpsertRowSerializer,
+)
+from products.bulk import BulkValidationFailed, products_bulk_upsert
+from products.filters import ProductFilterSet
+from products.models import (
+    ExternalId,
+    LifecycleTransition,
+    OwnershipUnit,
+    Product,
+    UnitKind,
+)
+from products.services import MigrationPlanInput, product_create, product_transition, product_update
+
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Bad input; `errors` names each field."),
+    403: OpenApiResponse(ErrorSerializer, description="Your role may not make this change."),
+    404: OpenApiResponse(ErrorSerializer, description="No such object."),
+    409: OpenApiResponse(ErrorSerializer, description="A domain rule refuses it; see `rule`."),
+}
+
+
+def _errors(*codes: int) -> dict:
+    return {code: ERRORS[code] for code in codes}
+
+
+def product_queryset(user) -> QuerySet[Product]:
+    """Products with everything a response row shows, in a fixed number of queries."""
+    return (
+        Product.objects.visible_to(user)
+        .with_unit()
+        .prefetch_related(
+            Prefetch("external_ids", queryset=ExternalId.objects.order_by("source")),
+            Prefetch("dependencies", queryset=Product.objects.only("id", "slug")),
+        )
+    )
+
+
+class ApiProductFilterSet(ProductFilterSet):
+    """The shared product filterset, with `owner` checked before it reaches the query."""
+
+    owner = django_filters.CharFilter(
+        method="filter_owner",
+        label="Owner (person id or 'none')",
+        validators=[RegexValidator(r"^(none|[0-9]{1,18})\Z", "A person id or 'none'.")],
+    )
+
+
+class TransitionFilterSet(UpdatedSinceFilterSet):
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="at", lookup_expr="gte", label="Recorded since"
+    )
+
+    class Meta:
+        model = LifecycleTransition
+        fields = ["updated_since"]
+
+
+def _single_row_error(exc: BulkValidationFailed) -> ValidationFailed:
+    """The standard error body for the one-row upsert (409 with `rule` if a rule refused it)."""
+    row = exc.rows[0]
+    error = ValidationFailed(row.errors)
+    if row.rule:
+        from portfolio.errors import RuleViolation
+
+        field = next(f for f, _ in row.errors.items())
+        return RuleViolation(row.errors[field][0], field=field, rule=row.rule)
+    return error
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List products", responses={200: ProductSerializer(many=True)}),
+    retrieve=extend_schema(summary="Read a product", responses={200: ProductSerializer}),
+)
+class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Products: everyone logged in reads; leaders create; unit owners and leaders edit."""
+
+    queryset = Product.objects.all()
+    serializer_class = ProductSerializer
+    filterset_class = ApiProductFilterSet
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+
+    def get_queryset(self):
+        qs = product_queryset(self.request.user)
+        if not self.request.query_params.get("ordering"):
+            qs = qs.order_by("name", "id")
+        return qs
+
+    def _answer(self, product: Product, code: int = status.HTTP_200_OK) -> Response:
+        product = product_queryset(self.request.user).get(pk=product.pk)
+        return Response(ProductSerializer(product).data, status=code)
+
+    @extend_schema(
+        summary="Add a product (leaders)",
+        request=ProductInputSerializer,
+        responses={201: ProductSerializer, **_errors(400, 403, 409)},
+    )
+    def create(self, request: Request) -> Response:
+        require_leader(request.user, "add products to the portfolio")
+        serializer = ProductInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = product_create(actor=request.user, **serializer.validated_data)
+        return self._answer(product, status.HTTP_201_CREATED)
+
+    def _update(self, request: Request, *, partial: bool) -> Response:
+        product = self.get_object()
+        require_unit_editor(request.user, product.unit, f"edit {product.name}")
+        serializer = ProductInputSerializer(
+            data=request.data, partial=partial, context={"product": product}
+        )
+        serializer.is_valid(raise_exception=True)
+        product = product_update(actor=request.user, product=product, **serializer.validated_data)
+        return self._answer(product)
+
+    @extend_schema(
+        summary="Replace a product's fields (unit owner or leader)",
+        request=ProductInputSerializer,
+        responses={200: ProductSerializer, **_errors(400, 403, 404, 409)},
+    )
+    def update(self, request: Request, pk=None) -> Response:
+        return self._update(request, partial=False)
+
+    @extend_schema(
+        summary="Change some of a product's fields (unit owner or leader)",
+        description="Owner, cluster and `strategic` changes are for leaders.",
+        request=ProductInputSerializer,
+        responses={200: ProductSerializer, **_errors(400, 403, 404, 409)},
+    )
+    def partial_update(self, request: Request, pk=None) -> Response:
+        return self._update(request, partial=True)
+
+    @extend_schema(
+        summary="Move a product to another lifecycle stage",
+        description=(
+            "Forward one stage at a time; any live stage may enter retirement with a migration "
+            "plan; retired needs the plan done (a leader may override with a reason); moving "
+            "back needs a reason. Refusals by rule answer 409 with `rule`."
+        ),
+        request=TransitionInputSerializer,
+        responses={201: TransitionSerializer, **_errors(400, 403, 404, 409)},
+        filters=False,
+    )
+    @action(detail=True, methods=["post"], url_path="transition", url_name="transition")
+    def transition(self, request: Request, pk=None) -> Response:
+        product = self.get_object()
+        require_unit_editor(request.user, product.unit, f"move {product.name}")
+        serializer = TransitionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        plan = data.get("migration_plan")
+        record = product_transition(
+            actor=request.user,
+            product=product,
+            to_stage=data["to_stage"],
+            reason=data["reason"],
+            override=data["override"],
+            migration_plan=MigrationPlanInput(**plan) if plan is not None else None,
+        )
+        record = LifecycleTransition.objects.select_related("actor").get(pk=record.pk)
+        return Response(TransitionSerializer(record).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="The recorded lifecycle moves of a product",
+        parameters=[
+            OpenApiParameter(
+                "updated_since",
+                OpenApiTypes.DATETIME,
+                description="Only moves recorded at or after this time (ISO 8601).",
+            )
+        ],
+        responses={200: TransitionSerializer(many=True), **_errors(400, 404)},
+        filters=False,
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="transitions",
+        url_name="transitions",
+        serializer_class=TransitionSerializer,
+    )
+    def transitions(self, request: Request, pk=None) -> Response:
+        product = self.get_object()
+        qs = LifecycleTransition.objects.filter(product=product).select_related("actor")
+        filterset = TransitionFilterSet(request.query_params, queryset=qs)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        page = self.paginate_queryset(filterset.qs.order_by("at", "id"))
+        return self.get_paginated_response(TransitionSerializer(page, many=True).data)
+
+    def filter_queryset(self, queryset):
+        if self.action == "transitions":
+            return queryset  # the product itself is looked up unfiltered
+        return super().filter_queryset(queryset)
+
+    @extend_schema(
+        summary="Create or update one product by external id (leaders)",
+        request=UpsertRowSerializer,
+        responses={
+            200: OpenApiResponse(UpsertResultSerializer, description="Updated or unchanged."),
+            201: OpenApiResponse(UpsertResultSerializer, description="Created."),
+            **_errors(400, 403, 409),
+        },
+        filters=False,
+    )
+    @action(detail=False, methods=["post"], url_path="upsert", url_name="upsert")
+    def upsert(self, request: Request) -> Response:
+        require_leader(request.user, "sync products")
+        if not isinstance(request.data, dict):
+            raise ValidationFailed({"non_field_errors": ["Expected a JSON object."]})
+        try:
+            result = products_bulk_upsert(actor=request.user, rows=[request.data])
+        except BulkValidationFailed as exc:
+            raise _single_row_error(exc) from exc
+        row = result.rows[0]
+        product = product_queryset(request.user).get(pk=row.id)
+        code = status.HTTP_201_CREATED if row.action == "created" else status.HTTP_200_OK
+        return Response({"action": row.action, "product": ProductSerializer(product).data}, code)
+
+    @extend_schema(
+        summary="Create or update up to 10,000 products by external id (leaders)",
+        description=(
+            "All or nothing: the whole batch is validated first; if any row is bad the answer "
+            "is 400 with the errors of each bad row by index, and nothing is stored. Rows that "
+            "change nothing are not written, so sending the same batch twice is harmless."
+        ),
+        request=BulkUpsertInputSerializer,
+        responses={
+            200: BulkUpsertResultSerializer,
+            400: OpenApiResponse(BulkErrorSerializer, description="Bad rows; nothing stored."),
+            **_errors(403),
+        },
+        examples=[
+            OpenApiExample(
+                "Two rows",
+                request_only=True,
+                value={
+                    "rows": [
+                        {
+                            "external_id": {"source": "cmdb", "id": "CI-1042"},
+                            "name": "Expense claims",
+                            "kind": "system",
+                            "owner": "ana@example.org",
+                        },
+                        {"external_id": {"source": "cmdb", "id": "CI-1043"}, "name": "Wiki"},
+                    ]
+                },
+            )
+        ],
+        filters=False,
+    )
+    @action(detail=False, methods=["post"], url_path="bulk-upsert", url_name="bulk-upsert")
+    def bulk_upsert(self, request: Request) -> Response:
+        require_leader(request.user, "sync products")
+        if not isinstance(request.data, dict):
+            raise ValidationFailed(
+                {"non_field_errors": ['Expected a JSON object: {"rows": [...]}.']}
+            )
+        if "rows" not in request.data:
+            raise ValidationFailed({"rows": ["This field is required."]})
+        result = products_bulk_upsert(actor=request.user, rows=request.data["rows"])
+        return Response(
+            {
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "rows": [
+                    {"index": r.index, "id": r.id, "slug": r.slug, "action": r.action}
+                    for r in result.rows
+                ],
+            }
+        )
+
+
+class UnitFilterSet(UpdatedSinceFilterSet):
+    kind = django_filters.ChoiceFilter(choices=UnitKind.choices)
+    is_active = django_filters.BooleanFilter()
+    owner = django_filters.ModelChoiceFilter(queryset=Person.objects.all(), label="Owner")
+
+    class Meta:
+        model = OwnershipUnit
+        fields = ["kind", "is_active", "owner", "updated_since"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List ownership units"),
+    retrieve=extend_schema(summary="Read an ownership unit", responses={200: UnitSerializer}),
+)
+class UnitViewSet(viewsets.ReadOnlyModelViewSet):
+    """Ownership units (read-only): a cluster, or a product in no cluster (dormant if it is)."""
+
+    queryset = OwnershipUnit.objects.all()
+    serializer_class = UnitSerializer
+    filterset_class = UnitFilterSet
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, OrderingFilter]
+    ordering_fields = ["id", "kind", "updated_at", "created_at"]
+    ordering = ["id"]
+
+    def get_queryset(self):
+        return (
+            OwnershipUnit.objects.visible_to(self.request.user)
+            .select_related("cluster", "product", "owner__user")
+            .prefetch_related(
+                Prefetch("products", queryset=Product.objects.only("id", "slug", "unit"))
+            )
+        )

@@ -1,0 +1,773 @@
+"""Set-based writes on products: upsert by external id, and cluster membership in one call.
+
+`products_bulk_upsert` is the CMDB sync path. It validates the whole batch in plain Python,
+resolves every reference with one query per kind (external ids, teams, owners, slugs), and
+writes with one INSERT or UPDATE per table, history included. The query count does not grow
+with the batch, and sending the same batch twice writes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from portfolio.errors import ValidationFailed
+from portfolio.models import Cluster, Person, Team
+from portfolio.permissions import require_leader
+from products.models import (
+    Criticality,
+    ExternalId,
+    Kind,
+    LifecycleTransition,
+    ManagementModel,
+    OwnershipUnit,
+    Product,
+    Stage,
+    UnitKind,
+)
+
+MAX_ROWS = 10_000
+CHANGE_REASON = "Bulk upsert"
+
+# Field -> max length (None: unbounded text). Names follow the model.
+TEXT_FIELDS: dict[str, int | None] = {
+    "name": 160,
+    "description": None,
+    "user_groups": None,
+    "key_use_cases": None,
+    "business_capabilities": None,
+}
+CHOICE_FIELDS: dict[str, frozenset[str]] = {
+    "kind": frozenset(Kind.values),
+    "criticality": frozenset(Criticality.values),
+    "management_model": frozenset(ManagementModel.values),
+    "lifecycle_stage": frozenset(Stage.values),
+}
+BOOL_FIELDS = ("strategic", "under_significant_change")
+SUPPORTED_FIELDS = frozenset(
+    {"external_id", "slug", "user_count", "project_end_date", "team", "owner"}
+    | set(TEXT_FIELDS)
+    | set(CHOICE_FIELDS)
+    | set(BOOL_FIELDS)
+)
+# Product columns a row may change, in a fixed order (team and owner are handled apart).
+PRODUCT_COLUMNS = (
+    "name",
+    "slug",
+    "kind",
+    "description",
+    "user_groups",
+    "user_count",
+    "key_use_cases",
+    "business_capabilities",
+    "criticality",
+    "strategic",
+    "under_significant_change",
+    "management_model",
+    "project_end_date",
+)
+MAX_INT = 2_147_483_647
+SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+\Z")
+SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}\Z")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
+SURROGATE_RE = re.compile("[\ud800-\udfff]")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\Z")
+
+
+# --- Result and error shapes ----------------------------------------------------------------
+
+
+@dataclass
+class RowResult:
+    index: int
+    id: int
+    slug: str
+    action: str  # created / updated / unchanged
+
+
+@dataclass
+class BulkUpsertResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rows: list[RowResult] = field(default_factory=list)
+
+
+@dataclass
+class RowError:
+    index: int
+    errors: dict[str, list[str]]
+    rule: str | None = None
+
+    def as_dict(self) -> dict:
+        body: dict = {"index": self.index, "errors": self.errors}
+        if self.rule:
+            body["rule"] = self.rule
+        return body
+
+
+class BulkValidationFailed(ValidationFailed):
+    """One or more rows are bad: the batch is refused whole, with the errors of each row."""
+
+    def __init__(self, rows: list[RowError]):
+        self.rows = rows
+        super().__init__(
+            {f"rows[{r.index}].{name}": msgs for r in rows for name, msgs in r.errors.items()}
+        )
+        noun = "row is" if len(rows) == 1 else "rows are"
+        self.message = f"{len(rows)} {noun} invalid; nothing was stored."
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "detail": self.message,
+            "errors": self.errors,
+            "rows": [r.as_dict() for r in self.rows],
+        }
+
+
+# --- Row validation (plain Python, no queries) ------------------------------------------------
+
+
+class _RowErrors:
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+        self.rule: str | None = None
+
+    def add(self, name: str, message: str, rule: str | None = None) -> None:
+        self.errors.setdefault(name, []).append(message)
+        if rule and self.rule is None:
+            self.rule = rule
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+
+def _clean_string(value: Any, name: str, errs: _RowErrors, max_length: int | None) -> str | None:
+    if not isinstance(value, str):
+        errs.add(name, "Not a valid string.")
+        return None
+    if "\x00" in value:
+        errs.add(name, "Null characters are not allowed.")
+        return None
+    if SURROGATE_RE.search(value):
+        errs.add(name, "Surrogate characters are not allowed.")
+        return None
+    value = value.strip()
+    if max_length is not None and len(value) > max_length:
+        errs.add(name, f"Ensure this field has no more than {max_length} characters.")
+        return None
+    return value
+
+
+def _clean_external_id(value: Any, errs: _RowErrors) -> tuple[str, str] | None:
+    if not isinstance(value, dict):
+        errs.add("external_id", 'Expected an object like {"source": "cmdb", "id": "CI-1"}.')
+        return None
+    unknown = set(value) - {"source", "id"}
+    for key in sorted(unknown, key=str):
+        errs.add(f"external_id.{key}", "Unknown field.")
+    source, ext_id = value.get("source"), value.get("id")
+    ok = True
+    if not isinstance(source, str) or not SOURCE_RE.match(source):
+        errs.add(
+            "external_id.source",
+            "Lower-case letters, digits, '.', '_' or '-', at most 40 characters.",
+        )
+        ok = False
+    if isinstance(ext_id, int) and not isinstance(ext_id, bool):
+        ext_id = str(ext_id)
+    if not isinstance(ext_id, str):
+        errs.add("external_id.id", "A string of 1 to 200 characters is required.")
+        return None
+    ext_id = _clean_string(ext_id, "external_id.id", errs, 200)
+    if ext_id is None:
+        return None
+    if not ext_id:
+        errs.add("external_id.id", "A string of 1 to 200 characters is required.")
+        return None
+    return (source, ext_id) if ok and not unknown else None
+
+
+def _clean_row(row: Any) -> tuple[dict[str, Any], _RowErrors]:
+    """Check one row's shape and types; references and cross-row rules come later."""
+    errs = _RowErrors()
+    clean: dict[str, Any] = {}
+    if not isinstance(row, dict):
+        errs.add("non_field_errors", f"Expected an object, got {type(row).__name__}.")
+        return clean, errs
+    for key in sorted(set(row) - SUPPORTED_FIELDS, key=str):
+        errs.add(str(key), "Unknown field.")
+    if "external_id" not in row:
+        errs.add("external_id", "This field is required.")
+    else:
+        clean["external_id"] = _clean_external_id(row["external_id"], errs)
+    for name, max_length in TEXT_FIELDS.items():
+        if name not in row:
+            continue
+        if row[name] is None:
+            errs.add(name, "This field may not be null.")
+            continue
+        value = _clean_string(row[name], name, errs, max_length)
+        if value is None:
+            continue
+        if name == "name" and not value:
+            errs.add(name, "This field may not be blank.")
+            continue
+        clean[name] = value
+    for name, choices in CHOICE_FIELDS.items():
+        if name not in row:
+            continue
+        value = row[name]
+        if not isinstance(value, str) or value not in choices:
+            allowed = ", ".join(sorted(choices))
+            errs.add(name, f'"{value}" is not a valid choice; one of: {allowed}.')
+            continue
+        clean[name] = value
+    for name in BOOL_FIELDS:
+        if name in row:
+            if not isinstance(row[name], bool):
+                errs.add(name, "Must be true or false.")
+            else:
+                clean[name] = row[name]
+    if "user_count" in row:
+        value = row["user_count"]
+        if value is None:
+            clean["user_count"] = None
+        elif not isinstance(value, int) or isinstance(value, bool):
+            errs.add("user_count", "A whole number is required.")
+        elif value < 0:
+            errs.add("user_count", "Ensure this value is greater than or equal to 0.")
+        elif value > MAX_INT:
+            errs.add("user_count", f"Ensure this value is less than or equal to {MAX_INT}.")
+        else:
+            clean["user_count"] = value
+    if "project_end_date" in row:
+        value = row["project_end_date"]
+        if value is None:
+            clean["project_end_date"] = None
+        else:
+            try:
+                if not isinstance(value, str) or not DATE_RE.match(value):
+                    raise ValueError
+                clean["project_end_date"] = dt.date.fromisoformat(value)
+            except ValueError:
+                errs.add("project_end_date", "Date has wrong format. Use YYYY-MM-DD.")
+    if "slug" in row:
+        value = _clean_string(row["slug"], "slug", errs, 160)
+        if value is not None:
+            if not SLUG_RE.match(value):
+                errs.add("slug", "Letters, numbers, underscores or hyphens only.")
+            else:
+                clean["slug"] = value
+    if "team" in row:
+        value = row["team"]
+        if value is None:
+            clean["team"] = None
+        else:
+            value = _clean_string(value, "team", errs, 120)
+            if value is not None:
+                clean["team"] = value
+    if "owner" in row:
+        value = row["owner"]
+        if value is None:
+            clean["owner"] = None
+        else:
+            value = _clean_string(value, "owner", errs, 254)
+            if value is not None:
+                if not EMAIL_RE.match(value):
+                    errs.add("owner", "Enter the owner's email address.")
+                else:
+                    clean["owner"] = value.lower()
+    return clean, errs
+
+
+# --- Reference resolution (one query each) ---------------------------------------------------
+
+PRODUCT_ATTS = [f.attname for f in Product._meta.concrete_fields]
+UNIT_ATTS = [f.attname for f in OwnershipUnit._meta.concrete_fields]
+
+
+@dataclass
+class _Existing:
+    """An existing product and its current unit, as plain column values (no model instances)."""
+
+    product: dict[str, Any]
+    unit: dict[str, Any] | None
+    cluster_name: str | None
+
+
+def _existing_by_external_id(keys: set[tuple[str, str]]) -> dict[tuple[str, str], _Existing]:
+    if not keys:
+        return {}
+    product_fields = [f.name for f in Product._meta.concrete_fields]
+    unit_fields = [f.name for f in OwnershipUnit._meta.concrete_fields]
+    columns = (
+        ["source", "external_id"]
+        + [f"product__{name}" for name in product_fields]
+        + [f"product__unit__{name}" for name in unit_fields]
+        + ["product__unit__cluster__name"]
+    )
+    rows = ExternalId.objects.filter(
+        source__in={s for s, _ in keys}, external_id__in={i for _, i in keys}
+    ).values_list(*columns)
+    found: dict[tuple[str, str], _Existing] = {}
+    np, nu = len(PRODUCT_ATTS), len(UNIT_ATTS)
+    for row in rows:
+        key = (row[0], row[1])
+        if key not in keys:
+            continue
+        product = dict(zip(PRODUCT_ATTS, row[2 : 2 + np], strict=True))
+        unit = dict(zip(UNIT_ATTS, row[2 + np : 2 + np + nu], strict=True))
+        found[key] = _Existing(product, unit if unit["id"] is not None else None, row[-1])
+    return found
+
+
+def _slug_base(name: str) -> str:
+    return slugify(name)[:150] or "product"
+
+
+def _taken_slugs(explicit: set[str], bases: set[str]) -> dict[str, int]:
+    """Slugs in use that a row could collide with: the explicit ones, the bases and base-*.
+
+    The lateral subquery (fenced with OFFSET 0) makes one index range scan per base on the
+    slug's pattern-ops index instead of a scan of the whole table.
+    """
+    if not explicit and not bases:
+        return {}
+    table = connection.ops.quote_name(Product._meta.db_table)
+    sql = (
+        f"SELECT slug, id FROM {table} WHERE slug = ANY(string_to_array(%s, ' ')) "
+        "UNION ALL "
+        "SELECT p.slug, p.id FROM unnest(string_to_array(%s, ' ')) AS b(base) CROSS JOIN LATERAL ("
+        f"SELECT slug, id FROM {table} "
+        "WHERE slug ~>=~ (b.base || '-') AND slug ~<~ (b.base || '.') OFFSET 0) AS p"
+    )
+    with connection.cursor() as cursor:
+        # Slugs hold no spaces: one joined string parses far faster than a 10,000-item array.
+        cursor.execute(sql, [" ".join(explicit | bases), " ".join(bases)])
+        return dict(cursor.fetchall())
+
+
+# --- Set-based SQL: COPY for inserts, UPDATE ... FROM (VALUES ...) for updates -----------------
+
+_TSV_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NULL = "\\N"
+_TEXT_TYPES = {"CharField", "TextField", "SlugField", "EmailField"}
+
+
+def _tsv_column(field, values: list[Any]) -> list[str]:
+    """One column in COPY's text format, converted in one pass (a call per value is too slow)."""
+    kind = field.get_internal_type()
+    if kind in _TEXT_TYPES:
+        return [_NULL if v is None else v.translate(_TSV_ESCAPE) for v in values]
+    if kind == "BooleanField":
+        return [_NULL if v is None else ("t" if v else "f") for v in values]
+    if kind in ("DateTimeField", "DateField"):
+        seen: dict[Any, str] = {}  # timestamps repeat: the batch shares one `now`
+        out = []
+        for v in values:
+            text = seen.get(v)
+            if text is None:
+                text = seen[v] = _NULL if v is None else v.isoformat()
+            out.append(text)
+        return out
+    return [_NULL if v is None else str(v) for v in values]
+
+
+def _copy(model, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    """Insert `rows` (dicts keyed by column) into `model`'s table with one COPY ... FROM STDIN."""
+    qn = connection.ops.quote_name
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    sql = f"COPY {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
+    text_columns = [_tsv_column(fields[c], [row[c] for row in rows]) for c in columns]
+    data = "\n".join(map("\t".join, zip(*text_columns, strict=True))) + "\n"
+    with connection.cursor() as cursor:
+        cursor.copy_expert(sql, io.StringIO(data))
+
+
+def _update(model, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    """Set `columns` on each row (matched by id) with one UPDATE ... FROM (VALUES ...)."""
+    qn = connection.ops.quote_name
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    names = ["id", *columns]
+    template = "(" + ", ".join(f"%s::{fields[c].db_type(connection)}" for c in names) + ")"
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        values = b",".join(raw.mogrify(template, [row[c] for c in names]) for row in rows)
+        sql = (
+            f"UPDATE {qn(model._meta.db_table)} AS t SET "
+            + ", ".join(f"{qn(c)} = v.{qn(c)}" for c in columns)
+            + f" FROM (VALUES {values.decode()}) AS v({', '.join(qn(c) for c in names)})"
+            + " WHERE t.id = v.id"
+        )
+        cursor.execute(sql)
+
+
+def _copy_history(model, rows: list[dict[str, Any]], *, history_type: str, actor, at) -> None:
+    """History rows (django-simple-history's table) for `rows`, as bulk_history_create would."""
+    history = model.history.model
+    tracked = [f.attname for f in history.tracked_fields]
+    extra = {
+        "history_date": at,
+        "history_change_reason": CHANGE_REASON,
+        "history_type": history_type,
+        "history_user_id": getattr(actor, "pk", None),
+    }
+    _copy(
+        history,
+        tracked + list(extra),
+        [{**{c: row[c] for c in tracked}, **extra} for row in rows],
+    )
+
+
+def _allocate_ids(n: int) -> list[tuple[int, int]]:
+    """Reserve n (product id, unit id) pairs so both rows can point at each other on insert."""
+    sql = (
+        "SELECT nextval(pg_get_serial_sequence(%s, 'id')), "
+        "nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Product._meta.db_table, OwnershipUnit._meta.db_table, n])
+        return [(p, u) for p, u in cursor.fetchall()]
+
+
+# --- The service ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    index: int
+    clean: dict[str, Any]
+    existing: _Existing | None = None
+    team_id: Any = None
+    owner: Person | None = None
+    slug: str = ""
+
+
+def _check_batch(rows: Any) -> None:
+    if not isinstance(rows, list):
+        raise ValidationFailed({"rows": ["Expected a list of rows."]})
+    if not rows:
+        raise ValidationFailed({"rows": ["Send at least one row."]})
+    if len(rows) > MAX_ROWS:
+        raise ValidationFailed(
+            {"rows": [f"At most {MAX_ROWS:,} rows per call; this batch has {len(rows):,}."]}
+        )
+
+
+@transaction.atomic
+def products_bulk_upsert(*, actor, rows: list[Any]) -> BulkUpsertResult:
+    """Create or update products by external id, all or nothing (leaders only).
+
+    Each row is matched on its `external_id` (source, id). Unknown ids create a product with
+    its own ownership unit, the external id and a first lifecycle record; known ids update the
+    fields whose value differs. Absent fields keep their value (or the model default on create).
+    A row for an existing product may repeat its lifecycle stage but not change it: stage
+    changes go through `product_transition`.
+    """
+    require_leader(actor, "sync products in bulk")
+    _check_batch(rows)
+
+    plans: list[_Plan] = []
+    bad: dict[int, _RowErrors] = {}
+    first_index_of_key: dict[tuple[str, str], int] = {}
+    for index, row in enumerate(rows):
+        clean, errs = _clean_row(row)
+        key = clean.get("external_id")
+        if key is not None:
+            if key in first_index_of_key:
+                errs.add(
+                    "external_id",
+                    f"{key[0]}:{key[1]} also appears in row {first_index_of_key[key]}; "
+                    "each external id may appear once per batch.",
+                )
+            else:
+                first_index_of_key[key] = index
+        if errs:
+            bad[index] = errs
+        plans.append(_Plan(index=index, clean=clean))
+
+    existing = _existing_by_external_id(set(first_index_of_key))
+    team_slugs = {p.clean["team"] for p in plans if p.clean.get("team")}
+    teams = dict(Team.objects.filter(slug__in=team_slugs).values_list("slug", "id"))
+    emails = {p.clean["owner"] for p in plans if p.clean.get("owner")}
+    people = {
+        person.email: person
+        for person in Person.objects.filter(email__in=emails).select_related("user")
+    }
+
+    explicit_slugs: dict[str, int] = {}
+    for plan in plans:
+        key = plan.clean.get("external_id")
+        plan.existing = existing.get(key) if key else None
+        errs = bad.get(plan.index) or _RowErrors()
+        _resolve_row(plan, errs, teams, people)
+        slug = plan.clean.get("slug")
+        if slug is not None and (plan.existing is None or slug != plan.existing.product["slug"]):
+            if slug in explicit_slugs:
+                errs.add(
+                    "slug",
+                    f"'{slug}' also appears in row {explicit_slugs[slug]}; slugs are unique.",
+                )
+            else:
+                explicit_slugs[slug] = plan.index
+        if errs:
+            bad[plan.index] = errs
+
+    bases: set[str] = set()
+    for plan in plans:
+        if plan.existing is None and "slug" not in plan.clean and plan.index not in bad:
+            plan.slug = _slug_base(plan.clean.get("name", ""))  # made unique below
+            bases.add(plan.slug)
+    taken = _taken_slugs(set(explicit_slugs), bases)
+    for slug, index in explicit_slugs.items():
+        plan = plans[index]
+        holder = taken.get(slug)
+        if holder is not None and (plan.existing is None or plan.existing.product["id"] != holder):
+            errs = bad.get(index) or _RowErrors()
+            errs.add("slug", f"'{slug}' is already used by another product.")
+            bad[index] = errs
+
+    if bad:
+        raise BulkValidationFailed([RowError(i, bad[i].errors, bad[i].rule) for i in sorted(bad)])
+
+    used = set(taken) | set(explicit_slugs)
+    for plan in plans:
+        if plan.existing is None and "slug" not in plan.clean:
+            plan.slug = _next_free(plan.slug, used)
+            used.add(plan.slug)
+    return _write(actor=actor, plans=plans)
+
+
+def _next_free(base: str, used: set[str]) -> str:
+    slug, n = base, 2
+    while slug in used:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _resolve_row(
+    plan: _Plan, errs: _RowErrors, teams: dict[str, int], people: dict[str, Person]
+) -> None:
+    """Resolve team and owner, and check the rules that need the existing product."""
+    clean, existing = plan.clean, plan.existing
+    product = existing.product if existing else None
+    unit = existing.unit if existing else None
+    if "team" in clean:
+        slug = clean["team"]
+        if slug is None:
+            plan.team_id = None
+        elif slug in teams:
+            plan.team_id = teams[slug]
+        else:
+            errs.add("team", f"No team with the slug '{slug}'.")
+    elif product is not None:
+        plan.team_id = product["team_id"]
+    owner = None
+    if clean.get("owner"):
+        owner = people.get(clean["owner"])
+        current = unit["owner_id"] if unit else None
+        if owner is None:
+            errs.add("owner", f"No person with the email {clean['owner']}.")
+        elif owner.pk != current and not owner.is_accountable:
+            # Repeating a departed owner is no change; naming one anew is refused.
+            errs.add("owner", f"{owner.name} has left or cannot log in.")
+    plan.owner = owner
+    stage = clean.get("lifecycle_stage")
+    if product is None:
+        if "name" not in clean and "name" not in errs.errors:
+            errs.add("name", "This field is required to create a product.")
+        if stage == Stage.RETIREMENT:
+            errs.add(
+                "lifecycle_stage",
+                "A new product cannot start in retirement: create it, then move it with a "
+                "migration plan.",
+                rule="retirement_needs_migration_plan",
+            )
+        model = clean.get("management_model", ManagementModel.PRODUCT)
+        end = clean.get("project_end_date")
+    else:
+        if stage is not None and stage != product["lifecycle_stage"]:
+            errs.add(
+                "lifecycle_stage",
+                f"{product['name']} is in {product['lifecycle_stage']}; the lifecycle stage "
+                "changes only through a recorded transition.",
+                rule="stage_changes_by_transition",
+            )
+        if "owner" in clean:
+            if unit is not None and unit["kind"] == UnitKind.CLUSTER:
+                if owner is not None and owner.pk != unit["owner_id"]:
+                    errs.add(
+                        "owner",
+                        f"{product['name']} is in the cluster {existing.cluster_name}; it is "
+                        "owned by the cluster's owner. Leave the owner out or name that person.",
+                    )
+            elif unit is None and clean["owner"] is not None:
+                errs.add("owner", f"{product['name']} has no ownership unit to own.")
+        model = clean.get("management_model", product["management_model"])
+        if "project_end_date" in clean:
+            end = clean["project_end_date"]
+        elif model == ManagementModel.PRODUCT:
+            end = None  # as product_update does: a product-managed item has no end date
+        else:
+            end = product["project_end_date"]
+    if model == ManagementModel.PROJECT and end is None:
+        errs.add("project_end_date", "A project needs an end date.")
+    clean["project_end_date"] = None if model == ManagementModel.PRODUCT else end
+
+
+def _write(*, actor, plans: list[_Plan]) -> BulkUpsertResult:
+    result = BulkUpsertResult()
+    now = timezone.now()
+    to_create: list[_Plan] = []
+    changed_products: list[dict[str, Any]] = []
+    changed_columns: set[str] = set()
+    changed_units: list[dict[str, Any]] = []
+    for plan in plans:
+        if plan.existing is None:
+            to_create.append(plan)
+            continue
+        product, unit = plan.existing.product, plan.existing.unit
+        wanted = {name: plan.clean[name] for name in PRODUCT_COLUMNS if name in plan.clean}
+        wanted["team_id"] = plan.team_id
+        diff = [name for name, value in wanted.items() if value != product[name]]
+        owner_id = plan.owner.pk if plan.owner else None
+        owner_changes = (
+            "owner" in plan.clean
+            and unit is not None
+            and unit["kind"] == UnitKind.PRODUCT
+            and unit["owner_id"] != owner_id
+        )
+        if diff:
+            product.update({name: wanted[name] for name in diff}, updated_at=now)
+            changed_products.append(product)
+            changed_columns.update(diff)
+        if owner_changes:
+            unit.update(owner_id=owner_id, updated_at=now)
+            changed_units.append(unit)
+        action = "updated" if diff or owner_changes else "unchanged"
+        setattr(result, action, getattr(result, action) + 1)
+        result.rows.append(RowResult(plan.index, product["id"], product["slug"], action))
+
+    if changed_products:
+        _update(Product, sorted(changed_columns) + ["updated_at"], changed_products)
+        _copy_history(Product, changed_products, history_type="~", actor=actor, at=now)
+    if changed_units:
+        _update(OwnershipUnit, ["owner_id", "updated_at"], changed_units)
+        _copy_history(OwnershipUnit, changed_units, history_type="~", actor=actor, at=now)
+    if to_create:
+        _create(actor=actor, plans=to_create, result=result, now=now)
+        result.rows.sort(key=lambda r: r.index)
+    return result
+
+
+def _product_defaults() -> dict[str, Any]:
+    return {f.attname: f.get_default() for f in Product._meta.concrete_fields if f.attname != "id"}
+
+
+def _create(*, actor, plans: list[_Plan], result: BulkUpsertResult, now: dt.datetime) -> None:
+    ids = _allocate_ids(len(plans))
+    defaults = _product_defaults()
+    actor_pk = getattr(actor, "pk", None)
+    products: list[dict[str, Any]] = []
+    units: list[dict[str, Any]] = []
+    external_ids: list[dict[str, Any]] = []
+    transitions: list[dict[str, Any]] = []
+    for plan, (product_id, unit_id) in zip(plans, ids, strict=True):
+        clean = plan.clean
+        stage = clean.get("lifecycle_stage", Stage.INTRODUCTION)
+        product = {
+            **defaults,
+            **{name: clean[name] for name in PRODUCT_COLUMNS if name in clean},
+            "id": product_id,
+            "slug": clean.get("slug") or plan.slug,
+            "lifecycle_stage": stage,
+            "stage_changed_at": now,
+            "team_id": plan.team_id,
+            "unit_id": unit_id,  # both rows point at each other: Django's FKs are deferred
+            "created_at": now,
+            "updated_at": now,
+        }
+        products.append(product)
+        units.append(
+            {
+                "id": unit_id,
+                "kind": UnitKind.PRODUCT.value,
+                "cluster_id": None,
+                "product_id": product_id,
+                "owner_id": plan.owner.pk if plan.owner else None,
+                "is_active": True,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        source, ext_id = clean["external_id"]
+        external_ids.append({"product_id": product_id, "source": source, "external_id": ext_id})
+        transitions.append(
+            {
+                "product_id": product_id,
+                "from_stage": stage,
+                "to_stage": stage,
+                "actor_id": actor_pk,
+                "at": now,
+                "reason": "Added to the portfolio.",
+                "override": False,
+            }
+        )
+        result.rows.append(RowResult(plan.index, product_id, product["slug"], "created"))
+    result.created += len(plans)
+    _copy(Product, PRODUCT_ATTS, products)
+    _copy_history(Product, products, history_type="+", actor=actor, at=now)
+    _copy(OwnershipUnit, UNIT_ATTS, units)
+    _copy_history(OwnershipUnit, units, history_type="+", actor=actor, at=now)
+    _copy(ExternalId, ["product_id", "source", "external_id"], external_ids)
+    _copy(LifecycleTransition, list(transitions[0]), transitions)
+
+
+# --- Cluster membership in one call ---------------------------------------------------------
+
+
+@transaction.atomic
+def cluster_members_change(
+    *,
+    actor,
+    cluster: Cluster,
+    add: list[Product] = (),  # type: ignore[assignment]
+    remove: list[Product] = (),  # type: ignore[assignment]
+    new_owner: Person | None = None,
+) -> Cluster:
+    """Add products to a cluster and take others out (leaders only).
+
+    Products taken out wake their own unit, owned by `new_owner` (or the cluster's owner).
+    """
+    from products.services import product_set_cluster
+
+    require_leader(actor, "change cluster membership")
+    cluster = Cluster.objects.select_related("unit__owner").get(pk=cluster.pk)
+    add_ids = {p.pk for p in add}
+    errors: dict[str, list[str]] = {}
+    both = [p.slug for p in remove if p.pk in add_ids]
+    if both:
+        errors["remove"] = [f"Both added and removed: {', '.join(sorted(both))}."]
+    not_members = [p.slug for p in remove if p.unit_id != cluster.unit.pk]
+    if not_members:
+        errors.setdefault("remove", []).append(
+            f"Not members of {cluster.name}: {', '.join(sorted(not_members))}."
+        )
+    if new_owner is not None and not new_owner.is_accountable:
+        errors["new_owner"] = [f"{new_owner.name} has left or cannot log in."]
+    if errors:
+        raise ValidationFailed(errors)
+    for product in add:
+        product_set_cluster(actor=actor, product=product, cluster=cluster)
+    for product in remove:
+        product_set_cluster(actor=actor, product=product, cluster=None, new_owner=new_owner)
+    return cluster
