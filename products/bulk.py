@@ -150,6 +150,11 @@ class _RowErrors:
         return bool(self.errors)
 
 
+def _printable(text: str) -> str:
+    """Client text echoed in an error, with lone surrogates escaped so the answer encodes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _clean_string(value: Any, name: str, errs: _RowErrors, max_length: int | None) -> str | None:
     if not isinstance(value, str):
         errs.add(name, "Not a valid string.")
@@ -173,7 +178,7 @@ def _clean_external_id(value: Any, errs: _RowErrors) -> tuple[str, str] | None:
         return None
     unknown = set(value) - {"source", "id"}
     for key in sorted(unknown, key=str):
-        errs.add(f"external_id.{key}", "Unknown field.")
+        errs.add(f"external_id.{_printable(key)}", "Unknown field.")
     source, ext_id = value.get("source"), value.get("id")
     ok = True
     if not isinstance(source, str) or not SOURCE_RE.match(source):
@@ -204,7 +209,7 @@ def _clean_row(row: Any) -> tuple[dict[str, Any], _RowErrors]:
         errs.add("non_field_errors", f"Expected an object, got {type(row).__name__}.")
         return clean, errs
     for key in sorted(set(row) - SUPPORTED_FIELDS, key=str):
-        errs.add(str(key), "Unknown field.")
+        errs.add(_printable(key), "Unknown field.")
     if "external_id" not in row:
         errs.add("external_id", "This field is required.")
     else:
@@ -228,7 +233,7 @@ def _clean_row(row: Any) -> tuple[dict[str, Any], _RowErrors]:
         value = row[name]
         if not isinstance(value, str) or value not in choices:
             allowed = ", ".join(sorted(choices))
-            errs.add(name, f'"{value}" is not a valid choice; one of: {allowed}.')
+            errs.add(name, f"Not a valid choice; one of: {allowed}.")
             continue
         clean[name] = value
     for name in BOOL_FIELDS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import generics, mixins, status, viewsets
+from rest_framework import generics, mixins, renderers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,6 +35,24 @@ from portfolio.services import (
     team_update,
 )
 
+
+class JSONRenderer(renderers.JSONRenderer):
+    """DRF's JSON renderer, escaping instead of failing when an answer echoes a lone surrogate.
+
+    Validation messages quote the client's input ("\\ud800" is not a valid choice); UTF-8
+    cannot encode such a character, and the client should get its 400, not a 500.
+    """
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        try:
+            return super().render(data, accepted_media_type, renderer_context)
+        except UnicodeEncodeError:
+            self.ensure_ascii = True
+            return super().render(data, accepted_media_type, renderer_context)
+
+
+RENDERERS = [JSONRenderer, renderers.BrowsableAPIRenderer]
+
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Bad input; `errors` names each field."),
     403: OpenApiResponse(ErrorSerializer, description="Your role may not make this change."),
@@ -56,6 +74,7 @@ class WriteThroughServices:
 
     input_serializer_class: type
     leader_action = "make this change"
+    renderer_classes = RENDERERS
 
     def check_write(self, request: Request, instance=None) -> None:
         require_leader(request.user, self.leader_action)
@@ -239,6 +258,7 @@ class PortfolioSettingsView(generics.GenericAPIView):
 
     serializer_class = PortfolioSettingsSerializer
     queryset = PortfolioSettings.objects.all()
+    renderer_classes = RENDERERS
     pagination_class = None
     filter_backends: list = []
 

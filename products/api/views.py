@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portfolio.api.serializers import ErrorSerializer, UnitSerializer
+from portfolio.api.views import RENDERERS
 from portfolio.errors import ValidationFailed
 from portfolio.filters import UpdatedSinceFilterSet
 from portfolio.models import Person
@@ -112,6 +113,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     queryset = Product.objects.all()
     serializer_class = ProductSerializer
+    renderer_classes = RENDERERS
     filterset_class = ApiProductFilterSet
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
 
@@ -325,6 +327,7 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = OwnershipUnit.objects.all()
     serializer_class = UnitSerializer
+    renderer_classes = RENDERERS
     filterset_class = UnitFilterSet
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend, OrderingFilter]
     ordering_fields = ["id", "kind", "updated_at", "created_at"]
