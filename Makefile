@@ -34,7 +34,7 @@ demo: $(STAMP) ## Set up everything (venv, vendor files, database, demo data), t
 	else \
 		echo "Database: embedded PostgreSQL in .pgdata/ (make stop-db stops it)"; \
 	fi
-	@DEBUG=1 $(PY) manage.py migrate --noinput
+	@DEBUG=1 $(PY) manage.py migrate --noinput -v 0 && echo "Database migrated"
 	@DEBUG=1 DEMO_PASSWORD=$(DEMO_PASSWORD) $(PY) manage.py seed_demo
 	@echo ""
 	@echo "Serving at http://127.0.0.1:$(PORT)/  (Ctrl-C stops the server; the data stays)"

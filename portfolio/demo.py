@@ -59,8 +59,9 @@ from products.services import (
 
 DEFAULT_PASSWORD = "demo-pass-2026"
 # A fixed salt makes the stored hash the same on every run, so a re-run can tell whether a
-# demo login still has the demo password without hashing once per user. Demo data only.
-_DEMO_SALT = "itportfoliodemo"
+# demo login still has the demo password without hashing once per user. Demo data only. It is
+# long enough (over 128 bits) that Django does not re-hash it with a new salt at each login.
+_DEMO_SALT = "itPortfolioDemoLoginSalt2026"
 EMAIL_DOMAIN = "example.org"
 CMDB = "cmdb"
 
@@ -1045,7 +1046,7 @@ class _Builder:
             if user is not None and user.is_active == spec.login_disabled:
                 user.is_active = not spec.login_disabled
                 user.save(update_fields=["is_active"])
-                self.report.count("login", False)
+                self.report.count("login switched off" if spec.login_disabled else "login", True)
 
     def run(self) -> BuildReport:
         PortfolioSettings.load()
