@@ -118,6 +118,8 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
 
     def get_queryset(self):
+        if self.action == "transitions":
+            return Product.objects.visible_to(self.request.user).only("id")
         qs = product_queryset(self.request.user)
         if not self.request.query_params.get("ordering"):
             qs = qs.order_by("name", "id")
