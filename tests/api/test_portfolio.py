@@ -28,9 +28,15 @@ class TestClusters:
         assert with_reason[0]["reasons"] == ["same_users"]
 
     def test_a_leader_creates_renames_and_dissolves(self, as_leader, owner_person):
-        created = as_leader.post(reverse("api-cluster-list"), {
-            "name": "Finance", "reasons": ["same_domain"], "owner": owner_person.pk,
-        }, format="json")
+        created = as_leader.post(
+            reverse("api-cluster-list"),
+            {
+                "name": "Finance",
+                "reasons": ["same_domain"],
+                "owner": owner_person.pk,
+            },
+            format="json",
+        )
         assert created.status_code == 201, created.json()
         url = reverse("api-cluster-detail", args=[created.json()["id"]])
         renamed = as_leader.patch(url, {"name": "Money"}, format="json")
@@ -41,35 +47,41 @@ class TestClusters:
     def test_the_owner_describes_but_does_not_rename(self, owner, cluster):
         url = reverse("api-cluster-detail", args=[cluster.pk])
         client = client_for(owner)
-        ok = client.patch(url, {"description": "HR tools", "reasons": ["same_domain"]},
-                          format="json")
+        ok = client.patch(
+            url, {"description": "HR tools", "reasons": ["same_domain"]}, format="json"
+        )
         assert ok.status_code == 200
         assert ok.json()["reasons"] == ["same_domain"]
         assert client.patch(url, {"name": "Mine"}, format="json").status_code == 403
         assert client.delete(url).status_code == 403
 
-    @pytest.mark.parametrize("data, field", [
-        ({"name": "X", "reasons": ["they are small"]}, "reasons.0"),
-        ({"name": "X", "reasons": "same_users"}, "reasons"),
-        ({"name": "X", "owner": 10**12}, "owner"),
-        ({"name": "X", "slug": "not a slug"}, "slug"),
-        ({"name": ""}, "name"),
-    ])
+    @pytest.mark.parametrize(
+        "data, field",
+        [
+            ({"name": "X", "reasons": ["they are small"]}, "reasons.0"),
+            ({"name": "X", "reasons": "same_users"}, "reasons"),
+            ({"name": "X", "owner": 10**12}, "owner"),
+            ({"name": "X", "slug": "not a slug"}, "slug"),
+            ({"name": ""}, "name"),
+        ],
+    )
     def test_bad_input_names_the_field(self, as_leader, data, field):
         response = as_leader.post(reverse("api-cluster-list"), data, format="json")
         assert response.status_code == 400
         assert field in response.json()["errors"], response.json()
 
-    def test_members_join_and_leave(self, as_leader, cluster, product, other_product,
-                                    other_owner_person):
+    def test_members_join_and_leave(
+        self, as_leader, cluster, product, other_product, other_owner_person
+    ):
         url = reverse("api-cluster-members", args=[cluster.pk])
 
         joined = as_leader.post(url, {"add": ["payroll", other_product.pk]}, format="json")
 
         assert joined.status_code == 200, joined.json()
         assert joined.json()["members"] == ["intranet", "payroll"]
-        left = as_leader.post(url, {"remove": ["intranet"], "new_owner": other_owner_person.pk},
-                              format="json")
+        left = as_leader.post(
+            url, {"remove": ["intranet"], "new_owner": other_owner_person.pk}, format="json"
+        )
         assert left.json()["members"] == ["payroll"]
         other_product.refresh_from_db()
         assert other_product.unit.kind == "product"
@@ -83,8 +95,7 @@ class TestClusters:
 
     def test_members_are_for_leaders(self, owner, cluster, product):
         url = reverse("api-cluster-members", args=[cluster.pk])
-        assert client_for(owner).post(url, {"add": ["payroll"]},
-                                      format="json").status_code == 403
+        assert client_for(owner).post(url, {"add": ["payroll"]}, format="json").status_code == 403
 
 
 @pytest.mark.django_db
@@ -97,47 +108,65 @@ class TestPeopleAndTeams:
 
     def test_a_leader_adds_and_departs_a_person(self, as_leader):
         UserFactory(username="sam")
-        created = as_leader.post(reverse("api-person-list"), {
-            "name": "Sam", "email": "Sam@Example.org", "username": "sam",
-        }, format="json")
+        created = as_leader.post(
+            reverse("api-person-list"),
+            {
+                "name": "Sam",
+                "email": "Sam@Example.org",
+                "username": "sam",
+            },
+            format="json",
+        )
         assert created.status_code == 201, created.json()
         assert created.json()["email"] == "sam@example.org"
         url = reverse("api-person-detail", args=[created.json()["id"]])
         departed = as_leader.patch(url, {"active": False}, format="json").json()
         assert departed["active"] is False and departed["departed_on"] is not None
 
-    @pytest.mark.parametrize("data, field", [
-        ({"name": "A", "email": "not-an-email"}, "email"),
-        ({"name": "A", "email": "a@example.org", "username": "nobody"}, "username"),
-        ({"name": "A", "email": "a@example.org", "departed_on": "yesterday"}, "departed_on"),
-        ({"name": "A" * 121, "email": "a@example.org"}, "name"),
-    ])
+    @pytest.mark.parametrize(
+        "data, field",
+        [
+            ({"name": "A", "email": "not-an-email"}, "email"),
+            ({"name": "A", "email": "a@example.org", "username": "nobody"}, "username"),
+            ({"name": "A", "email": "a@example.org", "departed_on": "yesterday"}, "departed_on"),
+            ({"name": "A" * 121, "email": "a@example.org"}, "name"),
+        ],
+    )
     def test_bad_person_input(self, as_leader, data, field):
         response = as_leader.post(reverse("api-person-list"), data, format="json")
         assert response.status_code == 400
         assert field in response.json()["errors"], response.json()
 
     def test_duplicate_email_names_the_field(self, as_leader, owner_person):
-        response = as_leader.post(reverse("api-person-list"),
-                                  {"name": "B", "email": owner_person.email}, format="json")
+        response = as_leader.post(
+            reverse("api-person-list"), {"name": "B", "email": owner_person.email}, format="json"
+        )
         assert response.status_code == 400
         assert "email" in response.json()["errors"]
 
     def test_people_and_teams_are_written_by_leaders(self, as_owner, owner_person):
-        assert as_owner.post(reverse("api-person-list"), {"name": "X", "email": "x@e.org"},
-                             format="json").status_code == 403
-        assert as_owner.post(reverse("api-team-list"), {"name": "X"},
-                             format="json").status_code == 403
+        assert (
+            as_owner.post(
+                reverse("api-person-list"), {"name": "X", "email": "x@e.org"}, format="json"
+            ).status_code
+            == 403
+        )
+        assert (
+            as_owner.post(reverse("api-team-list"), {"name": "X"}, format="json").status_code == 403
+        )
 
     def test_teams(self, as_leader, owner_person):
-        created = as_leader.post(reverse("api-team-list"),
-                                 {"name": "Core apps", "members": [owner_person.pk]},
-                                 format="json")
+        created = as_leader.post(
+            reverse("api-team-list"),
+            {"name": "Core apps", "members": [owner_person.pk]},
+            format="json",
+        )
         assert created.status_code == 201
         assert created.json()["slug"] == "core-apps"
         assert created.json()["members"] == [owner_person.pk]
-        bad = as_leader.post(reverse("api-team-list"), {"name": "Y", "members": [10**9]},
-                             format="json")
+        bad = as_leader.post(
+            reverse("api-team-list"), {"name": "Y", "members": [10**9]}, format="json"
+        )
         assert "members" in bad.json()["errors"]
 
     def test_people_have_no_delete(self, as_leader, owner_person):
@@ -165,13 +194,16 @@ class TestUnitsAndSettings:
         assert changed.status_code == 200
         assert PortfolioSettings.load().max_active_units == 2
 
-    @pytest.mark.parametrize("data, field", [
-        ({"max_active_units": -1}, "max_active_units"),
-        ({"crowding_share_pct": 101}, "crowding_share_pct"),
-        ({"metrics_min": 9}, "metrics_min"),
-        ({"governance_threshold": "lots"}, "governance_threshold"),
-        ({"currency": "EURO"}, "currency"),
-    ])
+    @pytest.mark.parametrize(
+        "data, field",
+        [
+            ({"max_active_units": -1}, "max_active_units"),
+            ({"crowding_share_pct": 101}, "crowding_share_pct"),
+            ({"metrics_min": 9}, "metrics_min"),
+            ({"governance_threshold": "lots"}, "governance_threshold"),
+            ({"currency": "EURO"}, "currency"),
+        ],
+    )
     def test_bad_settings_name_the_field(self, as_leader, data, field):
         response = as_leader.patch(reverse("api-settings"), data, format="json")
         assert response.status_code == 400
@@ -179,8 +211,9 @@ class TestUnitsAndSettings:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", ["api-cluster-list", "api-person-list", "api-team-list",
-                                  "api-unit-list"])
+@pytest.mark.parametrize(
+    "name", ["api-cluster-list", "api-person-list", "api-team-list", "api-unit-list"]
+)
 def test_every_list_refuses_a_bad_updated_since(as_viewer, name):
     response = as_viewer.get(reverse(name), {"updated_since": "2026-13-45"})
     assert response.status_code == 400
@@ -190,7 +223,8 @@ def test_every_list_refuses_a_bad_updated_since(as_viewer, name):
 @pytest.mark.django_db
 def test_people_updated_since(as_viewer, owner_person, other_owner_person):
     Person.objects.filter(pk=other_owner_person.pk).update(updated_at="2020-01-01T00:00:00Z")
-    body = as_viewer.get(reverse("api-person-list"),
-                         {"updated_since": "2025-01-01T00:00:00Z"}).json()
+    body = as_viewer.get(
+        reverse("api-person-list"), {"updated_since": "2025-01-01T00:00:00Z"}
+    ).json()
     assert [p["id"] for p in body["results"]] == [owner_person.pk]
     assert OwnershipUnit.objects.count() == 0

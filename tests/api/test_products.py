@@ -32,17 +32,39 @@ class TestRead:
         assert body["slug"] == "payroll"
         assert body["team"] == "people-systems"
         assert body["cluster"] is None
-        assert body["owner"] == {"id": product.unit.owner_id, "name": "Olivia Owner",
-                                 "accountable": True}
+        assert body["owner"] == {
+            "id": product.unit.owner_id,
+            "name": "Olivia Owner",
+            "accountable": True,
+        }
         assert body["unit"] == product.unit_id
         assert body["dependencies"] == ["intranet"]
         assert body["external_ids"] == [{"source": "cmdb", "id": "CI-7"}]
         assert set(body) == {
-            "id", "name", "slug", "kind", "description", "user_groups", "user_count",
-            "key_use_cases", "business_capabilities", "criticality", "strategic",
-            "under_significant_change", "lifecycle_stage", "stage_changed_at",
-            "management_model", "project_end_date", "team", "cluster", "owner", "unit",
-            "dependencies", "external_ids", "created_at", "updated_at",
+            "id",
+            "name",
+            "slug",
+            "kind",
+            "description",
+            "user_groups",
+            "user_count",
+            "key_use_cases",
+            "business_capabilities",
+            "criticality",
+            "strategic",
+            "under_significant_change",
+            "lifecycle_stage",
+            "stage_changed_at",
+            "management_model",
+            "project_end_date",
+            "team",
+            "cluster",
+            "owner",
+            "unit",
+            "dependencies",
+            "external_ids",
+            "created_at",
+            "updated_at",
         }
 
     def test_a_clustered_product_names_its_cluster(self, as_viewer, cluster, owner_person):
@@ -90,11 +112,19 @@ class TestRead:
 @pytest.mark.django_db
 class TestCreate:
     def test_a_leader_adds_a_product(self, as_leader, team, owner_person, other_product):
-        response = as_leader.post(LIST, {
-            "name": "Expense claims", "kind": "service", "team": "people-systems",
-            "owner": owner_person.pk, "user_count": 1200, "dependencies": ["intranet"],
-            "external_ids": [{"source": "cmdb", "id": "CI-9"}],
-        }, format="json")
+        response = as_leader.post(
+            LIST,
+            {
+                "name": "Expense claims",
+                "kind": "service",
+                "team": "people-systems",
+                "owner": owner_person.pk,
+                "user_count": 1200,
+                "dependencies": ["intranet"],
+                "external_ids": [{"source": "cmdb", "id": "CI-9"}],
+            },
+            format="json",
+        )
 
         assert response.status_code == 201, response.json()
         body = response.json()
@@ -124,8 +154,10 @@ class TestCreate:
             ({"name": "A", "management_model": "project"}, "project_end_date"),
             ({"name": "A", "strategic": "perhaps"}, "strategic"),
             ({"name": "A\x00"}, "name"),
-            ({"name": "A", "external_ids": [{"source": "Bad Source", "id": "1"}]},
-             "external_ids.0.source"),
+            (
+                {"name": "A", "external_ids": [{"source": "Bad Source", "id": "1"}]},
+                "external_ids.0.source",
+            ),
             ({}, "name"),
         ],
     )
@@ -140,8 +172,9 @@ class TestCreate:
         assert response.status_code == 400
 
     def test_starting_in_retirement_is_refused_by_rule(self, as_leader):
-        response = as_leader.post(LIST, {"name": "A", "lifecycle_stage": "retirement"},
-                                  format="json")
+        response = as_leader.post(
+            LIST, {"name": "A", "lifecycle_stage": "retirement"}, format="json"
+        )
         assert response.status_code == 409
         assert response.json()["rule"] == "retirement_needs_migration_plan"
 
@@ -149,37 +182,49 @@ class TestCreate:
 @pytest.mark.django_db
 class TestUpdate:
     def test_the_owner_edits_their_product(self, owner, product):
-        response = client_for(owner).patch(detail(product), {"description": "Pays people."},
-                                           format="json")
+        response = client_for(owner).patch(
+            detail(product), {"description": "Pays people."}, format="json"
+        )
         assert response.status_code == 200
         assert response.json()["description"] == "Pays people."
 
     def test_another_owner_may_not(self, other_owner, product):
-        response = client_for(other_owner).patch(detail(product), {"description": "x"},
-                                                 format="json")
+        response = client_for(other_owner).patch(
+            detail(product), {"description": "x"}, format="json"
+        )
         assert response.status_code == 403
 
     def test_strategic_is_for_leaders(self, owner, leader, product):
-        assert client_for(owner).patch(detail(product), {"strategic": True},
-                                       format="json").status_code == 403
+        assert (
+            client_for(owner).patch(detail(product), {"strategic": True}, format="json").status_code
+            == 403
+        )
         response = client_for(leader).patch(detail(product), {"strategic": True}, format="json")
         assert response.status_code == 200
         assert response.json()["strategic"] is True
 
-    def test_owner_and_cluster_changes_are_for_leaders(self, owner, leader, product, cluster,
-                                                       other_owner_person):
-        assert client_for(owner).patch(detail(product), {"cluster": "employee-experience"},
-                                       format="json").status_code == 403
-        response = client_for(leader).patch(detail(product), {"owner": other_owner_person.pk},
-                                            format="json")
+    def test_owner_and_cluster_changes_are_for_leaders(
+        self, owner, leader, product, cluster, other_owner_person
+    ):
+        assert (
+            client_for(owner)
+            .patch(detail(product), {"cluster": "employee-experience"}, format="json")
+            .status_code
+            == 403
+        )
+        response = client_for(leader).patch(
+            detail(product), {"owner": other_owner_person.pk}, format="json"
+        )
         assert response.json()["owner"]["id"] == other_owner_person.pk
-        response = client_for(leader).patch(detail(product), {"cluster": "employee-experience"},
-                                            format="json")
+        response = client_for(leader).patch(
+            detail(product), {"cluster": "employee-experience"}, format="json"
+        )
         assert response.json()["cluster"] == "employee-experience"
 
     def test_the_stage_changes_only_by_transition(self, as_leader, product):
-        response = as_leader.patch(detail(product), {"lifecycle_stage": Stage.GROWTH},
-                                   format="json")
+        response = as_leader.patch(
+            detail(product), {"lifecycle_stage": Stage.GROWTH}, format="json"
+        )
         assert response.status_code == 409
         assert response.json()["rule"] == "stage_changes_by_transition"
 

@@ -16,8 +16,7 @@ def products(n: int, world: dict) -> None:
     start = world.setdefault("made", 0)
     world["made"] += n
     for i in range(start, start + n):
-        p = ProductFactory(team=team, owner=PersonFactory(),
-                           cluster=cluster if i % 2 else None)
+        p = ProductFactory(team=team, owner=PersonFactory(), cluster=cluster if i % 2 else None)
         ExternalId.objects.create(product=p, source="cmdb", external_id=f"Q-{i}")
         ExternalId.objects.create(product=p, source="jira", external_id=f"J-{i}")
         if previous is not None:
@@ -56,8 +55,9 @@ def transitions(n: int, world: dict) -> None:
     product = world["product"]
     actor = UserFactory()
     for _ in range(n):
-        LifecycleTransition.objects.create(product=product, from_stage="growth",
-                                           to_stage="maturity", actor=actor)
+        LifecycleTransition.objects.create(
+            product=product, from_stage="growth", to_stage="maturity", actor=actor
+        )
 
 
 # (route, builder, kwargs, queries): the count is pagination's COUNT, the rows, then one per

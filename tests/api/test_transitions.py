@@ -53,57 +53,88 @@ class TestTransition:
         self, as_leader, product, other_product
     ):
         third = ProductFactory(slug="third")
-        response = move(as_leader, product, to_stage="retirement", migration_plan={
-            "planned_end_date": future(), "targets": ["intranet", third.pk],
-        })
+        response = move(
+            as_leader,
+            product,
+            to_stage="retirement",
+            migration_plan={
+                "planned_end_date": future(),
+                "targets": ["intranet", third.pk],
+            },
+        )
         assert response.status_code == 201, response.json()
         plan = MigrationPlan.objects.get(product=product)
         assert set(plan.targets.values_list("slug", flat=True)) == {"intranet", "third"}
 
     def test_unknown_targets_name_the_field(self, as_leader, product):
-        response = move(as_leader, product, to_stage="retirement", migration_plan={
-            "planned_end_date": future(), "targets": ["ghost"],
-        })
+        response = move(
+            as_leader,
+            product,
+            to_stage="retirement",
+            migration_plan={
+                "planned_end_date": future(),
+                "targets": ["ghost"],
+            },
+        )
         assert response.status_code == 400
         assert "migration_plan.targets" in response.json()["errors"]
 
     def test_a_plan_in_the_past_names_the_field(self, as_leader, product, other_product):
-        response = move(as_leader, product, to_stage="retirement", migration_plan={
-            "planned_end_date": "2001-01-01", "targets": ["intranet"],
-        })
+        response = move(
+            as_leader,
+            product,
+            to_stage="retirement",
+            migration_plan={
+                "planned_end_date": "2001-01-01",
+                "targets": ["intranet"],
+            },
+        )
         assert response.status_code == 400
         assert "migration_plan.planned_end_date" in response.json()["errors"]
 
-    def test_retired_needs_the_plan_done_unless_a_leader_overrides(
-        self, owner, leader, product
-    ):
-        move(client_for(leader), product, to_stage="retirement", migration_plan={
-            "planned_end_date": future(), "capability_dropped": True,
-            "dropped_reason": "Nobody needs it",
-        })
+    def test_retired_needs_the_plan_done_unless_a_leader_overrides(self, owner, leader, product):
+        move(
+            client_for(leader),
+            product,
+            to_stage="retirement",
+            migration_plan={
+                "planned_end_date": future(),
+                "capability_dropped": True,
+                "dropped_reason": "Nobody needs it",
+            },
+        )
         refused = move(client_for(owner), product, to_stage="retired")
         assert refused.status_code == 409
         assert refused.json()["rule"] == "retired_needs_plan_done"
-        not_leader = move(client_for(owner), product, to_stage="retired", override=True,
-                          reason="Now")
+        not_leader = move(
+            client_for(owner), product, to_stage="retired", override=True, reason="Now"
+        )
         assert not_leader.json()["rule"] == "override_needs_leader"
-        done = move(client_for(leader), product, to_stage="retired", override=True,
-                    reason="Contract ended")
+        done = move(
+            client_for(leader), product, to_stage="retired", override=True, reason="Contract ended"
+        )
         assert done.status_code == 201
         assert done.json()["override"] is True
         final = move(client_for(leader), product, to_stage="growth", reason="Back")
         assert final.json()["rule"] == "retired_is_final"
 
     def test_another_owner_may_not_move_it(self, other_owner, product):
-        assert move(client_for(other_owner), product, to_stage="growth",
-                    reason="x").status_code == 403
+        assert (
+            move(client_for(other_owner), product, to_stage="growth", reason="x").status_code == 403
+        )
 
-    @pytest.mark.parametrize("data, field", [
-        ({}, "to_stage"),
-        ({"to_stage": "heaven"}, "to_stage"),
-        ({"to_stage": "retirement", "migration_plan": "soon"}, "migration_plan.non_field_errors"),
-        ({"to_stage": "growth", "override": "maybe"}, "override"),
-    ])
+    @pytest.mark.parametrize(
+        "data, field",
+        [
+            ({}, "to_stage"),
+            ({"to_stage": "heaven"}, "to_stage"),
+            (
+                {"to_stage": "retirement", "migration_plan": "soon"},
+                "migration_plan.non_field_errors",
+            ),
+            ({"to_stage": "growth", "override": "maybe"}, "override"),
+        ],
+    )
     def test_bad_input_names_the_field(self, as_leader, product, data, field):
         response = move(as_leader, product, **data)
         assert response.status_code == 400
@@ -112,8 +143,9 @@ class TestTransition:
 
 @pytest.mark.django_db
 def test_the_recorded_moves_are_listed(as_viewer, product):
-    LifecycleTransition.objects.create(product=product, from_stage="growth", to_stage="maturity",
-                                       reason="Stable")
+    LifecycleTransition.objects.create(
+        product=product, from_stage="growth", to_stage="maturity", reason="Stable"
+    )
     url = reverse("api-product-transitions", args=[product.pk])
 
     body = as_viewer.get(url).json()

@@ -21,7 +21,8 @@ def history_counts() -> tuple[int, int]:
 
 def writes(ctx) -> list[str]:
     return [
-        q["sql"] for q in ctx.captured_queries
+        q["sql"]
+        for q in ctx.captured_queries
         if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "COPY"))
     ]
 
@@ -29,8 +30,14 @@ def writes(ctx) -> list[str]:
 @pytest.mark.django_db
 class TestSingleUpsert:
     def test_creates_then_answers_unchanged(self, as_leader, ana, team):
-        data = row("CI-1", name="Expense claims", kind="service", owner="ana@example.org",
-                   team="people-systems", user_count=40)
+        data = row(
+            "CI-1",
+            name="Expense claims",
+            kind="service",
+            owner="ana@example.org",
+            team="people-systems",
+            user_count=40,
+        )
 
         first = as_leader.post(UPSERT, data, format="json")
 
@@ -69,8 +76,10 @@ class TestSingleUpsert:
 
     def test_only_leaders(self, as_owner, as_viewer):
         assert as_owner.post(UPSERT, row("CI-1", name="A"), format="json").status_code == 403
-        assert as_viewer.post(BULK, {"rows": [row("CI-1", name="A")]},
-                              format="json").status_code == 403
+        assert (
+            as_viewer.post(BULK, {"rows": [row("CI-1", name="A")]}, format="json").status_code
+            == 403
+        )
 
     def test_a_body_that_is_not_an_object(self, as_leader):
         assert as_leader.post(UPSERT, [1], format="json").status_code == 400
@@ -81,24 +90,30 @@ class TestBulkUpsert:
     def test_creates_updates_and_leaves_alone(self, as_leader, ana, owner_person):
         kept = ProductFactory(name="Kept", slug="kept", owner=owner_person)
         ExternalIdFactory(product=kept, source="cmdb", external_id="K")
-        changed = ProductFactory(name="Changed", slug="changed", owner=owner_person,
-                                 description="old")
+        changed = ProductFactory(
+            name="Changed", slug="changed", owner=owner_person, description="old"
+        )
         ExternalIdFactory(product=changed, source="cmdb", external_id="C")
         kept_updated_at = kept.updated_at
         before = Product.history.filter(id=changed.pk).count()
 
-        response = as_leader.post(BULK, {"rows": [
-            row("K", name="Kept", description=kept.description),
-            row("C", description="new", owner="ana@example.org"),
-            row("N1", name="New one"),
-            row("N2", name="New one", lifecycle_stage="growth"),
-        ]}, format="json")
+        response = as_leader.post(
+            BULK,
+            {
+                "rows": [
+                    row("K", name="Kept", description=kept.description),
+                    row("C", description="new", owner="ana@example.org"),
+                    row("N1", name="New one"),
+                    row("N2", name="New one", lifecycle_stage="growth"),
+                ]
+            },
+            format="json",
+        )
 
         assert response.status_code == 200, response.json()
         body = response.json()
         assert (body["created"], body["updated"], body["unchanged"]) == (2, 1, 1)
-        assert [r["action"] for r in body["rows"]] == ["unchanged", "updated", "created",
-                                                       "created"]
+        assert [r["action"] for r in body["rows"]] == ["unchanged", "updated", "created", "created"]
         assert [r["slug"] for r in body["rows"][2:]] == ["new-one", "new-one-2"]
         kept.refresh_from_db()
         assert kept.updated_at == kept_updated_at
@@ -112,11 +127,19 @@ class TestBulkUpsert:
         assert ExternalId.objects.get(external_id="N2").product.slug == "new-one-2"
 
     def test_sending_the_same_batch_twice_writes_nothing(self, as_leader, ana, team):
-        batch = {"rows": [
-            row(f"CI-{i}", name=f"Product {i}", owner="ana@example.org", team="people-systems",
-                project_end_date="2030-01-31", management_model="project")
-            for i in range(20)
-        ]}
+        batch = {
+            "rows": [
+                row(
+                    f"CI-{i}",
+                    name=f"Product {i}",
+                    owner="ana@example.org",
+                    team="people-systems",
+                    project_end_date="2030-01-31",
+                    management_model="project",
+                )
+                for i in range(20)
+            ]
+        }
         assert as_leader.post(BULK, batch, format="json").json()["created"] == 20
         before = history_counts()
         units, ext_ids = OwnershipUnit.objects.count(), ExternalId.objects.count()
@@ -131,15 +154,27 @@ class TestBulkUpsert:
 
     def test_one_bad_row_refuses_the_batch(self, as_leader, product):
         ExternalIdFactory(product=product, source="cmdb", external_id="P")
-        response = as_leader.post(BULK, {"rows": [
-            row("A", name="Fine"),
-            row("B", name="Bad", user_count=-1),
-            "not an object",
-            row("P", lifecycle_stage="growth"),
-            row("D", name="D", team="ghost", owner="nobody@example.org", kind="spaceship",
-                colour="red"),
-            {"name": "no id"},
-        ]}, format="json")
+        response = as_leader.post(
+            BULK,
+            {
+                "rows": [
+                    row("A", name="Fine"),
+                    row("B", name="Bad", user_count=-1),
+                    "not an object",
+                    row("P", lifecycle_stage="growth"),
+                    row(
+                        "D",
+                        name="D",
+                        team="ghost",
+                        owner="nobody@example.org",
+                        kind="spaceship",
+                        colour="red",
+                    ),
+                    {"name": "no id"},
+                ]
+            },
+            format="json",
+        )
 
         assert response.status_code == 400
         body = response.json()
@@ -155,11 +190,17 @@ class TestBulkUpsert:
         assert not Product.objects.exclude(pk=product.pk).exists()
 
     def test_duplicates_inside_a_batch_are_row_errors(self, as_leader):
-        response = as_leader.post(BULK, {"rows": [
-            row("A", name="One", slug="same"),
-            row("A", name="Two"),
-            row("B", name="Three", slug="same"),
-        ]}, format="json")
+        response = as_leader.post(
+            BULK,
+            {
+                "rows": [
+                    row("A", name="One", slug="same"),
+                    row("A", name="Two"),
+                    row("B", name="Three", slug="same"),
+                ]
+            },
+            format="json",
+        )
 
         assert response.status_code == 400
         rows = {r["index"]: r["errors"] for r in response.json()["rows"]}
@@ -169,26 +210,27 @@ class TestBulkUpsert:
         assert not Product.objects.exists()
 
     def test_a_slug_taken_by_another_product_is_a_row_error(self, as_leader, product):
-        response = as_leader.post(BULK, {"rows": [row("A", name="X", slug="payroll")]},
-                                  format="json")
+        response = as_leader.post(
+            BULK, {"rows": [row("A", name="X", slug="payroll")]}, format="json"
+        )
         assert response.status_code == 400
         assert "slug" in response.json()["rows"][0]["errors"]
 
     def test_generated_slugs_avoid_existing_ones(self, as_leader, product):
         ProductFactory(slug="payroll-2")
-        response = as_leader.post(BULK, {"rows": [row("A", name="Payroll"),
-                                                  row("B", name="Payroll")]}, format="json")
+        response = as_leader.post(
+            BULK, {"rows": [row("A", name="Payroll"), row("B", name="Payroll")]}, format="json"
+        )
         assert [r["slug"] for r in response.json()["rows"]] == ["payroll-3", "payroll-4"]
 
-    def test_the_owner_of_a_clustered_product_is_the_clusters(self, as_leader, cluster,
-                                                               owner_person, ana):
+    def test_the_owner_of_a_clustered_product_is_the_clusters(
+        self, as_leader, cluster, owner_person, ana
+    ):
         clustered = ProductFactory(cluster=cluster, owner=owner_person)
         ExternalIdFactory(product=clustered, source="cmdb", external_id="CL")
 
-        same = as_leader.post(BULK, {"rows": [row("CL", owner=owner_person.email)]},
-                              format="json")
-        other = as_leader.post(BULK, {"rows": [row("CL", owner="ana@example.org")]},
-                               format="json")
+        same = as_leader.post(BULK, {"rows": [row("CL", owner=owner_person.email)]}, format="json")
+        other = as_leader.post(BULK, {"rows": [row("CL", owner="ana@example.org")]}, format="json")
 
         assert same.json()["unchanged"] == 1
         assert other.status_code == 400
@@ -196,8 +238,9 @@ class TestBulkUpsert:
 
     def test_a_departed_owner_cannot_be_named_anew(self, as_leader):
         PersonFactory(email="gone@example.org", active=False, departed_on="2026-01-01")
-        response = as_leader.post(BULK, {"rows": [row("A", name="A", owner="gone@example.org")]},
-                                  format="json")
+        response = as_leader.post(
+            BULK, {"rows": [row("A", name="A", owner="gone@example.org")]}, format="json"
+        )
         assert "owner" in response.json()["rows"][0]["errors"]
 
     def test_more_than_10000_rows_are_refused(self, as_leader):
@@ -212,35 +255,41 @@ class TestBulkUpsert:
         response = as_leader.post(BULK, body, format="json")
         assert response.status_code == 400
 
-    @pytest.mark.parametrize("bad", [
-        {"external_id": "CI-1"},
-        {"external_id": {"source": "CMDB!", "id": "1"}},
-        {"external_id": {"source": "cmdb", "id": ""}},
-        {"external_id": {"source": "cmdb", "id": "x" * 201}},
-        {"external_id": {"source": "cmdb", "id": "1", "extra": 1}},
-        {"name": "x" * 161},
-        {"name": "a\x00b"},
-        {"name": ""},
-        {"name": None},
-        {"user_count": True},
-        {"user_count": 2**31},
-        {"strategic": "yes"},
-        {"project_end_date": "2026-02-30"},
-        {"project_end_date": 20260101},
-        {"slug": "not a slug"},
-        {"management_model": "project"},
-    ])
+    @pytest.mark.parametrize(
+        "bad",
+        [
+            {"external_id": "CI-1"},
+            {"external_id": {"source": "CMDB!", "id": "1"}},
+            {"external_id": {"source": "cmdb", "id": ""}},
+            {"external_id": {"source": "cmdb", "id": "x" * 201}},
+            {"external_id": {"source": "cmdb", "id": "1", "extra": 1}},
+            {"name": "x" * 161},
+            {"name": "a\x00b"},
+            {"name": ""},
+            {"name": None},
+            {"user_count": True},
+            {"user_count": 2**31},
+            {"strategic": "yes"},
+            {"project_end_date": "2026-02-30"},
+            {"project_end_date": 20260101},
+            {"slug": "not a slug"},
+            {"management_model": "project"},
+        ],
+    )
     def test_each_kind_of_bad_value_is_a_row_error(self, as_leader, bad):
         data = {**row("CI-1", name="Fine"), **bad}
         response = as_leader.post(BULK, {"rows": [data]}, format="json")
         assert response.status_code == 400, response.json()
         assert response.json()["rows"][0]["index"] == 0
 
-    @pytest.mark.parametrize("raw", [
-        '{"rows": [{"external_id": {"source": "cmdb", "id": "1"}, "name": "\\ud800"}]}',
-        '{"rows": [{"external_id": {"source": "cmdb", "id": "1"}, "kind": "\\ud800"}]}',
-        '{"rows": [{"external_id": {"source": "cmdb", "id": "1"}, "\\ud800": 1}]}',
-    ])
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            '{"rows": [{"external_id": {"source": "cmdb", "id": "1"}, "name": "\\ud800"}]}',
+            '{"rows": [{"external_id": {"source": "cmdb", "id": "1"}, "kind": "\\ud800"}]}',
+            '{"rows": [{"external_id": {"source": "cmdb", "id": "1"}, "\\ud800": 1}]}',
+        ],
+    )
     def test_lone_surrogates_are_row_errors_not_crashes(self, as_leader, raw):
         response = as_leader.post(BULK, raw, content_type="application/json")
         assert response.status_code == 400
@@ -248,9 +297,17 @@ class TestBulkUpsert:
 
     def test_the_query_count_does_not_grow_with_the_batch(self, as_leader, leader, ana, team):
         is_leader(leader)  # the role is cached on the user; count only the upsert's queries
+
         def count(n: int, prefix: str) -> int:
-            rows = [row(f"{prefix}-{i}", name=f"{prefix} {i}", owner="ana@example.org",
-                        team="people-systems") for i in range(n)]
+            rows = [
+                row(
+                    f"{prefix}-{i}",
+                    name=f"{prefix} {i}",
+                    owner="ana@example.org",
+                    team="people-systems",
+                )
+                for i in range(n)
+            ]
             with CaptureQueriesContext(connection) as ctx:
                 response = as_leader.post(BULK, {"rows": rows}, format="json")
             assert response.json()["created"] == n
