@@ -32,6 +32,7 @@ from products.services import product_set_cluster
 
 HISTORY_LIMIT = 20
 HISTORY_IGNORED = {"updated_at", "created_at", "stage_changed_at"}
+HISTORY_LABELS = {"unit": "ownership unit (owner or cluster)"}
 GET_POST = require_http_methods(["GET", "POST"])
 
 
@@ -64,7 +65,7 @@ def change_history(obj, *, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:
             delta = record.diff_against(previous, excluded_fields=HISTORY_IGNORED)
             for change in delta.changes:
                 model_field = model.get_field(change.field)
-                label = model_field.verbose_name
+                label = HISTORY_LABELS.get(change.field, model_field.verbose_name)
                 if model_field.is_relation:
                     entry.changes.append((label, None, None))
                 else:
