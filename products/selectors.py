@@ -16,7 +16,8 @@ def product_list(*, user, params=None) -> tuple[ProductFilterSet, QuerySet[Produ
         .prefetch_related(Prefetch("external_ids", queryset=ExternalId.objects.order_by("source")))
     )
     filterset = ProductFilterSet(params or None, queryset=base)
-    qs = filterset.qs if filterset.is_valid() else base.none()
+    # Unbound (no parameters) means "no filter", not "invalid".
+    qs = filterset.qs if not filterset.is_bound or filterset.is_valid() else base.none()
     if not (params or {}).get("ordering"):
         qs = qs.order_by("name", "id")
     return filterset, qs
