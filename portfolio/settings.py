@@ -194,3 +194,7 @@ if not DEBUG and not TESTING:
 if TESTING:
     # Hashing passwords at full strength makes every test user cost ~0.3 s.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+if TESTING or DEBUG:
+    # Serve static files from the app folders; no collectstatic needed.
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = True
