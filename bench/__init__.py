@@ -1,0 +1,1 @@
+"""Benchmark suite: a synthetic portfolio generator and a runner over real HTTP (see run.py)."""

@@ -1,0 +1,844 @@
+"""A deterministic synthetic portfolio in three sizes, written with COPY.
+
+    DJANGO_SETTINGS_MODULE=bench.settings DATABASE_URL=postgres://.../portfolio_bench_m \\
+        .venv/bin/python -m bench.generate M
+
+expects a freshly migrated, empty database and prints what it wrote as JSON. The same size
+always gives the same rows (one seeded random.Random, a fixed "today"), so two runs on two
+machines measure the same portfolio.
+
+The shape is meant to look like a real portfolio, not a uniform one:
+- cluster sizes follow a Zipf curve (a few clusters of dozens of products, many of 2 or 3);
+- owner load is skewed: a few people own ten or more units, far over the ceiling of 1 active
+  plus 3 stable units, many own one or two, and about a fifth own nothing;
+- orphans: some units have no owner, some are owned by a person who has left, a few by a
+  person whose login is disabled;
+- every lifecycle stage, with the recorded transitions that lead to it, migration plans (done
+  for retired products), project-managed items with end dates, external ids from three
+  sources, dependencies, team memberships and django-simple-history rows;
+- rows created up to nine years before "today" and some in the last weeks.
+
+Every table is filled with one COPY: ids are assigned here (so rows can point at each other,
+e.g. a product and its own unit) and the sequences are moved past them at the end. Columns a
+later migration adds with a default are filled with that default, so the generator keeps
+working as the models grow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import math
+import random
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+# Everything is relative to this fixed "today", so a size always gives the same rows.
+TODAY = dt.datetime(2025, 11, 1, 9, 0, tzinfo=dt.UTC)
+PASSWORD = "bench-pass-2026"  # every generated login; hashed once
+
+
+@dataclass(frozen=True)
+class Size:
+    products: int
+    people: int
+    clusters: int
+    teams: int
+    leaders: int
+    clustered_share: float = 0.45  # products that are members of a cluster
+
+
+SIZES: dict[str, Size] = {
+    "S": Size(products=200, people=40, clusters=20, teams=8, leaders=2),
+    "M": Size(products=2_000, people=250, clusters=150, teams=50, leaders=4),
+    "L": Size(products=5_000, people=600, clusters=400, teams=120, leaders=6),
+}
+
+STAGES = [
+    ("introduction", 0.10),
+    ("growth", 0.20),
+    ("maturity", 0.45),
+    ("retirement", 0.13),
+    ("retired", 0.12),
+]
+STAGE_ORDER = [s for s, _ in STAGES]
+KINDS = [
+    ("system", 0.40),
+    ("service", 0.25),
+    ("platform", 0.15),
+    ("integration", 0.12),
+    ("infrastructure", 0.08),
+]
+CRITICALITIES = [("low", 0.20), ("medium", 0.45), ("high", 0.25), ("critical", 0.10)]
+REASONS = ["same_users", "same_domain", "technical_dependency"]
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+FIRST = _words(
+    "Ana Ben Carla David Eva Farid Greta Hugo Ines Jonas Karin Luis Maja Nils Olga Pavel "
+    "Quinn Rosa Sven Tara Umar Vera Wim Xenia Yusuf Zoe Aino Bruno Chloe Dario Elif Femi "
+    "Gil Hana Ivo Jana Kofi Lena Milo Nora"
+)
+LAST = _words(
+    "Andersen Bauer Costa Dubois Eriksen Fischer Garcia Horvat Ivanova Jansen Kowalski "
+    "Lindqvist Moreau Novak Oliveira Petrov Quint Rossi Schmidt Tanaka Ulrich Varga Weber "
+    "Xu Yilmaz Zeller Becker Navarro Okafor Svensson"
+)
+TITLES = [
+    "Product owner",
+    "Engineering manager",
+    "Service manager",
+    "Solution architect",
+    "Platform lead",
+    "Business analyst",
+    "Head of applications",
+    "Developer",
+]
+DOMAINS = _words(
+    "Finance Payroll Procurement Logistics Sales Marketing Customer Support Identity "
+    "Analytics Records Billing Travel Facilities Legal Compliance Learning Recruiting "
+    "Inventory Warehouse Fleet Treasury Pricing Research Quality Safety Claims Contracts "
+    "Documents Archive Reporting Messaging Scheduling Booking Assets Tax Audit Risk"
+)
+THINGS = _words(
+    "portal ledger gateway hub engine registry tracker planner console scheduler broker "
+    "catalogue exchange vault monitor workbench archive connector pipeline dashboard "
+    "directory desk service store"
+)
+QUALIFIERS = _words(
+    "Core Central Legacy Next Global Regional Mobile Self-service Cloud Shared Partner "
+    "Internal Public Batch Realtime"
+)
+GROUPS = [
+    "Accountants",
+    "Sales reps",
+    "Warehouse staff",
+    "HR partners",
+    "Customer agents",
+    "Field engineers",
+    "Managers",
+    "Auditors",
+    "Developers",
+    "Suppliers",
+    "Students",
+    "Drivers",
+    "Lawyers",
+    "Analysts",
+]
+USE_VERBS = _words("Record Approve Track Plan Report Book Reconcile Search Archive Notify Export")
+USE_OBJECTS = _words(
+    "invoices expenses orders shipments contracts claims tickets shifts assets payments "
+    "documents leads audits trips"
+)
+SENTENCES = [
+    "Used every day by {group}.",
+    "Replaced a spreadsheet process in {year}.",
+    "Runs on the shared {platform} platform.",
+    "Integrates with the {domain} systems through nightly batches.",
+    "Hosted by an external vendor under a yearly contract.",
+    "Peak load at month end; otherwise quiet.",
+    "Holds personal data: access is reviewed every quarter.",
+    "Owned by the {domain} department since the reorganisation.",
+]
+
+
+def _weighted(rng: random.Random, table: list[tuple[str, float]]) -> str:
+    return rng.choices([v for v, _ in table], weights=[w for _, w in table])[0]
+
+
+def _slugify(text: str) -> str:
+    out = []
+    for ch in text.lower():
+        out.append(ch if ch.isascii() and ch.isalnum() else "-")
+    return "-".join(filter(None, "".join(out).split("-")))
+
+
+def _zipf_sizes(total: int, count: int, minimum: int, s: float = 1.0) -> list[int]:
+    """`count` sizes summing to `total`, each >= minimum, shaped like a Zipf curve."""
+    weights = [1 / (k**s) for k in range(1, count + 1)]
+    spare = total - minimum * count
+    scale = spare / sum(weights)
+    sizes = [minimum + int(w * scale) for w in weights]
+    for i in range(total - sum(sizes)):  # rounding: hand the rest to the head
+        sizes[i % count] += 1
+    return sizes
+
+
+def _moment(rng: random.Random, start: dt.datetime, end: dt.datetime) -> dt.datetime:
+    span = max((end - start).total_seconds(), 0)
+    return start + dt.timedelta(seconds=int(rng.random() * span))
+
+
+def _text(rng: random.Random, n: int, domain: str) -> str:
+    return " ".join(
+        rng.choice(SENTENCES).format(
+            group=rng.choice(GROUPS).lower(),
+            year=rng.randint(2008, 2024),
+            platform=rng.choice(THINGS),
+            domain=domain,
+        )
+        for _ in range(n)
+    )
+
+
+class Portfolio:
+    """The rows of one size, built in memory (a few tens of thousands) before any COPY."""
+
+    def __init__(self, size_name: str):
+        self.size_name = size_name
+        self.size = SIZES[size_name]
+        self.rng = random.Random(f"portfolio-bench-{size_name}")
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+
+    def add(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
+        self.rows.setdefault(table, []).append(row)
+        return row
+
+    # -- people and logins ---------------------------------------------------------------
+
+    def build(self) -> Portfolio:
+        self._people()
+        self._teams()
+        self._clusters()
+        self._products()
+        self._owners()
+        self._lifecycle()
+        self._links()
+        self._history()
+        return self
+
+    def _people(self) -> None:
+        rng, size = self.rng, self.size
+        self.users: list[dict] = []
+        self.leader_user_ids: list[int] = []
+        self.people: list[dict] = []
+        for i in range(1, size.leaders + 1):
+            user = self.add(
+                "user",
+                {
+                    "id": i,
+                    "username": f"leader{i}",
+                    "email": f"leader{i}@bench.example",
+                    "first_name": "Leader",
+                    "last_name": str(i),
+                    "is_staff": True,
+                    "is_superuser": False,
+                    "is_active": True,
+                    "date_joined": TODAY - dt.timedelta(days=2000 + i),
+                    "last_login": TODAY - dt.timedelta(days=i),
+                },
+            )
+            self.leader_user_ids.append(user["id"])
+        next_user = size.leaders + 1
+        for pid in range(1, size.people + 1):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            created = TODAY - dt.timedelta(days=int(rng.random() ** 1.5 * 3200))
+            departed = rng.random() < 0.08
+            person = {
+                "id": pid,
+                "name": f"{first} {last}",
+                "email": f"{first.lower()}.{last.lower()}.{pid}@bench.example",
+                "title": rng.choice(TITLES),
+                "active": not departed,
+                "departed_on": (
+                    _moment(rng, created, TODAY - dt.timedelta(days=3)).date() if departed else None
+                ),
+                "created_at": created,
+                "updated_at": _moment(rng, created, TODAY),
+                "user_id": None,
+            }
+            if rng.random() < 0.75:
+                user = self.add(
+                    "user",
+                    {
+                        "id": next_user,
+                        "username": f"user{pid}",
+                        "email": person["email"],
+                        "first_name": first,
+                        "last_name": last,
+                        "is_staff": False,
+                        "is_superuser": False,
+                        # A departed person's login is usually switched off; a few stay
+                        # disabled while the person is still listed as active.
+                        "is_active": (not departed and rng.random() > 0.03)
+                        or (departed and rng.random() < 0.3),
+                        "date_joined": created,
+                        "last_login": _moment(rng, created, TODAY) if rng.random() < 0.8 else None,
+                    },
+                )
+                person["user_id"] = user["id"]
+                next_user += 1
+            self.people.append(self.add("person", person))
+        self.users = self.rows["user"]
+
+    def _teams(self) -> None:
+        rng = self.rng
+        self.teams = []
+        used: set[str] = set()
+        member_id = 1
+        for tid in range(1, self.size.teams + 1):
+            name = f"{rng.choice(DOMAINS)} {rng.choice(['squad', 'team', 'crew', 'guild'])}"
+            while name in used:
+                name = f"{name} {len(used) % 97 + 2}"
+            used.add(name)
+            created = TODAY - dt.timedelta(days=int(rng.random() * 2500))
+            team = self.add(
+                "team",
+                {
+                    "id": tid,
+                    "name": name,
+                    "slug": _slugify(name),
+                    "description": _text(rng, 1, name.split()[0]),
+                    "created_at": created,
+                    "updated_at": _moment(rng, created, TODAY),
+                },
+            )
+            self.teams.append(team)
+            for person in rng.sample(self.people, k=min(len(self.people), rng.randint(3, 9))):
+                member = {"id": member_id, "team_id": tid, "person_id": person["id"]}
+                self.add("team_members", member)
+                member_id += 1
+
+    def _clusters(self) -> None:
+        rng, size = self.rng, self.size
+        self.clusters = []
+        used: set[str] = set()
+        for cid in range(1, size.clusters + 1):
+            domain = DOMAINS[(cid - 1) % len(DOMAINS)]
+            name = f"{domain} {rng.choice(['suite', 'family', 'landscape', 'platform', 'estate'])}"
+            if name in used:
+                name = f"{name} {cid}"
+            used.add(name)
+            created = TODAY - dt.timedelta(days=int(rng.random() ** 1.3 * 3000))
+            # About one cluster in ten gives no reason: the rule flags those.
+            reasons = [] if rng.random() < 0.1 else sorted(rng.sample(REASONS, rng.randint(1, 2)))
+            self.clusters.append(
+                self.add(
+                    "cluster",
+                    {
+                        "id": cid,
+                        "name": name,
+                        "slug": _slugify(name),
+                        "description": _text(rng, rng.randint(1, 2), domain),
+                        "reasons": reasons,
+                        "reason_note": "Grouped after the portfolio review." if reasons else "",
+                        "created_at": created,
+                        "updated_at": _moment(rng, created, TODAY),
+                    },
+                )
+            )
+
+    # -- products and units ------------------------------------------------------------
+
+    def _products(self) -> None:
+        rng, size = self.rng, self.size
+        members = int(size.products * size.clustered_share)
+        cluster_sizes = _zipf_sizes(members, size.clusters, minimum=2)
+        membership: list[int | None] = []
+        for cluster, n in zip(self.clusters, cluster_sizes, strict=True):
+            membership += [cluster["id"]] * n
+        membership += [None] * (size.products - members)
+        rng.shuffle(membership)
+        self.cluster_sizes = cluster_sizes
+
+        # Cluster units first (ids 1..C), then one unit per product.
+        self.units: list[dict] = []
+        for cluster in self.clusters:
+            self.units.append(
+                self.add(
+                    "unit",
+                    {
+                        "id": cluster["id"],
+                        "kind": "cluster",
+                        "cluster_id": cluster["id"],
+                        "product_id": None,
+                        "owner_id": None,
+                        "is_active": True,
+                        "created_at": cluster["created_at"],
+                        "updated_at": cluster["updated_at"],
+                    },
+                )
+            )
+        slugs: set[str] = set()
+        self.products = []
+        for pid in range(1, size.products + 1):
+            domain = rng.choice(DOMAINS)
+            name = f"{rng.choice(QUALIFIERS)} {domain} {rng.choice(THINGS)}"
+            slug = base = _slugify(name)
+            n = 2
+            while slug in slugs:
+                slug, n = f"{base}-{n}", n + 1
+            slugs.add(slug)
+            # Old and new rows: most products are years old, some added in the last weeks.
+            if rng.random() < 0.08:
+                created = TODAY - dt.timedelta(days=rng.randint(1, 60), hours=rng.randint(0, 23))
+            else:
+                created = TODAY - dt.timedelta(days=int(60 + rng.random() ** 1.4 * 3200))
+            updated = (
+                _moment(rng, TODAY - dt.timedelta(days=30), TODAY)
+                if rng.random() < 0.2
+                else _moment(rng, created, TODAY)
+            )
+            project = rng.random() < 0.10
+            cluster_id = membership[pid - 1]
+            unit_id = size.clusters + pid
+            product = self.add(
+                "product",
+                {
+                    "id": pid,
+                    "name": name,
+                    "slug": slug,
+                    "kind": _weighted(rng, KINDS),
+                    "description": _text(rng, rng.randint(1, 4), domain),
+                    "user_groups": "\n".join(rng.sample(GROUPS, rng.randint(0, 3))),
+                    "user_count": (
+                        None if rng.random() < 0.2 else int(math.exp(rng.uniform(1.5, 10.5)))
+                    ),
+                    "key_use_cases": "\n".join(
+                        f"{rng.choice(USE_VERBS)} {rng.choice(USE_OBJECTS)}"
+                        for _ in range(rng.randint(0, 4))
+                    ),
+                    "business_capabilities": "\n".join(
+                        f"{d} management" for d in rng.sample(DOMAINS, rng.randint(0, 2))
+                    ),
+                    "criticality": _weighted(rng, CRITICALITIES),
+                    "strategic": rng.random() < 0.12,
+                    "under_significant_change": rng.random() < 0.08,
+                    "lifecycle_stage": _weighted(rng, STAGES),
+                    "stage_changed_at": created,  # set by _lifecycle
+                    "management_model": "project" if project else "product",
+                    "project_end_date": (
+                        (TODAY + dt.timedelta(days=rng.randint(-120, 540))).date()
+                        if project
+                        else None
+                    ),
+                    "created_at": created,
+                    "updated_at": max(updated, created),
+                    "team_id": rng.choice(self.teams)["id"] if rng.random() < 0.85 else None,
+                    "unit_id": cluster_id if cluster_id is not None else unit_id,
+                },
+            )
+            self.products.append(product)
+            # The product's own unit: dormant while the product sits in a cluster.
+            self.units.append(
+                self.add(
+                    "unit",
+                    {
+                        "id": unit_id,
+                        "kind": "product",
+                        "cluster_id": None,
+                        "product_id": pid,
+                        "owner_id": None,
+                        "is_active": cluster_id is None,
+                        "created_at": created,
+                        "updated_at": product["updated_at"],
+                    },
+                )
+            )
+
+    def _owners(self) -> None:
+        """Skewed load: a few heavy owners, a long tail, a fifth who own nothing, orphans."""
+        rng = self.rng
+        weights = []
+        for _person in self.people:
+            r = rng.random()
+            if r < 0.20:
+                w = 0.0  # team members only
+            elif r < 0.26:
+                w = 9.0  # the overloaded few: ten or more units each
+            else:
+                w = 1.0
+            weights.append(w)
+        active_units = [u for u in self.units if u["is_active"]]
+        for unit in active_units:
+            if rng.random() < 0.05:
+                continue  # no owner at all
+            unit["owner_id"] = rng.choices(self.people, weights=weights)[0]["id"]
+        # A dormant unit keeps the owner it had before its product joined a cluster, sometimes.
+        for unit in self.units:
+            if not unit["is_active"] and rng.random() < 0.3:
+                unit["owner_id"] = rng.choice(self.people)["id"]
+
+    # -- lifecycle, plans and links ------------------------------------------------------
+
+    def _lifecycle(self) -> None:
+        rng = self.rng
+        actors = [*self.leader_user_ids, None]
+        self.moves: dict[int, list[tuple[str, dt.datetime]]] = {}
+        for product in self.products:
+            target = STAGE_ORDER.index(product["lifecycle_stage"])
+            start, end = product["created_at"], product["updated_at"]
+            path = STAGE_ORDER[: target + 1]
+            if target >= 2 and rng.random() < 0.05:
+                # A product that went back from maturity to growth once, then on again.
+                path = [*path[:3], "growth", *path[2:]]
+            times = sorted(_moment(rng, start, end) for _ in path[1:])
+            self.add(
+                "transition",
+                {
+                    "product_id": product["id"],
+                    "from_stage": "introduction",
+                    "to_stage": "introduction",
+                    "actor_id": rng.choice(actors),
+                    "at": start,
+                    "reason": "Added to the portfolio.",
+                    "override": False,
+                },
+            )
+            moves = []
+            for prev, nxt, at in zip(path, path[1:], times, strict=False):
+                back = STAGE_ORDER.index(nxt) < STAGE_ORDER.index(prev)
+                self.add(
+                    "transition",
+                    {
+                        "product_id": product["id"],
+                        "from_stage": prev,
+                        "to_stage": nxt,
+                        "actor_id": rng.choice(actors),
+                        "at": at,
+                        "reason": "Adoption fell; back to growth work." if back else "",
+                        "override": nxt == "retired" and rng.random() < 0.05,
+                    },
+                )
+                moves.append((nxt, at))
+            self.moves[product["id"]] = moves
+            product["stage_changed_at"] = moves[-1][1] if moves else start
+
+        live = [p["id"] for p in self.products if p["lifecycle_stage"] in STAGE_ORDER[:3]]
+        plan_id = target_id = 0
+        for product in self.products:
+            stage = product["lifecycle_stage"]
+            if stage not in ("retirement", "retired"):
+                continue
+            plan_id += 1
+            entered = product["stage_changed_at"]
+            dropped = rng.random() < 0.15
+            self.add(
+                "plan",
+                {
+                    "id": plan_id,
+                    "product_id": product["id"],
+                    "capability_dropped": dropped,
+                    "dropped_reason": "Nobody uses the feature any more." if dropped else "",
+                    "planned_end_date": (entered + dt.timedelta(days=rng.randint(60, 400))).date(),
+                    "done": stage == "retired",
+                    "done_at": entered if stage == "retired" else None,
+                    "created_at": entered,
+                    "updated_at": entered,
+                },
+            )
+            if not dropped and live:
+                for target in rng.sample(live, k=min(len(live), rng.randint(1, 2))):
+                    target_id += 1
+                    self.add(
+                        "plan_targets",
+                        {"id": target_id, "migrationplan_id": plan_id, "product_id": target},
+                    )
+
+    def _links(self) -> None:
+        rng = self.rng
+        n = len(self.products)
+        pairs: set[tuple[int, int]] = set()
+        # Platforms and infrastructure are depended on more often than systems.
+        hubs = [p["id"] for p in self.products if p["kind"] in ("platform", "infrastructure")]
+        dep_id = 0
+        for product in self.products:
+            for _ in range(min(5, int(rng.expovariate(1 / 1.5)))):
+                to = rng.choice(hubs) if hubs and rng.random() < 0.6 else rng.randint(1, n)
+                if to == product["id"] or (product["id"], to) in pairs:
+                    continue
+                pairs.add((product["id"], to))
+                dep_id += 1
+                self.add(
+                    "dependencies",
+                    {"id": dep_id, "from_product_id": product["id"], "to_product_id": to},
+                )
+        ext_id = 0
+        for product in self.products:
+            pid = product["id"]
+            for source, share, fmt in (
+                ("cmdb", 0.75, "CI-{:06d}"),
+                ("servicenow", 0.35, "SN{:07d}"),
+                ("monitoring", 0.20, "mon-{}"),
+            ):
+                if rng.random() < share:
+                    ext_id += 1
+                    self.add(
+                        "external_id",
+                        {
+                            "id": ext_id,
+                            "product_id": pid,
+                            "source": source,
+                            "external_id": fmt.format(pid * 7 + 100_000),
+                        },
+                    )
+
+    def _history(self) -> None:
+        """A '+' record per row as created; for products also one '~' record per stage move."""
+        rng = self.rng
+        actors = [*self.leader_user_ids, None]
+        base = {"history_change_reason": None}
+        for table, source in (
+            ("h_person", self.people),
+            ("h_team", self.teams),
+            ("h_cluster", self.clusters),
+            ("h_unit", self.units),
+        ):
+            for row in source:
+                self.add(
+                    table,
+                    {
+                        **row,
+                        **base,
+                        "history_date": row["created_at"],
+                        "history_type": "+",
+                        "history_user_id": rng.choice(actors),
+                    },
+                )
+        for product in self.products:
+            created = product["created_at"]
+            first = {
+                **product,
+                **base,
+                "lifecycle_stage": "introduction",
+                "stage_changed_at": created,
+                "updated_at": created,
+                "history_date": created,
+                "history_type": "+",
+                "history_user_id": rng.choice(actors),
+            }
+            self.add("h_product", first)
+            for stage, at in self.moves[product["id"]]:
+                self.add(
+                    "h_product",
+                    {
+                        **product,
+                        **base,
+                        "lifecycle_stage": stage,
+                        "stage_changed_at": at,
+                        "updated_at": at,
+                        "history_date": at,
+                        "history_type": "~",
+                        "history_user_id": rng.choice(actors),
+                    },
+                )
+
+
+# --- Writing: one COPY per table --------------------------------------------------------------
+
+_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _tsv(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, list):  # ArrayField of plain words
+        return "{" + ",".join(value) + "}"
+    return str(value).translate(_ESCAPE)
+
+
+def copy_rows(cursor, model, rows: list[dict[str, Any]]) -> int:
+    """COPY `rows` into the model's table; columns the rows leave out get the field default."""
+    if not rows:
+        return 0
+    from django.db import connection
+
+    qn = connection.ops.quote_name
+    given = list(rows[0])
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    unknown = [c for c in given if c not in fields]
+    if unknown:
+        raise ValueError(f"{model._meta.db_table} has no column(s) {unknown}")
+    defaults = {
+        name: f.get_default()
+        for name, f in fields.items()
+        if name not in given and not f.primary_key and name != "history_id"
+    }
+    columns = given + list(defaults)
+    pad = [_tsv(v) for v in defaults.values()]
+    buf = io.StringIO()
+    for row in rows:
+        buf.write("\t".join([*(_tsv(row[c]) for c in given), *pad]))
+        buf.write("\n")
+    buf.seek(0)
+    table = qn(model._meta.db_table)
+    cursor.copy_expert(f"COPY {table} ({', '.join(qn(c) for c in columns)}) FROM STDIN", buf)
+    return len(rows)
+
+
+def _models() -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+
+    from portfolio.models import Cluster, Person, Team
+    from products.models import (
+        ExternalId,
+        LifecycleTransition,
+        MigrationPlan,
+        OwnershipUnit,
+        Product,
+    )
+
+    return {
+        "user": get_user_model(),
+        "person": Person,
+        "team": Team,
+        "team_members": Team.members.through,
+        "cluster": Cluster,
+        "product": Product,
+        "unit": OwnershipUnit,
+        "transition": LifecycleTransition,
+        "plan": MigrationPlan,
+        "plan_targets": MigrationPlan.targets.through,
+        "dependencies": Product.dependencies.through,
+        "external_id": ExternalId,
+        "h_person": Person.history.model,
+        "h_team": Team.history.model,
+        "h_cluster": Cluster.history.model,
+        "h_unit": OwnershipUnit.history.model,
+        "h_product": Product.history.model,
+    }
+
+
+# Parents before children; products and units point at each other (deferred FKs, one commit).
+ORDER = [
+    "user",
+    "person",
+    "team",
+    "team_members",
+    "cluster",
+    "product",
+    "unit",
+    "transition",
+    "plan",
+    "plan_targets",
+    "dependencies",
+    "external_id",
+    "h_person",
+    "h_team",
+    "h_cluster",
+    "h_unit",
+    "h_product",
+]
+
+
+def write(portfolio: Portfolio) -> dict[str, int]:
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group
+    from django.db import connection, transaction
+
+    from portfolio.models import PortfolioSettings
+    from portfolio.permissions import LEADERS_GROUP
+
+    models = _models()
+    password = make_password(PASSWORD)
+    for user in portfolio.rows["user"]:
+        user["password"] = password
+    counts: dict[str, int] = {}
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM products_product)")
+            if cursor.fetchone()[0]:
+                raise SystemExit("The database already holds products; generate into a new one.")
+            for name in ORDER:
+                model = models[name]
+                rows = portfolio.rows.get(name, [])
+                counts[model._meta.db_table] = copy_rows(cursor, model, rows)
+            for model in models.values():
+                if model._meta.pk.attname != "id" or not counts.get(model._meta.db_table):
+                    continue
+                table = model._meta.db_table
+                if table.startswith(("portfolio_historical", "products_historical")):
+                    continue  # history_id kept its own default
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT max(id) FROM {table}))"
+                )
+        leaders, _ = Group.objects.get_or_create(name=LEADERS_GROUP)
+        leaders.user_set.add(*portfolio.leader_user_ids)
+        PortfolioSettings.load()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    return counts
+
+
+def summary(portfolio: Portfolio) -> dict[str, Any]:
+    """What makes the shape realistic, counted from the rows (printed and kept with results)."""
+    units = [u for u in portfolio.units if u["is_active"]]
+    people = {p["id"]: p for p in portfolio.people}
+    users = {u["id"]: u for u in portfolio.rows["user"]}
+    load: dict[int, int] = {}
+    for unit in units:
+        if unit["owner_id"] is not None:
+            load[unit["owner_id"]] = load.get(unit["owner_id"], 0) + 1
+
+    def orphan(u: dict) -> bool:
+        person = people.get(u["owner_id"])
+        if person is None:
+            return True
+        user = users.get(person["user_id"])
+        return not person["active"] or (user is not None and not user["is_active"])
+
+    stages: dict[str, int] = {}
+    for p in portfolio.products:
+        stages[p["lifecycle_stage"]] = stages.get(p["lifecycle_stage"], 0) + 1
+    return {
+        "products": len(portfolio.products),
+        "people": len(portfolio.people),
+        "clusters": len(portfolio.clusters),
+        "teams": len(portfolio.teams),
+        "largest_clusters": sorted(portfolio.cluster_sizes, reverse=True)[:5],
+        "smallest_cluster": min(portfolio.cluster_sizes),
+        "active_units": len(units),
+        "orphan_units": sum(orphan(u) for u in units),
+        "owners_over_ceiling_4": sum(1 for n in load.values() if n > 4),
+        "max_units_one_owner": max(load.values(), default=0),
+        "stages": stages,
+        "projects": sum(p["management_model"] == "project" for p in portfolio.products),
+        "external_ids": len(portfolio.rows.get("external_id", [])),
+        "new_last_60_days": sum(
+            p["created_at"] > TODAY - dt.timedelta(days=60) for p in portfolio.products
+        ),
+    }
+
+
+def generate(size_name: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    portfolio = Portfolio(size_name).build()
+    built = time.perf_counter()
+    counts = write(portfolio)
+    done = time.perf_counter()
+    return {
+        "size": size_name,
+        "seconds": round(done - started, 3),
+        "build_seconds": round(built - started, 3),
+        "write_seconds": round(done - built, 3),
+        "rows": counts,
+        "shape": summary(portfolio),
+    }
+
+
+def main(argv: Iterable[str]) -> None:
+    import django
+
+    args = list(argv)
+    if len(args) != 1 or args[0].upper() not in SIZES:
+        raise SystemExit(f"usage: python -m bench.generate {{{'|'.join(SIZES)}}}")
+    django.setup()
+    print(json.dumps(generate(args[0].upper())))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1035 @@
+"""The benchmark runner: `scripts/bench.sh SIZE` (what `make bench` calls) ends up here.
+
+    .venv/bin/python -m bench.run --size M
+
+1. Builds the synthetic portfolio (bench/generate.py) in `portfolio_bench_<size>`, migrated
+   and generated once per size and code version (a hash of the generator and the migrations,
+   kept in the database's comment); a later run reuses it. That database is a template: each
+   run measures in `portfolio_bench_<size>_run`, a fresh copy (CREATE DATABASE ... TEMPLATE),
+   so the upserts of one run never leak into the next.
+2. Starts gunicorn with the project's gunicorn.conf.py (2 sync workers, preload, gc.freeze)
+   and bench.settings (production settings plus the X-Query-Count middleware), on a free
+   local port.
+3. Measures each figure beside its reference in the same loop, alternating which goes first,
+   so drift on a shared machine hits both: medians (and p95) over many runs, ratios between
+   them, and the query count each request ran on the server.
+4. Prints one table and writes bench/results/latest.json (+ <size>.json and <size>.md).
+
+Exit status: 0 when every figure was measured, whether or not its target is met; non-zero
+when something broke (a request failed, a response was wrong, the server did not start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import hashlib
+import http.client
+import io
+import json
+import math
+import os
+import platform
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DEFAULT_BASE_URL = "postgres://postgres@127.0.0.1:5432/"
+SETTINGS = "bench.settings"
+
+API_QUERY = "stage=maturity&ordering=name&page_size=100"
+PAGE_QUERY = "stage=maturity"
+PAGE_SIZE = 50  # products.views.PAGE_SIZE
+UPSERT_ROWS = 10_000
+UPSERT_SOURCE = "bench"
+
+
+# --- Small helpers --------------------------------------------------------------------------
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def database_url(base: str, name: str) -> str:
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
+
+
+def code_version() -> str:
+    """The generator and every migration: change either and the portfolio is rebuilt."""
+    digest = hashlib.sha256()
+    files = [ROOT / "bench" / "generate.py", *sorted(ROOT.glob("*/migrations/[0-9]*.py"))]
+    for path in files:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+    except (OSError, StopIteration):
+        mem_kb = 0
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "cpu_model": cpu,
+        "python": platform.python_version(),
+        "os": f"{platform.system()} {platform.release()}",
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def admin_connection(base_url: str):
+    conn = psycopg2.connect(database_url(base_url, "postgres"))
+    conn.autocommit = True
+    return conn
+
+
+def run(cmd: list[str], env: dict[str, str]) -> str:
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit(f"bench: {' '.join(cmd)} failed with exit code {result.returncode}")
+    return result.stdout
+
+
+# --- The portfolio database -----------------------------------------------------------------
+
+
+def ensure_template(base_url: str, size: str, python: str, regenerate: bool) -> dict[str, Any]:
+    """The generated portfolio for `size` (a template database), built only when needed."""
+    name = f"portfolio_bench_{size.lower()}"
+    version = code_version()
+    admin = admin_connection(base_url)
+    with admin.cursor() as cur:
+        cur.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            [name],
+        )
+        row = cur.fetchone()
+    meta = None
+    if row and row[0]:
+        try:
+            meta = json.loads(row[0])
+        except ValueError:
+            meta = None
+    if meta and meta.get("version") == version and not regenerate:
+        log(f"reusing {name} (generated {meta['generated_at']}, code version {version})")
+        admin.close()
+        return {**meta, "database": name, "cached": True}
+
+    log(f"building {name}: migrate, then generate size {size}")
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    env = {**os.environ, "DATABASE_URL": database_url(base_url, name)}
+    env["DJANGO_SETTINGS_MODULE"] = SETTINGS
+    env.pop("BENCH_COUNT_QUERIES", None)
+    started = time.perf_counter()
+    run([python, "manage.py", "migrate", "--noinput", "-v", "0"], env)
+    migrate_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    generated = json.loads(run([python, "-m", "bench.generate", size], env))
+    generate_seconds = time.perf_counter() - started
+    meta = {
+        "version": version,
+        "size": size,
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "migrate_seconds": round(migrate_seconds, 2),
+        # The generator's own clock (build the rows, COPY them, VACUUM ANALYZE) and the wall
+        # clock of the whole step including interpreter and Django start-up.
+        "generate_seconds": generated["seconds"],
+        "generate_wall_seconds": round(generate_seconds, 2),
+        "rows": generated["rows"],
+        "shape": generated["shape"],
+    }
+    with admin.cursor() as cur:
+        cur.execute(f'COMMENT ON DATABASE "{name}" IS %s', [json.dumps(meta)])
+    admin.close()
+    log(f"generated {name} in {generate_seconds:.1f} s (migrate {migrate_seconds:.1f} s)")
+    return {**meta, "database": name, "cached": False}
+
+
+def clone(base_url: str, template: str) -> tuple[str, str]:
+    name = f"{template}_run"
+    admin = admin_connection(base_url)
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        cur.execute("SHOW server_version")
+        version = cur.fetchone()[0]
+    admin.close()
+    return name, version
+
+
+# --- Fixtures inside the run database (through Django, a handful of rows) ----------------
+
+
+@dataclasses.dataclass
+class Fixtures:
+    token: str
+    session_cookie: str
+    detail_slug: str
+    slice_q: str
+    owner_emails: list[str]
+    team_slugs: list[str]
+    baseline_products: int
+
+
+def make_fixtures() -> Fixtures:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
+    from django.contrib.auth.models import Group
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connection
+    from django.db.models import Count
+    from rest_framework.authtoken.models import Token
+
+    from portfolio.models import Person, Team
+    from portfolio.permissions import LEADERS_GROUP
+    from products.models import Product
+
+    user = get_user_model().objects.create_user(
+        "bench-leader", "bench-leader@bench.example", "bench-pass-2026"
+    )
+    user.groups.add(Group.objects.get(name=LEADERS_GROUP))  # a leader, not a superuser
+    token = Token.objects.create(user=user).key
+    # A logged-in session, as the login form would leave it.
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    # The detail page of a rich product: in retirement (so with a migration plan), in a
+    # cluster, with the most dependents; the first by id among equals.
+    detail = (
+        Product.objects.filter(lifecycle_stage="retirement", unit__kind="cluster")
+        .annotate(n=Count("dependents"))
+        .order_by("-n", "id")
+        .values_list("slug", flat=True)
+        .first()
+    )
+    one = Product.objects.filter(lifecycle_stage="maturity").order_by("id").first()
+    owners = list(Person.objects.accountable().order_by("id").values_list("email", flat=True)[:200])
+    teams = list(Team.objects.order_by("id").values_list("slug", flat=True))
+    fixtures = Fixtures(
+        token=token,
+        session_cookie=f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
+        detail_slug=detail,
+        slice_q=one.slug,
+        owner_emails=owners,
+        team_slugs=teams,
+        baseline_products=Product.objects.count(),
+    )
+    connection.close()
+    return fixtures
+
+
+# --- gunicorn -------------------------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, env: dict[str, str], log_path: Path):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        sock.close()
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        conf = ROOT / "gunicorn.conf.py"
+        cmd = [gunicorn, "--workers", "2"]
+        if conf.exists():
+            cmd += ["--config", str(conf)]
+        cmd += ["--bind", f"127.0.0.1:{self.port}", "portfolio.wsgi:application"]
+        env = {
+            **env,
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": "2",
+            "GUNICORN_TIMEOUT": "600",  # a 10,000-row upsert on a busy 2-core machine
+            "GUNICORN_LOG_LEVEL": "warning",
+        }
+        self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"bench: gunicorn exited ({self.proc.returncode}); see its log")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                conn.request("GET", "/accounts/login/", headers={"X-Forwarded-Proto": "https"})
+                conn.getresponse().read()
+                conn.close()
+                return
+            except OSError:
+                time.sleep(0.3)
+        raise SystemExit("bench: gunicorn did not answer in time")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class Client:
+    """http.client against the local gunicorn. Its sync workers close each connection after
+    the response, so every request opens a new local TCP connection (as it would through
+    a proxy that does not pool upstream connections)."""
+
+    def __init__(self, port: int, fixtures: Fixtures):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
+        self.api_headers = {
+            "Authorization": f"Token {fixtures.token}",
+            "Accept": "application/json",
+            "X-Forwarded-Proto": "https",
+        }
+        self.page_headers = {
+            "Cookie": fixtures.session_cookie,
+            "Accept": "text/html",
+            "X-Forwarded-Proto": "https",
+        }
+
+    def send(
+        self, method: str, path: str, headers: dict, body: bytes | None = None
+    ) -> tuple[int, float, str | None, bytes]:
+        """(status, seconds, X-Query-Count, body) of one request, whatever the status."""
+        started = time.perf_counter()
+        self.conn.request(method, path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        data = response.read()
+        elapsed = time.perf_counter() - started
+        if response.getheader("Connection", "").lower() == "close":
+            self.conn.close()
+        return response.status, elapsed, response.getheader("X-Query-Count"), data
+
+    def request(
+        self, method: str, path: str, headers: dict, body: bytes | None = None
+    ) -> tuple[float, int, bytes]:
+        """(seconds, server-side query count, body) of one request; fails on any non-200."""
+        status, elapsed, queries, data = self.send(method, path, headers, body)
+        if status != 200:
+            raise SystemExit(f"bench: {method} {path} answered {status}: {data[:600]!r}")
+        if queries is None:
+            raise SystemExit("bench: no X-Query-Count header; is BENCH_COUNT_QUERIES=1 set?")
+        return elapsed, int(queries), data
+
+    def api(self, path: str, body: bytes | None = None) -> tuple[float, int, bytes]:
+        if body is None:
+            return self.request("GET", path, self.api_headers)
+        headers = {**self.api_headers, "Content-Type": "application/json"}
+        return self.request("POST", path, headers, body)
+
+    def page(self, path: str) -> tuple[float, int, bytes]:
+        return self.request("GET", path, self.page_headers)
+
+
+# --- The raw SQL references -------------------------------------------------------------------
+
+# The same rows the API answers: every product column the serializer reads, the joins to unit,
+# cluster, owner (and the owner's login, for `accountable`) and team, the external ids and the
+# dependency slugs, with the same filter, order and limit. Only the pagination count is left
+# out: it is a second statement, not part of the rows.
+API_SQL = """
+SELECT p.id, p.name, p.slug, p.kind, p.description, p.user_groups, p.user_count,
+       p.key_use_cases, p.business_capabilities, p.criticality, p.strategic,
+       p.under_significant_change, p.lifecycle_stage, p.stage_changed_at, p.management_model,
+       p.project_end_date, p.created_at, p.updated_at, p.unit_id,
+       u.kind, c.slug, o.id, o.name, o.active, au.is_active, t.slug,
+       ARRAY(SELECT d.slug FROM products_product_dependencies pd
+             JOIN products_product d ON d.id = pd.to_product_id
+             WHERE pd.from_product_id = p.id ORDER BY d.slug) AS dependencies,
+       ARRAY(SELECT e.source || ':' || e.external_id FROM products_externalid e
+             WHERE e.product_id = p.id ORDER BY e.source) AS external_ids
+FROM products_product p
+LEFT JOIN products_ownershipunit u ON u.id = p.unit_id
+LEFT JOIN portfolio_cluster c ON c.id = u.cluster_id
+LEFT JOIN portfolio_person o ON o.id = u.owner_id
+LEFT JOIN auth_user au ON au.id = o.user_id
+LEFT JOIN portfolio_team t ON t.id = p.team_id
+WHERE p.lifecycle_stage = %s
+ORDER BY p.name, p.id
+LIMIT %s
+"""
+
+# What a row of the product list page shows: name and link, kind, stage, cluster, owner
+# (with the accountable flags), team, managed-as and criticality.
+PAGE_SQL = """
+SELECT p.id, p.name, p.slug, p.kind, p.lifecycle_stage, p.strategic, p.management_model,
+       p.criticality, u.kind, c.name, c.slug, o.id, o.name, o.active, au.is_active,
+       t.name, t.slug
+FROM products_product p
+LEFT JOIN products_ownershipunit u ON u.id = p.unit_id
+LEFT JOIN portfolio_cluster c ON c.id = u.cluster_id
+LEFT JOIN portfolio_person o ON o.id = u.owner_id
+LEFT JOIN auth_user au ON au.id = o.user_id
+LEFT JOIN portfolio_team t ON t.id = p.team_id
+WHERE p.lifecycle_stage = %s
+ORDER BY p.name, p.id
+LIMIT %s
+"""
+
+
+def timed_sql(conn, sql: str, params: list) -> tuple[float, int]:
+    started = time.perf_counter()
+    with conn.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    return time.perf_counter() - started, len(rows)
+
+
+# --- Measurements -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Series:
+    seconds: list[float] = dataclasses.field(default_factory=list)
+    queries: list[int] = dataclasses.field(default_factory=list)
+    rows: list[int] = dataclasses.field(default_factory=list)
+
+    def add(self, seconds: float, queries: int | None = None, rows: int | None = None) -> None:
+        self.seconds.append(seconds)
+        if queries is not None:
+            self.queries.append(queries)
+        if rows is not None:
+            self.rows.append(rows)
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.seconds) * 1000
+
+    @property
+    def p95_ms(self) -> float:
+        return p95(self.seconds) * 1000
+
+    @property
+    def query_count(self) -> int | None:
+        """The count of the measured requests; all of them must agree."""
+        if not self.queries:
+            return None
+        if len(set(self.queries)) != 1:
+            log(f"query counts vary between runs: {sorted(set(self.queries))}; reporting the max")
+        return max(self.queries)
+
+
+def measure_reads(client: Client, db, fixtures: Fixtures, iterations: int) -> dict[str, Series]:
+    api_path = f"/api/v1/products/?{API_QUERY}"
+    api_slice = f"/api/v1/products/?{API_QUERY}&q={fixtures.slice_q}"
+    page_path = f"/products/?{PAGE_QUERY}"
+    page_slice = f"/products/?{PAGE_QUERY}&q={fixtures.slice_q}"
+    detail_path = f"/products/{fixtures.detail_slug}/"
+
+    series = {
+        k: Series()
+        for k in ("api", "api_sql", "page", "page_sql", "detail", "api_slice", "page_slice")
+    }
+
+    def api():
+        elapsed, queries, body = client.api(api_path)
+        series["api"].add(elapsed, queries, len(json.loads(body)["results"]))
+
+    def api_sql():
+        elapsed, n = timed_sql(db, API_SQL, ["maturity", 100])
+        series["api_sql"].add(elapsed, 1, n)
+
+    def page():
+        elapsed, queries, body = client.page(page_path)
+        series["page"].add(elapsed, queries, body.count(b'<td><a href="/products/'))
+
+    def page_sql():
+        elapsed, n = timed_sql(db, PAGE_SQL, ["maturity", PAGE_SIZE])
+        series["page_sql"].add(elapsed, 1, n)
+
+    def detail():
+        elapsed, queries, _ = client.page(detail_path)
+        series["detail"].add(elapsed, queries)
+
+    def api_small():
+        elapsed, queries, body = client.api(api_slice)
+        series["api_slice"].add(elapsed, queries, len(json.loads(body)["results"]))
+
+    def page_small():
+        elapsed, queries, body = client.page(page_slice)
+        series["page_slice"].add(elapsed, queries, body.count(b'<td><a href="/products/'))
+
+    steps = [api, api_sql, page, page_sql, detail, api_small, page_small]
+    log(f"warming up (both workers), then {iterations} interleaved rounds of {len(steps)} steps")
+    for _ in range(4):
+        for step in steps:
+            step()
+    for s in series.values():
+        s.seconds.clear()
+        s.queries.clear()
+        s.rows.clear()
+    for i in range(iterations):
+        # Alternate the order, so neither side of a ratio always runs first.
+        for step in steps if i % 2 == 0 else reversed(steps):
+            step()
+    return series
+
+
+def upsert_rows(fixtures: Fixtures, *, full: bool = False) -> list[dict[str, Any]]:
+    """10,000 rows as a CMDB sync would send them (deterministic).
+
+    The measured batch is lean (about 200 bytes a row) so that it fits the 2.5 MB request
+    body limit of Django's default DATA_UPLOAD_MAX_MEMORY_SIZE; `full` adds the descriptive
+    fields a real sync would also carry (about 400 bytes a row), for the body-limit probe.
+    """
+    from bench.generate import DOMAINS, QUALIFIERS, THINGS
+
+    rng = random.Random("bench-upsert")
+    rows = []
+    for i in range(1, UPSERT_ROWS + 1):
+        domain = rng.choice(DOMAINS)
+        project = rng.random() < 0.1
+        row: dict[str, Any] = {
+            "external_id": {"source": UPSERT_SOURCE, "id": f"X-{i}"},
+            "name": f"{rng.choice(QUALIFIERS)} {domain} {rng.choice(THINGS)} {i}",
+            "kind": rng.choice(["system", "service", "platform", "integration", "infrastructure"]),
+            "criticality": rng.choice(["low", "medium", "high", "critical"]),
+            "lifecycle_stage": rng.choice(["introduction", "growth", "maturity"]),
+        }
+        if project:
+            row["management_model"] = "project"
+            row["project_end_date"] = f"2026-{rng.randint(1, 12):02d}-15"
+        if rng.random() < 0.8:
+            row["team"] = rng.choice(fixtures.team_slugs)
+        if rng.random() < 0.7:
+            row["owner"] = rng.choice(fixtures.owner_emails)
+        if full:
+            row["description"] = f"Imported from the CMDB. Serves the {domain} department."
+            row["user_count"] = rng.randint(5, 20_000)
+            row["user_groups"] = "Staff\nManagers"
+            row["key_use_cases"] = f"Record {domain.lower()} requests\nReport monthly"
+        rows.append(row)
+    return rows
+
+
+def copy_reference_text(rows: list[dict[str, Any]], team_ids: dict[str, int]) -> str:
+    """The same rows in COPY's text format for the comparable table (built before timing)."""
+    now = dt.datetime.now(dt.UTC).isoformat()
+    lines = []
+    for row in rows:
+        slug = "-".join(row["name"].lower().split())
+        lines.append(
+            "\t".join(
+                [
+                    row["name"],
+                    slug,
+                    row["kind"],
+                    "",  # description
+                    "",  # user_groups
+                    "\\N",  # user_count
+                    "",
+                    "",
+                    row["criticality"],
+                    "f",
+                    "f",
+                    row["lifecycle_stage"],
+                    now,
+                    row.get("management_model", "product"),
+                    row.get("project_end_date", "\\N"),
+                    now,
+                    now,
+                    str(team_ids[row["team"]]) if "team" in row else "\\N",
+                    "\\N",
+                ]
+            )
+        )
+    return "\n".join(lines) + "\n"
+
+
+COPY_COLUMNS = (
+    "name, slug, kind, description, user_groups, user_count, key_use_cases, "
+    "business_capabilities, criticality, strategic, under_significant_change, lifecycle_stage, "
+    "stage_changed_at, management_model, project_end_date, created_at, updated_at, team_id, unit_id"
+)
+
+# Every table a create writes, with the column that names the product; the "floor" reference
+# COPYs exactly those rows into look-alike tables (same indexes, no foreign keys).
+WRITTEN_TABLES = {
+    "products_product": "id",
+    "products_historicalproduct": "id",
+    "products_ownershipunit": "product_id",
+    "products_historicalownershipunit": "product_id",
+    "products_externalid": "product_id",
+    "products_lifecycletransition": "product_id",
+}
+
+CLEANUP_SQL = """
+CREATE TEMP TABLE bench_ids ON COMMIT DROP AS
+    SELECT product_id AS id FROM products_externalid WHERE source = %(source)s;
+DELETE FROM products_lifecycletransition WHERE product_id IN (SELECT id FROM bench_ids);
+DELETE FROM products_externalid WHERE product_id IN (SELECT id FROM bench_ids);
+DELETE FROM products_product_dependencies WHERE from_product_id IN (SELECT id FROM bench_ids);
+DELETE FROM products_historicalproduct WHERE id IN (SELECT id FROM bench_ids);
+DELETE FROM products_historicalownershipunit WHERE product_id IN (SELECT id FROM bench_ids);
+DELETE FROM products_ownershipunit WHERE product_id IN (SELECT id FROM bench_ids);
+DELETE FROM products_product WHERE id IN (SELECT id FROM bench_ids);
+"""
+
+
+def measure_upserts(client: Client, db, fixtures: Fixtures, reps: int) -> dict[str, Series]:
+    rows = upsert_rows(fixtures)
+    body = json.dumps({"rows": rows}, separators=(",", ":")).encode()
+    full_body = json.dumps({"rows": upsert_rows(fixtures, full=True)}, separators=(",", ":"))
+    with db.cursor() as cur:
+        cur.execute("SELECT slug, id FROM portfolio_team")
+        team_ids = dict(cur.fetchall())
+        cur.execute("DROP TABLE IF EXISTS bench_copy_product")
+        # Same columns, defaults, constraints and indexes (unique slug and its pattern index).
+        cur.execute("CREATE TABLE bench_copy_product (LIKE products_product INCLUDING ALL)")
+    copy_text = copy_reference_text(rows, team_ids)
+    path = "/api/v1/products/bulk-upsert/"
+    series = {k: Series() for k in ("create", "resend", "copy", "floor", "probe")}
+    captured: dict[str, str] = {}
+
+    def create():
+        elapsed, queries, data = client.api(path, body)
+        answer = json.loads(data)
+        if answer["created"] != UPSERT_ROWS:
+            raise SystemExit(f"bench: first send created {answer['created']}, not {UPSERT_ROWS}")
+        series["create"].add(elapsed, queries)
+
+    def history_rows() -> int:
+        with db.cursor() as cur:
+            cur.execute("SELECT count(*) FROM products_historicalproduct")
+            return cur.fetchone()[0]
+
+    def resend():
+        before = history_rows()
+        elapsed, queries, data = client.api(path, body)
+        answer = json.loads(data)
+        if answer["unchanged"] != UPSERT_ROWS or history_rows() != before:
+            raise SystemExit(
+                f"bench: re-send was not idempotent: {answer['created']} created, "
+                f"{answer['updated']} updated, {answer['unchanged']} unchanged"
+            )
+        series["resend"].add(elapsed, queries)
+
+    def capture():
+        """The rows the first send wrote, table by table (once, untimed), for the floor."""
+        if captured:
+            return
+        with db.cursor() as cur:
+            for table, column in WRITTEN_TABLES.items():
+                buf = io.StringIO()
+                cur.copy_expert(
+                    f"COPY (SELECT * FROM {table} WHERE {column} IN "
+                    f"(SELECT product_id FROM products_externalid WHERE source = "
+                    f"'{UPSERT_SOURCE}')) TO STDOUT",
+                    buf,
+                )
+                captured[table] = buf.getvalue()
+                cur.execute(f"DROP TABLE IF EXISTS bench_floor_{table}")
+                cur.execute(f"CREATE TABLE bench_floor_{table} (LIKE {table} INCLUDING ALL)")
+
+    def floor():
+        with db.cursor() as cur:
+            cur.execute("TRUNCATE " + ", ".join(f"bench_floor_{t}" for t in captured))
+        db.autocommit = False
+        started = time.perf_counter()
+        with db.cursor() as cur:
+            for table, text in captured.items():
+                cur.copy_expert(f"COPY bench_floor_{table} FROM STDIN", io.StringIO(text))
+        db.commit()
+        series["floor"].add(time.perf_counter() - started, len(captured))
+        db.autocommit = True
+
+    def cleanup():
+        db.autocommit = False
+        with db.cursor() as cur:
+            cur.execute(CLEANUP_SQL, {"source": UPSERT_SOURCE})
+            cur.execute("SELECT count(*) FROM products_product")
+            left = cur.fetchone()[0]
+        db.commit()
+        db.autocommit = True
+        if left != fixtures.baseline_products:
+            raise SystemExit(
+                f"bench: cleanup left {left} products, not {fixtures.baseline_products}"
+            )
+        with db.cursor() as cur:
+            for table in (
+                "products_product",
+                "products_ownershipunit",
+                "products_externalid",
+                "products_lifecycletransition",
+                "products_historicalproduct",
+                "products_historicalownershipunit",
+            ):
+                cur.execute(f"VACUUM ANALYZE {table}")
+
+    def copy():
+        with db.cursor() as cur:
+            cur.execute("TRUNCATE bench_copy_product")
+        db.autocommit = False
+        started = time.perf_counter()
+        with db.cursor() as cur:
+            cur.copy_expert(
+                f"COPY bench_copy_product ({COPY_COLUMNS}) FROM STDIN", io.StringIO(copy_text)
+            )
+        db.commit()
+        series["copy"].add(time.perf_counter() - started, 1)
+        db.autocommit = True
+
+    # The body-limit probe: the same 10,000 rows with the descriptive fields a real sync sends.
+    headers = {**client.api_headers, "Content-Type": "application/json"}
+    status, elapsed, _, data = client.send("POST", path, headers, full_body.encode())
+    series["probe"].add(elapsed, rows=len(full_body))
+    series["probe"].queries.append(status)
+    log(f"full batch probe ({len(full_body) / 1e6:.1f} MB): HTTP {status}")
+    if status == 200:
+        cleanup()
+    elif status != 400:
+        raise SystemExit(f"bench: full batch probe answered {status}: {data[:600]!r}")
+
+    log(f"bulk upsert: {reps} rounds of first send, re-send and COPY ({len(body) / 1e6:.1f} MB)")
+    for i in range(reps):
+        started = time.perf_counter()
+        if i % 2 == 0:
+            order = [create, resend, capture, cleanup, copy, floor]
+        else:
+            order = [copy, floor, create, resend, cleanup]
+        for step in order:
+            step()
+        log(
+            f"  round {i + 1}/{reps}: create {series['create'].seconds[-1]:.2f} s, "
+            f"re-send {series['resend'].seconds[-1]:.2f} s, "
+            f"COPY {series['copy'].seconds[-1]:.3f} s, "
+            f"COPY of all it writes {series['floor'].seconds[-1]:.3f} s "
+            f"({time.perf_counter() - started:.0f} s with cleanup)"
+        )
+    with db.cursor() as cur:
+        cur.execute("DROP TABLE bench_copy_product")
+        for table in captured:
+            cur.execute(f"DROP TABLE bench_floor_{table}")
+    return series
+
+
+# --- Figures --------------------------------------------------------------------------------
+
+
+SYMBOLS = {"<=": "≤", ">=": "≥", "==": "="}
+
+
+def figure(
+    name: str,
+    value: float,
+    unit: str,
+    *,
+    reference: str | None = None,
+    reference_value: float | None = None,
+    target: tuple[str, float] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    ratio = None
+    if reference_value:
+        ratio = round(value / reference_value, 3)
+    met = None
+    target_text = None
+    if target is not None:
+        op, bound = target
+        measured = ratio if ratio is not None else value
+        met = {"<=": measured <= bound, ">=": measured >= bound, "==": measured == bound}[op]
+        suffix = "x" if ratio is not None else f" {unit}"
+        target_text = f"{SYMBOLS[op]} {bound:g}{suffix}"
+    return {
+        "name": name,
+        "value": round(value, 3),
+        "unit": unit,
+        "reference": reference,
+        "reference_value": round(reference_value, 3) if reference_value is not None else None,
+        "ratio": ratio,
+        "target": target_text,
+        "met": met,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
+
+
+def read_figures(s: dict[str, Series]) -> list[dict[str, Any]]:
+    api, api_sql, page, page_sql = s["api"], s["api_sql"], s["page"], s["page_sql"]
+    n_api, n_page = api.rows[0], page.rows[0]
+    return [
+        figure(
+            f"API product list, page of {n_api} (?{API_QUERY})",
+            api.median_ms,
+            "ms",
+            reference=f"raw SQL, same {api_sql.rows[0]} rows (psycopg2)",
+            reference_value=api_sql.median_ms,
+            target=("<=", 5),
+            p95=round(api.p95_ms, 2),
+            reference_p95=round(api_sql.p95_ms, 3),
+            queries=api.query_count,
+            samples=len(api.seconds),
+        ),
+        figure(
+            f"Product list page (HTML), {n_page} rows (/products/?{PAGE_QUERY})",
+            page.median_ms,
+            "ms",
+            reference=f"raw SQL, same {page_sql.rows[0]} rows (psycopg2)",
+            reference_value=page_sql.median_ms,
+            target=("<=", 8),
+            p95=round(page.p95_ms, 2),
+            reference_p95=round(page_sql.p95_ms, 3),
+            queries=page.query_count,
+            samples=len(page.seconds),
+        ),
+        figure(
+            "Product detail page (HTML)",
+            s["detail"].median_ms,
+            "ms",
+            p95=round(s["detail"].p95_ms, 2),
+            queries=s["detail"].query_count,
+            samples=len(s["detail"].seconds),
+        ),
+        figure(
+            f"API list queries: {n_api} rows vs {s['api_slice'].rows[0]} row(s)",
+            api.query_count,
+            "queries",
+            reference=f"same request, {s['api_slice'].rows[0]} row(s) (?q=...)",
+            reference_value=s["api_slice"].query_count,
+            target=("<=", 1),
+            slice_ms=round(s["api_slice"].median_ms, 2),
+        ),
+        figure(
+            f"Page list queries: {n_page} rows vs {s['page_slice'].rows[0]} row(s)",
+            page.query_count,
+            "queries",
+            reference=f"same page, {s['page_slice'].rows[0]} row(s) (?q=...)",
+            reference_value=s["page_slice"].query_count,
+            target=("<=", 1),
+            slice_ms=round(s["page_slice"].median_ms, 2),
+        ),
+    ]
+
+
+def upsert_figures(s: dict[str, Series]) -> list[dict[str, Any]]:
+    copy_rate = UPSERT_ROWS / statistics.median(s["copy"].seconds)
+    out = []
+    for key, label in (("create", "first send, creates"), ("resend", "re-send, all unchanged")):
+        seconds = statistics.median(s[key].seconds)
+        out.append(
+            figure(
+                f"Bulk upsert {UPSERT_ROWS:,} rows via API ({label})",
+                UPSERT_ROWS / seconds,
+                "rows/s",
+                reference="COPY of the same rows into a like-products_product table",
+                reference_value=copy_rate,
+                target=(">=", 0.2),
+                seconds=round(seconds, 3),
+                worst_seconds=round(max(s[key].seconds), 3),
+                reference_seconds=round(statistics.median(s["copy"].seconds), 4),
+                queries=s[key].query_count,
+                samples=len(s[key].seconds),
+            )
+        )
+    floor_seconds = statistics.median(s["floor"].seconds)
+    create_seconds = statistics.median(s["create"].seconds)
+    out.append(
+        figure(
+            f"Bulk upsert {UPSERT_ROWS:,} creates vs COPY of every row it writes",
+            UPSERT_ROWS / create_seconds,
+            "rows/s",
+            reference=f"COPY of the same {len(WRITTEN_TABLES)} tables' rows (same indexes, no FKs)",
+            reference_value=UPSERT_ROWS / floor_seconds,
+            reference_seconds=round(floor_seconds, 4),
+            note="information: how far the API is from the write cost of its own data model",
+        )
+    )
+    probe = s["probe"]
+    out.append(
+        figure(
+            f"Bulk upsert body limit: {UPSERT_ROWS:,} full rows "
+            f"({probe.rows[0] / 1e6:.1f} MB) accepted",
+            probe.queries[0],
+            "HTTP status",
+            target=("==", 200),
+            note="400 = Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) refuses the body",
+        )
+    )
+    return out
+
+
+def generation_figure(size: str, meta: dict[str, Any]) -> dict[str, Any]:
+    note = "cached: generated " + meta["generated_at"] if meta["cached"] else "generated this run"
+    return figure(
+        f"Generate portfolio {size} ({meta['shape']['products']:,} products)",
+        meta["generate_seconds"],
+        "s",
+        target=("<=", 120),
+        migrate_seconds=meta["migrate_seconds"],
+        note=note,
+    )
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, float):
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+COLUMNS = ("Figure", "Median", "p95", "Queries", "Reference", "Ratio", "Target", "Met")
+
+
+def table_rows(figures: list[dict[str, Any]]) -> list[list[str]]:
+    rows = []
+    for f in figures:
+        unit = f["unit"]
+        ref = f"{fmt(f['reference_value'], 2)} {unit}" if f["reference_value"] is not None else "—"
+        rows.append(
+            [
+                f["name"],
+                f"{fmt(f['value'], 2)} {unit}",
+                f"{fmt(f.get('p95'), 2)} {unit}" if f.get("p95") is not None else "—",
+                fmt(f.get("queries")),
+                ref,
+                f"{f['ratio']:.3g}x" if f["ratio"] is not None else "—",
+                f["target"] or "—",
+                fmt(f["met"]),
+            ]
+        )
+    return rows
+
+
+def print_table(figures: list[dict[str, Any]]) -> None:
+    rows = [list(COLUMNS), *table_rows(figures)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    for n, r in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def markdown_table(figures: list[dict[str, Any]]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in table_rows(figures):
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# --- Main -----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="M", type=str.upper, choices=["S", "M", "L"])
+    parser.add_argument("--iterations", type=int, default=None, help="rounds of the reads")
+    parser.add_argument("--upsert-rounds", type=int, default=5)
+    parser.add_argument("--regenerate", action="store_true", help="rebuild the portfolio")
+    parser.add_argument("--skip-upsert", action="store_true")
+    args = parser.parse_args(argv)
+    iterations = args.iterations or 30
+    if iterations < 5 or args.upsert_rounds < 1:
+        parser.error("at least 5 iterations and 1 upsert round")
+
+    started = time.perf_counter()
+    base_url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_BASE_URL
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    template = ensure_template(base_url, args.size, sys.executable, args.regenerate)
+    run_db, pg_version = clone(base_url, template["database"])
+    info["postgresql"] = pg_version
+    run_url = database_url(base_url, run_db)
+    log(f"measuring in {run_db} (a fresh copy of {template['database']})")
+
+    os.environ.update(
+        {"DATABASE_URL": run_url, "DJANGO_SETTINGS_MODULE": SETTINGS, "BENCH_COUNT_QUERIES": "1"}
+    )
+    fixtures = make_fixtures()
+    server = Server(dict(os.environ), RESULTS / f"gunicorn-{args.size}.log")
+    db = psycopg2.connect(run_url)
+    db.autocommit = True
+    try:
+        server.wait_ready()
+        log(f"gunicorn up on 127.0.0.1:{server.port} (2 workers)")
+        client = Client(server.port, fixtures)
+        figures = read_figures(measure_reads(client, db, fixtures, iterations))
+        if not args.skip_upsert:
+            figures += upsert_figures(measure_upserts(client, db, fixtures, args.upsert_rounds))
+        figures.append(generation_figure(args.size, template))
+    finally:
+        server.stop()
+        db.close()
+
+    info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    result = {
+        "size": args.size,
+        "machine": info,
+        "figures": figures,
+        "portfolio": {
+            "database": template["database"],
+            "code_version": template["version"],
+            "rows": template["rows"],
+            "shape": template["shape"],
+        },
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "bench_seconds": round(time.perf_counter() - started, 1),
+    }
+    print()
+    print(
+        f"Size {args.size} on {info['nproc']} CPUs ({info['cpu_model']}), "
+        f"{info['memory_gib']} GiB, PostgreSQL {pg_version}; load {info['load_average_start']} "
+        f"-> {info['load_average_end']}"
+    )
+    print_table(figures)
+    missed = [f["name"] for f in figures if f["met"] is False]
+    if missed:
+        print(f"\nTargets missed ({len(missed)}): " + "; ".join(missed))
+    text = json.dumps(result, indent=2) + "\n"
+    (RESULTS / "latest.json").write_text(text)
+    (RESULTS / f"{args.size}.json").write_text(text)
+    (RESULTS / f"{args.size}.md").write_text(markdown_table(figures))
+    log(f"wrote bench/results/latest.json in {result['bench_seconds']} s in all")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

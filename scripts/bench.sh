@@ -1,0 +1,29 @@
+#!/bin/sh
+# Benchmark entry point (`make bench SIZE=S|M|L`, default M): builds or reuses the synthetic
+# portfolio of that size in PostgreSQL (portfolio_bench_<size>), measures each figure over HTTP
+# against gunicorn beside its reference, prints one table and writes bench/results/latest.json.
+# Exits 0 when everything was measured, targets met or not; non-zero only when something broke.
+#
+#   DATABASE_URL  PostgreSQL server to use; its database name is replaced by the bench's own
+#                 (default postgres://postgres@127.0.0.1:5432/)
+#   REDIS_URL     Celery broker for the server (default redis://127.0.0.1:6379/0)
+#   BENCH_ARGS    extra options for bench/run.py, e.g. "--regenerate" or "--iterations 50"
+set -eu
+cd "$(dirname "$0")/.."
+
+SIZE=${1:-${SIZE:-M}}
+case "$SIZE" in
+    S | M | L | s | m | l) ;;
+    *) echo "usage: scripts/bench.sh S|M|L" >&2; exit 2 ;;
+esac
+PY=.venv/bin/python
+if [ ! -x "$PY" ]; then
+    echo "bench: $PY is missing; run 'make venv' first" >&2
+    exit 1
+fi
+
+BENCH_DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/}
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
+export BENCH_DATABASE_URL REDIS_URL
+# shellcheck disable=SC2086 # BENCH_ARGS is a list of options
+exec "$PY" -m bench.run --size "$SIZE" ${BENCH_ARGS:-}
