@@ -129,9 +129,10 @@ if want postgres; then
         if ! pg_ping && is_local "$host" && command -v pg_ctlcluster >/dev/null 2>&1 \
             && [ -d /etc/postgresql ]; then
             say "PostgreSQL does not answer; starting the local cluster"
-            pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | tail -n 1)" main start \
-                || true
-            wait_for pg_ping || true
+            if pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | tail -n 1)" main start
+            then
+                wait_for pg_ping || true
+            fi
         fi
         if ! pg_ping; then
             say "PostgreSQL at DATABASE_URL ($host) does not answer. Start it, for example with"

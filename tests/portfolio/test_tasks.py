@@ -15,6 +15,7 @@ from unittest import mock
 from urllib.parse import quote
 
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -225,6 +226,11 @@ def worker(transactional_db, tmp_path, broker_url):
         except subprocess.TimeoutExpired:
             os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
+        # The queue is empty by now; drop its keys and bindings so runs leave nothing behind.
+        client = redis.Redis.from_url(broker_url)
+        leftovers = list(client.scan_iter(match=f"*{queue}*"))
+        if leftovers:
+            client.delete(*leftovers)
 
 
 def test_worker_sends_the_notice_for_a_committed_departure(worker):
