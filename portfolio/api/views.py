@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import django_filters
+from django import forms
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -34,6 +38,39 @@ from portfolio.services import (
     team_create,
     team_update,
 )
+
+
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """ISO 8601, turned into UTC here: PostgreSQL refuses offsets past 15:59 (`+23:34`)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(dt.UTC)
+        except OverflowError as exc:
+            raise forms.ValidationError("Enter a date and time within years 1 to 9999.") from exc
+
+
+class UpdatedSinceFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
+def updated_since_filter(field_name: str = "updated_at", label: str = "Updated since"):
+    return UpdatedSinceFilter(field_name=field_name, lookup_expr="gte", label=label)
+
+
+class ApiPersonFilterSet(PersonFilterSet):
+    updated_since = updated_since_filter()
+
+
+class ApiTeamFilterSet(TeamFilterSet):
+    updated_since = updated_since_filter()
+
+
+class ApiClusterFilterSet(ClusterFilterSet):
+    updated_since = updated_since_filter()
 
 
 class JSONRenderer(renderers.JSONRenderer):
@@ -148,7 +185,7 @@ class PersonViewSet(UpdateViewSet):
     queryset = Person.objects.all()
     serializer_class = PersonSerializer
     input_serializer_class = PersonInputSerializer
-    filterset_class = PersonFilterSet
+    filterset_class = ApiPersonFilterSet
     ordering_fields = ["name", "email", "created_at", "updated_at"]
     ordering = ["name", "id"]
     leader_action = "manage people"
@@ -175,7 +212,7 @@ class TeamViewSet(UpdateViewSet):
     queryset = Team.objects.all()
     serializer_class = TeamSerializer
     input_serializer_class = TeamInputSerializer
-    filterset_class = TeamFilterSet
+    filterset_class = ApiTeamFilterSet
     ordering_fields = ["name", "slug", "created_at", "updated_at"]
     ordering = ["name", "id"]
     leader_action = "manage teams"
@@ -200,7 +237,7 @@ class ClusterViewSet(WriteThroughServices, viewsets.ModelViewSet):
     queryset = Cluster.objects.all()
     serializer_class = ClusterSerializer
     input_serializer_class = ClusterInputSerializer
-    filterset_class = ClusterFilterSet
+    filterset_class = ApiClusterFilterSet
     ordering_fields = ["name", "slug", "created_at", "updated_at"]
     ordering = ["name", "id"]
     leader_action = "design clusters"

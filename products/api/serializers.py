@@ -152,6 +152,9 @@ class ProductInputSerializer(serializers.Serializer):
     external_ids = ExternalIdSerializer(many=True, required=False, max_length=50)
 
     def validate_external_ids(self, value):
+        # A PATCH makes nested fields optional too; an external id still needs both parts.
+        if any("source" not in e or "id" not in e for e in value):
+            raise serializers.ValidationError("Each external id needs a source and an id.")
         return [(e["source"], e["id"]) for e in value]
 
     def validate(self, attrs):

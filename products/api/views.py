@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portfolio.api.serializers import ErrorSerializer, UnitSerializer
-from portfolio.api.views import RENDERERS
+from portfolio.api.views import RENDERERS, updated_since_filter
 from portfolio.errors import ValidationFailed
 from portfolio.filters import UpdatedSinceFilterSet
 from portfolio.models import Person
@@ -80,12 +80,11 @@ class ApiProductFilterSet(ProductFilterSet):
         label="Owner (person id or 'none')",
         validators=[RegexValidator(r"^(none|[0-9]{1,18})\Z", "A person id or 'none'.")],
     )
+    updated_since = updated_since_filter()
 
 
 class TransitionFilterSet(UpdatedSinceFilterSet):
-    updated_since = django_filters.IsoDateTimeFilter(
-        field_name="at", lookup_expr="gte", label="Recorded since"
-    )
+    updated_since = updated_since_filter("at", "Recorded since")
 
     class Meta:
         model = LifecycleTransition
@@ -314,6 +313,7 @@ class UnitFilterSet(UpdatedSinceFilterSet):
     kind = django_filters.ChoiceFilter(choices=UnitKind.choices)
     is_active = django_filters.BooleanFilter()
     owner = django_filters.ModelChoiceFilter(queryset=Person.objects.all(), label="Owner")
+    updated_since = updated_since_filter()
 
     class Meta:
         model = OwnershipUnit

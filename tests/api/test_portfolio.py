@@ -228,3 +228,18 @@ def test_people_updated_since(as_viewer, owner_person, other_owner_person):
     ).json()
     assert [p["id"] for p in body["results"]] == [owner_person.pk]
     assert OwnershipUnit.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name",
+    ["api-product-list", "api-cluster-list", "api-person-list", "api-team-list", "api-unit-list"],
+)
+@pytest.mark.parametrize(
+    "since", ["0099-08-09T06:24:58+23:34", "0001-01-01T00:10:00+05:00", "9999-12-31T23:00-08:00"]
+)
+def test_updated_since_offsets_postgresql_refuses_are_handled(as_viewer, name, since):
+    response = as_viewer.get(reverse(name), {"updated_since": since})
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert "updated_since" in response.json()["errors"]

@@ -239,3 +239,10 @@ class TestUpdate:
 
     def test_no_delete(self, as_leader, product):
         assert as_leader.delete(detail(product)).status_code == 405
+
+
+@pytest.mark.django_db
+def test_a_patch_with_half_an_external_id_names_the_field(as_leader, product):
+    response = as_leader.patch(detail(product), {"external_ids": [{"id": "1"}]}, format="json")
+    assert response.status_code == 400
+    assert "external_ids" in response.json()["errors"]

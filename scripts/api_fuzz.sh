@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Fuzz /api/v1/ from its own OpenAPI schema with schemathesis and fail on any server error.
+#
+# Runs against a real gunicorn on a database of its own, dropped and made anew each run:
+#   FUZZ_DATABASE_URL  the database to use (default: DATABASE_URL's server with the database
+#                      name suffixed "_fuzz", or postgres://postgres@127.0.0.1:5432/portfolio_fuzz)
+#   FUZZ_EXAMPLES      schemathesis --max-examples per operation (default 25: ~3 min on 2 cores)
+#   FUZZ_PORT          port for gunicorn (default: a free one)
+# The database name must end in "fuzz": this script drops it, and will drop nothing else.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PY=.venv/bin/python
+EXAMPLES=${FUZZ_EXAMPLES:-25}
+started=$SECONDS
+
+FUZZ_DATABASE_URL=${FUZZ_DATABASE_URL:-$(
+    "$PY" - "${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portfolio}" <<'EOF'
+import sys
+from urllib.parse import urlsplit, urlunsplit
+
+url = urlsplit(sys.argv[1])
+name = url.path.lstrip("/") or "portfolio"
+if not name.endswith("fuzz"):
+    name += "_fuzz"
+print(urlunsplit(url._replace(path="/" + name)))
+EOF
+)}
+export DATABASE_URL=$FUZZ_DATABASE_URL DEBUG=1 ALLOWED_HOSTS=127.0.0.1 CONN_MAX_AGE=0
+
+echo "== fresh database: ${DATABASE_URL%%\?*}"
+"$PY" - <<'EOF'
+import os
+
+import environ
+import psycopg2
+from psycopg2 import sql
+
+config = environ.Env.db_url_config(os.environ["DATABASE_URL"])
+name = config["NAME"]
+if not name.endswith("fuzz"):
+    raise SystemExit(f"refusing to drop {name!r}: the fuzz database name must end in 'fuzz'")
+conn = psycopg2.connect(
+    dbname="postgres",
+    user=config.get("USER") or None,
+    password=config.get("PASSWORD") or None,
+    host=config.get("HOST") or None,
+    port=config.get("PORT") or None,
+)
+conn.autocommit = True
+with conn.cursor() as cur:
+    cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+conn.close()
+EOF
+"$PY" manage.py migrate --noinput -v0
+
+echo "== a leader with a token, and a small portfolio to poke at"
+TOKEN=$("$PY" manage.py shell -v0 -c '
+import datetime as dt
+from django.contrib.auth.models import Group, User
+from rest_framework.authtoken.models import Token
+from portfolio.models import ClusterReason
+from portfolio.permissions import LEADERS_GROUP
+from portfolio.services import cluster_create, person_create, team_create
+from products.services import product_create
+
+leader = User.objects.create_user("fuzz-leader", password=None)
+leader.groups.add(Group.objects.get_or_create(name=LEADERS_GROUP)[0])
+ana = person_create(actor=leader, name="Ana Alvarez", email="ana@example.org", user=leader)
+ben = person_create(actor=leader, name="Ben Brown", email="ben@example.org")
+team = team_create(actor=leader, name="People systems", members=[ana, ben])
+cluster = cluster_create(actor=leader, name="Employee experience", owner=ana,
+                         reasons=[ClusterReason.SAME_USERS])
+payroll = product_create(actor=leader, name="Payroll", owner=ana, team=team,
+                         lifecycle_stage="maturity", external_ids=[("cmdb", "CI-1")])
+product_create(actor=leader, name="Intranet", owner=ana, cluster=cluster,
+               dependencies=[payroll], external_ids=[("cmdb", "CI-2")])
+product_create(actor=leader, name="Badge printing", owner=ben, management_model="project",
+               project_end_date=dt.date(2030, 6, 30))
+print(Token.objects.create(user=leader).key)
+')
+
+PORT=${FUZZ_PORT:-$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+LOG=$(mktemp -t api-fuzz-gunicorn.XXXXXX.log)
+echo "== gunicorn on 127.0.0.1:$PORT (log: $LOG)"
+.venv/bin/gunicorn portfolio.wsgi -c gunicorn.conf.py -b "127.0.0.1:$PORT" --workers 2 \
+    --access-logfile - >"$LOG" 2>&1 &
+SERVER=$!
+stop_server() {
+    if kill -0 "$SERVER" 2>/dev/null; then
+        kill "$SERVER"
+        wait "$SERVER" 2>/dev/null || true
+    fi
+}
+trap stop_server EXIT
+
+for _ in $(seq 1 60); do
+    if "$PY" -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$PORT/api/v1/schema/', timeout=2)" 2>/dev/null; then
+        break
+    fi
+    if ! kill -0 "$SERVER" 2>/dev/null; then
+        echo "gunicorn did not start:" >&2
+        cat "$LOG" >&2
+        exit 1
+    fi
+    sleep 0.5
+done
+
+echo "== schemathesis: not_a_server_error, $EXAMPLES examples per operation"
+status=0
+.venv/bin/schemathesis run "http://127.0.0.1:$PORT/api/v1/schema/" \
+    -H "Authorization: Token $TOKEN" \
+    --checks not_a_server_error \
+    --max-examples "$EXAMPLES" \
+    --workers 2 \
+    --request-timeout 30 \
+    --generation-database none \
+    --no-color || status=$?
+
+if [ "$status" -ne 0 ]; then
+    echo "== server errors in the gunicorn log:" >&2
+    grep -E '" 5[0-9][0-9] |Traceback|Error' "$LOG" | tail -40 >&2 || true
+fi
+echo "== fuzz run finished in $((SECONDS - started)) s (exit $status)"
+exit "$status"
