@@ -46,7 +46,7 @@ services: $(STAMP) ## Make sure Redis, PostgreSQL (DATABASE_URL), chromium and p
 
 test: services ## Run the whole test suite on PostgreSQL and Redis (exit code 5, no tests, fails)
 	@REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}"; export REDIS_URL; \
-	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure."; fi; \
 	exit $$rc
 

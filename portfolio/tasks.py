@@ -17,7 +17,7 @@ from django.db import OperationalError, transaction
 
 from portfolio.models import Person
 from portfolio.permissions import LEADERS_GROUP
-from products.models import OwnershipUnit
+from products.models import OwnershipUnit, UnitKind
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,8 @@ def leader_emails() -> list[str]:
 
 
 def _orphan_notice(person: Person, units) -> tuple[str, str]:
+    # SITE_URL (e.g. https://portfolio.example.org), when set, makes the links absolute.
+    site_url = getattr(settings, "SITE_URL", "").rstrip("/")
     count = len(units)
     subject = f"{person.name} has left: {count} unit{'s' if count != 1 else ''} need an owner"
     lines = [
@@ -45,8 +47,8 @@ def _orphan_notice(person: Person, units) -> tuple[str, str]:
     ]
     for unit in units:
         members = sorted(p.name for p in unit.products.all())
-        detail = f" ({', '.join(members)})" if unit.kind == "cluster" and members else ""
-        lines.append(f"- {unit.name}{detail}: {unit.get_absolute_url()}")
+        detail = f" ({', '.join(members)})" if unit.kind == UnitKind.CLUSTER and members else ""
+        lines.append(f"- {unit.name}{detail}: {site_url}{unit.get_absolute_url()}")
     lines += [
         "",
         "Assign an owner to each of them from its page, or group them into a cluster that "
