@@ -65,6 +65,17 @@ def test_notice_lists_the_orphaned_units_to_every_leader(leader, departing, mail
     assert "- Employee experience (HR portal, Intranet):" in mail.body
 
 
+def test_notice_links_are_absolute_when_the_site_url_is_known(
+    leader, departing, mailoutbox, settings
+):
+    settings.SITE_URL = "https://portfolio.example.org/"
+    person_depart(actor=leader, person=departing)
+
+    notify_units_orphaned(departing.pk)
+
+    assert "- Payroll: https://portfolio.example.org/products/payroll/" in mailoutbox[0].body
+
+
 def test_notice_is_safe_to_run_again_once_things_changed(leader, departing, mailoutbox):
     """Re-running reads the current state: a reassigned owner or a return sends nothing."""
     from portfolio.services import person_update
