@@ -1,4 +1,5 @@
-# Production image: gunicorn serving the app, the same image runs the Celery worker and beat.
+# Production image: gunicorn serves the app; the same image runs the Celery worker, beat and
+# the one-shot migrate step (see docker-compose.yml).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -8,20 +9,22 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-RUN groupadd --system app && useradd --system --gid app --home-dir /app app \
-    && mkdir -p /var/lib/beat && chown app:app /var/lib/beat
+RUN groupadd --system app \
+    && useradd --system --gid app --home-dir /app app \
+    && mkdir -p /var/lib/beat \
+    && chown app:app /app /var/lib/beat
 
+# Dependencies first, so a code change does not reinstall them.
 COPY requirements/base.txt requirements/base.txt
 RUN pip install -r requirements/base.txt
 
-COPY . .
+COPY --chown=app:app . .
+USER app
 
 # collectstatic imports the settings only: a placeholder database URL keeps the embedded
 # server from starting, and nothing connects to it.
 RUN DEBUG=0 SECRET_KEY=collectstatic-only DATABASE_URL=postgres://build@127.0.0.1:1/build \
-    python manage.py collectstatic --noinput \
-    && chown -R app:app /app
+    python manage.py collectstatic --noinput
 
-USER app
 EXPOSE 8000
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "portfolio.wsgi"]
