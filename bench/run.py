@@ -510,6 +510,79 @@ def measure_reads(client: Client, db, fixtures: Fixtures, iterations: int) -> di
     return series
 
 
+def measure_in_process(db, fixtures: Fixtures, iterations: int) -> dict[str, Series]:
+    """The two list requests through Django's test client in this process (no HTTP, no
+    gunicorn), beside the same raw SQL: what the Django work alone costs."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client as DjangoClient
+
+    https = {"HTTP_X_FORWARDED_PROTO": "https"}
+    api = DjangoClient(**https, HTTP_AUTHORIZATION=f"Token {fixtures.token}")
+    page = DjangoClient(**https)
+    page.cookies[settings.SESSION_COOKIE_NAME] = fixtures.session_cookie.split("=", 1)[1]
+    series = {k: Series() for k in ("api", "api_sql", "page", "page_sql")}
+
+    def get(client, key: str, path: str) -> None:
+        started = time.perf_counter()
+        response = client.get(path)
+        elapsed = time.perf_counter() - started
+        if response.status_code != 200:
+            raise SystemExit(f"bench: in-process GET {path} answered {response.status_code}")
+        series[key].add(elapsed, int(response["X-Query-Count"]))
+
+    def sql(key: str, text: str, limit: int) -> None:
+        elapsed, n = timed_sql(db, text, ["maturity", limit])
+        series[key].add(elapsed, 1, n)
+
+    steps = [
+        lambda: get(api, "api", f"/api/v1/products/?{API_QUERY}"),
+        lambda: sql("api_sql", API_SQL, 100),
+        lambda: get(page, "page", f"/products/?{PAGE_QUERY}"),
+        lambda: sql("page_sql", PAGE_SQL, PAGE_SIZE),
+    ]
+    for step in steps * 3:
+        step()
+    for s in series.values():
+        s.seconds.clear()
+        s.queries.clear()
+        s.rows.clear()
+    log(f"in-process (Django test client): {iterations} interleaved rounds")
+    for i in range(iterations):
+        for step in steps if i % 2 == 0 else reversed(steps):
+            step()
+    connection.close()
+    return series
+
+
+def in_process_figures(s: dict[str, Series]) -> list[dict[str, Any]]:
+    note = "secondary: Django test client in the runner's process, no HTTP and no gunicorn"
+    return [
+        figure(
+            "API product list, page of 100, in-process",
+            s["api"].median_ms,
+            "ms",
+            reference="raw SQL, same rows",
+            reference_value=s["api_sql"].median_ms,
+            p95=round(s["api"].p95_ms, 2),
+            queries=s["api"].query_count,
+            samples=len(s["api"].seconds),
+            note=note,
+        ),
+        figure(
+            f"Product list page (HTML), {PAGE_SIZE} rows, in-process",
+            s["page"].median_ms,
+            "ms",
+            reference="raw SQL, same rows",
+            reference_value=s["page_sql"].median_ms,
+            p95=round(s["page"].p95_ms, 2),
+            queries=s["page"].query_count,
+            samples=len(s["page"].seconds),
+            note=note,
+        ),
+    ]
+
+
 def upsert_rows(fixtures: Fixtures, *, full: bool = False) -> list[dict[str, Any]]:
     """10,000 rows as a CMDB sync would send them (deterministic).
 
@@ -965,8 +1038,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upsert-rounds", type=int, default=5)
     parser.add_argument("--regenerate", action="store_true", help="rebuild the portfolio")
     parser.add_argument("--skip-upsert", action="store_true")
+    parser.add_argument("--skip-in-process", action="store_true")
     args = parser.parse_args(argv)
-    iterations = args.iterations or 30
+    iterations = args.iterations or 40
     if iterations < 5 or args.upsert_rounds < 1:
         parser.error("at least 5 iterations and 1 upsert round")
 
@@ -992,6 +1066,8 @@ def main(argv: list[str] | None = None) -> int:
         log(f"gunicorn up on 127.0.0.1:{server.port} (2 workers)")
         client = Client(server.port, fixtures)
         figures = read_figures(measure_reads(client, db, fixtures, iterations))
+        if not args.skip_in_process:
+            figures += in_process_figures(measure_in_process(db, fixtures, iterations))
         if not args.skip_upsert:
             figures += upsert_figures(measure_upserts(client, db, fixtures, args.upsert_rounds))
         figures.append(generation_figure(args.size, template))

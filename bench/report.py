@@ -1,0 +1,68 @@
+"""Markdown for the README's Performance section from the last results of each size.
+
+    .venv/bin/python -m bench.report        # reads bench/results/{S,M,L}.json
+
+Prints, for every size that has results, the machine and the figures table, then one table
+of query counts across sizes (the counts must not grow with the portfolio).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+from bench.run import RESULTS, markdown_table
+
+SIZES = ("S", "M", "L")
+
+
+def _short(name: str) -> str:
+    """The figure's name without the size-dependent parts, to line sizes up."""
+    name = re.sub(r"\s*\(\?.*?\)|\s*\(/products/\?.*?\)", "", name)
+    return re.sub(r"page of \d+", "page of 100", name)
+
+
+def main() -> int:
+    results = {}
+    for size in SIZES:
+        path = RESULTS / f"{size}.json"
+        if path.exists():
+            results[size] = json.loads(path.read_text())
+    if not results:
+        print("No results yet: run `make bench SIZE=S` (and M, L) first.", file=sys.stderr)
+        return 1
+    for size, result in results.items():
+        m = result["machine"]
+        shape = result["portfolio"]["shape"]
+        print(f"#### Size {size}: {shape['products']:,} products\n")
+        print(
+            f"Measured {result['measured_at']} on {m['nproc']} CPUs ({m['cpu_model']}), "
+            f"{m['memory_gib']} GiB, PostgreSQL {m['postgresql']}, Python {m['python']}; "
+            f"load average {m['load_average_start'][0]} at the start, "
+            f"{m['load_average_end'][0]} at the end; the whole run took "
+            f"{result['bench_seconds']:.0f} s.\n"
+        )
+        print(markdown_table(result["figures"]))
+    print("#### Query counts by size\n")
+    names: list[str] = []
+    counts: dict[str, dict[str, str]] = {}
+    for size, result in results.items():
+        for f in result["figures"]:
+            if f.get("queries") is None:
+                continue
+            name = _short(f["name"])
+            if name not in counts:
+                names.append(name)
+                counts[name] = {}
+            counts[name][size] = str(f["queries"])
+    header = "| Request | " + " | ".join(results) + " |"
+    print(header)
+    print("|---|" + "---|" * len(results))
+    for name in names:
+        print(f"| {name} | " + " | ".join(counts[name].get(s, "—") for s in results) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
