@@ -4,14 +4,14 @@
 # Runs against a real gunicorn on a database of its own, dropped and made anew each run:
 #   FUZZ_DATABASE_URL  the database to use (default: DATABASE_URL's server with the database
 #                      name suffixed "_fuzz", or postgres://postgres@127.0.0.1:5432/portfolio_fuzz)
-#   FUZZ_EXAMPLES      schemathesis --max-examples per operation (default 25: ~3 min on 2 cores)
+#   FUZZ_EXAMPLES      schemathesis --max-examples per operation (default 20: ~3 min on 2 cores)
 #   FUZZ_PORT          port for gunicorn (default: a free one)
 # The database name must end in "fuzz": this script drops it, and will drop nothing else.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PY=.venv/bin/python
-EXAMPLES=${FUZZ_EXAMPLES:-25}
+EXAMPLES=${FUZZ_EXAMPLES:-20}
 started=$SECONDS
 
 FUZZ_DATABASE_URL=${FUZZ_DATABASE_URL:-$(
@@ -82,7 +82,8 @@ print(Token.objects.create(user=leader).key)
 ')
 
 PORT=${FUZZ_PORT:-$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
-LOG=$(mktemp -t api-fuzz-gunicorn.XXXXXX.log)
+WORK=$(mktemp -d -t api-fuzz.XXXXXX)  # schemathesis keeps its crash cache in its working dir
+LOG=$WORK/gunicorn.log
 echo "== gunicorn on 127.0.0.1:$PORT (log: $LOG)"
 .venv/bin/gunicorn portfolio.wsgi -c gunicorn.conf.py -b "127.0.0.1:$PORT" --workers 2 \
     --access-logfile - >"$LOG" 2>&1 &
@@ -109,18 +110,20 @@ done
 
 echo "== schemathesis: not_a_server_error, $EXAMPLES examples per operation"
 status=0
-.venv/bin/schemathesis run "http://127.0.0.1:$PORT/api/v1/schema/" \
+SCHEMATHESIS=$PWD/.venv/bin/schemathesis
+(cd "$WORK" && "$SCHEMATHESIS" run "http://127.0.0.1:$PORT/api/v1/schema/" \
     -H "Authorization: Token $TOKEN" \
     --checks not_a_server_error \
     --max-examples "$EXAMPLES" \
     --workers 2 \
     --request-timeout 30 \
     --generation-database none \
-    --no-color || status=$?
+    --no-color) || status=$?
 
 if [ "$status" -ne 0 ]; then
     echo "== server errors in the gunicorn log:" >&2
     grep -E '" 5[0-9][0-9] |Traceback|Error' "$LOG" | tail -40 >&2 || true
 fi
+[ "$status" -eq 0 ] && rm -rf "$WORK"
 echo "== fuzz run finished in $((SECONDS - started)) s (exit $status)"
 exit "$status"
