@@ -8,7 +8,6 @@ VENV = .venv
 PY = $(VENV)/bin/python
 STAMP = $(VENV)/.installed-dev.stamp
 PORT = 8000
-DEMO_PASSWORD = demo-pass-2026
 SCHEMA_FILE = /tmp/portfolio-openapi.yaml
 PYTEST_ARGS =
 UPGRADE =
@@ -18,7 +17,8 @@ UPGRADE =
 help: ## List the targets
 	@echo "Targets:"
 	@awk -F ':.*## ' '/^[a-z-]+:.*## / { printf "  %-14s %s\n", $$1, $$2 }' Makefile
-	@echo "Variables: PORT=$(PORT) (make demo), PYTEST_ARGS='...' (make test), UPGRADE=1 (make lock)"
+	@echo "Variables: PORT=$(PORT) (make demo), PYTEST_ARGS='...' (make test), UPGRADE=1 (make lock);"
+	@echo "environment: DATABASE_URL (else the embedded server), REDIS_URL, DEMO_PASSWORD"
 
 # The virtualenv is (re)installed only when the lock file is newer than the last install.
 $(STAMP): requirements/dev.txt
@@ -35,7 +35,7 @@ demo: $(STAMP) ## Set up everything (venv, vendor files, database, demo data), t
 		echo "Database: embedded PostgreSQL in .pgdata/ (make stop-db stops it)"; \
 	fi
 	@DEBUG=1 $(PY) manage.py migrate --noinput -v 0 && echo "Database migrated"
-	@DEBUG=1 DEMO_PASSWORD=$(DEMO_PASSWORD) $(PY) manage.py seed_demo
+	@DEBUG=1 $(PY) manage.py seed_demo
 	@echo ""
 	@echo "Serving at http://127.0.0.1:$(PORT)/  (Ctrl-C stops the server; the data stays)"
 	@echo ""
@@ -75,6 +75,7 @@ schema: $(STAMP) ## Generate the OpenAPI schema and fail on any error or warning
 	@echo "schema written to $(SCHEMA_FILE)"
 
 fuzz: $(STAMP) ## Fuzz the running API against its schema (scripts/api_fuzz.sh)
+	@[ -f scripts/api_fuzz.sh ] || { echo "scripts/api_fuzz.sh is missing"; exit 1; }
 	bash scripts/api_fuzz.sh
 
 vendor: ## Fetch the pinned front-end files into static/vendor/ (scripts/vendor.sh)
