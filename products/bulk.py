@@ -8,17 +8,19 @@ with the batch, and sending the same batch twice writes nothing the second time.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from portfolio.errors import ValidationFailed
+from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.models import Cluster, Person, Team
 from portfolio.permissions import require_leader
 from products.models import (
@@ -34,6 +36,7 @@ from products.models import (
 )
 
 MAX_ROWS = 10_000
+ADVISORY_LOCK_KEY = 0x5052_4F44  # "PROD": serialises bulk upserts
 CHANGE_REASON = "Bulk upsert"
 
 # Field -> max length (None: unbounded text). Names follow the model.
@@ -363,39 +366,38 @@ def _taken_slugs(explicit: set[str], bases: set[str]) -> dict[str, int]:
 
 # --- Set-based SQL: COPY for inserts, UPDATE ... FROM (VALUES ...) for updates -----------------
 
-_TSV_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_NULL = "\\N"
-_TEXT_TYPES = {"CharField", "TextField", "SlugField", "EmailField"}
 
+def _copy(
+    model, columns: list[str], rows: list[dict[str, Any]], constants: dict[str, Any] | None = None
+) -> None:
+    """Insert `rows` (dicts keyed by column) into `model`'s table with one COPY ... FROM STDIN.
 
-def _tsv_column(field, values: list[Any]) -> list[str]:
-    """One column in COPY's text format, converted in one pass (a call per value is too slow)."""
-    kind = field.get_internal_type()
-    if kind in _TEXT_TYPES:
-        return [_NULL if v is None else v.translate(_TSV_ESCAPE) for v in values]
-    if kind == "BooleanField":
-        return [_NULL if v is None else ("t" if v else "f") for v in values]
-    if kind in ("DateTimeField", "DateField"):
-        seen: dict[Any, str] = {}  # timestamps repeat: the batch shares one `now`
-        out = []
-        for v in values:
-            text = seen.get(v)
-            if text is None:
-                text = seen[v] = _NULL if v is None else v.isoformat()
-            out.append(text)
-        return out
-    return [_NULL if v is None else str(v) for v in values]
-
-
-def _copy(model, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    """Insert `rows` (dicts keyed by column) into `model`'s table with one COPY ... FROM STDIN."""
+    CSV written by the csv module (C code): every string quoted, so an empty string stays an
+    empty string, and FORCE_NULL turns the quoted empties of nullable columns back into NULL.
+    """
     qn = connection.ops.quote_name
     fields = {f.attname: f for f in model._meta.concrete_fields}
-    sql = f"COPY {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
-    text_columns = [_tsv_column(fields[c], [row[c] for row in rows]) for c in columns]
-    data = "\n".join(map("\t".join, zip(*text_columns, strict=True))) + "\n"
+    constants = constants or {}
+    getter = itemgetter(*columns)
+    tuples = map(getter, rows)
+    if constants:
+        same = tuple(constants.values())
+        tuples = (values + same for values in tuples)
+    columns = [*columns, *constants]
+    options = "FORMAT csv"
+    nullable = [qn(c) for c in columns if fields[c].null]
+    if nullable:
+        options += f", FORCE_NULL ({', '.join(nullable)})"
+    sql = (
+        f"COPY {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) "
+        f"FROM STDIN WITH ({options})"
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+    writer.writerows(tuples)
+    buffer.seek(0)
     with connection.cursor() as cursor:
-        cursor.copy_expert(sql, io.StringIO(data))
+        cursor.copy_expert(sql, buffer)
 
 
 def _update(model, columns: list[str], rows: list[dict[str, Any]]) -> None:
@@ -426,11 +428,7 @@ def _copy_history(model, rows: list[dict[str, Any]], *, history_type: str, actor
         "history_type": history_type,
         "history_user_id": getattr(actor, "pk", None),
     }
-    _copy(
-        history,
-        tracked + list(extra),
-        [{**{c: row[c] for c in tracked}, **extra} for row in rows],
-    )
+    _copy(history, tracked, rows, extra)
 
 
 def _allocate_ids(n: int) -> list[tuple[int, int]]:
@@ -468,7 +466,6 @@ def _check_batch(rows: Any) -> None:
         )
 
 
-@transaction.atomic
 def products_bulk_upsert(*, actor, rows: list[Any]) -> BulkUpsertResult:
     """Create or update products by external id, all or nothing (leaders only).
 
@@ -480,6 +477,24 @@ def products_bulk_upsert(*, actor, rows: list[Any]) -> BulkUpsertResult:
     """
     require_leader(actor, "sync products in bulk")
     _check_batch(rows)
+    try:
+        return _upsert(actor=actor, rows=rows)
+    except IntegrityError as exc:
+        # Another write took an external id or slug between our checks and our COPY (or a
+        # referenced row went away before the commit). Nothing was stored; a retry will see it.
+        raise RuleViolation(
+            "Another change to the same products landed while this batch was written; nothing "
+            "was stored. Send the batch again.",
+            field="rows",
+            rule="concurrent_change",
+        ) from exc
+
+
+@transaction.atomic
+def _upsert(*, actor, rows: list[Any]) -> BulkUpsertResult:
+    with connection.cursor() as cursor:
+        # Bulk syncs run one at a time, so two batches never race for the same new ids.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
 
     plans: list[_Plan] = []
     bad: dict[int, _RowErrors] = {}

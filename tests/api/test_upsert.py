@@ -320,7 +320,47 @@ class TestBulkUpsert:
             assert response.json()["updated"] == n
             return len(ctx.captured_queries)
 
-        # savepoint, external ids, teams, people, slugs, id block, 6 COPYs, release
-        assert count(10, "small") == count(200, "large") == 13
-        # savepoint, external ids, one UPDATE, one history COPY, release
-        assert count_updates(10, "small") == count_updates(200, "large") == 5
+        # savepoint, lock, external ids, teams, people, slugs, id block, 6 COPYs, release
+        assert count(10, "small") == count(200, "large") == 14
+        # savepoint, lock, external ids, one UPDATE, one history COPY, release
+        assert count_updates(10, "small") == count_updates(200, "large") == 6
+
+
+@pytest.mark.django_db
+def test_a_race_lost_at_write_time_is_409_and_stores_nothing(as_leader, monkeypatch):
+    from products import bulk
+
+    def taken(*args, **kwargs):
+        raise bulk.IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(bulk, "_allocate_ids", taken)
+    response = as_leader.post(BULK, {"rows": [row("A", name="A")]}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["rule"] == "concurrent_change"
+    assert not Product.objects.exists()
+
+
+@pytest.mark.django_db
+def test_awkward_text_survives_the_copy_exactly(as_leader):
+    awkward = 'tab\there, "quotes", back\\slash\nnew line\r\n, comma; ünïcødé ✓ \\N NULL'
+    response = as_leader.post(
+        BULK,
+        {
+            "rows": [
+                row("A", name="Awkward", description=awkward, user_groups="", user_count=None),
+                row("B", name="Plain", key_use_cases="\\.", team=None, owner=None),
+            ]
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    first = Product.objects.get(slug="awkward")
+    assert first.description == awkward.strip()
+    assert first.user_groups == "" and first.user_count is None
+    second = Product.objects.get(slug="plain")
+    assert second.key_use_cases == "\\." and second.team_id is None
+    assert second.unit.owner_id is None
+    history = Product.history.get(id=first.pk)
+    assert history.description == awkward.strip() and history.history_type == "+"
