@@ -313,28 +313,38 @@ class _Existing:
 
 
 def _existing_by_external_id(keys: set[tuple[str, str]]) -> dict[tuple[str, str], _Existing]:
+    """The products (with their unit) already holding these external ids, in one query.
+
+    One index probe per key through a fenced lateral subquery: with thousands of keys an
+    `IN (...)` list makes the planner fall back to scanning the whole table.
+    """
     if not keys:
         return {}
-    product_fields = [f.name for f in Product._meta.concrete_fields]
-    unit_fields = [f.name for f in OwnershipUnit._meta.concrete_fields]
-    columns = (
-        ["source", "external_id"]
-        + [f"product__{name}" for name in product_fields]
-        + [f"product__unit__{name}" for name in unit_fields]
-        + ["product__unit__cluster__name"]
+    qn = connection.ops.quote_name
+    product_cols = ", ".join(f"p.{qn(a)}" for a in PRODUCT_ATTS)
+    unit_cols = ", ".join(f"u.{qn(a)}" for a in UNIT_ATTS)
+    sql = (
+        f"SELECT e.source, e.external_id, {product_cols}, {unit_cols}, c.name "
+        "FROM unnest(%s::text[], %s::text[]) AS k(source, external_id) "
+        "CROSS JOIN LATERAL ("
+        f"SELECT source, external_id, product_id FROM {qn(ExternalId._meta.db_table)} AS x "
+        "WHERE x.source = k.source AND x.external_id = k.external_id OFFSET 0) AS e "
+        f"JOIN {qn(Product._meta.db_table)} AS p ON p.id = e.product_id "
+        f"LEFT JOIN {qn(OwnershipUnit._meta.db_table)} AS u ON u.id = p.unit_id "
+        f"LEFT JOIN {qn(Cluster._meta.db_table)} AS c ON c.id = u.cluster_id"
     )
-    rows = ExternalId.objects.filter(
-        source__in={s for s, _ in keys}, external_id__in={i for _, i in keys}
-    ).values_list(*columns)
+    ordered = sorted(keys)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [[s for s, _ in ordered], [i for _, i in ordered]])
+        rows = cursor.fetchall()
     found: dict[tuple[str, str], _Existing] = {}
     np, nu = len(PRODUCT_ATTS), len(UNIT_ATTS)
     for row in rows:
-        key = (row[0], row[1])
-        if key not in keys:
-            continue
         product = dict(zip(PRODUCT_ATTS, row[2 : 2 + np], strict=True))
         unit = dict(zip(UNIT_ATTS, row[2 + np : 2 + np + nu], strict=True))
-        found[key] = _Existing(product, unit if unit["id"] is not None else None, row[-1])
+        found[(row[0], row[1])] = _Existing(
+            product, unit if unit["id"] is not None else None, row[-1]
+        )
     return found
 
 
@@ -343,20 +353,25 @@ def _slug_base(name: str) -> str:
 
 
 def _taken_slugs(explicit: set[str], bases: set[str]) -> dict[str, int]:
-    """Slugs in use that a row could collide with: the explicit ones, the bases and base-*.
+    """Slugs in use that a row could collide with: the explicit ones, the bases, and base-*
+    for each base that is taken.
 
-    The lateral subquery (fenced with OFFSET 0) makes one index range scan per base on the
-    slug's pattern-ops index instead of a scan of the whole table.
+    Lateral subqueries fenced with OFFSET 0 make one index probe per slug (and one range scan
+    per taken base, on the pattern-ops index) instead of a scan of the whole table.
     """
     if not explicit and not bases:
         return {}
     table = connection.ops.quote_name(Product._meta.db_table)
     sql = (
-        f"SELECT slug, id FROM {table} WHERE slug = ANY(string_to_array(%s, ' ')) "
+        "WITH exact AS (SELECT p.slug, p.id FROM unnest(string_to_array(%s, ' ')) AS k(slug) "
+        f"CROSS JOIN LATERAL (SELECT slug, id FROM {table} WHERE slug = k.slug OFFSET 0) AS p) "
+        "SELECT slug, id FROM exact "
         "UNION ALL "
-        "SELECT p.slug, p.id FROM unnest(string_to_array(%s, ' ')) AS b(base) CROSS JOIN LATERAL ("
+        # base-2, base-3 ... matter only for a base that is itself taken.
+        "SELECT p.slug, p.id FROM exact AS e CROSS JOIN LATERAL ("
         f"SELECT slug, id FROM {table} "
-        "WHERE slug ~>=~ (b.base || '-') AND slug ~<~ (b.base || '.') OFFSET 0) AS p"
+        "WHERE slug ~>=~ (e.slug || '-') AND slug ~<~ (e.slug || '.') OFFSET 0) AS p "
+        "WHERE e.slug = ANY(string_to_array(%s, ' '))"
     )
     with connection.cursor() as cursor:
         # Slugs hold no spaces: one joined string parses far faster than a 10,000-item array.
@@ -696,6 +711,7 @@ def _product_defaults() -> dict[str, Any]:
 def _create(*, actor, plans: list[_Plan], result: BulkUpsertResult, now: dt.datetime) -> None:
     ids = _allocate_ids(len(plans))
     defaults = _product_defaults()
+    stamp = now.isoformat()  # formatted once: every new row shares the batch's timestamp
     actor_pk = getattr(actor, "pk", None)
     products: list[dict[str, Any]] = []
     units: list[dict[str, Any]] = []
@@ -710,11 +726,11 @@ def _create(*, actor, plans: list[_Plan], result: BulkUpsertResult, now: dt.date
             "id": product_id,
             "slug": clean.get("slug") or plan.slug,
             "lifecycle_stage": stage,
-            "stage_changed_at": now,
+            "stage_changed_at": stamp,
             "team_id": plan.team_id,
             "unit_id": unit_id,  # both rows point at each other: Django's FKs are deferred
-            "created_at": now,
-            "updated_at": now,
+            "created_at": stamp,
+            "updated_at": stamp,
         }
         products.append(product)
         units.append(
@@ -725,8 +741,8 @@ def _create(*, actor, plans: list[_Plan], result: BulkUpsertResult, now: dt.date
                 "product_id": product_id,
                 "owner_id": plan.owner.pk if plan.owner else None,
                 "is_active": True,
-                "created_at": now,
-                "updated_at": now,
+                "created_at": stamp,
+                "updated_at": stamp,
             }
         )
         source, ext_id = clean["external_id"]
@@ -737,7 +753,7 @@ def _create(*, actor, plans: list[_Plan], result: BulkUpsertResult, now: dt.date
                 "from_stage": stage,
                 "to_stage": stage,
                 "actor_id": actor_pk,
-                "at": now,
+                "at": stamp,
                 "reason": "Added to the portfolio.",
                 "override": False,
             }
@@ -745,9 +761,9 @@ def _create(*, actor, plans: list[_Plan], result: BulkUpsertResult, now: dt.date
         result.rows.append(RowResult(plan.index, product_id, product["slug"], "created"))
     result.created += len(plans)
     _copy(Product, PRODUCT_ATTS, products)
-    _copy_history(Product, products, history_type="+", actor=actor, at=now)
+    _copy_history(Product, products, history_type="+", actor=actor, at=stamp)
     _copy(OwnershipUnit, UNIT_ATTS, units)
-    _copy_history(OwnershipUnit, units, history_type="+", actor=actor, at=now)
+    _copy_history(OwnershipUnit, units, history_type="+", actor=actor, at=stamp)
     _copy(ExternalId, ["product_id", "source", "external_id"], external_ids)
     _copy(LifecycleTransition, list(transitions[0]), transitions)
 
