@@ -1,5 +1,7 @@
 """Upsert by external id: one row and bulk, all or nothing, idempotent, set-based."""
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -364,3 +366,45 @@ def test_awkward_text_survives_the_copy_exactly(as_leader):
     assert second.unit.owner_id is None
     history = Product.history.get(id=first.pk)
     assert history.description == awkward.strip() and history.history_type == "+"
+
+
+@pytest.mark.django_db
+def test_a_full_10000_row_batch_beyond_djangos_body_limit_is_accepted(as_leader, settings):
+    rows = [
+        row(
+            f"CI-{i}",
+            name=f"Product {i}",
+            description="Imported from the CMDB. Serves the finance department. " * 3,
+            user_groups="Staff\nManagers",
+            key_use_cases="Record requests\nReport monthly",
+            user_count=i,
+        )
+        for i in range(10_000)
+    ]
+    body = json.dumps({"rows": rows})
+    assert len(body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+    response = as_leader.post(BULK, body, content_type="application/json")
+
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["created"] == 10_000
+
+
+@pytest.mark.django_db
+def test_a_body_over_the_bulk_limit_is_413(as_leader, monkeypatch):
+    from products.api.views import BulkJSONParser
+
+    monkeypatch.setattr(BulkJSONParser, "MAX_BYTES", 1000)
+    body = json.dumps({"rows": [row(f"CI-{i}", name="x") for i in range(50)]})
+
+    response = as_leader.post(BULK, body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", ["{not json", '{"rows": [NaN]}', b"\xff\xfe\x00"])
+def test_a_bulk_body_that_is_not_json_is_400(as_leader, body):
+    response = as_leader.post(BULK, body, content_type="application/json")
+    assert response.status_code == 400
