@@ -27,7 +27,10 @@ def person_create(*, actor, name: str, email: str, **fields: Any) -> Person:
 @transaction.atomic
 def person_update(*, actor, person: Person, **changes: Any) -> Person:
     require_leader(actor, "edit people")
+    from portfolio.tasks import dispatch_departure_notice
+
     person = Person.objects.select_for_update().get(pk=person.pk)
+    was_active = person.active
     if "email" in changes:
         changes["email"] = (changes["email"] or "").strip().lower()
     for name, value in changes.items():
@@ -39,6 +42,8 @@ def person_update(*, actor, person: Person, **changes: Any) -> Person:
     full_clean_or_fail(person)
     person._history_user = actor
     person.save()
+    if was_active and not person.active:
+        dispatch_departure_notice(person)
     return person
 
 

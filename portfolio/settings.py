@@ -126,11 +126,16 @@ STORAGES = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portfolio@localhost")
+# Makes links in emails absolute, e.g. https://portfolio.example.org
+SITE_URL = env.str("SITE_URL", default="")
 
 # Celery: a broker URL means real workers; none means tasks run in-process on commit.
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# Tests run tasks eagerly unless a test starts a real worker (tests/portfolio/test_tasks.py).
+CELERY_TASK_ALWAYS_EAGER = env.bool(
+    "CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL or TESTING
+)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

@@ -8,6 +8,7 @@ from portfolio.services import (
     cluster_update,
     person_create,
     person_depart,
+    person_update,
     portfolio_settings_update,
 )
 from products.models import UnitKind
@@ -82,3 +83,26 @@ def test_settings_are_validated_and_leader_only(leader, owner):
     assert "crowding_share_pct" in exc.value.errors
     portfolio_settings_update(actor=leader, max_stable_units=2)
     assert PortfolioSettings.load().max_stable_units == 2
+
+
+def test_departure_dispatches_the_notice_only_after_commit(
+    leader, product, owner_person, django_capture_on_commit_callbacks, mailoutbox
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        person_depart(actor=leader, person=owner_person)
+
+    assert len(callbacks) == 1
+    assert len(mailoutbox) == 1
+    assert "Payroll" in mailoutbox[0].body
+    assert mailoutbox[0].to == [leader.email]
+
+
+def test_editing_a_departed_person_again_sends_no_second_notice(
+    leader, owner_person, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as first:
+        person_depart(actor=leader, person=owner_person)
+    with django_capture_on_commit_callbacks(execute=False) as second:
+        person_update(actor=leader, person=owner_person, title="Former owner")
+    assert len(first) == 1
+    assert second == []
