@@ -14,14 +14,16 @@ NONE = "none"
 
 class ProductFilterSet(UpdatedSinceFilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
+    # distinct=False: these filter the product's own columns, so no row can repeat, and a
+    # DISTINCT over the joined row would sort the whole result before the page limit.
     stage = django_filters.MultipleChoiceFilter(
-        field_name="lifecycle_stage", choices=Stage.choices, label="Stage"
+        field_name="lifecycle_stage", choices=Stage.choices, label="Stage", distinct=False
     )
-    kind = django_filters.MultipleChoiceFilter(choices=Kind.choices)
+    kind = django_filters.MultipleChoiceFilter(choices=Kind.choices, distinct=False)
     model = django_filters.ChoiceFilter(
         field_name="management_model", choices=ManagementModel.choices, label="Managed as"
     )
-    criticality = django_filters.MultipleChoiceFilter(choices=Criticality.choices)
+    criticality = django_filters.MultipleChoiceFilter(choices=Criticality.choices, distinct=False)
     strategic = django_filters.BooleanFilter()
     cluster = django_filters.CharFilter(method="filter_cluster", label="Cluster (slug or 'none')")
     owner = django_filters.CharFilter(method="filter_owner", label="Owner (person id or 'none')")

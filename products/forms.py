@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from portfolio.forms import ServiceForm, drop_unless_leader
 from portfolio.models import Cluster, Person, Team
@@ -237,6 +239,25 @@ SORT_CHOICES = [
 ]
 
 
+class FastSelect(forms.Select):
+    """A single select rendered in plain Python.
+
+    The filter bar offers every cluster, owner and team; at portfolio scale that is about a
+    thousand options, and rendering each through the widget templates took half the page time.
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        selected = "" if value is None else str(value[0] if isinstance(value, list) else value)
+        options = "".join(
+            f'<option value="{escape(v)}"{" selected" if str(v) == selected else ""}>'
+            f"{escape(label)}</option>"
+            for v, label in self.choices
+        )
+        extra = "".join(f' {k}="{escape(v)}"' for k, v in attrs.items() if v not in (None, False))
+        return mark_safe(f'<select name="{escape(name)}"{extra}>{options}</select>')
+
+
 class ProductFilterForm(forms.Form):
     """The filter bar of the product list. Display only: ProductFilterSet does the filtering,
     with the same parameter names as /api/v1/products/."""
@@ -253,9 +274,9 @@ class ProductFilterForm(forms.Form):
         required=False,
         choices=[("", "Products and projects"), *ManagementModel.choices],
     )
-    cluster = forms.ChoiceField(required=False)
-    owner = forms.ChoiceField(required=False)
-    team = forms.ChoiceField(required=False)
+    cluster = forms.ChoiceField(required=False, widget=FastSelect)
+    owner = forms.ChoiceField(required=False, widget=FastSelect)
+    team = forms.ChoiceField(required=False, widget=FastSelect)
     ordering = forms.ChoiceField(label="Sort by", required=False, choices=SORT_CHOICES)
 
     def __init__(self, *args, **kwargs):

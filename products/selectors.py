@@ -5,16 +5,12 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 
 from products.filters import ProductFilterSet
-from products.models import ExternalId, LifecycleTransition, Product
+from products.models import LifecycleTransition, Product
 
 
 def product_list(*, user, params=None) -> tuple[ProductFilterSet, QuerySet[Product]]:
     """Products the user may see, filtered by `params`, with what a list row shows."""
-    base = (
-        Product.objects.visible_to(user)
-        .with_unit()
-        .prefetch_related(Prefetch("external_ids", queryset=ExternalId.objects.order_by("source")))
-    )
+    base = Product.objects.visible_to(user).with_unit()
     filterset = ProductFilterSet(params or None, queryset=base)
     # Unbound (no parameters) means "no filter", not "invalid".
     qs = filterset.qs if not filterset.is_bound or filterset.is_valid() else base.none()

@@ -150,9 +150,9 @@ def test_anonymous_is_sent_to_login(client):
     assert response["Location"].startswith(reverse("login"))
 
 
-# Query counts: session, user, leader check, count, rows, external ids prefetch, and the three
+# Query counts: session, user, leader check, count, rows, and the three
 # filter dropdowns (clusters, owners, teams). The same at 5 and at 50 rows.
-PRODUCT_LIST_QUERIES = 9
+PRODUCT_LIST_QUERIES = 8
 
 
 @pytest.mark.parametrize("rows", [5, 50])
