@@ -220,7 +220,11 @@ class Product(models.Model):
                 name="project_has_end_date",
             ),
         ]
-        indexes = [models.Index(fields=["unit", "name"])]
+        indexes = [
+            models.Index(fields=["unit", "name"]),
+            # The list's most common shape: filtered by stage, ordered by name.
+            models.Index(fields=["lifecycle_stage", "name", "id"]),
+        ]
 
     def __str__(self) -> str:
         return self.name
