@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from portfolio.models import Cluster, Person, Team
 
 
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """ISO 8601, turned into UTC here: PostgreSQL refuses offsets past 15:59 (`+23:34`)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(dt.UTC)
+        except OverflowError as exc:
+            raise forms.ValidationError("Enter a date and time within years 1 to 9999.") from exc
+
+
+class UpdatedSinceFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class UpdatedSinceFilterSet(django_filters.FilterSet):
     """Every list offers `updated_since` (ISO 8601) for syncing clients."""
 
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = UpdatedSinceFilter(
         field_name="updated_at", lookup_expr="gte", label="Updated since"
     )
 

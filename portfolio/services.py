@@ -96,7 +96,9 @@ def cluster_create(
     from products.models import OwnershipUnit, UnitKind
 
     require_leader(actor, "design clusters")
-    cluster = Cluster(name=name, slug=slug or slugify(name), reasons=_clean_reasons(reasons), **fields)
+    cluster = Cluster(
+        name=name, slug=slug or slugify(name), reasons=_clean_reasons(reasons), **fields
+    )
     full_clean_or_fail(cluster)
     if owner is not None and not owner.is_accountable:
         raise ValidationFailed({"owner": [f"{owner.name} has left or cannot log in."]})
@@ -113,7 +115,11 @@ def cluster_update(*, actor, cluster: Cluster, **changes: Any) -> Cluster:
     """Owners may describe their cluster; renaming, slugs and owners are for leaders."""
     from products.services import unit_assign_owner
 
-    cluster = Cluster.objects.select_for_update(of=("self",)).select_related("unit__owner").get(pk=cluster.pk)
+    cluster = (
+        Cluster.objects.select_for_update(of=("self",))
+        .select_related("unit__owner")
+        .get(pk=cluster.pk)
+    )
     require_unit_editor(actor, cluster.unit, f"edit {cluster.name}")
     owner = changes.pop("owner", cluster.unit.owner)
     for name in ("name", "slug"):

@@ -64,7 +64,7 @@ class ProductFilterSet(UpdatedSinceFilterSet):
     def filter_owner(self, queryset, name, value):
         if value == NONE:
             return queryset.without_accountable_owner()
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit() and len(value) <= 18):
             return queryset.none()
         return queryset.filter(unit__owner_id=int(value))
 

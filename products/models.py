@@ -129,14 +129,14 @@ class OwnershipUnit(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def name(self) -> str:
-        return self.cluster.name if self.kind == UnitKind.CLUSTER else self.product.name
-
     def get_absolute_url(self) -> str:
         if self.kind == UnitKind.CLUSTER:
             return self.cluster.get_absolute_url()
         return self.product.get_absolute_url()
+
+    @property
+    def name(self) -> str:
+        return self.cluster.name if self.kind == UnitKind.CLUSTER else self.product.name
 
     @property
     def has_accountable_owner(self) -> bool:

@@ -181,13 +181,12 @@ def product_update(
     unknown = set(changes) - OWNER_EDITABLE_FIELDS - LEADER_ONLY_FIELDS - {"lifecycle_stage"}
     if unknown:
         raise ValidationFailed({f: ["This field cannot be changed here."] for f in sorted(unknown)})
-    if "lifecycle_stage" in changes:
-        if changes.pop("lifecycle_stage") != product.lifecycle_stage:
-            raise RuleViolation(
-                "The lifecycle stage changes only through a recorded transition.",
-                field="lifecycle_stage",
-                rule="stage_changes_by_transition",
-            )
+    if "lifecycle_stage" in changes and changes.pop("lifecycle_stage") != product.lifecycle_stage:
+        raise RuleViolation(
+            "The lifecycle stage changes only through a recorded transition.",
+            field="lifecycle_stage",
+            rule="stage_changes_by_transition",
+        )
     for name in LEADER_ONLY_FIELDS & set(changes):
         if changes[name] != getattr(product, name):
             require_leader(actor, f"change '{name}'")
@@ -238,7 +237,9 @@ def product_set_cluster(
     leaving wakes its own unit, owned by `new_owner` (or the cluster's owner if none is named).
     """
     require_leader(actor, "change cluster membership")
-    product = Product.objects.select_for_update(of=("self",)).select_related("unit").get(pk=product.pk)
+    product = (
+        Product.objects.select_for_update(of=("self",)).select_related("unit").get(pk=product.pk)
+    )
     old_unit = product.unit
     own_unit = OwnershipUnit.objects.select_for_update().get(product=product)
     if cluster is not None:
@@ -343,7 +344,11 @@ def product_transition(
     override: bool = False,
 ) -> LifecycleTransition:
     """Move a product to another lifecycle stage, enforcing the lifecycle rules."""
-    product = Product.objects.select_for_update(of=("self",)).select_related("unit__owner").get(pk=product.pk)
+    product = (
+        Product.objects.select_for_update(of=("self",))
+        .select_related("unit__owner")
+        .get(pk=product.pk)
+    )
     require_unit_editor(actor, product.unit, f"move {product.name} through its lifecycle")
     from_stage = product.lifecycle_stage
     reason = (reason or "").strip()
@@ -366,7 +371,11 @@ def product_transition(
                 {"reason": ["Moving back to an earlier stage needs a reason (e.g. reinvestment)."]}
             )
     elif to_stage not in allowed_moves(from_stage):
-        forward = [s for s in allowed_moves(from_stage) if STAGE_ORDER.index(s) > STAGE_ORDER.index(from_stage)]
+        forward = [
+            s
+            for s in allowed_moves(from_stage)
+            if STAGE_ORDER.index(s) > STAGE_ORDER.index(from_stage)
+        ]
         raise RuleViolation(
             f"From {from_stage} a product moves forward only to {' or '.join(forward)}, "
             f"not straight to {to_stage}.",

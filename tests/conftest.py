@@ -48,7 +48,9 @@ def other_product(other_owner_person):
 
 @pytest.fixture
 def cluster(owner_person):
-    return ClusterFactory(name="Employee experience", slug="employee-experience", owner=owner_person)
+    return ClusterFactory(
+        name="Employee experience", slug="employee-experience", owner=owner_person
+    )
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """One DRF exception handler for the whole API: every error body has the same shape.
 
-    {"code": "invalid", "detail": "...", "errors": {"field": ["message"]}, "rule": "..."}
+{"code": "invalid", "detail": "...", "errors": {"field": ["message"]}, "rule": "..."}
 """
 
 from __future__ import annotations

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-import django_filters
-from django import forms
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -25,7 +21,7 @@ from portfolio.api.serializers import (
     TeamInputSerializer,
     TeamSerializer,
 )
-from portfolio.filters import ClusterFilterSet, PersonFilterSet, TeamFilterSet
+from portfolio.filters import ClusterFilterSet, PersonFilterSet, TeamFilterSet, UpdatedSinceFilter
 from portfolio.models import Cluster, Person, PortfolioSettings, Team
 from portfolio.permissions import require_leader, require_unit_editor
 from portfolio.services import (
@@ -38,23 +34,6 @@ from portfolio.services import (
     team_create,
     team_update,
 )
-
-
-class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
-    """ISO 8601, turned into UTC here: PostgreSQL refuses offsets past 15:59 (`+23:34`)."""
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        if value is None:
-            return None
-        try:
-            return value.astimezone(dt.UTC)
-        except OverflowError as exc:
-            raise forms.ValidationError("Enter a date and time within years 1 to 9999.") from exc
-
-
-class UpdatedSinceFilter(django_filters.IsoDateTimeFilter):
-    field_class = UtcIsoDateTimeField
 
 
 def updated_since_filter(field_name: str = "updated_at", label: str = "Updated since"):

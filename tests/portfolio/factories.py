@@ -64,4 +64,3 @@ class ClusterFactory(factory.django.DjangoModelFactory):
 
         if create:
             OwnershipUnit.objects.create(kind=UnitKind.CLUSTER, cluster=self, owner=extracted)
-

@@ -108,14 +108,23 @@ def test_entering_retirement_without_a_plan_is_refused(owner, owner_person):
 @pytest.mark.parametrize(
     ("plan", "field"),
     [
-        (MigrationPlanInput(planned_end_date=None, capability_dropped=True, dropped_reason="x"),
-         "migration_plan.planned_end_date"),
-        (MigrationPlanInput(planned_end_date=timezone.localdate() - dt.timedelta(days=1),
-                            capability_dropped=True, dropped_reason="x"),
-         "migration_plan.planned_end_date"),
+        (
+            MigrationPlanInput(planned_end_date=None, capability_dropped=True, dropped_reason="x"),
+            "migration_plan.planned_end_date",
+        ),
+        (
+            MigrationPlanInput(
+                planned_end_date=timezone.localdate() - dt.timedelta(days=1),
+                capability_dropped=True,
+                dropped_reason="x",
+            ),
+            "migration_plan.planned_end_date",
+        ),
         (MigrationPlanInput(planned_end_date=TOMORROW), "migration_plan.targets"),
-        (MigrationPlanInput(planned_end_date=TOMORROW, capability_dropped=True),
-         "migration_plan.dropped_reason"),
+        (
+            MigrationPlanInput(planned_end_date=TOMORROW, capability_dropped=True),
+            "migration_plan.dropped_reason",
+        ),
     ],
     ids=["no-end-date", "end-date-in-past", "no-target", "dropped-without-reason"],
 )

@@ -155,8 +155,10 @@ def test_units_without_accountable_owner(leader, owner_person, other_owner_perso
     [
         ({"daily_users": True, "keeps_changing": True}, ManagementModel.PRODUCT),
         ({"commodity_infrastructure": True}, ManagementModel.PROJECT),
-        ({"has_end": True, "commodity_infrastructure": True, "daily_users": True},
-         ManagementModel.PROJECT),
+        (
+            {"has_end": True, "commodity_infrastructure": True, "daily_users": True},
+            ManagementModel.PROJECT,
+        ),
         ({"has_end": True, "daily_users": True}, ManagementModel.PRODUCT),
         ({}, ManagementModel.PRODUCT),
     ],
