@@ -11,13 +11,14 @@ PORT = 8000
 SCHEMA_FILE = /tmp/portfolio-openapi.yaml
 PYTEST_ARGS =
 UPGRADE =
+SIZE = M
 
-.PHONY: help venv demo test lint fmt check schema fuzz vendor lock stop-db services compose-check
+.PHONY: help venv demo test lint fmt check schema fuzz bench vendor lock stop-db services compose-check
 
 help: ## List the targets
 	@echo "Targets:"
 	@awk -F ':.*## ' '/^[a-z-]+:.*## / { printf "  %-14s %s\n", $$1, $$2 }' Makefile
-	@echo "Variables: PORT=$(PORT) (make demo), PYTEST_ARGS='...' (make test), UPGRADE=1 (make lock);"
+	@echo "Variables: PORT=$(PORT) (make demo), PYTEST_ARGS='...' (make test), SIZE=S|M|L (make bench), UPGRADE=1 (make lock);"
 	@echo "environment: DATABASE_URL (else the embedded server), REDIS_URL, DEMO_PASSWORD"
 
 # The virtualenv is (re)installed only when the lock file is newer than the last install.
@@ -77,6 +78,9 @@ schema: $(STAMP) ## Generate the OpenAPI schema and fail on any error or warning
 fuzz: $(STAMP) ## Fuzz the running API against its schema (scripts/api_fuzz.sh)
 	@[ -f scripts/api_fuzz.sh ] || { echo "scripts/api_fuzz.sh is missing"; exit 1; }
 	bash scripts/api_fuzz.sh
+
+bench: $(STAMP) ## Benchmark a synthetic portfolio over HTTP (SIZE=S|M|L, default M); writes bench/results/latest.json
+	@sh scripts/bench.sh $(SIZE)
 
 vendor: ## Fetch the pinned front-end files into static/vendor/ (scripts/vendor.sh)
 	bash scripts/vendor.sh
