@@ -81,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portfolio.context_processors.roles",
             ],
+            "builtins": ["portfolio.templatetags.portfolio_tags"],
         },
     }
 ]

@@ -40,7 +40,8 @@ def _editable_product(request: HttpRequest, slug: str) -> Product:
 @require_GET
 def product_list(request: HttpRequest) -> HttpResponse:
     filterset, products = selectors.product_list(user=request.user, params=request.GET)
-    page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.product_rows(products), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = selectors.present_rows(page.object_list)
     context = {
         "page": page,
         "filter_form": ProductFilterForm(request.GET),

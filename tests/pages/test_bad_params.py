@@ -22,9 +22,7 @@ def test_an_unknown_owner_filter_leaves_the_product_out_but_a_known_one_keeps_it
 
 
 @pytest.mark.parametrize("value", ["2026-01-01T00:00:00+23:34", "9999-12-31T23:59:59-23:59"])
-def test_updated_since_with_an_extreme_offset_is_not_a_server_error(
-    viewer_client, product, value
-):
+def test_updated_since_with_an_extreme_offset_is_not_a_server_error(viewer_client, product, value):
     response = viewer_client.get(reverse("product-list"), {"updated_since": value})
 
     assert response.status_code == 200
