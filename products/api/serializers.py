@@ -112,6 +112,43 @@ class ProductSerializer(serializers.Serializer):
         }
 
 
+def product_row_representation(row: dict) -> dict:
+    """The same body as ProductSerializer, from a row of selectors.product_api_rows."""
+    owner = None
+    if row["owner_pk"] is not None:
+        owner = {
+            "id": row["owner_pk"],
+            "name": row["owner_name"],
+            "accountable": bool(row["owner_active"]) and row["owner_login_active"] is not False,
+        }
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "slug": row["slug"],
+        "kind": row["kind"],
+        "description": row["description"],
+        "user_groups": row["user_groups"],
+        "user_count": row["user_count"],
+        "key_use_cases": row["key_use_cases"],
+        "business_capabilities": row["business_capabilities"],
+        "criticality": row["criticality"],
+        "strategic": row["strategic"],
+        "under_significant_change": row["under_significant_change"],
+        "lifecycle_stage": row["lifecycle_stage"],
+        "stage_changed_at": _dt(row["stage_changed_at"]),
+        "management_model": row["management_model"],
+        "project_end_date": _date(row["project_end_date"]),
+        "team": row["team_slug"],
+        "cluster": row["cluster_slug"],
+        "owner": owner,
+        "unit": row["unit_id"],
+        "dependencies": row["dependency_slugs"],
+        "external_ids": row["external"],
+        "created_at": _dt(row["created_at"]),
+        "updated_at": _dt(row["updated_at"]),
+    }
+
+
 class ProductInputSerializer(serializers.Serializer):
     """What a client may send to create (POST) or change (PUT/PATCH) a product."""
 

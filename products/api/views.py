@@ -29,6 +29,7 @@ from portfolio.errors import ValidationFailed
 from portfolio.filters import UpdatedSinceFilterSet
 from portfolio.models import Person
 from portfolio.permissions import require_leader, require_unit_editor
+from products import selectors
 from products.api.serializers import (
     BulkErrorSerializer,
     BulkUpsertInputSerializer,
@@ -39,6 +40,7 @@ from products.api.serializers import (
     TransitionSerializer,
     UpsertResultSerializer,
     UpsertRowSerializer,
+    product_row_representation,
 )
 from products.bulk import BulkValidationFailed, products_bulk_upsert
 from products.filters import ProductFilterSet
@@ -162,6 +164,15 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         if not self.request.query_params.get("ordering"):
             qs = qs.order_by("name", "id")
         return qs
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        # Plain values, not model instances: the list is the sync clients' hot path.
+        base = Product.objects.visible_to(request.user)
+        if not request.query_params.get("ordering"):
+            base = base.order_by("name", "id")
+        rows = selectors.product_api_rows(self.filter_queryset(base))
+        page = selectors.attach_api_relations(list(self.paginate_queryset(rows)))
+        return self.get_paginated_response([product_row_representation(r) for r in page])
 
     def _answer(self, product: Product, code: int = status.HTTP_200_OK) -> Response:
         product = product_queryset(self.request.user).get(pk=product.pk)
