@@ -327,9 +327,8 @@ def _existing_by_external_id(keys: set[tuple[str, str]]) -> dict[tuple[str, str]
     sql = (
         f"SELECT e.source, e.external_id, {product_cols}, {unit_cols}, c.name "
         "FROM json_to_recordset(%s::json) AS k(source text, external_id text) "
-        "CROSS JOIN LATERAL ("
-        f"SELECT source, external_id, product_id FROM {qn(ExternalId._meta.db_table)} AS x "
-        "WHERE x.source = k.source AND x.external_id = k.external_id OFFSET 0) AS e "
+        f"JOIN {qn(ExternalId._meta.db_table)} AS e "
+        "ON e.source = k.source AND e.external_id = k.external_id "
         f"JOIN {qn(Product._meta.db_table)} AS p ON p.id = e.product_id "
         f"LEFT JOIN {qn(OwnershipUnit._meta.db_table)} AS u ON u.id = p.unit_id "
         f"LEFT JOIN {qn(Cluster._meta.db_table)} AS c ON c.id = u.cluster_id"
