@@ -6,7 +6,6 @@ import django_filters
 from django.db.models import Q
 
 from portfolio.filters import UpdatedSinceFilterSet
-from portfolio.models import Cluster, Person, Team
 from products.models import Criticality, Kind, ManagementModel, Product, Stage
 
 NONE = "none"
@@ -67,12 +66,3 @@ class ProductFilterSet(UpdatedSinceFilterSet):
         if not (value.isascii() and value.isdigit() and len(value) <= 18):
             return queryset.none()
         return queryset.filter(unit__owner_id=int(value))
-
-    @staticmethod
-    def choices_context() -> dict:
-        """Options for the filter form on the page (one query each, not per row)."""
-        return {
-            "clusters": Cluster.objects.only("name", "slug"),
-            "owners": Person.objects.filter(units__is_active=True).distinct().only("name"),
-            "teams": Team.objects.only("name", "slug"),
-        }

@@ -10,7 +10,6 @@ from django.utils.safestring import mark_safe
 
 from portfolio.forms import ServiceForm, drop_unless_leader
 from portfolio.models import Cluster, Person, Team
-from products.filters import NONE, ProductFilterSet
 from products.models import (
     LIVE_STAGES,
     Kind,
@@ -18,6 +17,7 @@ from products.models import (
     Product,
     Stage,
 )
+from products.selectors import product_filter_options
 from products.services import MODEL_QUESTIONS, MigrationPlanInput
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -241,16 +241,16 @@ SORT_CHOICES = [
 ]
 
 
-def _once(build):
-    """A choices callable that builds its list on first use only."""
-    cache: list = []
+class _FilterOptions:
+    """The filter bar's options, loaded on first use and at most once per form."""
 
-    def choices():
-        if not cache:
-            cache.append(build())
-        return cache[0]
+    def __init__(self) -> None:
+        self._data = None
 
-    return choices
+    def get(self, name: str) -> tuple[list[tuple[str, str]], str]:
+        if self._data is None:
+            self._data = product_filter_options()
+        return self._data[name]
 
 
 class FastSelect(forms.Select):
@@ -264,14 +264,17 @@ class FastSelect(forms.Select):
         # Django's version walks the choices to look at the first one; these are never required.
         return False
 
+    source: _FilterOptions | None = None  # set per form
+    source_name = ""
+
     def render(self, name, value, attrs=None, renderer=None):
         attrs = self.build_attrs(self.attrs, attrs)
         selected = "" if value is None else str(value[0] if isinstance(value, list) else value)
-        # html.escape straight away: Django's escape() wraps each call for lazy strings.
-        options = "".join(
-            f'<option value="{html.escape(str(v))}"{" selected" if str(v) == selected else ""}>'
-            f"{html.escape(str(label))}</option>"
-            for v, label in self.choices
+        # The options come rendered (and cached) from selectors.product_filter_options();
+        # marking the chosen one is a string replacement.
+        marker = f'<option value="{html.escape(selected)}">'
+        options = self.source.get(self.source_name)[1].replace(
+            marker, f'<option value="{html.escape(selected)}" selected>', 1
         )
         extra = "".join(f' {k}="{escape(v)}"' for k, v in attrs.items() if v not in (None, False))
         return mark_safe(f'<select name="{escape(name)}"{extra}>{options}</select>')
@@ -300,23 +303,11 @@ class ProductFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        options = ProductFilterSet.choices_context()
-        # Callables are evaluated only when the form is rendered (one query per list; an htmx
-        # table refresh renders no filter bar and runs none), and once: they are memoised.
-        self.fields["cluster"].choices = _once(
-            lambda: [
-                ("", "Any cluster"),
-                (NONE, "No cluster"),
-                *options["clusters"].values_list("slug", "name"),
-            ]
-        )
-        self.fields["owner"].choices = _once(
-            lambda: [
-                ("", "Any owner"),
-                (NONE, "No accountable owner"),
-                *((str(pk), name) for pk, name in options["owners"].values_list("pk", "name")),
-            ]
-        )
-        self.fields["team"].choices = _once(
-            lambda: [("", "Any team"), *options["teams"].values_list("slug", "name")]
-        )
+        # Loaded on first use: an htmx table refresh renders no filter bar and runs no query
+        # for it.
+        source = _FilterOptions()
+        for name in ("cluster", "owner", "team"):
+            field = self.fields[name]
+            field.choices = lambda name=name: source.get(name)[0]
+            field.widget.source = source
+            field.widget.source_name = name

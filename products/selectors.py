@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import html
+
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import F, Prefetch, QuerySet
 from django.urls import reverse
 
-from products.filters import ProductFilterSet
+from portfolio.models import Cluster, Person, Team
+from products.filters import NONE, ProductFilterSet
 from products.models import (
     Criticality,
     ExternalId,
@@ -155,6 +161,65 @@ def attach_api_relations(rows: list[dict]) -> list[dict]:
     for product_id, source, external_id in ext:
         by_id[product_id]["external"].append({"source": source, "id": external_id})
     return rows
+
+
+FILTER_OPTIONS_SECONDS = 300
+
+
+def _options_version() -> tuple:
+    """Changes whenever a cluster, team, person or unit is added, removed or edited."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM portfolio_cluster), "
+            "(SELECT max(updated_at) FROM portfolio_cluster), "
+            "(SELECT count(*) FROM portfolio_team), "
+            "(SELECT max(updated_at) FROM portfolio_team), "
+            "(SELECT count(*) FROM portfolio_person), "
+            "(SELECT max(updated_at) FROM portfolio_person), "
+            "(SELECT max(updated_at) FROM products_ownershipunit)"
+        )
+        return cursor.fetchone()
+
+
+def _options_html(choices: list[tuple[str, str]]) -> str:
+    return "".join(
+        f'<option value="{html.escape(v)}">{html.escape(label)}</option>' for v, label in choices
+    )
+
+
+def product_filter_options() -> dict[str, tuple[list[tuple[str, str]], str]]:
+    """The filter bar's cluster, owner and team options, with their rendered <option> HTML.
+
+    At portfolio scale these are about a thousand options; they are built and rendered once
+    per change of the underlying rows (one cheap version query), not on every page view.
+    """
+    version = _options_version()
+    key = "product-filter-options:" + hashlib.sha1(repr(version).encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    lists = {
+        "cluster": [
+            ("", "Any cluster"),
+            (NONE, "No cluster"),
+            *Cluster.objects.order_by("name").values_list("slug", "name"),
+        ],
+        "owner": [
+            ("", "Any owner"),
+            (NONE, "No accountable owner"),
+            *(
+                (str(pk), name)
+                for pk, name in Person.objects.filter(units__is_active=True)
+                .distinct()
+                .order_by("name", "pk")
+                .values_list("pk", "name")
+            ),
+        ],
+        "team": [("", "Any team"), *Team.objects.order_by("name").values_list("slug", "name")],
+    }
+    options = {name: (choices, _options_html(choices)) for name, choices in lists.items()}
+    cache.set(key, options, FILTER_OPTIONS_SECONDS)
+    return options
 
 
 def product_detail(*, user, slug: str) -> Product:

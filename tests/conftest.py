@@ -63,3 +63,13 @@ def api_as(user) -> APIClient:
     if user is not None:
         client.force_authenticate(user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache, so query counts do not depend on test order."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -77,6 +77,12 @@ def test_filter_no_cluster_and_no_accountable_owner(viewer_client, owner_person,
     # then each returns only its rows
     assert names_in(alone) == {"Alone", "Orphan"}
     assert names_in(orphans) == {"Orphan"}
+    # and the filter bar shows the choice that is in force
+    assert '<option value="none" selected>No cluster</option>' in alone.content.decode()
+    assert '<option value="none" selected>No accountable owner</option>' in (
+        orphans.content.decode()
+    )
+    assert f'<option value="{cluster.slug}">{cluster.name}</option>' in alone.content.decode()
 
 
 def test_filter_by_management_model_and_kind(viewer_client):
@@ -150,9 +156,10 @@ def test_anonymous_is_sent_to_login(client):
     assert response["Location"].startswith(reverse("login"))
 
 
-# Query counts: session, user, leader check, count, rows, and the three
-# filter dropdowns (clusters, owners, teams). The same at 5 and at 50 rows.
-PRODUCT_LIST_QUERIES = 8
+# Query counts: session, user, leader check, count, rows, the filter options' version, and on
+# a cache miss the three filter dropdowns (clusters, owners, teams). The same at 5 and 50 rows.
+PRODUCT_LIST_QUERIES = 9
+OPTION_QUERIES = 3
 
 
 @pytest.mark.parametrize("rows", [5, 50])
@@ -173,8 +180,29 @@ def test_product_table_partial_query_count_does_not_grow(
 ):
     # the table alone skips the three dropdown queries
     portfolio_of(rows)
-    with django_assert_num_queries(PRODUCT_LIST_QUERIES - 3):
+    with django_assert_num_queries(PRODUCT_LIST_QUERIES - OPTION_QUERIES - 1):
         response = viewer_client.get(
             URL, {"stage": ["introduction", "growth", "maturity", "retirement"]}, headers=HTMX
         )
     assert len(response.context["page"].object_list) == rows
+
+
+@pytest.mark.parametrize("rows", [5, 50])
+def test_filter_options_are_cached_until_the_rows_behind_them_change(
+    rows, viewer_client, leader, portfolio_of, django_assert_num_queries
+):
+    # given a page already served once
+    portfolio_of(rows)
+    viewer_client.get(URL)
+    # when it is read again, the filter options come from the cache
+    with django_assert_num_queries(PRODUCT_LIST_QUERIES - OPTION_QUERIES):
+        viewer_client.get(URL)
+    # and once a cluster is added, the next page offers it
+    from portfolio.services import cluster_create
+
+    cluster_create(actor=leader, name="Brand new cluster")
+    with django_assert_num_queries(PRODUCT_LIST_QUERIES):
+        response = viewer_client.get(URL)
+    assert (
+        '<option value="brand-new-cluster">Brand new cluster</option>' in response.content.decode()
+    )
