@@ -25,6 +25,7 @@ from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.models import Cluster, Person, Team
 from portfolio.permissions import require_leader
 from products.models import (
+    PRODUCT_FIELDS,
     Criticality,
     ExternalId,
     Kind,
@@ -62,21 +63,7 @@ SUPPORTED_FIELDS = frozenset(
     | set(BOOL_FIELDS)
 )
 # Product columns a row may change, in a fixed order (team and owner are handled apart).
-PRODUCT_COLUMNS = (
-    "name",
-    "slug",
-    "kind",
-    "description",
-    "user_groups",
-    "user_count",
-    "key_use_cases",
-    "business_capabilities",
-    "criticality",
-    "strategic",
-    "under_significant_change",
-    "management_model",
-    "project_end_date",
-)
+PRODUCT_COLUMNS = PRODUCT_FIELDS
 MAX_INT = 2_147_483_647
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+\Z")
 SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}\Z")

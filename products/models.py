@@ -270,6 +270,25 @@ source_validator = RegexValidator(
 )
 
 
+# The product's own descriptive columns: what forms, services, the bulk upsert and the API
+# read and write beside the lifecycle, the unit and the team.
+PRODUCT_FIELDS = (
+    "name",
+    "slug",
+    "kind",
+    "description",
+    "user_groups",
+    "user_count",
+    "key_use_cases",
+    "business_capabilities",
+    "criticality",
+    "strategic",
+    "under_significant_change",
+    "management_model",
+    "project_end_date",
+)
+
+
 class ExternalId(models.Model):
     """The product's id in another system (CMDB, ticketing, monitoring), unique per source."""
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from portfolio.models import Cluster, Person, Team
 from products.filters import NONE, ProductFilterSet
 from products.models import (
+    PRODUCT_FIELDS,
     Criticality,
     ExternalId,
     Kind,
@@ -105,21 +106,9 @@ def present_rows(rows) -> list[dict]:
 # instances. Dependencies and external ids come in one plain query each for the whole page.
 API_COLUMNS = (
     "id",
-    "name",
-    "slug",
-    "kind",
-    "description",
-    "user_groups",
-    "user_count",
-    "key_use_cases",
-    "business_capabilities",
-    "criticality",
-    "strategic",
-    "under_significant_change",
+    *PRODUCT_FIELDS,
     "lifecycle_stage",
     "stage_changed_at",
-    "management_model",
-    "project_end_date",
     "unit_id",
     "created_at",
     "updated_at",

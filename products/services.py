@@ -19,6 +19,7 @@ from portfolio.permissions import is_leader, require_leader, require_unit_editor
 from portfolio.validation import full_clean_or_fail
 from products.models import (
     LIVE_STAGES,
+    PRODUCT_FIELDS,
     STAGE_ORDER,
     ExternalId,
     LifecycleTransition,
@@ -32,21 +33,7 @@ from products.models import (
 )
 
 # Fields any editor of the product's unit may change; the rest need a leader.
-OWNER_EDITABLE_FIELDS = {
-    "name",
-    "slug",
-    "kind",
-    "description",
-    "user_groups",
-    "user_count",
-    "key_use_cases",
-    "business_capabilities",
-    "criticality",
-    "under_significant_change",
-    "management_model",
-    "project_end_date",
-    "team",
-}
+OWNER_EDITABLE_FIELDS = (set(PRODUCT_FIELDS) - {"strategic"}) | {"team"}
 LEADER_ONLY_FIELDS = {"strategic"}
 
 

@@ -77,7 +77,8 @@ ERRORS = {
 }
 
 
-def _errors(*codes: int) -> dict:
+def errors_for(*codes: int) -> dict:
+    """The documented error answers of an endpoint, for extend_schema(responses=...)."""
     return {code: ERRORS[code] for code in codes}
 
 
@@ -128,22 +129,22 @@ def _write_schema(model: str, serializer, input_serializer, who: str, delete: bo
         "create": extend_schema(
             summary=f"Add a {model} (leaders)",
             request=input_serializer,
-            responses={201: serializer, **_errors(400, 403)},
+            responses={201: serializer, **errors_for(400, 403)},
         ),
         "update": extend_schema(
             summary=f"Replace a {model} ({who})",
             request=input_serializer,
-            responses={200: serializer, **_errors(400, 403, 404)},
+            responses={200: serializer, **errors_for(400, 403, 404)},
         ),
         "partial_update": extend_schema(
             summary=f"Change a {model} ({who})",
             request=input_serializer,
-            responses={200: serializer, **_errors(400, 403, 404)},
+            responses={200: serializer, **errors_for(400, 403, 404)},
         ),
     }
     if delete:
         views["destroy"] = extend_schema(
-            summary=f"Remove a {model} (leaders)", responses={204: None, **_errors(403, 404)}
+            summary=f"Remove a {model} (leaders)", responses={204: None, **errors_for(403, 404)}
         )
     return extend_schema_view(**views)
 
@@ -252,7 +253,7 @@ class ClusterViewSet(WriteThroughServices, viewsets.ModelViewSet):
     @extend_schema(
         summary="Add products to the cluster and take others out (leaders)",
         request=ClusterMembersInputSerializer,
-        responses={200: ClusterSerializer, **_errors(400, 403, 404, 409)},
+        responses={200: ClusterSerializer, **errors_for(400, 403, 404, 409)},
         filters=False,
     )
     @action(detail=True, methods=["post"], url_path="members", url_name="members")
@@ -287,7 +288,7 @@ class PortfolioSettingsView(generics.GenericAPIView):
     @extend_schema(
         summary="Change the portfolio settings (leaders)",
         request=PortfolioSettingsSerializer(partial=True),
-        responses={200: PortfolioSettingsSerializer, **_errors(400, 403)},
+        responses={200: PortfolioSettingsSerializer, **errors_for(400, 403)},
     )
     def patch(self, request: Request) -> Response:
         require_leader(request.user, "change the portfolio settings")

@@ -23,8 +23,8 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from portfolio.api.serializers import ErrorSerializer, UnitSerializer
-from portfolio.api.views import RENDERERS, updated_since_filter
+from portfolio.api.serializers import UnitSerializer
+from portfolio.api.views import RENDERERS, errors_for, updated_since_filter
 from portfolio.errors import ValidationFailed
 from portfolio.filters import UpdatedSinceFilterSet
 from portfolio.models import Person
@@ -52,17 +52,6 @@ from products.models import (
     UnitKind,
 )
 from products.services import MigrationPlanInput, product_create, product_transition, product_update
-
-ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="Bad input; `errors` names each field."),
-    403: OpenApiResponse(ErrorSerializer, description="Your role may not make this change."),
-    404: OpenApiResponse(ErrorSerializer, description="No such object."),
-    409: OpenApiResponse(ErrorSerializer, description="A domain rule refuses it; see `rule`."),
-}
-
-
-def _errors(*codes: int) -> dict:
-    return {code: ERRORS[code] for code in codes}
 
 
 def product_queryset(user) -> QuerySet[Product]:
@@ -181,7 +170,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(
         summary="Add a product (leaders)",
         request=ProductInputSerializer,
-        responses={201: ProductSerializer, **_errors(400, 403, 409)},
+        responses={201: ProductSerializer, **errors_for(400, 403, 409)},
     )
     def create(self, request: Request) -> Response:
         require_leader(request.user, "add products to the portfolio")
@@ -203,7 +192,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(
         summary="Replace a product's fields (unit owner or leader)",
         request=ProductInputSerializer,
-        responses={200: ProductSerializer, **_errors(400, 403, 404, 409)},
+        responses={200: ProductSerializer, **errors_for(400, 403, 404, 409)},
     )
     def update(self, request: Request, pk=None) -> Response:
         return self._update(request, partial=False)
@@ -212,7 +201,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         summary="Change some of a product's fields (unit owner or leader)",
         description="Owner, cluster and `strategic` changes are for leaders.",
         request=ProductInputSerializer,
-        responses={200: ProductSerializer, **_errors(400, 403, 404, 409)},
+        responses={200: ProductSerializer, **errors_for(400, 403, 404, 409)},
     )
     def partial_update(self, request: Request, pk=None) -> Response:
         return self._update(request, partial=True)
@@ -225,7 +214,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             "back needs a reason. Refusals by rule answer 409 with `rule`."
         ),
         request=TransitionInputSerializer,
-        responses={201: TransitionSerializer, **_errors(400, 403, 404, 409)},
+        responses={201: TransitionSerializer, **errors_for(400, 403, 404, 409)},
         filters=False,
     )
     @action(detail=True, methods=["post"], url_path="transition", url_name="transition")
@@ -256,7 +245,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                 description="Only moves recorded at or after this time (ISO 8601).",
             )
         ],
-        responses={200: TransitionSerializer(many=True), **_errors(400, 404)},
+        responses={200: TransitionSerializer(many=True), **errors_for(400, 404)},
         filters=False,
     )
     @action(
@@ -286,7 +275,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         responses={
             200: OpenApiResponse(UpsertResultSerializer, description="Updated or unchanged."),
             201: OpenApiResponse(UpsertResultSerializer, description="Created."),
-            **_errors(400, 403, 409),
+            **errors_for(400, 403, 409),
         },
         filters=False,
     )
@@ -315,7 +304,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         responses={
             200: BulkUpsertResultSerializer,
             400: OpenApiResponse(BulkErrorSerializer, description="Bad rows; nothing stored."),
-            **_errors(403),
+            **errors_for(403),
         },
         examples=[
             OpenApiExample(
