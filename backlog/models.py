@@ -1,0 +1,125 @@
+"""One ordered, living backlog per ownership unit."""
+
+from __future__ import annotations
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from products.models import OwnershipUnit, Product
+
+
+class ItemType(models.TextChoices):
+    IMPROVEMENT = "improvement", "Improvement"
+    FIX = "fix", "Fix"
+    ENHANCEMENT = "enhancement", "Enhancement"
+    INVESTIGATION = "investigation", "Investigation"
+
+
+class Dimension(models.TextChoices):
+    IMPROVEMENT = "improvement", "Improvement"
+    OPERATIONS = "operations", "Operations"
+    SUPPORT = "support", "Support"
+
+
+class ItemStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    READY = "ready", "Ready"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    DECLINED = "declined", "Declined"
+
+
+OPEN_STATUSES = (ItemStatus.PROPOSED, ItemStatus.READY, ItemStatus.IN_PROGRESS)
+
+
+class ItemSource(models.TextChoices):
+    USER_REQUEST = "user_request", "User request"
+    SUPPORT_PATTERN = "support_pattern", "Support pattern"
+    REVIEW_ACTION = "review_action", "Review action"
+    INCIDENT = "incident", "Incident"
+
+
+class BacklogItemQuerySet(models.QuerySet):
+    def visible_to(self, user) -> BacklogItemQuerySet:
+        return self if user.is_authenticated else self.none()
+
+    def editable_by(self, user) -> BacklogItemQuerySet:
+        from portfolio.permissions import is_leader
+
+        if is_leader(user):
+            return self
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(unit__owner__user=user)
+
+    def open(self) -> BacklogItemQuerySet:
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def in_order(self) -> BacklogItemQuerySet:
+        return self.order_by("rank")
+
+
+class BacklogItem(models.Model):
+    """One entry of a unit's backlog, tagged with the product (component) it is about.
+
+    `rank` orders the unit's backlog: gapped integers, so a move rewrites one row (and now and
+    then a bounded window of neighbours, see backlog.ranking). `version` grows with every
+    edit; a client that edits with an older version is told of the conflict.
+    """
+
+    unit = models.ForeignKey(OwnershipUnit, on_delete=models.CASCADE, related_name="backlog_items")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="backlog_items")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    type = models.CharField(max_length=20, choices=ItemType.choices, default=ItemType.IMPROVEMENT)
+    dimension = models.CharField(
+        max_length=20, choices=Dimension.choices, default=Dimension.IMPROVEMENT
+    )
+    status = models.CharField(
+        max_length=20, choices=ItemStatus.choices, default=ItemStatus.PROPOSED
+    )
+    rank = models.BigIntegerField()
+    estimate = models.DecimalField(
+        max_digits=7,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Effort in days.",
+    )
+    source = models.CharField(
+        max_length=20, choices=ItemSource.choices, default=ItemSource.USER_REQUEST
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    objects = BacklogItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["unit", "rank"]
+        constraints = [
+            # Deferred: a rebalance rewrites a window of ranks in one statement, and the ranks
+            # are unique again by the end of the transaction.
+            models.UniqueConstraint(
+                fields=["unit", "rank"],
+                name="backlog_rank_unique",
+                deferrable=models.Deferrable.DEFERRED,
+            ),
+            models.CheckConstraint(condition=Q(estimate__gte=0), name="backlog_estimate_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["unit", "status", "rank"]),
+            models.Index(fields=["product", "rank"]),
+            models.Index(fields=["updated_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES

@@ -1,0 +1,275 @@
+"""Writes on backlogs: items, their order, bulk changes, and what membership and lifecycle
+changes do to them. Every function owns its transaction and takes the backlog's lock before
+it touches ranks, so parallel moves queue up and none is lost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from backlog import ranking
+from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
+from portfolio.errors import RuleViolation, StaleVersion, ValidationFailed
+from portfolio.permissions import require_unit_editor
+from portfolio.validation import full_clean_or_fail
+from products.models import OwnershipUnit, Product, Stage, UnitKind
+
+EDITABLE_FIELDS = {
+    "title",
+    "description",
+    "type",
+    "dimension",
+    "status",
+    "estimate",
+    "source",
+    "product",
+}
+
+
+def unit_members(unit: OwnershipUnit) -> list[Product]:
+    return list(unit.products.all())
+
+
+def _check_component(unit: OwnershipUnit, product: Product, field: str = "product") -> None:
+    if product.unit_id != unit.pk:
+        raise ValidationFailed(
+            {field: [f"{product.name} is not part of the backlog of {unit.name}."]}
+        )
+    if product.lifecycle_stage == Stage.RETIRED:
+        raise RuleViolation(
+            f"{product.name} is retired; its backlog is frozen.",
+            field=field,
+            rule="backlog_frozen",
+        )
+
+
+def _stamp_status(item: BacklogItem, old_status: str | None) -> None:
+    now = timezone.now()
+    if item.status == ItemStatus.IN_PROGRESS and item.started_at is None:
+        item.started_at = now
+    if item.status in (ItemStatus.DONE, ItemStatus.DECLINED):
+        if item.finished_at is None or old_status != item.status:
+            item.finished_at = now
+    else:
+        item.finished_at = None
+
+
+@transaction.atomic
+def backlog_item_create(
+    *,
+    actor,
+    product: Product,
+    title: str,
+    position: str = "bottom",
+    **fields: Any,
+) -> BacklogItem:
+    """Add an item to the backlog of the unit `product` is run in (top or bottom)."""
+    product = Product.objects.select_related("unit__owner").get(pk=product.pk)
+    unit = product.unit
+    require_unit_editor(actor, unit, f"add to the backlog of {unit.name}")
+    _check_component(unit, product)
+    if position not in ("top", "bottom"):
+        raise ValidationFailed({"position": ["Choose 'top' or 'bottom'."]})
+    ranking.lock_backlog(unit.pk)
+    item = BacklogItem(unit=unit, product=product, title=title, rank=0, **fields)
+    _stamp_status(item, None)
+    full_clean_or_fail(item, exclude=["rank"])
+    index = 0 if position == "top" else BacklogItem.objects.filter(unit=unit).count()
+    item.rank = ranking.place_at(unit.pk, index, item_id=None).rank
+    item.save()
+    return item
+
+
+@transaction.atomic
+def backlog_item_update(
+    *, actor, item: BacklogItem, version: int | None = None, **changes: Any
+) -> BacklogItem:
+    """Change an item. With `version`, refuse if someone changed it since that version."""
+    current = (
+        BacklogItem.objects.select_for_update(of=("self",))
+        .select_related("unit__owner", "product")
+        .get(pk=item.pk)
+    )
+    require_unit_editor(actor, current.unit, f"edit the backlog of {current.unit.name}")
+    if version is not None and version != current.version:
+        raise StaleVersion(
+            f"'{current.title}' was changed by someone else (now version {current.version}, "
+            f"you edited version {version}).",
+            field="version",
+            rule="stale_version",
+        )
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationFailed({f: ["This field cannot be changed here."] for f in sorted(unknown)})
+    if current.product.lifecycle_stage == Stage.RETIRED:
+        raise RuleViolation(
+            f"{current.product.name} is retired; its backlog is frozen.",
+            field="product",
+            rule="backlog_frozen",
+        )
+    if "product" in changes and changes["product"].pk != current.product_id:
+        _check_component(current.unit, changes["product"])
+    old_status = current.status
+    for name, value in changes.items():
+        setattr(current, name, value)
+    _stamp_status(current, old_status)
+    full_clean_or_fail(current)
+    current.version += 1
+    current.save()
+    return current
+
+
+@transaction.atomic
+def backlog_item_delete(*, actor, item: BacklogItem) -> None:
+    item = BacklogItem.objects.select_related("unit__owner").get(pk=item.pk)
+    require_unit_editor(actor, item.unit, f"edit the backlog of {item.unit.name}")
+    item.delete()
+
+
+@dataclass
+class MoveResult:
+    item: BacklogItem
+    rows_written: int
+
+
+@transaction.atomic
+def backlog_item_move(
+    *,
+    actor,
+    item: BacklogItem,
+    before: BacklogItem | None = None,
+    after: BacklogItem | None = None,
+    position: int | None = None,
+) -> MoveResult:
+    """Move an item above `before`, below `after`, or to `position` (0 = top) of its backlog.
+
+    Writes the item's row, plus a bounded window of neighbours on the rare move that finds no
+    room between two ranks.
+    """
+    given = [x is not None for x in (before, after, position)]
+    if sum(given) != 1:
+        raise ValidationFailed(
+            {"non_field_errors": ["Give exactly one of before, after, position."]}
+        )
+    unit = OwnershipUnit.objects.select_related("owner").get(pk=item.unit_id)
+    require_unit_editor(actor, unit, f"reorder the backlog of {unit.name}")
+    ranking.lock_backlog(unit.pk)
+    item = BacklogItem.objects.get(pk=item.pk)  # fresh rank, under the lock
+    anchor = before or after
+    if anchor is not None:
+        anchor = BacklogItem.objects.filter(pk=anchor.pk).first()
+        field = "before" if before is not None else "after"
+        if anchor is None or anchor.unit_id != item.unit_id:
+            raise ValidationFailed({field: ["That item is not in the same backlog."]})
+        if anchor.pk == item.pk:
+            raise ValidationFailed({field: ["An item cannot move relative to itself."]})
+        index = ranking.index_of(unit.pk, anchor.rank, item.pk)
+        if after is not None:
+            index += 1
+    else:
+        if position < 0:
+            raise ValidationFailed({"position": ["A position counts from 0 (the top)."]})
+        index = position
+    placement = ranking.place_at(unit.pk, index, item_id=item.pk)
+    BacklogItem.objects.filter(pk=item.pk).update(rank=placement.rank, updated_at=timezone.now())
+    item.rank = placement.rank
+    return MoveResult(item, placement.rows_written)
+
+
+@transaction.atomic
+def backlog_items_bulk_update(
+    *,
+    actor,
+    unit: OwnershipUnit,
+    items: list[BacklogItem],
+    status: str | None = None,
+    product: Product | None = None,
+    move_to_top: bool = False,
+) -> int:
+    """Apply one change to a selection of a unit's items; all of them or none."""
+    unit = OwnershipUnit.objects.select_related("owner").get(pk=unit.pk)
+    require_unit_editor(actor, unit, f"edit the backlog of {unit.name}")
+    ids = [i.pk for i in items]
+    selected = list(BacklogItem.objects.filter(pk__in=ids).select_related("product"))
+    if len(selected) != len(set(ids)) or any(i.unit_id != unit.pk for i in selected):
+        raise ValidationFailed({"items": ["Every selected item must be in this backlog."]})
+    if status is not None and status not in ItemStatus.values:
+        raise ValidationFailed({"status": [f"'{status}' is not a status."]})
+    if product is not None:
+        _check_component(unit, product)
+    for item in selected:
+        changes: dict[str, Any] = {}
+        if status is not None:
+            changes["status"] = status
+        if product is not None:
+            changes["product"] = product
+        if changes:
+            backlog_item_update(actor=actor, item=item, **changes)
+    if move_to_top:
+        # Keep the selection's own order: place them from the last one up.
+        ordered = sorted(selected, key=lambda i: i.rank)
+        for item in reversed(ordered):
+            backlog_item_move(actor=actor, item=item, position=0)
+    return len(selected)
+
+
+# --- What membership and lifecycle changes do to backlog items --------------------------------
+
+
+def _append_in_order(items: list[BacklogItem], unit: OwnershipUnit) -> None:
+    """Move `items` (in their current order) to the bottom of `unit`'s backlog."""
+    if not items:
+        return
+    ranking.lock_backlog(unit.pk)
+    top = BacklogItem.objects.filter(unit=unit).aggregate(m=Max("rank"))["m"]
+    start = (top if top is not None else 0) + ranking.GAP
+    for offset, item in enumerate(items):
+        item.unit = unit
+        item.rank = start + offset * ranking.GAP
+    BacklogItem.objects.bulk_update(items, ["unit", "rank"], batch_size=1000)
+
+
+def carry_items_on_unit_change(*, product: Product, old_unit, new_unit) -> None:
+    """A product joining a cluster takes its items along; so does one splitting out.
+
+    They land at the bottom of the receiving backlog, in the order they had; the backlog they
+    leave keeps its own order (removing rows reorders nothing).
+    """
+    ranking.lock_backlog(old_unit.pk)
+    moving = list(BacklogItem.objects.filter(unit=old_unit, product=product).order_by("rank"))
+    _append_in_order(moving, new_unit)
+
+
+def freeze_backlog_on_retirement(*, product: Product, transition) -> None:
+    """Retired: open items move to the migration target's backlog, or are declined."""
+    if transition.to_stage != Stage.RETIRED:
+        return
+    open_items = list(
+        BacklogItem.objects.filter(product=product, status__in=OPEN_STATUSES).order_by("rank")
+    )
+    if not open_items:
+        return
+    plan = getattr(product, "migration_plan", None)
+    target = plan.targets.order_by("name").first() if plan is not None else None
+    if target is not None and target.lifecycle_stage != Stage.RETIRED:
+        for item in open_items:
+            item.product = target
+            item.version += 1
+        BacklogItem.objects.bulk_update(open_items, ["product", "version"])
+        if target.unit_id != product.unit_id:
+            _append_in_order(open_items, target.unit)
+    else:
+        now = timezone.now()
+        for item in open_items:
+            item.status = ItemStatus.DECLINED
+            item.finished_at = now
+            item.version += 1
+        BacklogItem.objects.bulk_update(open_items, ["status", "finished_at", "version"])
+
+
+def backlog_unit_kind_label(unit: OwnershipUnit) -> str:
+    return "cluster" if unit.kind == UnitKind.CLUSTER else "product"
