@@ -85,11 +85,10 @@ def place_at(unit_id: int, index: int, *, item_id: int | None) -> Placement:
     total = _count(unit_id, item_id)
     index = max(0, min(index, total))
     neighbours = _ranks(unit_id, item_id, max(index - 1, 0), 2 if index else 1)
-    lo = neighbours[0][1] if index > 0 else None
-    hi_row = neighbours[1] if index > 0 else (neighbours[0] if neighbours else None)
-    if index > 0 and len(neighbours) < 2:
-        hi_row = None
-    hi = hi_row[1] if hi_row else None
+    if index == 0:
+        lo, hi = None, (neighbours[0][1] if neighbours else None)
+    else:
+        lo, hi = neighbours[0][1], (neighbours[1][1] if len(neighbours) > 1 else None)
     rank = between(lo, hi)
     if rank is not None:
         return Placement(rank, {})
