@@ -4,7 +4,7 @@ plain Python list, across rebalances (tiny gaps force them often)."""
 from unittest import mock
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from backlog import ranking
@@ -35,6 +35,20 @@ def _stored(unit) -> list[int]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(ops=st.lists(operation, min_size=1, max_size=40))
+# Always include a sequence that squeezes one gap until it must rebalance.
+@example(
+    ops=[
+        ("insert", 0),
+        ("insert", 1),
+        ("insert", 1),
+        ("insert", 1),
+        ("insert", 1),
+        ("move", 0, 1),
+        ("move_before", 3, 1),
+        ("delete", 2),
+        ("insert", 1),
+    ]
+)
 def test_any_sequence_keeps_the_order_of_a_list_model(ops, leader):
     product = ProductFactory(owner=None)
     unit = product.unit
