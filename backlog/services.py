@@ -47,6 +47,15 @@ def _check_component(unit: OwnershipUnit, product: Product, field: str = "produc
         )
 
 
+def _refuse_frozen(item: BacklogItem) -> None:
+    if item.product.lifecycle_stage == Stage.RETIRED:
+        raise RuleViolation(
+            f"{item.product.name} is retired; its backlog is frozen.",
+            field="product",
+            rule="backlog_frozen",
+        )
+
+
 def _stamp_status(item: BacklogItem, old_status: str | None) -> None:
     now = timezone.now()
     if item.status == ItemStatus.IN_PROGRESS and item.started_at is None:
@@ -125,8 +134,9 @@ def backlog_item_update(
 
 @transaction.atomic
 def backlog_item_delete(*, actor, item: BacklogItem) -> None:
-    item = BacklogItem.objects.select_related("unit__owner").get(pk=item.pk)
+    item = BacklogItem.objects.select_related("unit__owner", "product").get(pk=item.pk)
     require_unit_editor(actor, item.unit, f"edit the backlog of {item.unit.name}")
+    _refuse_frozen(item)
     item.delete()
 
 
@@ -155,10 +165,19 @@ def backlog_item_move(
         raise ValidationFailed(
             {"non_field_errors": ["Give exactly one of before, after, position."]}
         )
-    unit = OwnershipUnit.objects.select_related("owner").get(pk=item.unit_id)
+    # The item's unit as stored now: the caller's copy may predate a cluster move.
+    unit_id = BacklogItem.objects.values_list("unit_id", flat=True).get(pk=item.pk)
+    unit = OwnershipUnit.objects.select_related("owner").get(pk=unit_id)
     require_unit_editor(actor, unit, f"reorder the backlog of {unit.name}")
     ranking.lock_backlog(unit.pk)
-    item = BacklogItem.objects.get(pk=item.pk)  # fresh rank, under the lock
+    item = BacklogItem.objects.select_related("product").get(pk=item.pk)  # fresh, under the lock
+    if item.unit_id != unit.pk:  # carried to another backlog while we waited for the lock
+        raise StaleVersion(
+            f"'{item.title}' moved to another backlog; reload and try again.",
+            field="unit",
+            rule="stale_version",
+        )
+    _refuse_frozen(item)
     anchor = before or after
     if anchor is not None:
         anchor = BacklogItem.objects.filter(pk=anchor.pk).first()
