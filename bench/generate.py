@@ -58,6 +58,17 @@ SIZES: dict[str, Size] = {
     "L": Size(products=5_000, people=600, clusters=400, teams=120, leaders=6),
 }
 
+# Backlog items per size: (all items, the one "big backlog" among them). The big backlog is the
+# unit the backlog figures measure; one more unit gets exactly SMALL_BACKLOG items, to compare
+# query counts; the rest are spread over the other active units with a Zipf skew.
+BACKLOGS: dict[str, tuple[int, int]] = {
+    "S": (2_000, 1_000),
+    "M": (50_000, 5_000),
+    "L": (500_000, 10_000),
+}
+SMALL_BACKLOG = 5
+RANK_GAP = 1 << 20  # backlog.ranking.GAP: ranks spaced by it in each unit's order
+
 STAGES = [
     ("introduction", 0.10),
     ("growth", 0.20),
@@ -212,6 +223,7 @@ class Portfolio:
         self._lifecycle()
         self._links()
         self._history()
+        self._backlog()
         return self
 
     def _people(self) -> None:
@@ -630,6 +642,108 @@ class Portfolio:
                     },
                 )
 
+    # -- backlog items ---------------------------------------------------------------------
+
+    def _backlog(self) -> None:
+        """Backlog items as COPY text lines (no dicts: L has half a million of them).
+
+        Own seeded rng, so adding items leaves the rest of the portfolio as it was. Items sit in
+        active units on a member product (the unit's component); a retired product's items are
+        done or declined (retirement freezes a backlog). Ids follow created_at, so one unit's
+        rows are spread over the table as they would be after years of use.
+        """
+        rng = random.Random(f"portfolio-bench-backlog-{self.size_name}")
+        total, big_n = BACKLOGS[self.size_name]
+        members: dict[int, list[dict]] = {}
+        for product in self.products:
+            members.setdefault(product["unit_id"], []).append(product)
+        units = [u for u in self.units if u["is_active"] and u["id"] in members]
+
+        def live(unit: dict) -> int:
+            return sum(p["lifecycle_stage"] != "retired" for p in members[unit["id"]])
+
+        # The big backlog: the cluster unit with the most live components (lowest id on ties);
+        # the small one: the first live single-product unit.
+        big = max((u for u in units if u["kind"] == "cluster"), key=lambda u: (live(u), -u["id"]))
+        small = next(u for u in units if u["kind"] == "product" and live(u) and u is not big)
+        rest = [u for u in units if u is not big and u is not small]
+        rng.shuffle(rest)
+        counts = {big["id"]: big_n, small["id"]: SMALL_BACKLOG}
+        spread = _zipf_sizes(total - big_n - SMALL_BACKLOG, len(rest), minimum=0, s=0.9)
+        for unit, n in zip(rest, spread, strict=True):
+            counts[unit["id"]] = n
+        self.backlog_units = {"big": big["id"], "small": small["id"]}
+        self.backlog_counts = counts
+
+        descriptions = ["", "", *(_text(rng, rng.randint(1, 3), d) for d in DOMAINS * 6)]
+        types = ["improvement"] * 4 + ["fix"] * 3 + ["enhancement"] * 2 + ["investigation"]
+        dimensions = ["improvement"] * 5 + ["operations"] * 3 + ["support"] * 2
+        sources = ["user_request"] * 5 + ["support_pattern"] * 2 + ["review_action"] * 2
+        sources += ["incident"]
+        open_statuses = ["proposed"] * 5 + ["ready"] * 4 + ["in_progress"] * 2
+        verbs = _words("Speed up Simplify Automate Fix Replace Review Document Migrate Split")
+        objects = [f"{v.lower()} {o}" for v in USE_VERBS for o in USE_OBJECTS]
+        today = TODAY.timestamp()
+        span = 7 * 365 * 86400
+        lines: list[tuple[float, str]] = []
+        fmt_ts = dt.datetime.fromtimestamp
+        utc = dt.UTC
+
+        def ts(seconds: float) -> str:
+            return fmt_ts(int(seconds), utc).isoformat()
+
+        status_stats: dict[str, int] = {}
+        for unit_id, n in counts.items():
+            products = members[unit_id]
+            if unit_id in self.backlog_units.values():
+                products = [p for p in products if p["lifecycle_stage"] != "retired"]
+            for k in range(n):
+                product = products[int(rng.random() * len(products))]
+                created = today - rng.random() ** 2 * span  # more new items than old ones
+                updated = created + rng.random() * (today - created)
+                age = (today - created) / span
+                if product["lifecycle_stage"] == "retired":
+                    status = "done" if rng.random() < 0.6 else "declined"
+                elif rng.random() < 0.15 + 0.6 * age:  # old items are mostly finished
+                    status = "done" if rng.random() < 0.8 else "declined"
+                else:
+                    status = open_statuses[int(rng.random() * len(open_statuses))]
+                status_stats[status] = status_stats.get(status, 0) + 1
+                started = (
+                    ts(created + rng.random() * (updated - created))
+                    if status in ("in_progress", "done")
+                    else "\\N"
+                )
+                finished = ts(updated) if status in ("done", "declined") else "\\N"
+                estimate = "\\N" if rng.random() < 0.3 else f"{rng.randint(1, 400) / 10:.1f}"
+                title = (
+                    f"{verbs[int(rng.random() * len(verbs))]} "
+                    f"{objects[int(rng.random() * len(objects))]} in {product['name']}"
+                )
+                line = "\t".join(
+                    (
+                        str(unit_id),
+                        str(product["id"]),
+                        title,
+                        descriptions[int(rng.random() * len(descriptions))].translate(_ESCAPE),
+                        types[int(rng.random() * len(types))],
+                        dimensions[int(rng.random() * len(dimensions))],
+                        status,
+                        str((k + 1) * RANK_GAP),
+                        estimate,
+                        sources[int(rng.random() * len(sources))],
+                        ts(created),
+                        ts(updated),
+                        started,
+                        finished,
+                        str(1 + int(rng.random() ** 3 * 6)),
+                    )
+                )
+                lines.append((created, line))
+        lines.sort(key=lambda pair: pair[0])
+        self.backlog_lines = [line for _, line in lines]
+        self.backlog_statuses = status_stats
+
 
 # --- Writing: one COPY per table --------------------------------------------------------------
 
@@ -677,6 +791,29 @@ def copy_rows(cursor, model, rows: list[dict[str, Any]]) -> int:
     table = qn(model._meta.db_table)
     cursor.copy_expert(f"COPY {table} ({', '.join(qn(c) for c in columns)}) FROM STDIN", buf)
     return len(rows)
+
+
+BACKLOG_TABLE = "backlog_backlogitem"
+BACKLOG_COLUMNS = (
+    "id, unit_id, product_id, title, description, type, dimension, status, rank, estimate, "
+    "source, created_at, updated_at, started_at, finished_at, version"
+)
+
+
+def copy_backlog(cursor, lines: list[str]) -> int:
+    """COPY the backlog items (ids 1..n in created_at order), in chunks to bound the buffer."""
+    chunk = 50_000
+    for start in range(0, len(lines), chunk):
+        buf = io.StringIO()
+        for offset, line in enumerate(lines[start : start + chunk], start + 1):
+            buf.write(f"{offset}\t{line}\n")
+        buf.seek(0)
+        cursor.copy_expert(f"COPY {BACKLOG_TABLE} ({BACKLOG_COLUMNS}) FROM STDIN", buf)
+    if lines:
+        cursor.execute(
+            f"SELECT setval(pg_get_serial_sequence('{BACKLOG_TABLE}', 'id'), %s)", [len(lines)]
+        )
+    return len(lines)
 
 
 def _models() -> dict[str, Any]:
@@ -766,6 +903,7 @@ def write(portfolio: Portfolio) -> dict[str, int]:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT max(id) FROM {table}))"
                 )
+            counts[BACKLOG_TABLE] = copy_backlog(cursor, portfolio.backlog_lines)
         leaders, _ = Group.objects.get_or_create(name=LEADERS_GROUP)
         leaders.user_set.add(*portfolio.leader_user_ids)
         PortfolioSettings.load()
@@ -811,6 +949,15 @@ def summary(portfolio: Portfolio) -> dict[str, Any]:
         "new_last_60_days": sum(
             p["created_at"] > TODAY - dt.timedelta(days=60) for p in portfolio.products
         ),
+        "backlog_items": len(portfolio.backlog_lines),
+        # The units the backlog figures use (bench/run.py reads them from here).
+        "backlog_big_unit": portfolio.backlog_units["big"],
+        "backlog_big_items": portfolio.backlog_counts[portfolio.backlog_units["big"]],
+        "backlog_small_unit": portfolio.backlog_units["small"],
+        "backlog_small_items": portfolio.backlog_counts[portfolio.backlog_units["small"]],
+        "backlog_largest": sorted(portfolio.backlog_counts.values(), reverse=True)[:5],
+        "backlog_units_with_items": sum(1 for n in portfolio.backlog_counts.values() if n),
+        "backlog_statuses": dict(sorted(portfolio.backlog_statuses.items())),
     }
 
 

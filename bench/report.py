@@ -43,7 +43,19 @@ def main() -> int:
             f"{m['load_average_end'][0]} at the end; the whole run took "
             f"{result['bench_seconds']:.0f} s.\n"
         )
+        if shape.get("backlog_items"):
+            print(
+                f"Backlog: {shape['backlog_items']:,} items; the backlog figures use unit "
+                f"{shape['backlog_big_unit']} ({shape['backlog_big_items']:,} items) and, for "
+                f"the query count, unit {shape['backlog_small_unit']} "
+                f"({shape['backlog_small_items']} items).\n"
+            )
         print(markdown_table(result["figures"]))
+        unmeasured = [f for f in result["figures"] if f.get("value") is None]
+        for f in unmeasured:
+            print(f"- {f['name']}: {f.get('note', 'not measured')}")
+        if unmeasured:
+            print()
     print("#### Query counts by size\n")
     names: list[str] = []
     counts: dict[str, dict[str, str]] = {}

@@ -826,6 +826,338 @@ def measure_upserts(client: Client, db, fixtures: Fixtures, reps: int) -> dict[s
     return series
 
 
+# --- Backlog: one move, the backlog page, the filtered API list --------------------------------
+
+BACKLOG_STATUS = "ready"
+BACKLOG_API_QUERY = f"status={BACKLOG_STATUS}&page_size=100"
+
+# The same rows the backlog API list answers (backlog.api.serializers.ROW_FIELDS: the item's
+# columns, the unit's name from its cluster or product, the component's slug), with the same
+# filter, order and limit; the pagination count is a second statement and left out.
+BACKLOG_SQL = """
+SELECT i.id, i.unit_id, COALESCE(c.name, up.name) AS unit_name, p.slug, i.title,
+       i.description, i.type, i.dimension, i.status, i.rank, i.estimate, i.source,
+       i.created_at, i.updated_at, i.started_at, i.finished_at, i.version
+FROM backlog_backlogitem i
+JOIN products_product p ON p.id = i.product_id
+JOIN products_ownershipunit u ON u.id = i.unit_id
+LEFT JOIN portfolio_cluster c ON c.id = u.cluster_id
+LEFT JOIN products_product up ON up.id = u.product_id
+WHERE i.unit_id = %s AND i.status = %s
+ORDER BY i.unit_id, i.rank, i.id
+LIMIT %s
+"""
+
+# The reference for a move: one row rewritten in its own committed transaction.
+ONE_ROW_UPDATE = "UPDATE backlog_backlogitem SET rank = rank WHERE id = %s"
+
+# Rows of one backlog with a version newer than a transaction id: what a move really wrote.
+ROWS_WRITTEN_SQL = """
+SELECT count(*) FROM backlog_backlogitem
+WHERE unit_id = %s AND xmin::text::bigint >= %s
+"""
+
+
+@dataclasses.dataclass
+class BacklogTarget:
+    big_unit: int
+    big_items: int
+    small_unit: int
+    small_items: int
+    item: int  # the item the moves move: top of the big backlog, on a live component
+    mid: int  # where it goes and comes back from
+
+
+def backlog_target(db, shape: dict[str, Any]) -> BacklogTarget | None:
+    if "backlog_big_unit" not in shape:
+        return None
+    big, small = shape["backlog_big_unit"], shape["backlog_small_unit"]
+    with db.cursor() as cur:
+        cur.execute(
+            "SELECT unit_id, count(*) FROM backlog_backlogitem WHERE unit_id IN (%s, %s) "
+            "GROUP BY unit_id",
+            [big, small],
+        )
+        counts = dict(cur.fetchall())
+        cur.execute(
+            "SELECT i.id FROM backlog_backlogitem i JOIN products_product p "
+            "ON p.id = i.product_id WHERE i.unit_id = %s AND p.lifecycle_stage <> 'retired' "
+            "ORDER BY i.rank LIMIT 1",
+            [big],
+        )
+        item = cur.fetchone()[0]
+    return BacklogTarget(
+        big, counts.get(big, 0), small, counts.get(small, 0), item, counts.get(big, 0) // 2
+    )
+
+
+def _missing(client: Client, method: str, path: str, headers: dict, body=None) -> str | None:
+    """None when the endpoint answers 200; why not, when it is not there (yet): 404 or 405.
+    Any other answer means it is there and broken: the run fails."""
+    status, _, _, data = client.send(method, path, headers, body)
+    if status == 200:
+        return None
+    if status in (404, 405):
+        return f"not measured: {method} {path.split('?')[0]} answered {status} (not built yet)"
+    raise SystemExit(f"bench: {method} {path} answered {status}: {data[:600]!r}")
+
+
+def measure_backlog(
+    client: Client, db, fixtures: Fixtures, target: BacklogTarget, iterations: int
+) -> tuple[dict[str, Series], dict[str, str]]:
+    """Move (API, and in-process through Django's test client) beside a one-row UPDATE; the
+    backlog page of the big and the small backlog; the filtered API list beside raw SQL.
+    Interleaved rounds, alternating order. Returns the series and, per endpoint that is not
+    there, why it was not measured."""
+    from django.db import connection
+    from django.test import Client as DjangoClient
+
+    move_path = f"/api/v1/backlog-items/{target.item}/move/"
+    list_path = f"/api/v1/backlog-items/?unit={target.big_unit}&{BACKLOG_API_QUERY}"
+    big_page = f"/units/{target.big_unit}/backlog/"
+    small_page = f"/units/{target.small_unit}/backlog/"
+    move_headers = {**client.api_headers, "Content-Type": "application/json"}
+    top = json.dumps({"position": 0}).encode()
+
+    skipped: dict[str, str] = {}
+    for key, args in (
+        ("move", ("POST", move_path, move_headers, top)),
+        ("list", ("GET", list_path, client.api_headers)),
+        ("page", ("GET", big_page, client.page_headers)),
+    ):
+        why = _missing(client, *args)
+        if why:
+            skipped[key] = why
+            log(why)
+
+    keys = ("move", "move_rows", "move_in_process", "update", "page", "page_small", "list")
+    series = {k: Series() for k in (*keys, "list_sql")}
+    flip = {"http": 0, "local": 0}
+    local = DjangoClient(
+        HTTP_X_FORWARDED_PROTO="https", HTTP_AUTHORIZATION=f"Token {fixtures.token}"
+    )
+
+    def next_body(kind: str) -> bytes:
+        # To the middle and back to the top: the ranks there always have room (one row a move).
+        flip[kind] += 1
+        return json.dumps({"position": target.mid if flip[kind] % 2 else 0}).encode()
+
+    def xid() -> int:
+        with db.cursor() as cur:
+            cur.execute("SELECT pg_current_xact_id()::text::bigint % 4294967296")
+            return cur.fetchone()[0]
+
+    def move():
+        since = xid()
+        elapsed, queries, data = client.api(move_path, next_body("http"))
+        with db.cursor() as cur:
+            cur.execute(ROWS_WRITTEN_SQL, [target.big_unit, since])
+            written = cur.fetchone()[0]
+        series["move"].add(elapsed, queries, json.loads(data)["rows_written"])
+        series["move_rows"].add(0, None, written)
+
+    def move_in_process():
+        body = next_body("local")
+        started = time.perf_counter()
+        response = local.post(move_path, body, content_type="application/json")
+        elapsed = time.perf_counter() - started
+        if response.status_code != 200:
+            raise SystemExit(f"bench: in-process move answered {response.status_code}")
+        series["move_in_process"].add(
+            elapsed, int(response["X-Query-Count"]), response.json()["rows_written"]
+        )
+
+    def update():
+        started = time.perf_counter()
+        with db.cursor() as cur:  # autocommit: its own transaction, committed
+            cur.execute(ONE_ROW_UPDATE, [target.item])
+        series["update"].add(time.perf_counter() - started, 1, 1)
+
+    def page():
+        elapsed, queries, body = client.page(big_page)
+        series["page"].add(elapsed, queries, body.count(b'data-item="'))
+
+    def page_small():
+        elapsed, queries, body = client.page(small_page)
+        series["page_small"].add(elapsed, queries, body.count(b'data-item="'))
+
+    def api_list():
+        elapsed, queries, body = client.api(list_path)
+        series["list"].add(elapsed, queries, len(json.loads(body)["results"]))
+
+    def list_sql():
+        elapsed, n = timed_sql(db, BACKLOG_SQL, [target.big_unit, BACKLOG_STATUS, 100])
+        series["list_sql"].add(elapsed, 1, n)
+
+    steps = []
+    if "move" not in skipped:
+        steps += [move, move_in_process, update]
+    if "page" not in skipped:
+        steps += [page, page_small]
+    if "list" not in skipped:
+        steps += [api_list, list_sql]
+    if not steps:
+        return series, skipped
+    log(
+        f"backlog: unit {target.big_unit} ({target.big_items:,} items), item {target.item} "
+        f"moves to {target.mid} and back; {iterations} interleaved rounds of {len(steps)} steps"
+    )
+    for _ in range(3):
+        for step in steps:
+            step()
+    for s in series.values():
+        s.seconds.clear()
+        s.queries.clear()
+        s.rows.clear()
+    for i in range(iterations):
+        for step in steps if i % 2 == 0 else reversed(steps):
+            step()
+    connection.close()
+    return series, skipped
+
+
+def _median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def not_measured(name: str, unit: str, why: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "value": None,
+        "unit": unit,
+        "reference": None,
+        "reference_value": None,
+        "ratio": None,
+        "target": None,
+        "met": None,
+        "note": why,
+    }
+
+
+def backlog_figures(
+    s: dict[str, Series], skipped: dict[str, str], target: BacklogTarget | None
+) -> list[dict[str, Any]]:
+    names = {
+        "rows": "Backlog move (API), rows written",
+        "time": "Backlog move (API), time",
+        "local": "Backlog move, in-process (Django test client)",
+        "page": "Backlog page, first page",
+        "page_q": "Backlog page queries: big backlog vs small",
+        "list": "Backlog API list, filtered, page of 100",
+    }
+    if target is None:
+        why = "not measured: the generated portfolio has no backlog"
+        return [not_measured(n, "—", why) for n in names.values()]
+    big = f"{target.big_items:,}-item backlog"
+    out = []
+    if "move" in skipped:
+        out += [
+            not_measured(names[k], u, skipped["move"])
+            for k, u in (("rows", "rows"), ("time", "ms"))
+        ]
+    else:
+        move, update, written = s["move"], s["update"], s["move_rows"].rows
+        out.append(
+            figure(
+                names["rows"],
+                _median(move.rows),
+                "rows",
+                target=("<=", 3),
+                p95=p95(move.rows),
+                max=max(move.rows),
+                server_rows_median=_median(written),
+                server_rows_max=max(written),
+                samples=len(move.rows),
+                note=f"rows_written of the API answer, {big}, to position {target.mid} and back "
+                "to 0; server_rows: rows of that backlog with a new row version (xmin) after "
+                "the call",
+            )
+        )
+        out.append(
+            figure(
+                names["time"],
+                move.median_ms,
+                "ms",
+                reference="single-row UPDATE, own transaction (psycopg2)",
+                reference_value=update.median_ms,
+                target=("<=", 3),
+                p95=round(move.p95_ms, 2),
+                reference_p95=round(update.p95_ms, 3),
+                queries=move.query_count,
+                samples=len(move.seconds),
+                note=f"{big}; includes HTTP, token auth, permission check and the backlog lock",
+            )
+        )
+        local = s["move_in_process"]
+        out.append(
+            figure(
+                names["local"],
+                local.median_ms,
+                "ms",
+                reference="single-row UPDATE, own transaction (psycopg2)",
+                reference_value=update.median_ms,
+                p95=round(local.p95_ms, 2),
+                queries=local.query_count,
+                rows_written=_median(local.rows),
+                samples=len(local.seconds),
+                note="information: the same move without HTTP and gunicorn",
+            )
+        )
+    if "page" in skipped:
+        out += [
+            not_measured(names[k], u, skipped["page"])
+            for k, u in (("page", "ms"), ("page_q", "queries"))
+        ]
+    else:
+        page, small = s["page"], s["page_small"]
+        out.append(
+            figure(
+                names["page"],
+                page.median_ms,
+                "ms",
+                p95=round(page.p95_ms, 2),
+                queries=page.query_count,
+                rows=page.rows[0],
+                samples=len(page.seconds),
+                note=f"/units/<id>/backlog/, {big}",
+            )
+        )
+        out.append(
+            figure(
+                names["page_q"],
+                page.query_count,
+                "queries",
+                reference=f"same page, {target.small_items}-item backlog",
+                reference_value=small.query_count,
+                target=("==", 1),
+                big_items=target.big_items,
+                small_items=target.small_items,
+                small_ms=round(small.median_ms, 2),
+                small_rows=small.rows[0],
+            )
+        )
+    if "list" in skipped:
+        out.append(not_measured(names["list"], "ms", skipped["list"]))
+    else:
+        api, sql = s["list"], s["list_sql"]
+        out.append(
+            figure(
+                names["list"],
+                api.median_ms,
+                "ms",
+                reference=f"raw SQL, same {sql.rows[0]} rows (psycopg2)",
+                reference_value=sql.median_ms,
+                p95=round(api.p95_ms, 2),
+                reference_p95=round(sql.p95_ms, 3),
+                queries=api.query_count,
+                rows=api.rows[0],
+                samples=len(api.seconds),
+                note=f"?unit=<big>&{BACKLOG_API_QUERY}, {big}; no target",
+            )
+        )
+    return out
+
+
 # --- Figures --------------------------------------------------------------------------------
 
 
@@ -1005,7 +1337,7 @@ def table_rows(figures: list[dict[str, Any]]) -> list[list[str]]:
         rows.append(
             [
                 f["name"],
-                f"{fmt(f['value'], 2)} {unit}",
+                f"{fmt(f['value'], 2)} {unit}" if f["value"] is not None else "not measured",
                 f"{fmt(f.get('p95'), 2)} {unit}" if f.get("p95") is not None else "—",
                 fmt(f.get("queries")),
                 ref,
@@ -1044,6 +1376,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regenerate", action="store_true", help="rebuild the portfolio")
     parser.add_argument("--skip-upsert", action="store_true")
     parser.add_argument("--skip-in-process", action="store_true")
+    parser.add_argument("--skip-backlog", action="store_true")
     args = parser.parse_args(argv)
     iterations = args.iterations or 40
     if iterations < 5 or args.upsert_rounds < 1:
@@ -1073,6 +1406,13 @@ def main(argv: list[str] | None = None) -> int:
         figures = read_figures(measure_reads(client, db, fixtures, iterations))
         if not args.skip_in_process:
             figures += in_process_figures(measure_in_process(db, fixtures, iterations))
+        if not args.skip_backlog:
+            target = backlog_target(db, template["shape"])
+            if target is None:
+                figures += backlog_figures({}, {}, None)
+            else:
+                series, skipped = measure_backlog(client, db, fixtures, target, iterations)
+                figures += backlog_figures(series, skipped, target)
         if not args.skip_upsert:
             figures += upsert_figures(measure_upserts(client, db, fixtures, args.upsert_rounds))
         figures.append(generation_figure(args.size, template))
