@@ -4,6 +4,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from backlog.api.views import BacklogItemViewSet
 from portfolio.api.views import ClusterViewSet, PersonViewSet, PortfolioSettingsView, TeamViewSet
 from products.api.views import ProductViewSet, UnitViewSet
 
@@ -23,3 +24,4 @@ router.register("clusters", ClusterViewSet, basename="api-cluster")
 router.register("people", PersonViewSet, basename="api-person")
 router.register("teams", TeamViewSet, basename="api-team")
 router.register("units", UnitViewSet, basename="api-unit")
+router.register("backlog-items", BacklogItemViewSet, basename="api-backlog-item")

@@ -1,0 +1,219 @@
+"""Input and output adapters for backlog items.
+
+The output is built by hand from a values() row (see `backlog_item_rows`), so the list costs
+the same queries at any page size and a single item answers with the same body.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from backlog.models import BacklogItem, Dimension, ItemSource, ItemStatus, ItemType
+from products.models import Product
+
+_DT = serializers.DateTimeField()
+_ESTIMATE = serializers.DecimalField(max_digits=7, decimal_places=1)
+
+ROW_FIELDS = (
+    "id",
+    "unit_id",
+    "unit_name",
+    "product__slug",
+    "title",
+    "description",
+    "type",
+    "dimension",
+    "status",
+    "rank",
+    "estimate",
+    "source",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "finished_at",
+    "version",
+)
+
+
+def backlog_item_rows(queryset: QuerySet[BacklogItem]) -> QuerySet:
+    """The rows an item body is made of, in one query (unit name from its cluster or product)."""
+    return queryset.annotate(
+        unit_name=Coalesce("unit__cluster__name", "unit__product__name")
+    ).values(*ROW_FIELDS)
+
+
+def _dt(value):
+    return _DT.to_representation(value) if value is not None else None
+
+
+def _days(since: dt.datetime, now: dt.datetime) -> int:
+    return max((now - since).days, 0)
+
+
+def backlog_item_representation(row: dict, now: dt.datetime | None = None) -> dict:
+    now = now or timezone.now()
+    estimate = row["estimate"]
+    return {
+        "id": row["id"],
+        "unit": row["unit_id"],
+        "unit_name": row["unit_name"],
+        "product": row["product__slug"],
+        "title": row["title"],
+        "description": row["description"],
+        "type": row["type"],
+        "dimension": row["dimension"],
+        "status": row["status"],
+        "rank": row["rank"],
+        "estimate": _ESTIMATE.to_representation(estimate) if estimate is not None else None,
+        "source": row["source"],
+        "created_at": _dt(row["created_at"]),
+        "updated_at": _dt(row["updated_at"]),
+        "started_at": _dt(row["started_at"]),
+        "finished_at": _dt(row["finished_at"]),
+        "version": row["version"],
+        "age_days": _days(row["created_at"], now),
+        "days_since_touched": _days(row["updated_at"], now),
+    }
+
+
+class BacklogItemSerializer(serializers.Serializer):
+    """A backlog item as the API answers it (read-only; described here for the schema)."""
+
+    id = serializers.IntegerField()
+    unit = serializers.IntegerField(help_text="The ownership unit whose backlog holds the item.")
+    unit_name = serializers.CharField()
+    product = serializers.SlugField(help_text="The component product's slug.")
+    title = serializers.CharField()
+    description = serializers.CharField()
+    type = serializers.ChoiceField(choices=ItemType.choices)
+    dimension = serializers.ChoiceField(choices=Dimension.choices)
+    status = serializers.ChoiceField(choices=ItemStatus.choices)
+    rank = serializers.IntegerField(
+        help_text="Orders the unit's backlog (smaller is higher); gapped, not a position."
+    )
+    estimate = serializers.DecimalField(
+        max_digits=7, decimal_places=1, allow_null=True, help_text="Effort in days."
+    )
+    source = serializers.ChoiceField(choices=ItemSource.choices)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    version = serializers.IntegerField(help_text="Send it back with an edit (or as If-Match).")
+    age_days = serializers.IntegerField(help_text="Whole days since the item was created.")
+    days_since_touched = serializers.IntegerField(help_text="Whole days since its last change.")
+
+
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
+class ProductRefField(serializers.Field):
+    """One product given by id or slug; unknown ones name the field."""
+
+    default_error_messages = {
+        "unknown": "No product with id or slug: {ref}.",
+        "invalid": "Give a product id or slug.",
+    }
+
+    def to_internal_value(self, data) -> Product:
+        if isinstance(data, bool) or not isinstance(data, (int, str)):
+            self.fail("invalid")
+        ref = str(data)
+        if not ref or len(ref) > 160:
+            self.fail("invalid")
+        query = Q(slug=ref)
+        if ref.isascii() and ref.isdigit() and len(ref) < 19:
+            query |= Q(pk=int(ref))
+        product = Product.objects.filter(query).order_by("pk").first()
+        if product is None:
+            self.fail("unknown", ref=ref)
+        return product
+
+    def to_representation(self, value: Product) -> str:
+        return value.slug
+
+
+class BacklogItemInputSerializer(serializers.Serializer):
+    """What a client may send to add (POST) or change (PUT/PATCH) a backlog item."""
+
+    product = ProductRefField(
+        help_text="Component product (id or slug); the item goes to that product's unit."
+    )
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(allow_blank=True, required=False)
+    type = serializers.ChoiceField(choices=ItemType.choices, required=False)
+    dimension = serializers.ChoiceField(choices=Dimension.choices, required=False)
+    status = serializers.ChoiceField(choices=ItemStatus.choices, required=False)
+    estimate = serializers.DecimalField(
+        max_digits=7, decimal_places=1, min_value=0, allow_null=True, required=False
+    )
+    source = serializers.ChoiceField(choices=ItemSource.choices, required=False)
+
+
+class BacklogItemCreateSerializer(BacklogItemInputSerializer):
+    position = serializers.ChoiceField(
+        choices=["top", "bottom"], required=False, default="bottom", help_text="Where it lands."
+    )
+
+
+class BacklogItemUpdateSerializer(BacklogItemInputSerializer):
+    version = serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
+        help_text=(
+            "The version you edited; if the item changed since, the answer is 412. "
+            'May be sent as an `If-Match: "<version>"` header instead.'
+        ),
+    )
+
+
+class BacklogItemMoveSerializer(serializers.Serializer):
+    """Exactly one of `before`, `after`, `position`."""
+
+    before = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="Place above this item."
+    )
+    after = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="Place below this item."
+    )
+    position = serializers.IntegerField(
+        required=False, min_value=0, max_value=2**31 - 1, help_text="0 is the top."
+    )
+
+    def validate(self, attrs):
+        if len(attrs) != 1:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Give exactly one of before, after, position."]}
+            )
+        for field in ("before", "after"):
+            if field in attrs:
+                anchor = BacklogItem.objects.filter(pk=attrs[field]).first()
+                if anchor is None:
+                    raise serializers.ValidationError(
+                        {field: [f"No backlog item with id {attrs[field]}."]}
+                    )
+                attrs[field] = anchor
+        return attrs
+
+
+class BacklogItemMoveResultSerializer(serializers.Serializer):
+    item = BacklogItemSerializer()
+    rows_written = serializers.IntegerField(
+        help_text="Rows the move rewrote: 1, or more when neighbours were spread out."
+    )
+
+
+class StaleVersionSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+    rule = serializers.CharField(required=False)
+    current = BacklogItemSerializer(help_text="The item as stored now.")
+    yours = serializers.DictField(help_text="What you sent, with the version you edited.")

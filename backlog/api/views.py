@@ -1,0 +1,199 @@
+"""/api/v1/backlog-items/: thin views over the shared filterset and the backlog services."""
+
+from __future__ import annotations
+
+import re
+
+import django_filters
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from backlog.api.serializers import (
+    BacklogItemCreateSerializer,
+    BacklogItemMoveResultSerializer,
+    BacklogItemMoveSerializer,
+    BacklogItemSerializer,
+    BacklogItemUpdateSerializer,
+    StaleVersionSerializer,
+    backlog_item_representation,
+    backlog_item_rows,
+)
+from backlog.filters import BacklogItemFilterSet
+from backlog.models import BacklogItem
+from backlog.services import (
+    backlog_item_create,
+    backlog_item_delete,
+    backlog_item_move,
+    backlog_item_update,
+)
+from portfolio.api.serializers import ErrorSerializer
+from portfolio.api.views import RENDERERS, errors_for, updated_since_filter
+from portfolio.errors import StaleVersion, ValidationFailed
+from portfolio.permissions import require_unit_editor
+
+ORDER = ("unit_id", "rank", "id")
+IF_MATCH = re.compile(r'^\s*(?:W/)?"?([0-9]{1,10})"?\s*\Z')
+
+STALE = OpenApiResponse(
+    StaleVersionSerializer,
+    description="The item changed since your version: `current` is it now, `yours` what you sent.",
+)
+MOVED_AWAY = OpenApiResponse(
+    ErrorSerializer, description="The item moved to another backlog meanwhile; reload it."
+)
+IF_MATCH_PARAM = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description='The version you edited, e.g. `"3"` (instead of `version` in the body).',
+)
+
+
+class ApiBacklogItemFilterSet(BacklogItemFilterSet):
+    updated_since = updated_since_filter()
+
+
+def _version_from(request: Request, body_version: int | None) -> int | None:
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return body_version
+    match = IF_MATCH.match(header)
+    if match is None:
+        raise ValidationFailed({"If-Match": ['Send the version you edited, e.g. "3".']})
+    version = int(match.group(1))
+    if body_version is not None and body_version != version:
+        raise ValidationFailed({"version": ["The body and If-Match name different versions."]})
+    return version
+
+
+UPDATE_SCHEMA = {
+    "request": BacklogItemUpdateSerializer,
+    "parameters": [IF_MATCH_PARAM],
+    "responses": {200: BacklogItemSerializer, **errors_for(400, 403, 404, 409), 412: STALE},
+}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List backlog items",
+        description="Ordered by unit, then rank (top of each backlog first).",
+        responses={200: BacklogItemSerializer(many=True), **errors_for(400)},
+    ),
+    retrieve=extend_schema(summary="Read a backlog item", responses={200: BacklogItemSerializer}),
+    create=extend_schema(
+        summary="Add a backlog item (unit owner or leader)",
+        description="The item joins the backlog of the product's ownership unit.",
+        request=BacklogItemCreateSerializer,
+        responses={201: BacklogItemSerializer, **errors_for(400, 403, 409)},
+    ),
+    update=extend_schema(summary="Replace a backlog item's fields", **UPDATE_SCHEMA),
+    partial_update=extend_schema(summary="Change some of a backlog item's fields", **UPDATE_SCHEMA),
+    destroy=extend_schema(
+        summary="Remove a backlog item (unit owner or leader)",
+        description="Refused (409, rule `backlog_frozen`) once the product is retired.",
+        responses={204: None, **errors_for(403, 404, 409)},
+    ),
+)
+class BacklogItemViewSet(viewsets.ModelViewSet):
+    """Backlog items: every login reads; the unit's owner and leaders write."""
+
+    queryset = BacklogItem.objects.all()
+    serializer_class = BacklogItemSerializer
+    renderer_classes = RENDERERS
+    filterset_class = ApiBacklogItemFilterSet
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+
+    def get_queryset(self) -> QuerySet[BacklogItem]:
+        qs = BacklogItem.objects.visible_to(self.request.user)
+        if self.action in ("list", "retrieve"):
+            return qs.order_by(*ORDER)
+        return qs.select_related("unit__owner", "unit__cluster", "unit__product")
+
+    def _body(self, pk: int) -> dict:
+        return backlog_item_representation(backlog_item_rows(BacklogItem.objects.filter(pk=pk))[0])
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        rows = backlog_item_rows(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(rows)
+        now = timezone.now()
+        return self.get_paginated_response([backlog_item_representation(r, now) for r in page])
+
+    def retrieve(self, request: Request, pk=None) -> Response:
+        item = self.get_object()
+        return Response(self._body(item.pk))
+
+    def create(self, request: Request) -> Response:
+        serializer = BacklogItemCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        item = backlog_item_create(
+            actor=request.user,
+            product=data.pop("product"),
+            title=data.pop("title"),
+            position=data.pop("position"),
+            **data,
+        )
+        return Response(self._body(item.pk), status=status.HTTP_201_CREATED)
+
+    def _update(self, request: Request, *, partial: bool) -> Response:
+        item = self.get_object()
+        require_unit_editor(request.user, item.unit, f"edit the backlog of {item.unit.name}")
+        serializer = BacklogItemUpdateSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        version = _version_from(request, changes.pop("version", None))
+        try:
+            item = backlog_item_update(actor=request.user, item=item, version=version, **changes)
+        except StaleVersion as exc:
+            sent = request.data
+            yours = sent.dict() if hasattr(sent, "dict") else dict(sent)
+            yours["version"] = version
+            body = {**exc.as_dict(), "current": self._body(item.pk), "yours": yours}
+            return Response(body, status=exc.status_code)
+        return Response(self._body(item.pk))
+
+    def update(self, request: Request, pk=None) -> Response:
+        return self._update(request, partial=False)
+
+    def partial_update(self, request: Request, pk=None) -> Response:
+        return self._update(request, partial=True)
+
+    def destroy(self, request: Request, pk=None) -> Response:
+        item = self.get_object()
+        backlog_item_delete(actor=request.user, item=item)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Move an item within its backlog (unit owner or leader)",
+        description=(
+            "Give exactly one of `before` (an item id), `after` (an item id) or `position` "
+            "(0 is the top). The anchor must be in the same backlog. Answers 412 if the item "
+            "was carried to another backlog meanwhile."
+        ),
+        request=BacklogItemMoveSerializer,
+        responses={
+            200: BacklogItemMoveResultSerializer,
+            **errors_for(400, 403, 404, 409),
+            412: MOVED_AWAY,
+        },
+        filters=False,
+    )
+    @action(detail=True, methods=["post"], url_path="move", url_name="move")
+    def move(self, request: Request, pk=None) -> Response:
+        item = self.get_object()
+        require_unit_editor(request.user, item.unit, f"reorder the backlog of {item.unit.name}")
+        serializer = BacklogItemMoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = backlog_item_move(actor=request.user, item=item, **serializer.validated_data)
+        return Response({"item": self._body(result.item.pk), "rows_written": result.rows_written})
