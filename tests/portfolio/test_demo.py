@@ -3,13 +3,17 @@ it again changes nothing."""
 
 from __future__ import annotations
 
-from collections import Counter
+import datetime as dt
+from collections import Counter, defaultdict
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
+from django.utils import timezone
 
+from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
 from portfolio import demo
 from portfolio.models import Cluster, Person, PortfolioSettings, Team
 from portfolio.permissions import LEADERS_GROUP, Role, role_of
@@ -74,6 +78,20 @@ def snapshot() -> dict:
         "person_history": Person.history.count(),
         "cluster_history": Cluster.history.count(),
         "unit_history": OwnershipUnit.history.count(),
+        "backlog": sorted(
+            BacklogItem.objects.values_list(
+                "unit_id",
+                "title",
+                "product__slug",
+                "rank",
+                "status",
+                "version",
+                "created_at",
+                "updated_at",
+                "started_at",
+                "finished_at",
+            )
+        ),  # fmt: skip
         "fields": sorted(
             Product.objects.values_list(
                 "slug",
@@ -178,3 +196,99 @@ def test_seeding_brings_edited_records_back_to_the_definition():
     spec = next(p for p in demo.PRODUCTS if p.slug == "crm")
     assert Product.objects.get(slug="crm").description == spec.description
     assert Team.objects.get(slug="identity").members.count() == 2
+
+
+def _live_product_members(unit) -> list[Product]:
+    return [
+        p
+        for p in unit.products.all()
+        if p.management_model == ManagementModel.PRODUCT and p.lifecycle_stage != Stage.RETIRED
+    ]
+
+
+def test_demo_backlogs_have_a_story_to_tell():
+    seed()
+    now = timezone.now()
+    items = BacklogItem.objects.select_related("product", "unit")
+    assert items.count() >= 80
+
+    # Every product-managed unit has a backlog; project items have none.
+    for unit in OwnershipUnit.objects.current().prefetch_related("products"):
+        if _live_product_members(unit):
+            assert items.filter(unit=unit).exists(), unit.name
+    assert not items.filter(product__management_model=ManagementModel.PROJECT).exists()
+    for item in items:
+        assert item.product.unit_id == item.unit_id
+    ranks = list(items.values_list("unit_id", "rank"))
+    assert len(ranks) == len(set(ranks))
+
+    # Work of every kind, in every state, with dates that fit the state.
+    assert set(items.values_list("status", flat=True)) == set(ItemStatus.values)
+    assert set(items.values_list("dimension", flat=True)) == {
+        "improvement",
+        "operations",
+        "support",
+    }
+    assert set(items.values_list("type", flat=True)) == {
+        "improvement",
+        "fix",
+        "enhancement",
+        "investigation",
+    }
+    assert len(set(items.values_list("source", flat=True))) == 4
+    for item in items:
+        assert item.created_at <= item.updated_at <= now
+        if item.status in (ItemStatus.DONE, ItemStatus.DECLINED):
+            assert item.finished_at is not None and item.finished_at >= item.created_at
+        else:
+            assert item.finished_at is None
+        if item.status == ItemStatus.IN_PROGRESS:
+            assert item.created_at <= item.started_at <= now
+    assert items.filter(status=ItemStatus.DONE, finished_at__lt=now - dt.timedelta(days=30))
+
+    # Crowded clusters: one member holds most of the open estimate while another member has
+    # finished nothing in 90 days.
+    recent = now - dt.timedelta(days=90)
+    crowded = []
+    for unit in OwnershipUnit.objects.filter(kind="cluster").prefetch_related("products"):
+        open_estimate: dict[int, Decimal] = defaultdict(Decimal)
+        for product_id, estimate in items.filter(unit=unit, status__in=OPEN_STATUSES).values_list(
+            "product_id", "estimate"
+        ):
+            open_estimate[product_id] += estimate or 0
+        total = sum(open_estimate.values())
+        if not total:
+            continue
+        top = max(open_estimate, key=open_estimate.get)
+        idle = [
+            p
+            for p in _live_product_members(unit)
+            if p.pk != top
+            and not items.filter(product=p, status=ItemStatus.DONE, finished_at__gte=recent)
+        ]
+        if open_estimate[top] / total > Decimal("0.6") and idle:
+            crowded.append(unit.cluster.slug)
+    assert {"data-analytics", "customer-engagement"} <= set(crowded)
+    assert len(crowded) < OwnershipUnit.objects.filter(kind="cluster").count() / 2
+
+    # Stale items: open, raised more than 180 days ago, untouched since.
+    old = now - dt.timedelta(days=180)
+    stale = items.filter(status__in=OPEN_STATUSES, created_at__lt=old, updated_at__lt=old)
+    assert stale.count() >= 5
+    assert stale.values("unit").distinct().count() >= 5
+    assert stale.filter(product__slug="warehouse-order-interface").exists()
+    # Old but looked after is not stale.
+    assert items.filter(status__in=OPEN_STATUSES, created_at__lt=old, updated_at__gte=old)
+
+
+def test_seeding_again_creates_no_backlog_items_and_keeps_their_order():
+    seed()
+    before = list(BacklogItem.objects.order_by("unit_id", "rank").values_list("pk", "title"))
+
+    output = seed()
+
+    after = list(BacklogItem.objects.order_by("unit_id", "rank").values_list("pk", "title"))
+    assert after == before
+    assert "created: nothing" in output
+    pairs = Counter(BacklogItem.objects.values_list("unit_id", "title"))
+    assert pairs.most_common(1)[0][1] == 1
