@@ -866,6 +866,7 @@ class BacklogTarget:
     small_items: int
     item: int  # the item the moves move: top of the big backlog, on a live component
     mid: int  # where it goes and comes back from
+    small_item: int  # the same in the small backlog (to its bottom and back)
 
 
 def backlog_target(db, shape: dict[str, Any]) -> BacklogTarget | None:
@@ -886,8 +887,21 @@ def backlog_target(db, shape: dict[str, Any]) -> BacklogTarget | None:
             [big],
         )
         item = cur.fetchone()[0]
+        cur.execute(
+            "SELECT i.id FROM backlog_backlogitem i JOIN products_product p "
+            "ON p.id = i.product_id WHERE i.unit_id = %s AND p.lifecycle_stage <> 'retired' "
+            "ORDER BY i.rank LIMIT 1",
+            [small],
+        )
+        small_item = cur.fetchone()[0]
     return BacklogTarget(
-        big, counts.get(big, 0), small, counts.get(small, 0), item, counts.get(big, 0) // 2
+        big,
+        counts.get(big, 0),
+        small,
+        counts.get(small, 0),
+        item,
+        counts.get(big, 0) // 2,
+        small_item,
     )
 
 
@@ -913,6 +927,7 @@ def measure_backlog(
     from django.test import Client as DjangoClient
 
     move_path = f"/api/v1/backlog-items/{target.item}/move/"
+    small_move_path = f"/api/v1/backlog-items/{target.small_item}/move/"
     list_path = f"/api/v1/backlog-items/?unit={target.big_unit}&{BACKLOG_API_QUERY}"
     big_page = f"/units/{target.big_unit}/backlog/"
     small_page = f"/units/{target.small_unit}/backlog/"
@@ -930,17 +945,18 @@ def measure_backlog(
             skipped[key] = why
             log(why)
 
-    keys = ("move", "move_rows", "move_in_process", "update", "page", "page_small", "list")
+    keys = ("move", "move_rows", "move_in_process", "move_small", "update")
+    keys += ("page", "page_small", "list")
     series = {k: Series() for k in (*keys, "list_sql")}
-    flip = {"http": 0, "local": 0}
+    flip = {"http": 0, "local": 0, "small": 0}
     local = DjangoClient(
         HTTP_X_FORWARDED_PROTO="https", HTTP_AUTHORIZATION=f"Token {fixtures.token}"
     )
 
-    def next_body(kind: str) -> bytes:
+    def next_body(kind: str, mid: int = target.mid) -> bytes:
         # To the middle and back to the top: the ranks there always have room (one row a move).
         flip[kind] += 1
-        return json.dumps({"position": target.mid if flip[kind] % 2 else 0}).encode()
+        return json.dumps({"position": mid if flip[kind] % 2 else 0}).encode()
 
     def xid() -> int:
         with db.cursor() as cur:
@@ -967,6 +983,11 @@ def measure_backlog(
             elapsed, int(response["X-Query-Count"]), response.json()["rows_written"]
         )
 
+    def move_small():
+        body = next_body("small", target.small_items - 1)
+        elapsed, queries, data = client.api(small_move_path, body)
+        series["move_small"].add(elapsed, queries, json.loads(data)["rows_written"])
+
     def update():
         started = time.perf_counter()
         with db.cursor() as cur:  # autocommit: its own transaction, committed
@@ -991,7 +1012,7 @@ def measure_backlog(
 
     steps = []
     if "move" not in skipped:
-        steps += [move, move_in_process, update]
+        steps += [move, move_in_process, move_small, update]
     if "page" not in skipped:
         steps += [page, page_small]
     if "list" not in skipped:
@@ -1042,6 +1063,7 @@ def backlog_figures(
         "server": "Backlog move (API), rows written server-side",
         "time": "Backlog move (API), time",
         "local": "Backlog move, in-process (Django test client)",
+        "small": "Backlog move (API), time, small backlog",
         "page": "Backlog page, first page",
         "page_q": "Backlog page queries: big backlog vs small",
         "list": "Backlog API list, filtered, page of 100",
@@ -1112,6 +1134,23 @@ def backlog_figures(
                 rows_written=_median(local.rows),
                 samples=len(local.seconds),
                 note="information: the same move without HTTP and gunicorn",
+            )
+        )
+        small = s["move_small"]
+        out.append(
+            figure(
+                names["small"],
+                small.median_ms,
+                "ms",
+                reference="single-row UPDATE, own transaction (psycopg2)",
+                reference_value=update.median_ms,
+                p95=round(small.p95_ms, 2),
+                queries=small.query_count,
+                rows_written=_median(small.rows),
+                samples=len(small.seconds),
+                note=f"information: a move in the {target.small_items}-item backlog (to the "
+                "bottom and back to the top); against the big backlog's move it shows whether "
+                "a move's cost grows with backlog length",
             )
         )
     if "page" in skipped:
