@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("", include("portfolio.urls_pages")),
     path("", include("products.urls")),
+    path("", include("backlog.urls")),
 ]

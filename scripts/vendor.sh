@@ -13,6 +13,7 @@ trap 'rm -rf "$WORK"' EXIT
 LIBS=(
   "htmx.org@2.0.11 package/dist/htmx.min.js htmx.min.js"
   "@picocss/pico@2.1.1 package/css/pico.min.css pico.min.css"
+  "sortablejs@1.15.7 package/Sortable.min.js Sortable.min.js"
 )
 
 mkdir -p "$DEST"

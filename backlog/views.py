@@ -1,0 +1,346 @@
+"""Backlog pages: a unit's one ordered backlog, with inline create/edit, moves and bulk changes.
+
+Every write answers htmx with the refreshed fragment (the list, or one row) and a plain form
+post with a redirect back to the list, so the page works without JavaScript and converges to
+the stored order either way.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
+
+from backlog import services
+from backlog.forms import (
+    BacklogBulkForm,
+    BacklogFilterForm,
+    BacklogItemCreateForm,
+    BacklogItemEditForm,
+    BacklogMoveForm,
+)
+from backlog.models import OPEN_STATUSES, BacklogItem
+from portfolio.errors import DomainError, StaleVersion
+from portfolio.htmx import add_domain_error, render_page, wants_partial
+from portfolio.permissions import can_edit_unit
+from portfolio.views import GET_POST, post_data
+from products.models import OwnershipUnit, Product
+
+PAGE_SIZE = 100
+PAGE = "backlog/backlog_detail.html"
+
+
+# --- lookups ---------------------------------------------------------------------------------
+
+
+def _unit(request: HttpRequest, unit_id: int) -> OwnershipUnit:
+    units = OwnershipUnit.objects.visible_to(request.user).select_related(
+        "owner__user", "cluster", "product"
+    )
+    return get_object_or_404(units, pk=unit_id)
+
+
+def _require_editor(request: HttpRequest, unit: OwnershipUnit) -> None:
+    if not can_edit_unit(request.user, unit):
+        raise PermissionDenied(
+            f"Only the owner of {unit.name} or a portfolio leader can change its backlog."
+        )
+
+
+def _editable_item(request: HttpRequest, item_id: int) -> BacklogItem:
+    items = BacklogItem.objects.visible_to(request.user).select_related(
+        "product", "unit__owner__user", "unit__cluster", "unit__product"
+    )
+    item = get_object_or_404(items, pk=item_id)
+    _require_editor(request, item.unit)
+    return item
+
+
+def _components(unit: OwnershipUnit) -> list[Product]:
+    return list(Product.objects.filter(unit=unit).only("name", "lifecycle_stage").order_by("name"))
+
+
+# --- the list --------------------------------------------------------------------------------
+
+
+def _position():
+    """0-based place in the whole backlog (not the filtered list): one indexed count a row."""
+    before = (
+        BacklogItem.objects.filter(unit_id=OuterRef("unit_id"), rank__lt=OuterRef("rank"))
+        .order_by()
+        .values("unit_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Subquery(before, output_field=IntegerField())
+
+
+def _filtered(unit: OwnershipUnit, filters: dict):
+    items = BacklogItem.objects.filter(unit=unit)
+    if filters.get("q"):
+        items = items.filter(
+            Q(title__icontains=filters["q"]) | Q(description__icontains=filters["q"])
+        )
+    for name in ("type", "dimension"):
+        if filters.get(name):
+            items = items.filter(**{name: filters[name]})
+    if filters.get("status") == "open":
+        items = items.filter(status__in=OPEN_STATUSES)
+    elif filters.get("status"):
+        items = items.filter(status=filters["status"])
+    if filters.get("component"):
+        items = items.filter(product_id=filters["component"])
+    return items
+
+
+def _present(items: list[BacklogItem]) -> list[BacklogItem]:
+    today = timezone.now()
+    for item in items:
+        item.position = (item.position or 0) + 1  # no row before it: the count is NULL
+        item.age_days = (today - item.created_at).days
+        item.idle_days = (today - item.updated_at).days
+    return items
+
+
+def _list_context(request: HttpRequest, unit: OwnershipUnit, components, params) -> dict:
+    filter_form = BacklogFilterForm(params, components=components, auto_id="filter_%s")
+    items = (
+        _filtered(unit, filter_form.filters())
+        .select_related("product")
+        .annotate(position=_position())
+        .order_by("rank")
+    )
+    page = Paginator(items, PAGE_SIZE).get_page(params.get("page"))
+    page.object_list = _present(list(page.object_list))
+    can_edit = can_edit_unit(request.user, unit)
+    return {
+        "unit": unit,
+        "components": components,
+        "filter_form": filter_form,
+        "page": page,
+        "can_edit": can_edit,
+        "bulk_form": BacklogBulkForm(components=components, auto_id="bulk_%s")
+        if can_edit
+        else None,
+        "list_query": params.urlencode(),
+        "filters_active": bool(filter_form.filters()),
+    }
+
+
+def _render_list(request: HttpRequest, unit: OwnershipUnit, components=None, *, status=200):
+    components = components if components is not None else _components(unit)
+    context = _list_context(request, unit, components, request.GET)
+    response = render(request, f"{PAGE}#list", context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _back_to_list(request: HttpRequest, unit_id: int) -> HttpResponse:
+    url = reverse("backlog-detail", args=[unit_id])
+    query = request.GET.urlencode()
+    return redirect(f"{url}?{query}" if query else url)
+
+
+@require_GET
+def backlog_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
+    """The unit's backlog in order: filters, list, and (for editors) create and bulk forms."""
+    return _detail_page(request, _unit(request, unit_id))
+
+
+def _detail_page(request, unit, *, create_form=None, status=200) -> HttpResponse:
+    components = _components(unit)
+    context = _list_context(request, unit, components, request.GET)
+    if context["can_edit"]:
+        context["create_form"] = create_form or _create_form(None, components)
+    return render_page(request, PAGE, context, partial="list", status=status)
+
+
+# --- writes ----------------------------------------------------------------------------------
+
+
+def _create_form(data, components) -> BacklogItemCreateForm:
+    return BacklogItemCreateForm(data, components=components, auto_id="new_%s")
+
+
+def _edit_form(data, item, components) -> BacklogItemEditForm:
+    return BacklogItemEditForm(
+        data, instance=item, components=components, auto_id=f"item{item.pk}_%s"
+    )
+
+
+def _shown(name: str, value) -> str:
+    if value in (None, ""):
+        return "—"
+    if name == "product":
+        return value.name
+    field = BacklogItem._meta.get_field(name)
+    return str(dict(field.flatchoices).get(value, value)) if field.choices else str(value)
+
+
+def _conflict(exc: StaleVersion, mine: dict, stored: BacklogItem) -> dict:
+    """What they entered beside what is stored now, field by field."""
+    rows = []
+    for name in BacklogItemEditForm.Meta.fields:
+        label = "Component" if name == "product" else BacklogItem._meta.get_field(name).verbose_name
+        ours, theirs = _shown(name, mine.get(name)), _shown(name, getattr(stored, name))
+        rows.append((label.capitalize(), ours, theirs, ours != theirs))
+    return {"message": exc.message, "stored": stored, "rows": rows}
+
+
+@require_POST
+def backlog_item_create(request: HttpRequest, unit_id: int) -> HttpResponse:
+    unit = _unit(request, unit_id)
+    _require_editor(request, unit)
+    components = _components(unit)
+    form = _create_form(request.POST, components)
+    status = 400
+    if form.is_valid():
+        try:
+            services.backlog_item_create(actor=request.user, **form.service_kwargs())
+        except DomainError as exc:
+            status = add_domain_error(form, exc)
+        else:
+            if not wants_partial(request):
+                return _back_to_list(request, unit.pk)
+            form = _create_form(None, components)
+            status = 200
+    if not wants_partial(request):
+        return _detail_page(request, unit, create_form=form, status=status)
+    # The form (fresh, or with its errors) plus the list, swapped out of band.
+    context = _list_context(request, unit, components, request.GET)
+    context.update(create_form=form, oob=True)
+    html = render_to_string(f"{PAGE}#create", context, request=request)
+    if status == 200:
+        html += render_to_string(f"{PAGE}#list", context, request=request)
+    return HttpResponse(html, status=status)
+
+
+def _row(request: HttpRequest, item: BacklogItem, *, can_edit: bool = True) -> HttpResponse:
+    item = (
+        BacklogItem.objects.select_related("product").annotate(position=_position()).get(pk=item.pk)
+    )
+    context = {
+        "item": _present([item])[0],
+        "can_edit": can_edit,
+        "list_query": request.GET.urlencode(),
+    }
+    return render(request, f"{PAGE}#item-row", context)
+
+
+def _edit_page(request, item, form, *, status=200, conflict=None) -> HttpResponse:
+    context = {
+        "item": item,
+        "unit": item.unit,
+        "form": form,
+        "conflict": conflict,
+        "list_query": request.GET.urlencode(),
+    }
+    return render_page(
+        request, "backlog/item_edit.html", context, partial="edit-row", status=status
+    )
+
+
+@GET_POST
+def backlog_item_edit(request: HttpRequest, item_id: int) -> HttpResponse:
+    """Edit one row in place. The form carries the version it was read at: an edit made on an
+    older version is shown beside the stored one, to re-apply or discard; never overwritten."""
+    item = _editable_item(request, item_id)
+    components = _components(item.unit)
+    form = _edit_form(post_data(request), item, components)
+    if request.method == "GET":
+        return _edit_page(request, item, form)
+    if not form.is_valid():
+        return _edit_page(request, item, form, status=400)
+    kwargs = form.service_kwargs()
+    try:
+        services.backlog_item_update(
+            actor=request.user, item=item, version=kwargs["version"], **kwargs["changes"]
+        )
+    except StaleVersion as exc:
+        stored = BacklogItem.objects.select_related(
+            "product", "unit__cluster", "unit__product"
+        ).get(pk=item.pk)
+        data = request.POST.copy()
+        data["version"] = stored.version  # re-applying means: mine over what is stored now
+        retry = _edit_form(data, stored, components)
+        retry.is_valid()
+        conflict = _conflict(exc, kwargs["changes"], stored)
+        # 409, not 412: htmx swaps 409 answers into the row, so the person sees both versions.
+        return _edit_page(request, stored, retry, status=409, conflict=conflict)
+    except DomainError as exc:
+        return _edit_page(request, item, form, status=add_domain_error(form, exc))
+    if wants_partial(request):
+        return _row(request, item)
+    return _back_to_list(request, item.unit_id)
+
+
+@require_GET
+def backlog_item_row(request: HttpRequest, item_id: int) -> HttpResponse:
+    """One row as the list shows it (what "Cancel" and "Discard mine" swap back in)."""
+    items = BacklogItem.objects.visible_to(request.user).select_related("unit__owner")
+    item = get_object_or_404(items, pk=item_id)
+    if not wants_partial(request):
+        return _back_to_list(request, item.unit_id)
+    response = _row(request, item, can_edit=can_edit_unit(request.user, item.unit))
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_POST
+def backlog_item_move(request: HttpRequest, item_id: int) -> HttpResponse:
+    """Move one item: before=<id>, after=<id> or position=<n|top|bottom>."""
+    item = _editable_item(request, item_id)
+    form = BacklogMoveForm(request.POST)
+    status = 400
+    if form.is_valid():
+        data = form.cleaned_data
+        # The service loads the anchor itself (and says so if it is not in this backlog).
+        anchors = {k: BacklogItem(pk=data[k]) for k in ("before", "after") if data.get(k)}
+        try:
+            services.backlog_item_move(
+                actor=request.user, item=item, position=data.get("position"), **anchors
+            )
+        except DomainError as exc:
+            status = add_domain_error(form, exc)
+        else:
+            if wants_partial(request):
+                return _render_list(request, item.unit)
+            return _back_to_list(request, item.unit_id)
+    return _form_errors(request, form, status)
+
+
+def _form_errors(request: HttpRequest, form, status: int) -> HttpResponse:
+    return render_page(
+        request, "htmx/form_errors.html", {"form": form}, partial="errors", status=status
+    )
+
+
+@require_POST
+def backlog_bulk(request: HttpRequest, unit_id: int) -> HttpResponse:
+    """One change to the selected rows: set status, set component, or move them to the top."""
+    unit = _unit(request, unit_id)
+    _require_editor(request, unit)
+    components = _components(unit)
+    form = BacklogBulkForm(request.POST, components=components)
+    status = 400
+    if form.is_valid():
+        # The service loads the selection and refuses ids outside this backlog.
+        items = [BacklogItem(pk=i) for i in dict.fromkeys(form.cleaned_data["items"])]
+        try:
+            services.backlog_items_bulk_update(
+                actor=request.user, unit=unit, items=items, **form.service_kwargs()
+            )
+        except DomainError as exc:
+            status = add_domain_error(form, exc)
+        else:
+            if wants_partial(request):
+                return _render_list(request, unit, components)
+            return _back_to_list(request, unit.pk)
+    return _form_errors(request, form, status)
