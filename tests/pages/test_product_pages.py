@@ -69,8 +69,8 @@ def test_unknown_product_is_404(viewer_client):
 
 
 # Session, user, leader check, product with its unit/owner/team/plan, external ids,
-# dependencies, dependents, transitions with actors, history records.
-PRODUCT_DETAIL_QUERIES = 9
+# dependencies, dependents, transitions with actors, history records, the backlog section.
+PRODUCT_DETAIL_QUERIES = 10
 
 
 @pytest.mark.parametrize("rows", [5, 50])
