@@ -77,13 +77,23 @@ def backlog_item_create(
     **fields: Any,
 ) -> BacklogItem:
     """Add an item to the backlog of the unit `product` is run in (top or bottom)."""
-    product = Product.objects.select_related("unit__owner").get(pk=product.pk)
-    unit = product.unit
-    require_unit_editor(actor, unit, f"add to the backlog of {unit.name}")
-    _check_component(unit, product)
-    if position not in ("top", "bottom"):
-        raise ValidationFailed({"position": ["Choose 'top' or 'bottom'."]})
-    ranking.lock_backlog(unit.pk)
+    for _attempt in range(3):
+        product = Product.objects.select_related("unit__owner").get(pk=product.pk)
+        unit = product.unit
+        require_unit_editor(actor, unit, f"add to the backlog of {unit.name}")
+        _check_component(unit, product)
+        if position not in ("top", "bottom"):
+            raise ValidationFailed({"position": ["Choose 'top' or 'bottom'."]})
+        ranking.lock_backlog(unit.pk)
+        # A cluster move may have committed while we waited for the lock: follow the product.
+        if Product.objects.filter(pk=product.pk, unit_id=unit.pk).exists():
+            break
+    else:
+        raise StaleVersion(
+            f"{product.name} keeps moving between backlogs; try again.",
+            field="product",
+            rule="stale_version",
+        )
     item = BacklogItem(unit=unit, product=product, title=title, rank=0, **fields)
     _stamp_status(item, None)
     full_clean_or_fail(item, exclude=["rank"])

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 
 import pytest
 from django.db import connection, transaction
 
 from backlog import ranking
 from backlog.models import BacklogItem
-from backlog.services import backlog_item_move
-from tests.backlog.factories import make_backlog
-from tests.portfolio.factories import UserFactory
+from backlog.services import backlog_item_create, backlog_item_move
+from portfolio.errors import StaleVersion
+from products.services import product_set_cluster
+from tests.backlog.factories import make_backlog, titles
+from tests.portfolio.factories import ClusterFactory, UserFactory
 from tests.products.factories import ProductFactory
 
 THREADS = 4
@@ -100,3 +103,60 @@ def test_parallel_moves_are_serialised_and_none_is_lost(monkeypatch, gap, min_sp
     assert len(final) == ITEMS and sorted(final) == sorted(initial)
     assert len(set(ranks)) == ITEMS
     assert final == _replay(initial, log)
+
+
+def _join_in_background(leader, product, cluster) -> tuple[threading.Thread, threading.Event]:
+    """Join `product` to `cluster` in another connection and hold its locks for a moment."""
+    joined = threading.Event()
+
+    def join() -> None:
+        try:
+            with transaction.atomic():
+                product_set_cluster(actor=leader, product=product, cluster=cluster)
+                joined.set()
+                time.sleep(1.0)  # the main thread's call reads the old unit, then queues
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=join)
+    thread.start()
+    assert joined.wait(timeout=30)
+    return thread, joined
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_item_added_while_its_product_joins_a_cluster_lands_in_the_cluster():
+    leader = UserFactory(username="leader", leader=True)
+    cluster = ClusterFactory(owner=None)
+    member = ProductFactory(owner=None, cluster=cluster)
+    joining = ProductFactory(owner=None)
+    make_backlog(member, 2, prefix="C")
+    make_backlog(joining, 2, prefix="P")
+    own_unit_id = joining.unit_id
+
+    thread, _ = _join_in_background(leader, joining, cluster)
+    created = backlog_item_create(actor=leader, product=joining, title="Raised meanwhile")
+    thread.join(timeout=60)
+
+    assert created.unit_id == cluster.unit.pk
+    assert titles(cluster.unit) == ["C 0", "C 1", "P 0", "P 1", "Raised meanwhile"]
+    assert not BacklogItem.objects.filter(unit_id=own_unit_id).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_move_racing_a_cluster_join_is_refused_not_misplaced():
+    leader = UserFactory(username="leader", leader=True)
+    cluster = ClusterFactory(owner=None)
+    member = ProductFactory(owner=None, cluster=cluster)
+    joining = ProductFactory(owner=None)
+    make_backlog(member, 2, prefix="C")
+    held = make_backlog(joining, 2, prefix="P")
+
+    thread, _ = _join_in_background(leader, joining, cluster)
+    with pytest.raises(StaleVersion):
+        backlog_item_move(actor=leader, item=held[1], position=0)
+    thread.join(timeout=60)
+
+    assert titles(cluster.unit) == ["C 0", "C 1", "P 0", "P 1"]
+    ranks = list(BacklogItem.objects.values_list("rank", flat=True))
+    assert len(ranks) == len(set(ranks))
