@@ -21,7 +21,10 @@ class BacklogItemFilterSet(UpdatedSinceFilterSet):
     product = django_filters.CharFilter(
         method="filter_product", label="Component product (id or slug)", validators=[_ID_OR_SLUG]
     )
-    status = django_filters.MultipleChoiceFilter(choices=ItemStatus.choices, label="Status")
+    # distinct=False: a filter on the item's own column cannot repeat a row.
+    status = django_filters.MultipleChoiceFilter(
+        choices=ItemStatus.choices, label="Status", distinct=False
+    )
     type = django_filters.ChoiceFilter(choices=ItemType.choices, label="Type")
     dimension = django_filters.ChoiceFilter(choices=Dimension.choices, label="Dimension")
     q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label="Title")

@@ -77,22 +77,70 @@ def between(lo: int | None, hi: int | None) -> int | None:
     return None
 
 
+def _neighbour(unit_id: int, rank: int, exclude_id: int | None, *, below: bool) -> int | None:
+    """The nearest rank below (or above) `rank`: one index probe, no scan of the backlog."""
+    op, order = ("<", "DESC") if below else (">", "ASC")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT rank FROM {TABLE} WHERE unit_id = %s AND id <> %s AND rank {op} %s "
+            f"ORDER BY rank {order} LIMIT 1",
+            [unit_id, exclude_id or 0, rank],
+        )
+        row = cursor.fetchone()
+        return row[0] if row else None
+
+
+def place_before(unit_id: int, anchor_rank: int, *, item_id: int | None) -> Placement:
+    """The rank that puts the item just above the item ranked `anchor_rank`."""
+    rank = between(_neighbour(unit_id, anchor_rank, item_id, below=True), anchor_rank)
+    if rank is not None:
+        return Placement(rank, {})
+    index = index_of(unit_id, anchor_rank, item_id)
+    return _rebalance(unit_id, index, item_id=item_id, total=_count(unit_id, item_id))
+
+
+def place_after(unit_id: int, anchor_rank: int, *, item_id: int | None) -> Placement:
+    """The rank that puts the item just below the item ranked `anchor_rank`."""
+    rank = between(anchor_rank, _neighbour(unit_id, anchor_rank, item_id, below=False))
+    if rank is not None:
+        return Placement(rank, {})
+    index = index_of(unit_id, anchor_rank, item_id) + 1
+    return _rebalance(unit_id, index, item_id=item_id, total=_count(unit_id, item_id))
+
+
 def place_at(unit_id: int, index: int, *, item_id: int | None) -> Placement:
     """The rank that puts item `item_id` (None: a new item) at `index` among the others.
 
-    `index` counts the other items of the backlog: 0 is the top, their count the bottom.
+    `index` counts the other items of the backlog: 0 is the top; past the end is the bottom.
     """
-    total = _count(unit_id, item_id)
-    index = max(0, min(index, total))
+    index = max(index, 0)
     neighbours = _ranks(unit_id, item_id, max(index - 1, 0), 2 if index else 1)
     if index == 0:
         lo, hi = None, (neighbours[0][1] if neighbours else None)
+    elif not neighbours:  # past the end: the bottom
+        lo, hi = _last_rank(unit_id, item_id), None
     else:
         lo, hi = neighbours[0][1], (neighbours[1][1] if len(neighbours) > 1 else None)
     rank = between(lo, hi)
     if rank is not None:
         return Placement(rank, {})
-    return _rebalance(unit_id, index, item_id=item_id, total=total)
+    total = _count(unit_id, item_id)
+    return _rebalance(unit_id, min(index, total), item_id=item_id, total=total)
+
+
+def place_bottom(unit_id: int, *, item_id: int | None) -> Placement:
+    """Below the last item: always room (ranks are open-ended), one index probe."""
+    return Placement(between(_last_rank(unit_id, item_id), None), {})
+
+
+def _last_rank(unit_id: int, exclude_id: int | None) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT rank FROM {TABLE} WHERE unit_id = %s AND id <> %s ORDER BY rank DESC LIMIT 1",
+            [unit_id, exclude_id or 0],
+        )
+        row = cursor.fetchone()
+        return row[0] if row else None
 
 
 def _rebalance(unit_id: int, index: int, *, item_id: int | None, total: int) -> Placement:

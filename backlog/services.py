@@ -97,8 +97,10 @@ def backlog_item_create(
     item = BacklogItem(unit=unit, product=product, title=title, rank=0, **fields)
     _stamp_status(item, None)
     full_clean_or_fail(item, exclude=["rank"])
-    index = 0 if position == "top" else BacklogItem.objects.filter(unit=unit).count()
-    item.rank = ranking.place_at(unit.pk, index, item_id=None).rank
+    if position == "top":
+        item.rank = ranking.place_at(unit.pk, 0, item_id=None).rank
+    else:
+        item.rank = ranking.place_bottom(unit.pk, item_id=None).rank
     item.save()
     return item
 
@@ -196,14 +198,12 @@ def backlog_item_move(
             raise ValidationFailed({field: ["That item is not in the same backlog."]})
         if anchor.pk == item.pk:
             raise ValidationFailed({field: ["An item cannot move relative to itself."]})
-        index = ranking.index_of(unit.pk, anchor.rank, item.pk)
-        if after is not None:
-            index += 1
+        place = ranking.place_before if before is not None else ranking.place_after
+        placement = place(unit.pk, anchor.rank, item_id=item.pk)
     else:
         if position < 0:
             raise ValidationFailed({"position": ["A position counts from 0 (the top)."]})
-        index = position
-    placement = ranking.place_at(unit.pk, index, item_id=item.pk)
+        placement = ranking.place_at(unit.pk, position, item_id=item.pk)
     BacklogItem.objects.filter(pk=item.pk).update(rank=placement.rank, updated_at=timezone.now())
     item.rank = placement.rank
     return MoveResult(item, placement.rows_written)
