@@ -256,9 +256,9 @@ def test_worker_sends_the_notice_for_a_committed_departure(worker):
         dispatch_departure_notice(person)
 
     files = _wait_for(
-        lambda: sorted(worker["outbox"].iterdir()), 30, "no mail was written", worker["log"]
+        lambda: sorted(worker["outbox"].iterdir()), 90, "no mail was written", worker["log"]
     )
-    _wait_for(lambda: "succeeded" in worker["log"].read_text(), 10, "no success", worker["log"])
+    _wait_for(lambda: "succeeded" in worker["log"].read_text(), 30, "no success", worker["log"])
     assert len(files) == 1
     mail = message_from_string(files[0].read_text().split("\n" + "-" * 79)[0])
     assert mail["To"] == "helena@example.org"
