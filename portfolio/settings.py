@@ -20,11 +20,20 @@ DEBUG = env.bool("DEBUG", default=False)
 # Under pytest the test defaults apply (plain static storage, no HTTPS redirects).
 TESTING = env.bool("TESTING", default="pytest" in sys.modules)
 
+# Management commands that only read the code (never sign anything) run without a key, so
+# `manage.py makemigrations --check` works in a bare shell; serving does not.
+KEYLESS_COMMANDS = {"makemigrations", "showmigrations", "sqlmigrate", "check", "spectacular"}
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not (DEBUG or TESTING):
+    keyless = (
+        Path(sys.argv[0]).name == "manage.py"
+        and sys.argv[1:2]
+        and (sys.argv[1] in KEYLESS_COMMANDS)
+    )
+    if not (DEBUG or TESTING or keyless):
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-development-key-never-use-in-production"
+    # The prefix makes `check --deploy` flag this key if it ever reaches production.
+    SECRET_KEY = "django-insecure-development-key-never-use-in-production"
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
