@@ -223,14 +223,24 @@ def worker(transactional_db, tmp_path, broker_url):
         "task_default_queue": queue,
     }
     saved = {key: celery_app.conf.get(key) for key in publish_to_worker}
+
+    def reconfigure(conf: dict) -> None:
+        # The app caches its queues, router and broker pool on first use; an earlier test in
+        # this process may have built them for the default queue, so drop them with the change.
+        celery_app.conf.update(conf)
+        celery_app.__dict__.pop("amqp", None)
+        if celery_app._pool is not None:
+            celery_app._pool.force_close_all()
+            celery_app._pool = None
+
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=out, stderr=out)
     try:
         _wait_for(lambda: "ready." in log.read_text(), 60, "the worker was not ready", log)
-        celery_app.conf.update(publish_to_worker)
+        reconfigure(publish_to_worker)
         yield {"outbox": outbox, "log": log, "pid": process.pid}
     finally:
-        celery_app.conf.update(saved)
+        reconfigure(saved)
         os.kill(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=15)
