@@ -16,7 +16,7 @@ from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
 from portfolio.errors import RuleViolation, StaleVersion, ValidationFailed
 from portfolio.permissions import require_unit_editor
 from portfolio.validation import full_clean_or_fail
-from products.models import OwnershipUnit, Product, Stage, UnitKind
+from products.models import OwnershipUnit, Product, Stage
 
 EDITABLE_FIELDS = {
     "title",
@@ -28,10 +28,6 @@ EDITABLE_FIELDS = {
     "source",
     "product",
 }
-
-
-def unit_members(unit: OwnershipUnit) -> list[Product]:
-    return list(unit.products.all())
 
 
 def _check_component(unit: OwnershipUnit, product: Product, field: str = "product") -> None:
@@ -298,7 +294,3 @@ def freeze_backlog_on_retirement(*, product: Product, transition) -> None:
             item.finished_at = now
             item.version += 1
         BacklogItem.objects.bulk_update(open_items, ["status", "finished_at", "version"])
-
-
-def backlog_unit_kind_label(unit: OwnershipUnit) -> str:
-    return "cluster" if unit.kind == UnitKind.CLUSTER else "product"
