@@ -225,13 +225,10 @@ def worker(transactional_db, tmp_path, broker_url):
     saved = {key: celery_app.conf.get(key) for key in publish_to_worker}
 
     def reconfigure(conf: dict) -> None:
-        # The app caches its queues, router and broker pool on first use; an earlier test in
-        # this process may have built them for the default queue, so drop them with the change.
+        # The app caches its queues and router on first use; an earlier test in this process
+        # may have built them for the default queue, so drop them with the change.
         celery_app.conf.update(conf)
         celery_app.__dict__.pop("amqp", None)
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
-            celery_app._pool = None
 
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=out, stderr=out)
