@@ -8,19 +8,24 @@ with the batch, and sending the same batch twice writes nothing the second time.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import re
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from portfolio.bulk import (
+    BulkValidationFailed,
+    RowError,
+    RowErrors,
+    clean_string,
+    copy_rows,
+    printable,
+)
 from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.models import Cluster, Person, Team
 from portfolio.permissions import require_leader
@@ -68,7 +73,6 @@ MAX_INT = 2_147_483_647
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+\Z")
 SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}\Z")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
-SURROGATE_RE = re.compile("[\ud800-\udfff]")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\Z")
 
 
@@ -91,85 +95,16 @@ class BulkUpsertResult:
     rows: list[RowResult] = field(default_factory=list)
 
 
-@dataclass
-class RowError:
-    index: int
-    errors: dict[str, list[str]]
-    rule: str | None = None
-
-    def as_dict(self) -> dict:
-        body: dict = {"index": self.index, "errors": self.errors}
-        if self.rule:
-            body["rule"] = self.rule
-        return body
-
-
-class BulkValidationFailed(ValidationFailed):
-    """One or more rows are bad: the batch is refused whole, with the errors of each row."""
-
-    def __init__(self, rows: list[RowError]):
-        self.rows = rows
-        super().__init__(
-            {f"rows[{r.index}].{name}": msgs for r in rows for name, msgs in r.errors.items()}
-        )
-        noun = "row is" if len(rows) == 1 else "rows are"
-        self.message = f"{len(rows)} {noun} invalid; nothing was stored."
-
-    def as_dict(self) -> dict:
-        return {
-            "code": self.code,
-            "detail": self.message,
-            "errors": self.errors,
-            "rows": [r.as_dict() for r in self.rows],
-        }
-
-
 # --- Row validation (plain Python, no queries) ------------------------------------------------
 
 
-class _RowErrors:
-    def __init__(self) -> None:
-        self.errors: dict[str, list[str]] = {}
-        self.rule: str | None = None
-
-    def add(self, name: str, message: str, rule: str | None = None) -> None:
-        self.errors.setdefault(name, []).append(message)
-        if rule and self.rule is None:
-            self.rule = rule
-
-    def __bool__(self) -> bool:
-        return bool(self.errors)
-
-
-def _printable(text: str) -> str:
-    """Client text echoed in an error, with lone surrogates escaped so the answer encodes."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _clean_string(value: Any, name: str, errs: _RowErrors, max_length: int | None) -> str | None:
-    if not isinstance(value, str):
-        errs.add(name, "Not a valid string.")
-        return None
-    if "\x00" in value:
-        errs.add(name, "Null characters are not allowed.")
-        return None
-    if SURROGATE_RE.search(value):
-        errs.add(name, "Surrogate characters are not allowed.")
-        return None
-    value = value.strip()
-    if max_length is not None and len(value) > max_length:
-        errs.add(name, f"Ensure this field has no more than {max_length} characters.")
-        return None
-    return value
-
-
-def _clean_external_id(value: Any, errs: _RowErrors) -> tuple[str, str] | None:
+def _clean_external_id(value: Any, errs: RowErrors) -> tuple[str, str] | None:
     if not isinstance(value, dict):
         errs.add("external_id", 'Expected an object like {"source": "cmdb", "id": "CI-1"}.')
         return None
     unknown = set(value) - {"source", "id"}
     for key in sorted(unknown, key=str):
-        errs.add(f"external_id.{_printable(key)}", "Unknown field.")
+        errs.add(f"external_id.{printable(key)}", "Unknown field.")
     source, ext_id = value.get("source"), value.get("id")
     ok = True
     if not isinstance(source, str) or not SOURCE_RE.match(source):
@@ -183,7 +118,7 @@ def _clean_external_id(value: Any, errs: _RowErrors) -> tuple[str, str] | None:
     if not isinstance(ext_id, str):
         errs.add("external_id.id", "A string of 1 to 200 characters is required.")
         return None
-    ext_id = _clean_string(ext_id, "external_id.id", errs, 200)
+    ext_id = clean_string(ext_id, "external_id.id", errs, 200)
     if ext_id is None:
         return None
     if not ext_id:
@@ -192,15 +127,15 @@ def _clean_external_id(value: Any, errs: _RowErrors) -> tuple[str, str] | None:
     return (source, ext_id) if ok and not unknown else None
 
 
-def _clean_row(row: Any) -> tuple[dict[str, Any], _RowErrors]:
+def _clean_row(row: Any) -> tuple[dict[str, Any], RowErrors]:
     """Check one row's shape and types; references and cross-row rules come later."""
-    errs = _RowErrors()
+    errs = RowErrors()
     clean: dict[str, Any] = {}
     if not isinstance(row, dict):
         errs.add("non_field_errors", f"Expected an object, got {type(row).__name__}.")
         return clean, errs
     for key in sorted(set(row) - SUPPORTED_FIELDS, key=str):
-        errs.add(_printable(key), "Unknown field.")
+        errs.add(printable(key), "Unknown field.")
     if "external_id" not in row:
         errs.add("external_id", "This field is required.")
     else:
@@ -211,7 +146,7 @@ def _clean_row(row: Any) -> tuple[dict[str, Any], _RowErrors]:
         if row[name] is None:
             errs.add(name, "This field may not be null.")
             continue
-        value = _clean_string(row[name], name, errs, max_length)
+        value = clean_string(row[name], name, errs, max_length)
         if value is None:
             continue
         if name == "name" and not value:
@@ -257,7 +192,7 @@ def _clean_row(row: Any) -> tuple[dict[str, Any], _RowErrors]:
             except ValueError:
                 errs.add("project_end_date", "Date has wrong format. Use YYYY-MM-DD.")
     if "slug" in row:
-        value = _clean_string(row["slug"], "slug", errs, 160)
+        value = clean_string(row["slug"], "slug", errs, 160)
         if value is not None:
             if not SLUG_RE.match(value):
                 errs.add("slug", "Letters, numbers, underscores or hyphens only.")
@@ -268,7 +203,7 @@ def _clean_row(row: Any) -> tuple[dict[str, Any], _RowErrors]:
         if value is None:
             clean["team"] = None
         else:
-            value = _clean_string(value, "team", errs, 120)
+            value = clean_string(value, "team", errs, 120)
             if value is not None:
                 clean["team"] = value
     if "owner" in row:
@@ -276,7 +211,7 @@ def _clean_row(row: Any) -> tuple[dict[str, Any], _RowErrors]:
         if value is None:
             clean["owner"] = None
         else:
-            value = _clean_string(value, "owner", errs, 254)
+            value = clean_string(value, "owner", errs, 254)
             if value is not None:
                 if not EMAIL_RE.match(value):
                     errs.add("owner", "Enter the owner's email address.")
@@ -370,39 +305,6 @@ def _taken_slugs(explicit: set[str], bases: set[str]) -> dict[str, int]:
 # --- Set-based SQL: COPY for inserts, UPDATE ... FROM (VALUES ...) for updates -----------------
 
 
-def _copy(
-    model, columns: list[str], rows: list[dict[str, Any]], constants: dict[str, Any] | None = None
-) -> None:
-    """Insert `rows` (dicts keyed by column) into `model`'s table with one COPY ... FROM STDIN.
-
-    CSV written by the csv module (C code): every string quoted, so an empty string stays an
-    empty string, and FORCE_NULL turns the quoted empties of nullable columns back into NULL.
-    """
-    qn = connection.ops.quote_name
-    fields = {f.attname: f for f in model._meta.concrete_fields}
-    constants = constants or {}
-    getter = itemgetter(*columns)
-    tuples = map(getter, rows)
-    if constants:
-        same = tuple(constants.values())
-        tuples = (values + same for values in tuples)
-    columns = [*columns, *constants]
-    options = "FORMAT csv"
-    nullable = [qn(c) for c in columns if fields[c].null]
-    if nullable:
-        options += f", FORCE_NULL ({', '.join(nullable)})"
-    sql = (
-        f"COPY {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) "
-        f"FROM STDIN WITH ({options})"
-    )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
-    writer.writerows(tuples)
-    buffer.seek(0)
-    with connection.cursor() as cursor:
-        cursor.copy_expert(sql, buffer)
-
-
 def _update(model, columns: list[str], rows: list[dict[str, Any]]) -> None:
     """Set `columns` on each row (matched by id) with one UPDATE ... FROM (VALUES ...)."""
     qn = connection.ops.quote_name
@@ -431,7 +333,7 @@ def _copy_history(model, rows: list[dict[str, Any]], *, history_type: str, actor
         "history_type": history_type,
         "history_user_id": getattr(actor, "pk", None),
     }
-    _copy(history, tracked, rows, extra)
+    copy_rows(history, tracked, rows, extra)
 
 
 def _allocate_ids(n: int) -> list[tuple[int, int]]:
@@ -505,7 +407,7 @@ def _upsert(*, actor, rows: list[Any]) -> BulkUpsertResult:
         )
 
     plans: list[_Plan] = []
-    bad: dict[int, _RowErrors] = {}
+    bad: dict[int, RowErrors] = {}
     first_index_of_key: dict[tuple[str, str], int] = {}
     for index, row in enumerate(rows):
         clean, errs = _clean_row(row)
@@ -536,7 +438,7 @@ def _upsert(*, actor, rows: list[Any]) -> BulkUpsertResult:
     for plan in plans:
         key = plan.clean.get("external_id")
         plan.existing = existing.get(key) if key else None
-        errs = bad.get(plan.index) or _RowErrors()
+        errs = bad.get(plan.index) or RowErrors()
         _resolve_row(plan, errs, teams, people)
         slug = plan.clean.get("slug")
         if slug is not None and (plan.existing is None or slug != plan.existing.product["slug"]):
@@ -560,7 +462,7 @@ def _upsert(*, actor, rows: list[Any]) -> BulkUpsertResult:
         plan = plans[index]
         holder = taken.get(slug)
         if holder is not None and (plan.existing is None or plan.existing.product["id"] != holder):
-            errs = bad.get(index) or _RowErrors()
+            errs = bad.get(index) or RowErrors()
             errs.add("slug", f"'{slug}' is already used by another product.")
             bad[index] = errs
 
@@ -583,7 +485,7 @@ def _next_free(base: str, used: set[str]) -> str:
 
 
 def _resolve_row(
-    plan: _Plan, errs: _RowErrors, teams: dict[str, int], people: dict[str, Person]
+    plan: _Plan, errs: RowErrors, teams: dict[str, int], people: dict[str, Person]
 ) -> None:
     """Resolve team and owner, and check the rules that need the existing product."""
     clean, existing = plan.clean, plan.existing
@@ -753,12 +655,12 @@ def _create(*, actor, plans: list[_Plan], result: BulkUpsertResult, now: dt.date
         )
         result.rows.append(RowResult(plan.index, product_id, product["slug"], "created"))
     result.created += len(plans)
-    _copy(Product, PRODUCT_ATTS, products)
+    copy_rows(Product, PRODUCT_ATTS, products)
     _copy_history(Product, products, history_type="+", actor=actor, at=stamp)
-    _copy(OwnershipUnit, UNIT_ATTS, units)
+    copy_rows(OwnershipUnit, UNIT_ATTS, units)
     _copy_history(OwnershipUnit, units, history_type="+", actor=actor, at=stamp)
-    _copy(ExternalId, ["product_id", "source", "external_id"], external_ids)
-    _copy(LifecycleTransition, list(transitions[0]), transitions)
+    copy_rows(ExternalId, ["product_id", "source", "external_id"], external_ids)
+    copy_rows(LifecycleTransition, list(transitions[0]), transitions)
 
 
 # --- Cluster membership in one call ---------------------------------------------------------

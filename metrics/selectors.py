@@ -1,0 +1,208 @@
+"""Reads on metrics: statuses and roll-ups computed in SQL, coverage, and chart series
+downsampled in the database (one row per time bucket, never one per reading)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import IntegerField, Max, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from backlog.models import Dimension
+from metrics.models import Metric, Reading, Status
+from metrics.status import severity_expression, status_from_severity
+from portfolio.models import PortfolioSettings
+
+RANGES: dict[str, tuple[str, dt.timedelta]] = {
+    "30d": ("30 days", dt.timedelta(days=30)),
+    "quarter": ("Quarter", dt.timedelta(days=91)),
+    "year": ("Year", dt.timedelta(days=365)),
+}
+DEFAULT_RANGE = "quarter"
+CHART_POINTS = 240
+NICE_STEPS = [
+    dt.timedelta(minutes=m)
+    for m in (1, 5, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080, 43200)
+]
+
+
+def stale_multiple() -> int:
+    return PortfolioSettings.load().stale_interval_multiple
+
+
+def with_status(queryset: QuerySet[Metric], *, now: dt.datetime | None = None) -> QuerySet:
+    """Metrics annotated with `severity` (see models.SEVERITY), computed in the query."""
+    return queryset.annotate(
+        severity=severity_expression(now=now or timezone.now(), stale_multiple=stale_multiple())
+    )
+
+
+def health_subquery(
+    outer: str = "pk", *, now: dt.datetime | None = None, multiple: int | None = None
+) -> Subquery:
+    """The worst severity of a product's metrics, for annotating product querysets.
+
+    One correlated subquery inside the list's own statement: badges cost no extra query.
+    NULL when the product has no metric.
+    """
+    worst = (
+        Metric.objects.filter(product_id=OuterRef(outer))
+        .annotate(
+            severity=severity_expression(
+                now=now or timezone.now(),
+                stale_multiple=stale_multiple() if multiple is None else multiple,
+            )
+        )
+        .values("product_id")
+        .annotate(worst=Max("severity"))
+        .values("worst")
+    )
+    return Subquery(worst, output_field=IntegerField())
+
+
+def product_health(product_ids, *, now: dt.datetime | None = None) -> dict[int, Status]:
+    """The roll-up status per product (the worst of its metrics); products without any absent."""
+    rows = (
+        with_status(Metric.objects.filter(product_id__in=product_ids), now=now)
+        .values("product_id")
+        .annotate(worst=Max("severity"))
+        .values_list("product_id", "worst")
+    )
+    return {pid: status_from_severity(worst) for pid, worst in rows}
+
+
+def unit_health(unit_ids, *, now: dt.datetime | None = None) -> dict[int, Status]:
+    """The roll-up per ownership unit, over the products currently run in it."""
+    rows = (
+        with_status(Metric.objects.filter(product__unit_id__in=unit_ids), now=now)
+        .values("product__unit_id")
+        .annotate(worst=Max("severity"))
+        .values_list("product__unit_id", "worst")
+    )
+    return {uid: status_from_severity(worst) for uid, worst in rows}
+
+
+# --- Coverage ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Coverage:
+    """Whether a product's metrics number between the minimum and maximum and cover every
+    dimension (improvement, operations, support), and what is missing."""
+
+    count: int
+    minimum: int
+    maximum: int
+    dimensions: set[str]
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def count_ok(self) -> bool:
+        return self.minimum <= self.count <= self.maximum
+
+    @property
+    def ok(self) -> bool:
+        return self.count_ok and not self.missing
+
+    @property
+    def problems(self) -> list[str]:
+        problems = []
+        if self.count < self.minimum:
+            need = self.minimum - self.count
+            problems.append(
+                f"Add {need} more metric{'s' if need > 1 else ''}: "
+                f"{self.count} of at least {self.minimum}."
+            )
+        elif self.count > self.maximum:
+            problems.append(
+                f"{self.count} metrics is more than {self.maximum}; keep the few that "
+                f"decide something."
+            )
+        for dimension in self.missing:
+            problems.append(f"No metric covers {dimension.lower()}.")
+        return problems
+
+
+def coverage_from(dimensions: list[str], settings: PortfolioSettings) -> Coverage:
+    present = set(dimensions)
+    missing = [label for value, label in Dimension.choices if value not in present]
+    return Coverage(len(dimensions), settings.metrics_min, settings.metrics_max, present, missing)
+
+
+def coverage(product) -> Coverage:
+    dims = list(Metric.objects.filter(product=product).values_list("dimension", flat=True))
+    return coverage_from(dims, PortfolioSettings.load())
+
+
+# --- Series for charts -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start: dt.datetime
+    avg: float
+    low: float
+    high: float
+    count: int
+
+
+def bucket_width(span: dt.timedelta, points: int = CHART_POINTS) -> dt.timedelta:
+    """The smallest 'nice' width that cuts `span` into at most `points` buckets."""
+    for step in NICE_STEPS:
+        if span / step <= points:
+            return step
+    return NICE_STEPS[-1]
+
+
+SERIES_SQL = f"""
+    SELECT date_bin(%s, taken_at, %s) AS bucket, avg(value), min(value), max(value), count(*)
+      FROM {Reading._meta.db_table}
+     WHERE metric_id = %s AND taken_at >= %s AND taken_at < %s
+     GROUP BY bucket
+     ORDER BY bucket
+"""
+
+
+def series(
+    metric_id: int, start: dt.datetime, end: dt.datetime, *, points: int = CHART_POINTS
+) -> tuple[dt.timedelta, list[Bucket]]:
+    """A metric's readings in [start, end), averaged per time bucket by the database."""
+    width = bucket_width(end - start, points)
+    with connection.cursor() as cursor:
+        cursor.execute(SERIES_SQL, [width, start, metric_id, start, end])
+        return width, [Bucket(*row) for row in cursor.fetchall()]
+
+
+def window(range_key: str, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
+    now = now or timezone.now()
+    return now - RANGES[range_key][1], now
+
+
+SPARK_SQL = f"""
+    SELECT metric_id, date_bin(%s, taken_at, %s) AS bucket, avg(value)
+      FROM {Reading._meta.db_table}
+     WHERE metric_id = ANY(%s) AND taken_at >= %s AND taken_at < %s
+     GROUP BY metric_id, bucket
+     ORDER BY metric_id, bucket
+"""
+
+
+def sparklines(
+    metric_ids, *, days: int = 30, now: dt.datetime | None = None, points: int = 30
+) -> dict[int, list[tuple[dt.datetime, float]]]:
+    """Small series for many metrics at once (one query): bucketed averages over `days`."""
+    ids = list(metric_ids)
+    if not ids:
+        return {}
+    end = now or timezone.now()
+    start = end - dt.timedelta(days=days)
+    width = bucket_width(end - start, points)
+    out: dict[int, list[tuple[dt.datetime, float]]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(SPARK_SQL, [width, start, ids, start, end])
+        for metric_id, bucket, avg in cursor.fetchall():
+            out[metric_id].append((bucket, avg))
+    return dict(out)
