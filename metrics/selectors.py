@@ -29,15 +29,9 @@ NICE_STEPS = [
 ]
 
 
-def stale_multiple() -> int:
-    return PortfolioSettings.load().stale_interval_multiple
-
-
 def with_status(queryset: QuerySet[Metric], *, now: dt.datetime | None = None) -> QuerySet:
     """Metrics annotated with `severity` (see models.SEVERITY), computed in the query."""
-    return queryset.annotate(
-        severity=severity_expression(now=now or timezone.now(), stale_multiple=stale_multiple())
-    )
+    return queryset.annotate(severity=severity_expression(now=now or timezone.now()))
 
 
 def health_subquery(
@@ -50,12 +44,7 @@ def health_subquery(
     """
     worst = (
         Metric.objects.filter(product_id=OuterRef(outer))
-        .annotate(
-            severity=severity_expression(
-                now=now or timezone.now(),
-                stale_multiple=stale_multiple() if multiple is None else multiple,
-            )
-        )
+        .annotate(severity=severity_expression(now=now or timezone.now(), stale_multiple=multiple))
         .values("product_id")
         .annotate(worst=Max("severity"))
         .values("worst")

@@ -25,6 +25,7 @@ from django.db.models import (
     F,
     IntegerField,
     Q,
+    Subquery,
     Value,
     When,
 )
@@ -81,18 +82,31 @@ def worst(statuses) -> Status | None:
     return BY_SEVERITY[max(ranks)] if ranks else None
 
 
-def severity_expression(*, now: dt.datetime, stale_multiple: int, prefix: str = "") -> Case:
+def settings_multiple() -> Coalesce:
+    """The settings' stale multiple, read inside the statement that needs it (no extra query)."""
+    from portfolio.models import PortfolioSettings
+
+    value = PortfolioSettings.objects.filter(pk=1).values("stale_interval_multiple")
+    default = PortfolioSettings._meta.get_field("stale_interval_multiple").default
+    return Coalesce(Subquery(value), Value(default), output_field=IntegerField())
+
+
+def severity_expression(
+    *, now: dt.datetime, stale_multiple: int | None = None, prefix: str = ""
+) -> Case:
     """The severity (see models.SEVERITY) of a metric as a SQL expression on its row.
 
     `prefix` points at the metric from another model, e.g. "metrics__" from a product.
+    Without `stale_multiple` the portfolio settings' value is read in the same statement.
     """
 
     def f(name: str) -> F:
         return F(prefix + name)
 
+    multiple = settings_multiple() if stale_multiple is None else Value(stale_multiple)
     stale_before = ExpressionWrapper(
         Value(now, output_field=DateTimeField())
-        - ExpressionWrapper(f("expected_interval") * stale_multiple, output_field=DurationField()),
+        - ExpressionWrapper(f("expected_interval") * multiple, output_field=DurationField()),
         output_field=DateTimeField(),
     )
     amber_line = Coalesce(f("warning"), f("target"))
