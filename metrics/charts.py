@@ -112,6 +112,7 @@ def trend_chart(
     width_step: dt.timedelta,
     unit: str,
     target: float | None,
+    expected_interval: dt.timedelta | None = None,
     warning: float | None = None,
     critical: float | None = None,
     title: str = "",
@@ -119,7 +120,8 @@ def trend_chart(
     height: int = 280,
 ) -> str:
     """The full chart: bucket averages as a line, the min-max of each bucket as a band, and
-    the target and thresholds as labelled dashed lines. Gaps in the data break the line."""
+    the target and thresholds as labelled dashed lines. A gap longer than twice the bucket
+    width or the metric's expected interval breaks the line."""
     left, right, top, bottom = 56, 92, 14, 30
     plot_w, plot_h = width - left - right, height - top - bottom
     label = escape(title or "Trend")
@@ -162,9 +164,10 @@ def trend_chart(
         )
     parts.append(_time_axis(start, end, x, top + plot_h))
     half = width_step / 2
+    max_gap = max(width_step, expected_interval or width_step) * 2
     segments: list[list[Bucket]] = []
     for bucket in buckets:
-        if segments and bucket.start - segments[-1][-1].start <= width_step * 2.01:
+        if segments and bucket.start - segments[-1][-1].start <= max_gap:
             segments[-1].append(bucket)
         else:
             segments.append([bucket])

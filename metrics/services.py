@@ -512,7 +512,7 @@ def readings_import_csv(*, actor, data: bytes, default_source: str = "csv") -> C
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return CsvReport([], problem="The file is not UTF-8 text; save it as CSV (UTF-8).")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
@@ -537,7 +537,9 @@ def readings_import_csv(*, actor, data: bytes, default_source: str = "csv") -> C
             lines.append(CsvLine(reader.line_num, values))
             rows.append({k: v for k, v in values.items() if v != "" or k in CSV_COLUMNS})
     except csv.Error as exc:
-        return CsvReport([], problem=f"Line {reader.line_num}: {exc}.")
+        return CsvReport(
+            [], problem=f"The file stops being valid CSV after line {reader.line_num}: {exc}."
+        )
     if not rows:
         return CsvReport([], problem="The file has a header but no readings.")
     try:
