@@ -11,9 +11,13 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
+from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
 from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
+from metrics.models import Metric, Reading, Status
+from metrics.selectors import coverage
+from metrics.status import status_of
 from portfolio import demo
 from portfolio.models import Cluster, Person, PortfolioSettings, Team
 from portfolio.permissions import LEADERS_GROUP, Role, role_of
@@ -92,6 +96,25 @@ def snapshot() -> dict:
                 "finished_at",
             )
         ),  # fmt: skip
+        "metrics": sorted(
+            Metric.objects.values_list(
+                "product__slug",
+                "key",
+                "name",
+                "dimension",
+                "target",
+                "warning",
+                "critical",
+                "expected_interval",
+                "last_value",
+                "last_read_at",
+                "created_at",
+                "updated_at",
+            )
+        ),  # fmt: skip
+        "readings": Reading.objects.aggregate(
+            n=Count("id"), total=Sum("value"), first=Min("taken_at"), changed=Max("updated_at")
+        ),
         "fields": sorted(
             Product.objects.values_list(
                 "slug",
@@ -292,3 +315,84 @@ def test_seeding_again_creates_no_backlog_items_and_keeps_their_order():
     assert "created: nothing" in output
     pairs = Counter(BacklogItem.objects.values_list("unit_id", "title"))
     assert pairs.most_common(1)[0][1] == 1
+
+
+def _statuses(now) -> dict[tuple[str, str], Status]:
+    multiple = PortfolioSettings.load().stale_interval_multiple
+    return {
+        (m.product.slug, m.key): status_of(m, now=now, stale_multiple=multiple)
+        for m in Metric.objects.select_related("product")
+    }
+
+
+def test_demo_metrics_show_every_status_and_coverage_gaps():
+    seed()
+    now = timezone.now()
+    statuses = _statuses(now)
+    by_status = Counter(statuses.values())
+
+    # Mostly green, with a few stories of each kind.
+    assert by_status[Status.GREEN] > len(statuses) / 2
+    assert 2 <= by_status[Status.RED] <= 4
+    assert by_status[Status.AMBER] >= 4
+    assert by_status[Status.STALE] >= 2
+    assert by_status[Status.NO_DATA] >= 1
+    assert statuses["service-desk-ticketing", "support-tickets"] == Status.RED
+    assert statuses["crm", "response-time"] == Status.AMBER
+    assert statuses["contract-management", "availability"] == Status.STALE
+    assert statuses["event-streaming", "adoption-rate"] == Status.NO_DATA
+    # A stale feed stopped weeks ago, not just beyond the limit.
+    stale = Metric.objects.get(product__slug="managed-file-transfer", key="error-rate")
+    assert stale.last_read_at < now - dt.timedelta(days=14)
+
+    # Project items and retired products have no metrics; every other product is measured,
+    # most of them with three to five metrics across the three dimensions, a few not.
+    assert not Metric.objects.filter(product__management_model=ManagementModel.PROJECT)
+    assert not Metric.objects.filter(product__lifecycle_stage=Stage.RETIRED)
+    measured = Product.objects.filter(management_model=ManagementModel.PRODUCT).exclude(
+        lifecycle_stage=Stage.RETIRED
+    )
+    gaps = {p.slug: coverage(p) for p in measured if not coverage(p).ok}
+    assert 3 <= len(gaps) <= measured.count() / 4
+    assert any(c.count < c.minimum for c in gaps.values())
+    assert any(c.count_ok and c.missing for c in gaps.values())
+    assert gaps["facilities-helpdesk"].count == 0
+
+    # About six months of readings at each metric's interval, none in the future, and each
+    # metric's latest reading is the one the metric row carries.
+    first = Reading.objects.aggregate(first=Min("taken_at"))["first"]
+    assert now - dt.timedelta(days=190) < first < now - dt.timedelta(days=170)
+    assert not Reading.objects.filter(taken_at__gt=now)
+    daily = Metric.objects.get(product__slug="payroll", key="availability")
+    assert 170 <= daily.readings.count() <= 190
+    latest = {
+        row["metric_id"]: row["at"]
+        for row in Reading.objects.values("metric_id").annotate(at=Max("taken_at"))
+    }
+    for metric in Metric.objects.all():
+        assert metric.last_read_at == latest.get(metric.pk), metric.key
+        if metric.last_read_at is not None:
+            last = metric.readings.get(taken_at=metric.last_read_at)
+            assert metric.last_value == last.value
+    assert Reading.objects.count() < 30_000  # the demo stays quick to build
+
+
+def test_seeding_later_tops_the_readings_up_and_keeps_the_stories(monkeypatch):
+    seed()
+    readings = Reading.objects.count()
+    stale = Metric.objects.get(product__slug="print-scan-service", key="support-tickets")
+    later = timezone.now() + dt.timedelta(days=3)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+
+    output = seed()
+
+    # Three days of daily readings came due (weekly and monthly ones perhaps); a stopped feed
+    # stays stopped, so the stories read the same three days on.
+    assert "reading:" in output
+    assert Reading.objects.count() > readings
+    assert Metric.objects.get(pk=stale.pk).last_read_at == stale.last_read_at
+    statuses = _statuses(later)
+    assert statuses["service-desk-ticketing", "support-tickets"] == Status.RED
+    assert statuses["crm", "response-time"] == Status.AMBER
+    assert statuses["print-scan-service", "support-tickets"] == Status.STALE
+    assert statuses["payroll", "availability"] == Status.GREEN
