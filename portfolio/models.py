@@ -242,3 +242,16 @@ class PortfolioSettings(models.Model):
     def load(cls) -> PortfolioSettings:
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+
+# The analytics snapshots live in their own module; importing them here registers them with
+# this app.
+from portfolio.analytics.models import (  # noqa: E402, F401
+    Candidate,
+    OwnerLoad,
+    Readiness,
+    SignalObservation,
+    Snapshot,
+    SplitSignal,
+    UnitState,
+)
