@@ -159,6 +159,16 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 2, "socket_connect_timeout": 2}
 CELERY_TIMEZONE = TIME_ZONE
+# The portfolio analytics (owner load, split signals, candidates, readiness) run on this
+# schedule; a leader can also ask for a run from the dashboard.
+ANALYTICS_EVERY_MINUTES = env.int("ANALYTICS_EVERY_MINUTES", default=60)
+CELERY_BEAT_SCHEDULE = {
+    "portfolio-analytics": {
+        "task": "portfolio.tasks.compute_portfolio_analytics",
+        "schedule": ANALYTICS_EVERY_MINUTES * 60.0,
+        "options": {"expires": ANALYTICS_EVERY_MINUTES * 60.0},
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -4,6 +4,8 @@ from rest_framework.test import APIClient
 from tests.portfolio.factories import ClusterFactory, PersonFactory, UserFactory
 from tests.products.factories import ProductFactory
 
+pytest_plugins = ["tests.worker"]
+
 
 @pytest.fixture
 def leader(db):

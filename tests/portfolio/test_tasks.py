@@ -3,32 +3,20 @@ runs it from the real broker."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-import uuid
 from email import message_from_string
-from pathlib import Path
 from unittest import mock
-from urllib.parse import quote
 
 import pytest
-import redis
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from portfolio import tasks
-from portfolio.celery import app as celery_app
 from portfolio.services import person_depart
 from portfolio.tasks import dispatch_departure_notice, notify_units_orphaned
 from tests.portfolio.factories import ClusterFactory, PersonFactory, UserFactory
 from tests.products.factories import ProductFactory
+from tests.worker import wait_for
 
 pytestmark = pytest.mark.worker
-
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
 @pytest.fixture
@@ -164,91 +152,7 @@ def test_failed_departure_dispatches_nothing(leader, departing, django_capture_o
     assert departing.active
 
 
-# --- A real worker behind the real broker --------------------------------------------------
-
-
-def _database_url(db: dict) -> str:
-    """The URL of the database this test runs in, for a process outside pytest."""
-    auth = quote(db.get("USER") or "", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    netloc = f"{auth}@{db.get('HOST') or ''}" + (f":{db['PORT']}" if db.get("PORT") else "")
-    socket_dir = (db.get("OPTIONS") or {}).get("host")
-    query = f"?host={quote(socket_dir, safe='')}" if socket_dir else ""
-    return f"postgres://{netloc}/{quote(db['NAME'], safe='')}{query}"
-
-
-def _wait_for(predicate, timeout: float, what: str, log: Path):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"{what} within {timeout:.0f} s; worker log:\n{log.read_text()}")
-
-
-@pytest.fixture
-def broker_url() -> str:
-    return settings.CELERY_BROKER_URL or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def worker(transactional_db, tmp_path, broker_url):
-    """A celery worker in its own process, on a queue of its own, seeing this test's database
-    and writing mail to files; this process publishes to that queue instead of running eagerly."""
-    queue = f"test-departure-{uuid.uuid4().hex[:12]}"
-    outbox = tmp_path / "outbox"
-    outbox.mkdir()
-    log = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portfolio.settings",
-        "TESTING": "1",
-        "DATABASE_URL": _database_url(connection.settings_dict),
-        "CONN_MAX_AGE": "0",
-        "REDIS_URL": broker_url,
-        "CELERY_BROKER_URL": broker_url,
-        "EMAIL_URL": f"filemail:///{outbox}",  # four slashes in all: an absolute path
-        "DEFAULT_FROM_EMAIL": "portfolio@example.org",
-    }
-    command = [
-        sys.executable, "-m", "celery", "-A", "portfolio", "worker",
-        "--pool=solo", "--concurrency=1", "-Q", queue, "-n", f"{queue}@%h",
-        "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
-    ]  # fmt: skip
-    publish_to_worker = {
-        "task_always_eager": False,
-        "broker_url": broker_url,
-        "task_default_queue": queue,
-    }
-    saved = {key: celery_app.conf.get(key) for key in publish_to_worker}
-
-    def reconfigure(conf: dict) -> None:
-        # The app caches its queues and router on first use; an earlier test in this process
-        # may have built them for the default queue, so drop them with the change.
-        celery_app.conf.update(conf)
-        celery_app.__dict__.pop("amqp", None)
-
-    with log.open("w") as out:
-        process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=out, stderr=out)
-    try:
-        _wait_for(lambda: "ready." in log.read_text(), 60, "the worker was not ready", log)
-        reconfigure(publish_to_worker)
-        yield {"outbox": outbox, "log": log, "pid": process.pid}
-    finally:
-        reconfigure(saved)
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
-        # The queue is empty by now; drop its keys and bindings so runs leave nothing behind.
-        client = redis.Redis.from_url(broker_url)
-        leftovers = list(client.scan_iter(match=f"*{queue}*"))
-        if leftovers:
-            client.delete(*leftovers)
+# --- A real worker behind the real broker (fixture in tests/worker.py) ----------------------
 
 
 def test_worker_sends_the_notice_for_a_committed_departure(worker):
@@ -262,10 +166,10 @@ def test_worker_sends_the_notice_for_a_committed_departure(worker):
         person_depart(actor=leader, person=person)
         dispatch_departure_notice(person)
 
-    files = _wait_for(
+    files = wait_for(
         lambda: sorted(worker["outbox"].iterdir()), 90, "no mail was written", worker["log"]
     )
-    _wait_for(lambda: "succeeded" in worker["log"].read_text(), 30, "no success", worker["log"])
+    wait_for(lambda: "succeeded" in worker["log"].read_text(), 30, "no success", worker["log"])
     assert len(files) == 1
     mail = message_from_string(files[0].read_text().split("\n" + "-" * 79)[0])
     assert mail["To"] == "helena@example.org"
