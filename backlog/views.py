@@ -27,6 +27,7 @@ from backlog.forms import (
     BacklogMoveForm,
 )
 from backlog.models import OPEN_STATUSES, BacklogItem
+from metrics.selectors import unit_health_subquery
 from portfolio.errors import DomainError, StaleVersion
 from portfolio.htmx import add_domain_error, render_page, wants_partial
 from portfolio.permissions import can_edit_unit
@@ -44,7 +45,8 @@ def _unit(request: HttpRequest, unit_id: int) -> OwnershipUnit:
     units = OwnershipUnit.objects.visible_to(request.user).select_related(
         "owner__user", "cluster", "product"
     )
-    return get_object_or_404(units, pk=unit_id)
+    # `health`: the metric roll-up for the page header's badge, in the same query.
+    return get_object_or_404(units.annotate(health=unit_health_subquery()), pk=unit_id)
 
 
 def _require_editor(request: HttpRequest, unit: OwnershipUnit) -> None:

@@ -52,6 +52,20 @@ def health_subquery(
     return Subquery(worst, output_field=IntegerField())
 
 
+def unit_health_subquery(outer: str = "pk", *, now: dt.datetime | None = None) -> Subquery:
+    """The worst severity of the metrics of a unit's products, for annotating unit querysets
+    (a page header's badge inside the page's own unit query). NULL without any metric."""
+    worst = (
+        Metric.objects.filter(product__unit_id=OuterRef(outer))
+        .annotate(severity=severity_expression(now=now or timezone.now()))
+        .order_by()
+        .values("product__unit_id")
+        .annotate(worst=Max("severity"))
+        .values("worst")
+    )
+    return Subquery(worst, output_field=IntegerField())
+
+
 def product_health(product_ids, *, now: dt.datetime | None = None) -> dict[int, Status]:
     """The roll-up status per product (the worst of its metrics); products without any absent."""
     rows = (

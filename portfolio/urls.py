@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("portfolio.urls_pages")),
     path("", include("products.urls")),
     path("", include("backlog.urls")),
+    path("", include("metrics.urls")),
 ]

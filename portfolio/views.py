@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
+from metrics.selectors import unit_health_subquery
 from portfolio import services
 from portfolio.errors import DomainError, ValidationFailed
 from portfolio.forms import (
@@ -151,7 +152,8 @@ def cluster_create(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def cluster_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    cluster = get_object_or_404(_clusters(request.user), slug=slug)
+    clusters = _clusters(request.user).annotate(health=unit_health_subquery("unit__pk"))
+    cluster = get_object_or_404(clusters, slug=slug)
     members = cluster.unit.products.select_related("team").order_by("name")
     context = {
         "cluster": cluster,

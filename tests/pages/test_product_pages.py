@@ -69,8 +69,9 @@ def test_unknown_product_is_404(viewer_client):
 
 
 # Session, user, leader check, product with its unit/owner/team/plan, external ids,
-# dependencies, dependents, transitions with actors, history records, the backlog section.
-PRODUCT_DETAIL_QUERIES = 10
+# dependencies, dependents, transitions with actors, history records, the backlog section,
+# the metrics panel (metrics with their status, settings; sparklines only when there are metrics).
+PRODUCT_DETAIL_QUERIES = 12
 
 
 @pytest.mark.parametrize("rows", [5, 50])
