@@ -5,6 +5,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from backlog.api.views import BacklogItemViewSet
+from metrics.api.views import MetricStatusViewSet, MetricViewSet, ReadingViewSet
 from portfolio.api.views import ClusterViewSet, PersonViewSet, PortfolioSettingsView, TeamViewSet
 from products.api.views import ProductViewSet, UnitViewSet
 
@@ -25,3 +26,6 @@ router.register("people", PersonViewSet, basename="api-person")
 router.register("teams", TeamViewSet, basename="api-team")
 router.register("units", UnitViewSet, basename="api-unit")
 router.register("backlog-items", BacklogItemViewSet, basename="api-backlog-item")
+router.register("metrics", MetricViewSet, basename="api-metric")
+router.register("metric-readings", ReadingViewSet, basename="api-metric-reading")
+router.register("metric-status", MetricStatusViewSet, basename="api-metric-status")
