@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
 from metrics.catalogue import TEMPLATES
@@ -129,7 +130,7 @@ class ReadingForm(forms.Form):
     time = forms.CharField(
         max_length=40,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "60"}),
-        help_text="Server time zone, unless you add an offset.",
+        help_text=f"In server time ({settings.TIME_ZONE}).",
     )
     value = forms.CharField(max_length=40, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     source = forms.CharField(max_length=60, initial="manual")

@@ -405,7 +405,8 @@ def test_upload_over_the_size_limit_is_refused(owner_client, product, settings):
 
 def test_upload_page_explains_the_columns_and_offers_an_example(viewer_client):
     html = viewer_client.get(reverse("metrics-upload")).content.decode()
-    assert "product-slug" not in html or "payroll/availability" in html
+    assert "<code>metric</code>" in html and "<code>payroll/availability</code>" in html
+    assert "All or nothing" in html
     assert reverse("metrics-upload-example") in html
     example = viewer_client.get(reverse("metrics-upload-example"))
     assert example["Content-Type"].startswith("text/csv")
