@@ -279,10 +279,10 @@ def _mark_design_problems(cursor, ctx: Context) -> None:
     problems = [p for p, run in runs.items() if run >= needed]
     if problems:
         suggestions = suggest_groupings(ctx.snapshot, problems)
-        for person_id, items in suggestions.items():
-            OwnerLoad.objects.filter(snapshot=ctx.snapshot, person_id=person_id).update(
-                suggestions=items
-            )
+        loads = list(OwnerLoad.objects.filter(snapshot=ctx.snapshot, person_id__in=problems))
+        for load in loads:
+            load.suggestions = suggestions.get(load.person_id, [])
+        OwnerLoad.objects.bulk_update(loads, ["suggestions"])
 
 
 def _lines(text: str) -> set[str]:
@@ -685,34 +685,35 @@ def update_signals(ctx: Context) -> dict[str, int]:
             status__in=[SignalStatus.OPEN, SignalStatus.DISMISSED]
         )
     }
-    opened = refreshed = cleared = 0
+    new, refreshed = [], []
     for key, evidence in raised.items():
         signal = live.get(key)
         if signal is None:
             cluster_id, kind, product_id = key
-            SplitSignal.objects.create(
-                cluster_id=cluster_id,
-                kind=kind,
-                product_id=product_id,
-                evidence=evidence,
-                opened_at=ctx.now,
-                first_snapshot=ctx.snapshot,
-                last_snapshot=ctx.snapshot,
+            new.append(
+                SplitSignal(
+                    cluster_id=cluster_id,
+                    kind=kind,
+                    product_id=product_id,
+                    evidence=evidence,
+                    opened_at=ctx.now,
+                    first_snapshot=ctx.snapshot,
+                    last_snapshot=ctx.snapshot,
+                )
             )
-            opened += 1
         else:
             signal.evidence = evidence
             signal.last_snapshot = ctx.snapshot
-            signal.save(update_fields=["evidence", "last_snapshot"])
-            refreshed += 1
-    for key, signal in live.items():
-        if key not in raised:
-            signal.status = SignalStatus.CLEARED
-            signal.closed_at = ctx.now
-            signal.close_note = "The condition no longer holds."
-            signal.save(update_fields=["status", "closed_at", "close_note"])
-            cleared += 1
-    return {"opened": opened, "refreshed": refreshed, "cleared": cleared}
+            refreshed.append(signal)
+    gone = [signal.pk for key, signal in live.items() if key not in raised]
+    SplitSignal.objects.bulk_create(new)
+    SplitSignal.objects.bulk_update(refreshed, ["evidence", "last_snapshot"])
+    SplitSignal.objects.filter(pk__in=gone).update(
+        status=SignalStatus.CLEARED, closed_at=ctx.now, close_note="The condition no longer holds."
+    )
+    opened, cleared = len(new), len(gone)
+    refreshed_count = len(refreshed)
+    return {"opened": opened, "refreshed": refreshed_count, "cleared": cleared}
 
 
 # --- The run ------------------------------------------------------------------------------------

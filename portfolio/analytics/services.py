@@ -71,7 +71,7 @@ def split_signal_act(*, actor, signal: SplitSignal, new_owner: Person | None, no
 
     require_leader(actor, "split a product out of its cluster")
     signal = (
-        SplitSignal.objects.select_for_update()
+        SplitSignal.objects.select_for_update(of=("self",))
         .select_related("product__unit", "cluster")
         .get(pk=signal.pk)
     )
