@@ -224,6 +224,7 @@ class Portfolio:
         self._links()
         self._history()
         self._backlog()
+        self.metric_plans = plan_metrics(self)
         return self
 
     def _people(self) -> None:
@@ -745,6 +746,234 @@ class Portfolio:
         self.backlog_statuses = status_stats
 
 
+# --- Metrics and readings ---------------------------------------------------------------------
+
+# Readings in all per size; the one-year chart's 5-minute metric (CHART_READINGS of them) is
+# the same at every size, so the chart figure compares like with like and only the table
+# around it grows. Daily, weekly, monthly and quarterly metrics have METRIC_HISTORY_DAYS of
+# readings; the hourly ones share what is left of the total, each ending at "today".
+READINGS: dict[str, int] = {"S": 150_000, "M": 400_000, "L": 2_000_000}
+METRIC_HISTORY_DAYS: dict[str, int] = {"S": 60, "M": 120, "L": 365}
+CHART_DAYS = 365
+CHART_STEP = dt.timedelta(minutes=5)
+CHART_READINGS = CHART_DAYS * 24 * 12  # 105,120
+CHART_KEY = "checkout-latency"
+READINGS_TABLE = "metrics_reading"
+READINGS_COLUMNS = "metric_id, taken_at, value, source, created_at, updated_at"
+SOURCE_BY_DIMENSION = {
+    "operations": "monitoring",
+    "support": "service-desk",
+    "improvement": "owner",
+}
+# Story shares: most metrics are fine; some slip, a few are red, stopped or never fed.
+METRIC_STORIES = [("green", 0.80), ("amber", 0.08), ("red", 0.04), ("stale", 0.05), ("none", 0.03)]
+
+
+def _interval_text(interval: dt.timedelta) -> str:
+    return f"{int(interval.total_seconds())} seconds"
+
+
+class MetricPlan:
+    """One metric's rows and how its readings are spread (kept light: L has ~15,000)."""
+
+    __slots__ = ("row", "every", "count", "offset", "stops", "level", "noise", "fmt", "source")
+
+    def __init__(self, row: dict, every: str, level: float, noise: float, decimals: int):
+        self.row = row
+        self.every = every  # "5min", "hourly", "daily", "weekly", "monthly", "quarterly"
+        self.count = 0  # hourly: how many readings back from today
+        self.offset = 0  # day (or hour of day for daily) of its slot
+        self.stops = None  # day index after which no reading comes (stale)
+        self.level = level
+        self.noise = noise
+        self.fmt = f"{{:.{decimals}f}}"
+        self.source = SOURCE_BY_DIMENSION[row["dimension"]]
+
+
+def plan_metrics(portfolio: Portfolio) -> list[MetricPlan]:
+    """3-5 catalogue metrics on most live product-managed products (some fewer), none on
+    projects and retired products; one product also carries the 5-minute chart metric."""
+    from metrics.catalogue import BY_KEY
+
+    rng = random.Random(f"portfolio-bench-metrics-{portfolio.size_name}")
+    history = METRIC_HISTORY_DAYS[portfolio.size_name]
+    every_of = {3600: "hourly", 86400: "daily", 604800: "weekly"}
+    every_of.update({30 * 86400: "monthly", 91 * 86400: "quarterly"})
+    plans: list[MetricPlan] = []
+    live = [
+        p
+        for p in portfolio.products
+        if p["management_model"] == "product" and p["lifecycle_stage"] != "retired"
+    ]
+    chart_product = live[0]["id"]
+    for product in live:
+        keys = []
+        if rng.random() < 0.9:
+            keys.append("availability")
+        if rng.random() < 0.8:
+            keys.append(rng.choice(["response-time", "error-rate"]))
+        if rng.random() < 0.8:
+            keys.append("support-tickets")
+        if rng.random() < 0.4:
+            keys.append("mttr")
+        if rng.random() < 0.85:
+            keys.append(rng.choice(["cycle-time-reduction", "cost-avoidance", "adoption-rate",
+                                    "business-outcome"]))  # fmt: skip
+        for key in keys:
+            t = BY_KEY[key]
+            sign = 1 if t.better == "higher" else -1
+            story = _weighted(rng, METRIC_STORIES)
+            step = abs(t.target - t.warning)
+            level = {
+                "green": t.target + sign * step * rng.uniform(0, 0.5),
+                "amber": (t.warning + t.critical) / 2,
+                "red": t.critical - sign * abs(t.critical - t.warning) * rng.uniform(0.2, 0.8),
+            }.get(story, t.target)
+            created = max(product["created_at"], TODAY - dt.timedelta(days=history + 30))
+            row = {
+                "id": len(plans) + 1,
+                "product_id": product["id"],
+                **{k: v for k, v in t.defaults().items() if k != "expected_interval"},
+                "expected_interval": _interval_text(t.interval),
+                "last_value": None,
+                "last_read_at": None,
+                "created_at": created,
+                "updated_at": created,
+            }
+            plan = MetricPlan(row, every_of[int(t.interval.total_seconds())], level,
+                              step / 4, 0 if key == "support-tickets" else 2)  # fmt: skip
+            period = {"weekly": 7, "monthly": 30, "quarterly": 91}.get(plan.every, 24)
+            plan.offset = rng.randrange(period)
+            if story == "stale":
+                plan.stops = rng.randint(20, 90)  # days ago the feed stopped
+            elif story == "none":
+                plan.every = "never"
+            plans.append(plan)
+        if product["id"] == chart_product:
+            row = {
+                **plans[-1].row,
+                "id": len(plans) + 1,
+                "product_id": product["id"],
+                "key": CHART_KEY,
+                "name": "Checkout latency (p95, every 5 minutes)",
+                "template": "",
+                "description": "Synthetic probe of the checkout page, every five minutes.",
+                "level": "operational",
+                "dimension": "operations",
+                "unit": "ms",
+                "better": "lower",
+                "target": 300.0,
+                "warning": 500.0,
+                "critical": 1000.0,
+                "expected_interval": _interval_text(CHART_STEP),
+                "created_at": TODAY - dt.timedelta(days=CHART_DAYS + 5),
+                "updated_at": TODAY - dt.timedelta(days=CHART_DAYS + 5),
+            }
+            plans.append(MetricPlan(row, "5min", 240.0, 30.0, 0))
+    # The hourly metrics share the rest of the total, each back from today.
+    fixed = CHART_READINGS + sum(_slots(p, history) for p in plans)
+    hourly = [p for p in plans if p.every == "hourly"]
+    spare = READINGS[portfolio.size_name] - fixed
+    if spare < len(hourly):
+        raise ValueError(f"size {portfolio.size_name}: {fixed:,} fixed readings leave no room")
+    for n, plan in enumerate(hourly):
+        plan.count = spare // len(hourly) + (1 if n < spare % len(hourly) else 0)
+    return plans
+
+
+PERIODS = {"daily": 1, "weekly": 7, "monthly": 30, "quarterly": 91}
+
+
+def _slots(plan: MetricPlan, history: int) -> int:
+    """How many readings a daily-or-slower metric gets: days `left` before today (1 is the
+    last day) in [1, history], after its feed stopped if it did, with left % period == offset."""
+    period = PERIODS.get(plan.every)
+    if period is None:
+        return 0
+    low = 1 if plan.stops is None else plan.stops + 1
+    offset = 0 if period == 1 else plan.offset
+
+    def upto(n: int) -> int:
+        return (n - offset) // period + 1 if n >= offset else 0
+
+    return max(0, upto(history) - upto(low - 1))
+
+
+def write_readings(cursor, portfolio: Portfolio, plans: list[MetricPlan]) -> dict[str, int]:
+    """COPY the readings day by day (all metrics interleaved, as they would arrive), then
+    set each metric's latest reading. Returns counts by schedule."""
+    from metrics.models import Metric
+
+    rng = random.Random(f"portfolio-bench-readings-{portfolio.size_name}")
+    history = METRIC_HISTORY_DAYS[portfolio.size_name]
+    span = max(CHART_DAYS, history, *(math.ceil(p.count / 24) for p in plans if p.count))
+    start = TODAY - dt.timedelta(days=span)
+    by_every: dict[str, list[MetricPlan]] = {}
+    for plan in plans:
+        by_every.setdefault(plan.every, []).append(plan)
+    hourly = sorted(by_every.get("hourly", ()), key=lambda p: -p.count)
+    times = [f"{h:02d}:{m:02d}:00" for h in range(24) for m in range(0, 60, 5)]
+    latest: dict[int, tuple[str, str]] = {}
+    counts: dict[str, int] = {}
+    buf: list[str] = []
+    gauss = rng.gauss
+
+    def flush() -> None:
+        if buf:
+            cursor.copy_expert(
+                f"COPY {READINGS_TABLE} ({READINGS_COLUMNS}) FROM STDIN",
+                io.StringIO("".join(buf)),
+            )
+            buf.clear()
+
+    def emit(plan: MetricPlan, stamp: str, value: float) -> None:
+        text = plan.fmt.format(value)
+        mid = plan.row["id"]
+        buf.append(f"{mid}\t{stamp}\t{text}\t{plan.source}\t{stamp}\t{stamp}\n")
+        latest[mid] = (stamp, text)
+        counts[plan.every] = counts.get(plan.every, 0) + 1
+
+    for day in range(span):
+        date = (start + dt.timedelta(days=day)).date().isoformat()
+        left = span - day  # days before today, this one included
+        in_history = left <= history
+        for i, clock in enumerate(times):  # the 5-minute metric, with a daily rhythm
+            if left <= CHART_DAYS:
+                for plan in by_every.get("5min", ()):
+                    busy = 60 * math.sin(math.pi * i / 288) ** 2
+                    emit(plan, f"{date} {clock}+00", max(40.0, plan.level + busy + gauss(0, 25)))
+            if i % 12 == 0:
+                hour = i // 12
+                hours_left = left * 24 - hour
+                for plan in hourly:  # longest first: stop at the first that has not started
+                    if hours_left > plan.count:
+                        break
+                    emit(plan, f"{date} {clock}+00", max(0.0, gauss(plan.level, plan.noise)))
+                if in_history and hour == 6:
+                    for every, period in PERIODS.items():
+                        for plan in by_every.get(every, ()):
+                            if (period == 1 or left % period == plan.offset) and (
+                                plan.stops is None or left > plan.stops
+                            ):
+                                emit(plan, f"{date} {clock}+00", gauss(plan.level, plan.noise))
+            if len(buf) >= 100_000:
+                flush()
+    flush()
+    # Each metric's latest reading, as the ingest path keeps it.
+    cursor.execute("CREATE TEMP TABLE bench_latest (id int, at timestamptz, value float8)")
+    cursor.copy_expert(
+        "COPY bench_latest FROM STDIN",
+        io.StringIO("".join(f"{mid}\t{at}\t{v}\n" for mid, (at, v) in latest.items())),
+    )
+    table = Metric._meta.db_table
+    cursor.execute(
+        f"UPDATE {table} m SET last_read_at = l.at, last_value = l.value "
+        "FROM bench_latest l WHERE m.id = l.id"
+    )
+    cursor.execute("DROP TABLE bench_latest")
+    return counts
+
+
 # --- Writing: one COPY per table --------------------------------------------------------------
 
 _ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -904,6 +1133,23 @@ def write(portfolio: Portfolio) -> dict[str, int]:
                     f"(SELECT max(id) FROM {table}))"
                 )
             counts[BACKLOG_TABLE] = copy_backlog(cursor, portfolio.backlog_lines)
+            from metrics.models import Metric
+
+            metric_table = Metric._meta.db_table
+            counts[metric_table] = copy_rows(
+                cursor, Metric, [p.row for p in portfolio.metric_plans]
+            )
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{metric_table}', 'id'), "
+                f"(SELECT max(id) FROM {metric_table}))"
+            )
+            # The readings are valid by construction: skip the per-row foreign-key trigger
+            # (a superuser setting, local to this transaction); at M 5.6 s became 3.8 s.
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            by_every = write_readings(cursor, portfolio, portfolio.metric_plans)
+            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+            portfolio.readings_by_every = by_every
+            counts[READINGS_TABLE] = sum(by_every.values())
         leaders, _ = Group.objects.get_or_create(name=LEADERS_GROUP)
         leaders.user_set.add(*portfolio.leader_user_ids)
         PortfolioSettings.load()
@@ -958,6 +1204,14 @@ def summary(portfolio: Portfolio) -> dict[str, Any]:
         "backlog_largest": sorted(portfolio.backlog_counts.values(), reverse=True)[:5],
         "backlog_units_with_items": sum(1 for n in portfolio.backlog_counts.values() if n),
         "backlog_statuses": dict(sorted(portfolio.backlog_statuses.items())),
+        "metrics": len(portfolio.metric_plans),
+        "metric_products": len({p.row["product_id"] for p in portfolio.metric_plans}),
+        "readings": sum(getattr(portfolio, "readings_by_every", {}).values()),
+        "readings_by_schedule": dict(sorted(getattr(portfolio, "readings_by_every", {}).items())),
+        "metric_history_days": METRIC_HISTORY_DAYS[portfolio.size_name],
+        # The one-year chart figure's metric (bench/run.py reads it from here).
+        "chart_metric": next(p.row["id"] for p in portfolio.metric_plans if p.every == "5min"),
+        "chart_readings": CHART_READINGS,
     }
 
 

@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.report        # reads bench/results/{S,M,L}.json
 
 Prints, for every size that has results, the machine and the figures table, then one table
-of query counts across sizes (the counts must not grow with the portfolio).
+of query counts across sizes with whether each is the same at every size (the counts must not
+grow with the portfolio; the product list's status badges included).
 """
 
 from __future__ import annotations
@@ -50,6 +51,13 @@ def main() -> int:
                 f"the query count, unit {shape['backlog_small_unit']} "
                 f"({shape['backlog_small_items']} items).\n"
             )
+        if shape.get("readings"):
+            print(
+                f"Metrics: {shape['metrics']:,} on {shape['metric_products']:,} products, "
+                f"{shape['readings']:,} readings; the chart figure uses metric "
+                f"{shape['chart_metric']} ({shape['chart_readings']:,} five-minute readings, one "
+                "year).\n"
+            )
         print(markdown_table(result["figures"]))
         unmeasured = [f for f in result["figures"] if f.get("value") is None]
         for f in unmeasured:
@@ -68,11 +76,20 @@ def main() -> int:
                 names.append(name)
                 counts[name] = {}
             counts[name][size] = str(f["queries"])
-    header = "| Request | " + " | ".join(results) + " |"
+    # The rule every list and page keeps (status badges included): the count is the same at
+    # every size, so a bigger portfolio costs no extra statements.
+    header = "| Request | " + " | ".join(results) + " | Same at every size |"
     print(header)
-    print("|---|" + "---|" * len(results))
+    print("|---|" + "---|" * (len(results) + 1))
     for name in names:
-        print(f"| {name} | " + " | ".join(counts[name].get(s, "—") for s in results) + " |")
+        row = [counts[name].get(s, "—") for s in results]
+        measured = {c for c in row if c != "—"}
+        same = (
+            "—"
+            if len(results) < 2 or len(measured) == 0
+            else ("yes" if len(measured) == 1 else "NO")
+        )
+        print(f"| {name} | " + " | ".join(row) + f" | {same} |")
     return 0
 
 

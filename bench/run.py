@@ -395,24 +395,41 @@ LIMIT %s
 """
 
 # What a row of the product list page shows: name and link, kind, stage, cluster, owner
-# (with the accountable flags), team, managed-as and criticality.
+# (with the accountable flags), team, managed-as, criticality and the metric health badge (the
+# worst status of the product's metrics, by the rules of metrics/status.py: 0 green, 1 no
+# data, 2 stale, 3 amber, 4 red; NULL without metrics).
 PAGE_SQL = """
 SELECT p.id, p.name, p.slug, p.kind, p.lifecycle_stage, p.strategic, p.management_model,
        p.criticality, u.kind, c.name, c.slug, o.id, o.name, o.active, au.is_active,
-       t.name, t.slug
+       t.name, t.slug,
+       (SELECT max(CASE
+            WHEN m.last_read_at IS NULL THEN 1
+            WHEN m.last_read_at < %(now)s - m.expected_interval * COALESCE(
+                (SELECT s.stale_interval_multiple FROM portfolio_portfoliosettings s
+                  WHERE s.id = 1), 2) THEN 2
+            WHEN (m.better = 'higher' AND m.last_value < m.critical)
+              OR (m.better = 'lower' AND m.last_value > m.critical) THEN 4
+            WHEN (m.better = 'higher' AND m.last_value < COALESCE(m.warning, m.target))
+              OR (m.better = 'lower' AND m.last_value > COALESCE(m.warning, m.target)) THEN 3
+            ELSE 0 END)
+          FROM metrics_metric m WHERE m.product_id = p.id) AS health
 FROM products_product p
 LEFT JOIN products_ownershipunit u ON u.id = p.unit_id
 LEFT JOIN portfolio_cluster c ON c.id = u.cluster_id
 LEFT JOIN portfolio_person o ON o.id = u.owner_id
 LEFT JOIN auth_user au ON au.id = o.user_id
 LEFT JOIN portfolio_team t ON t.id = p.team_id
-WHERE p.lifecycle_stage = %s
+WHERE p.lifecycle_stage = %(stage)s
 ORDER BY p.name, p.id
-LIMIT %s
+LIMIT %(limit)s
 """
 
 
-def timed_sql(conn, sql: str, params: list) -> tuple[float, int]:
+def page_sql_params(limit: int) -> dict[str, Any]:
+    return {"now": dt.datetime.now(dt.UTC), "stage": "maturity", "limit": limit}
+
+
+def timed_sql(conn, sql: str, params: list | dict) -> tuple[float, int]:
     started = time.perf_counter()
     with conn.cursor() as cur:
         cur.execute(sql, params)
@@ -484,7 +501,7 @@ def measure_reads(client: Client, db, fixtures: Fixtures, iterations: int) -> di
         series["page"].add(elapsed, queries, body.count(b'<td><a href="/products/'))
 
     def page_sql():
-        elapsed, n = timed_sql(db, PAGE_SQL, ["maturity", PAGE_SIZE])
+        elapsed, n = timed_sql(db, PAGE_SQL, page_sql_params(PAGE_SIZE))
         series["page_sql"].add(elapsed, 1, n)
 
     def detail():
@@ -537,7 +554,8 @@ def measure_in_process(db, fixtures: Fixtures, iterations: int) -> dict[str, Ser
         series[key].add(elapsed, int(response["X-Query-Count"]))
 
     def sql(key: str, text: str, limit: int) -> None:
-        elapsed, n = timed_sql(db, text, ["maturity", limit])
+        params = page_sql_params(limit) if text is PAGE_SQL else ["maturity", limit]
+        elapsed, n = timed_sql(db, text, params)
         series[key].add(elapsed, 1, n)
 
     steps = [
@@ -575,7 +593,7 @@ def in_process_figures(s: dict[str, Series]) -> list[dict[str, Any]]:
             note=note,
         ),
         figure(
-            f"Product list page (HTML), {PAGE_SIZE} rows, in-process",
+            f"Product list page (HTML) with status badges, {PAGE_SIZE} rows, in-process",
             s["page"].median_ms,
             "ms",
             reference="raw SQL, same rows",
@@ -824,6 +842,248 @@ def measure_upserts(client: Client, db, fixtures: Fixtures, reps: int) -> dict[s
         for table in captured:
             cur.execute(f"DROP TABLE bench_floor_{table}")
     return series
+
+
+# --- Metrics: bulk ingest of readings, the one-year chart --------------------------------------
+
+INGEST_PATH = "/api/v1/metric-readings/bulk/"
+INGEST_ROWS = 10_000
+INGEST_METRICS = 200  # a monitoring push: 200 metrics, 50 readings each
+INGEST_SOURCE = "bench-ingest"
+READINGS_TABLE = "metrics_reading"
+READING_COLUMNS = "metric_id, taken_at, value, source, created_at, updated_at"
+
+
+@dataclasses.dataclass
+class IngestBatch:
+    body: bytes
+    copy_text: str
+
+
+def ingest_batch(metrics: list[tuple[int, str]], round_no: int) -> IngestBatch:
+    """10,000 readings no other round has: 50 five-minute steps per metric on a day of their
+    own after the generator's "today" (still in the past, so none is refused as future)."""
+    from bench.generate import TODAY
+
+    rng = random.Random(f"bench-ingest-{round_no}")
+    per_metric = INGEST_ROWS // len(metrics)
+    base = TODAY + dt.timedelta(days=1 + round_no)
+    now = dt.datetime.now(dt.UTC).isoformat()
+    readings, lines = [], []
+    for step in range(per_metric):
+        at = (base + dt.timedelta(minutes=5 * step)).isoformat()
+        for metric_id, ref in metrics:
+            value = round(rng.uniform(0, 500), 2)
+            readings.append({"metric": ref, "time": at, "value": value, "source": INGEST_SOURCE})
+            lines.append(f"{metric_id}\t{at}\t{value!r}\t{INGEST_SOURCE}\t{now}\t{now}\n")
+    body = json.dumps({"readings": readings}, separators=(",", ":")).encode()
+    return IngestBatch(body, "".join(lines))
+
+
+def ingest_metrics(db) -> list[tuple[int, str]]:
+    """The first INGEST_METRICS metrics by id (not the chart's), named as a monitoring tool
+    would name them: product-slug/metric-key."""
+    from bench.generate import CHART_KEY
+
+    with db.cursor() as cur:
+        cur.execute(
+            "SELECT m.id, p.slug || '/' || m.key FROM metrics_metric m "
+            "JOIN products_product p ON p.id = m.product_id WHERE m.key <> %s "
+            "ORDER BY m.id LIMIT %s",
+            [CHART_KEY, INGEST_METRICS],
+        )
+        return cur.fetchall()
+
+
+def measure_ingest(client: Client, db, reps: int) -> tuple[dict[str, Series], str | None]:
+    """Each round: a new batch through the API (creates), the same batch again (all
+    unchanged), and a raw COPY of the same rows into the readings table, alternating which
+    goes first. Rows written are deleted (and the table vacuumed) before the next step, so
+    every step meets the table as the generator left it."""
+    metrics = ingest_metrics(db)
+    if len(metrics) < INGEST_METRICS:
+        return {}, f"not measured: only {len(metrics)} metrics in the portfolio"
+    headers = {**client.api_headers, "Content-Type": "application/json"}
+    series = {k: Series() for k in ("ingest", "resend", "copy")}
+    with db.cursor() as cur:
+        cur.execute(f"SELECT COALESCE(max(id), 0), count(*) FROM {READINGS_TABLE}")
+        mark, baseline = cur.fetchone()
+
+    def cleanup() -> None:
+        with db.cursor() as cur:
+            cur.execute(f"DELETE FROM {READINGS_TABLE} WHERE id > %s", [mark])
+            cur.execute(f"VACUUM {READINGS_TABLE}")
+            cur.execute(f"SELECT count(*) FROM {READINGS_TABLE}")
+            left = cur.fetchone()[0]
+        if left != baseline:
+            raise SystemExit(f"bench: ingest cleanup left {left} readings, not {baseline}")
+
+    def post(batch: IngestBatch, key: str, expect: str) -> None:
+        status, elapsed, queries, data = client.send("POST", INGEST_PATH, headers, batch.body)
+        if status != 200:
+            raise SystemExit(f"bench: POST {INGEST_PATH} answered {status}: {data[:600]!r}")
+        answer = json.loads(data)
+        if answer.get(expect) != INGEST_ROWS:
+            raise SystemExit(f"bench: {key} expected {INGEST_ROWS} {expect}, got {answer}")
+        series[key].add(elapsed, int(queries) if queries else None)
+
+    def copy(batch: IngestBatch) -> None:
+        db.autocommit = False
+        started = time.perf_counter()
+        with db.cursor() as cur:
+            cur.copy_expert(
+                f"COPY {READINGS_TABLE} ({READING_COLUMNS}) FROM STDIN",
+                io.StringIO(batch.copy_text),
+            )
+        db.commit()
+        series["copy"].add(time.perf_counter() - started, 1)
+        db.autocommit = True
+
+    # Warm-up round 0; it also tells whether the endpoint is there yet.
+    warm = ingest_batch(metrics, 0)
+    status, _, _, data = client.send("POST", INGEST_PATH, headers, warm.body)
+    if status in (404, 405):
+        return {}, f"not measured: POST {INGEST_PATH} answered {status} (not built yet)"
+    if status != 200:
+        raise SystemExit(f"bench: POST {INGEST_PATH} answered {status}: {data[:600]!r}")
+    cleanup()
+    copy(warm)
+    cleanup()
+    series["copy"].seconds.clear()
+    log(f"bulk ingest: {reps} rounds of API create, API re-send and COPY "
+        f"({INGEST_ROWS:,} readings, {len(warm.body) / 1e6:.1f} MB)")  # fmt: skip
+    for i in range(1, reps + 1):
+        batch = ingest_batch(metrics, i)
+        api_steps = [
+            lambda b=batch: post(b, "ingest", "created"),
+            lambda b=batch: post(b, "resend", "unchanged"),
+            cleanup,
+        ]
+        copy_steps = [lambda b=batch: copy(b), cleanup]
+        for step in api_steps + copy_steps if i % 2 else copy_steps + api_steps:
+            step()
+        log(
+            f"  round {i}/{reps}: API {series['ingest'].seconds[-1]:.2f} s, "
+            f"re-send {series['resend'].seconds[-1]:.2f} s, COPY {series['copy'].seconds[-1]:.3f} s"
+        )
+    return series, None
+
+
+def ingest_figures(s: dict[str, Series], why: str | None) -> list[dict[str, Any]]:
+    names = {
+        "ingest": f"Bulk ingest {INGEST_ROWS:,} new readings via API",
+        "resend": f"Bulk ingest re-send of the same {INGEST_ROWS:,} readings (all unchanged)",
+    }
+    if why:
+        return [not_measured(n, "readings/s", why) for n in names.values()]
+    copy_seconds = statistics.median(s["copy"].seconds)
+    out = []
+    for key, target in (("ingest", (">=", 0.25)), ("resend", None)):
+        seconds = statistics.median(s[key].seconds)
+        out.append(
+            figure(
+                names[key],
+                INGEST_ROWS / seconds,
+                "readings/s",
+                reference=f"COPY of the same rows into {READINGS_TABLE} (psycopg2)",
+                reference_value=INGEST_ROWS / copy_seconds,
+                target=target,
+                seconds=round(seconds, 3),
+                worst_seconds=round(max(s[key].seconds), 3),
+                reference_seconds=round(copy_seconds, 4),
+                queries=s[key].query_count,
+                samples=len(s[key].seconds),
+                note=f"POST {INGEST_PATH}, {INGEST_METRICS} metrics named slug/key, 50 readings "
+                "each, on times no earlier round used"
+                + ("" if target else "; information: the idempotent path"),
+            )
+        )
+    return out
+
+
+def shift_chart_metric(db, metric_id: int) -> None:
+    """Move the chart metric's year of readings to end now: the chart's window is the last
+    365 days of the server's clock, and the generator's "today" is fixed."""
+    from bench.generate import TODAY
+
+    now = dt.datetime.now(dt.UTC)
+    delta = (now - TODAY) // dt.timedelta(minutes=5) * dt.timedelta(minutes=5)
+    with db.cursor() as cur:
+        cur.execute(
+            f"UPDATE {READINGS_TABLE} SET taken_at = taken_at + %s WHERE metric_id = %s",
+            [delta, metric_id],
+        )
+        cur.execute(
+            "UPDATE metrics_metric SET last_read_at = last_read_at + %s WHERE id = %s",
+            [delta, metric_id],
+        )
+        cur.execute(f"VACUUM ANALYZE {READINGS_TABLE}")
+
+
+def measure_chart(
+    client: Client, db, metric_id: int, iterations: int
+) -> tuple[dict[str, Series], str | None]:
+    """GET the one-year chart (SVG) beside the bucketed SQL alone, same window and width."""
+    from metrics.selectors import RANGES, SERIES_SQL, bucket_width
+
+    path = f"/metrics/{metric_id}/chart.svg?range=year"
+    why = _missing(client, "GET", path, client.page_headers)
+    if why:
+        return {}, why
+    span = RANGES["year"][1]
+    width = bucket_width(span)
+    series = {k: Series() for k in ("chart", "sql")}
+
+    def chart():
+        elapsed, queries, body = client.page(path)
+        if b"<svg" not in body[:400]:
+            raise SystemExit(f"bench: {path} did not answer an SVG: {body[:200]!r}")
+        series["chart"].add(elapsed, queries, len(body))
+
+    def sql():
+        end = dt.datetime.now(dt.UTC)
+        start = end - span
+        elapsed, n = timed_sql(db, SERIES_SQL, [width, start, metric_id, start, end])
+        series["sql"].add(elapsed, 1, n)
+
+    steps = [chart, sql]
+    for _ in range(3):
+        for step in steps:
+            step()
+    for s in series.values():
+        s.seconds.clear()
+        s.queries.clear()
+        s.rows.clear()
+    log(f"one-year chart of metric {metric_id}: {iterations} interleaved rounds")
+    for i in range(iterations):
+        for step in steps if i % 2 == 0 else reversed(steps):
+            step()
+    return series, None
+
+
+def chart_figures(
+    s: dict[str, Series], why: str | None, readings: int | None
+) -> list[dict[str, Any]]:
+    name = f"One-year chart (SVG), 5-minute metric, {readings or 0:,} readings"
+    if why:
+        return [not_measured(name, "ms", why)]
+    chart, sql = s["chart"], s["sql"]
+    return [
+        figure(
+            name,
+            chart.median_ms,
+            "ms",
+            reference=f"bucketed SQL alone (SERIES_SQL, {sql.rows[0]} buckets, psycopg2)",
+            reference_value=sql.median_ms,
+            target=("<=", 3),
+            p95=round(chart.p95_ms, 2),
+            reference_p95=round(sql.p95_ms, 3),
+            queries=chart.query_count,
+            samples=len(chart.seconds),
+            svg_bytes=chart.rows[0],
+            note="/metrics/<pk>/chart.svg?range=year; includes HTTP, the session and SVG drawing",
+        )
+    ]
 
 
 # --- Backlog: one move, the backlog page, the filtered API list --------------------------------
@@ -1265,10 +1525,10 @@ def read_figures(s: dict[str, Series]) -> list[dict[str, Any]]:
             samples=len(api.seconds),
         ),
         figure(
-            f"Product list page (HTML), {n_page} rows (/products/?{PAGE_QUERY})",
+            f"Product list page (HTML) with status badges, {n_page} rows (/products/?{PAGE_QUERY})",
             page.median_ms,
             "ms",
-            reference=f"raw SQL, same {page_sql.rows[0]} rows (psycopg2)",
+            reference=f"raw SQL, same {page_sql.rows[0]} rows and their badges (psycopg2)",
             reference_value=page_sql.median_ms,
             target=("<=", 8),
             p95=round(page.p95_ms, 2),
@@ -1294,7 +1554,8 @@ def read_figures(s: dict[str, Series]) -> list[dict[str, Any]]:
             slice_ms=round(s["api_slice"].median_ms, 2),
         ),
         figure(
-            f"Page list queries: {n_page} rows vs {s['page_slice'].rows[0]} row(s)",
+            f"Page list queries (with status badges): {n_page} rows vs "
+            f"{s['page_slice'].rows[0]} row(s)",
             page.query_count,
             "queries",
             reference=f"same page, {s['page_slice'].rows[0]} row(s) (?q=...)",
@@ -1427,6 +1688,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-upsert", action="store_true")
     parser.add_argument("--skip-in-process", action="store_true")
     parser.add_argument("--skip-backlog", action="store_true")
+    parser.add_argument("--skip-metrics", action="store_true")
     args = parser.parse_args(argv)
     iterations = args.iterations or 40
     if iterations < 5 or args.upsert_rounds < 1:
@@ -1465,6 +1727,18 @@ def main(argv: list[str] | None = None) -> int:
                 figures += backlog_figures(series, skipped, target)
         if not args.skip_upsert:
             figures += upsert_figures(measure_upserts(client, db, fixtures, args.upsert_rounds))
+        if not args.skip_metrics:
+            shape = template["shape"]
+            chart_metric = shape.get("chart_metric")
+            if chart_metric is None:
+                why = "not measured: the generated portfolio has no metrics"
+                figures += chart_figures({}, why, None) + ingest_figures({}, why)
+            else:
+                shift_chart_metric(db, chart_metric)
+                series, why = measure_chart(client, db, chart_metric, iterations)
+                figures += chart_figures(series, why, shape["chart_readings"])
+                series, why = measure_ingest(client, db, args.upsert_rounds)
+                figures += ingest_figures(series, why)
         figures.append(generation_figure(args.size, template))
     finally:
         server.stop()
