@@ -6,6 +6,13 @@ from rest_framework.routers import DefaultRouter
 
 from backlog.api.views import BacklogItemViewSet
 from metrics.api.views import MetricStatusViewSet, MetricViewSet, ReadingViewSet
+from portfolio.analytics.api.views import (
+    AnalyticsRunViewSet,
+    CandidateViewSet,
+    OwnerLoadViewSet,
+    ReadinessViewSet,
+    SplitSignalViewSet,
+)
 from portfolio.api.views import ClusterViewSet, PersonViewSet, PortfolioSettingsView, TeamViewSet
 from products.api.views import ProductViewSet, UnitViewSet
 
@@ -29,3 +36,8 @@ router.register("backlog-items", BacklogItemViewSet, basename="api-backlog-item"
 router.register("metrics", MetricViewSet, basename="api-metric")
 router.register("metric-readings", ReadingViewSet, basename="api-metric-reading")
 router.register("metric-status", MetricStatusViewSet, basename="api-metric-status")
+router.register("owner-load", OwnerLoadViewSet, basename="api-owner-load")
+router.register("split-signals", SplitSignalViewSet, basename="api-split-signal")
+router.register("candidates", CandidateViewSet, basename="api-candidate")
+router.register("readiness", ReadinessViewSet, basename="api-readiness")
+router.register("analytics-runs", AnalyticsRunViewSet, basename="api-analytics-run")
