@@ -1002,13 +1002,15 @@ def ingest_figures(s: dict[str, Series], why: str | None) -> list[dict[str, Any]
 
 
 def shift_chart_metric(db, metric_id: int) -> None:
-    """Move the chart metric's year of readings to end now: the chart's window is the last
-    365 days of the server's clock, and the generator's "today" is fixed."""
-    from bench.generate import TODAY
-
-    now = dt.datetime.now(dt.UTC)
-    delta = (now - TODAY) // dt.timedelta(minutes=5) * dt.timedelta(minutes=5)
+    """Move the chart metric's year of readings so the last one is less than five minutes
+    old: the chart's window is the last 365 days of the server's clock, and the generator's
+    "today" is fixed. (The moved rows now sit together on disk; the chart and its SQL
+    reference read the same rows, so the ratio is fair.)"""
+    step = dt.timedelta(minutes=5)
     with db.cursor() as cur:
+        cur.execute(f"SELECT max(taken_at) FROM {READINGS_TABLE} WHERE metric_id = %s", [metric_id])
+        last = cur.fetchone()[0]
+        delta = (dt.datetime.now(dt.UTC) - last) // step * step
         cur.execute(
             f"UPDATE {READINGS_TABLE} SET taken_at = taken_at + %s WHERE metric_id = %s",
             [delta, metric_id],
