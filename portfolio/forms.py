@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
@@ -216,6 +218,53 @@ SETTINGS_SECTIONS = [
 ]
 
 
+# Each rule in one sentence, with the saved thresholds filled in, shown beside its fields.
+SETTINGS_RULES = {
+    "Owner load": [
+        "Owner ceiling: an owner may carry {max_active_units} actively evolving unit(s) and "
+        "{max_stable_units} stable ones; one more of either is over the ceiling, and "
+        "{triaging_active_units} or more active units means the owner is triaging, not owning.",
+        "Design problem: an owner over the ceiling in {design_problem_consecutive} snapshots in "
+        "a row points at the portfolio's design, so the product suggests better cluster "
+        "groupings for their units instead of more products per person.",
+    ],
+    "Split signal: backlog crowding": [
+        "A member crowds its cluster when it holds more than {crowding_share_pct}% of the open "
+        "estimate (or of the top {crowding_top_items} items) while another member finished "
+        "nothing in {crowding_idle_days} days, in {crowding_snapshots_required} of the last "
+        "{crowding_snapshots_window} weekly snapshots.",
+    ],
+    "Split signal: operational dominance": [
+        "A member dominates when it takes more than {dominance_share_pct}% and more than "
+        "{dominance_fair_share_multiple} times its fair share of the cluster's finished "
+        "operations and support effort in the last {dominance_window_days} days.",
+    ],
+    "Investments": [
+        "Strategic significance: a cluster member flagged strategic always raises a split "
+        "signal, since it may deserve an owner of its own.",
+        "Requests above {governance_threshold} {currency} need a leader's approval.",
+    ],
+    "Signs of neglect": [
+        "Candidates: a product with no accountable owner, with open items untouched for "
+        "{orphan_item_age_days} days, or with high support demand scores as a place to start; "
+        "the dashboard ranks the top {candidates_shown} (reviews missed for "
+        "{orphan_review_quarters} quarters will count once quarterly reviews exist).",
+    ],
+    "Metrics": [
+        "A product counts as measured with {metrics_min} to {metrics_max} metrics that cover "
+        "improvement, operations and support together.",
+        "Stale: a metric with no reading for {stale_interval_multiple} times its expected "
+        "interval is shown as stale instead of with its old status.",
+    ],
+}
+
+
+def _plain(value) -> str:
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return str(value)
+
+
 class PortfolioSettingsForm(ServiceForm):
     class Meta:
         model = PortfolioSettings
@@ -223,7 +272,14 @@ class PortfolioSettingsForm(ServiceForm):
         help_texts = SETTINGS_HELP
         labels = SETTINGS_LABELS
 
-    def sections(self) -> list[tuple[str, str, list]]:
+    def sections(self) -> list[tuple[str, str, list[str], list]]:
+        values = {name: _plain(getattr(self.instance, name)) for name in self._meta.fields}
         return [
-            (title, intro, [self[n] for n in names]) for title, intro, names in SETTINGS_SECTIONS
+            (
+                title,
+                intro,
+                [rule.format(**values) for rule in SETTINGS_RULES.get(title, [])],
+                [self[n] for n in names],
+            )
+            for title, intro, names in SETTINGS_SECTIONS
         ]

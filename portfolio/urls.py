@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include(router.urls)),
     path("", include("portfolio.urls_pages")),
+    path("", include("portfolio.analytics.urls")),
     path("", include("products.urls")),
     path("", include("backlog.urls")),
     path("", include("metrics.urls")),

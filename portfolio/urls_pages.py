@@ -4,7 +4,7 @@ from django.views.generic import RedirectView
 from portfolio import views
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/products/", permanent=False), name="home"),
+    path("", RedirectView.as_view(pattern_name="dashboard", permanent=False), name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("clusters/", views.cluster_list, name="cluster-list"),
     path("clusters/new/", views.cluster_create, name="cluster-create"),

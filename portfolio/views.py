@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
@@ -17,6 +18,8 @@ from rest_framework.authtoken.models import Token
 
 from metrics.selectors import unit_health_subquery
 from portfolio import services
+from portfolio.analytics.dashboard import owner_load
+from portfolio.analytics.models import Snapshot
 from portfolio.errors import DomainError, ValidationFailed
 from portfolio.forms import (
     ClusterForm,
@@ -267,6 +270,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "teams": person.teams.order_by("name"),
         "history": change_history(person),
         "can_edit": is_leader(request.user),
+        "load": owner_load(person),
     }
     return render_page(request, "portfolio/person_detail.html", context)
 
@@ -375,7 +379,13 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     if saved:
         messages.success(request, "Portfolio settings saved.")
         return redirect_after_post(request, reverse("settings"))
-    context = {"form": form, "settings": obj, "can_edit": is_leader(request.user)}
+    context = {
+        "form": form,
+        "settings": obj,
+        "can_edit": is_leader(request.user),
+        "analytics_every": django_settings.ANALYTICS_EVERY_MINUTES,
+        "last_snapshot": Snapshot.objects.latest_done(),
+    }
     return render_page(request, "portfolio/settings.html", context, partial="form", status=status)
 
 

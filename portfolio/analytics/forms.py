@@ -1,0 +1,76 @@
+"""Input adapters for the analytics pages: the dashboard filters and the split signal actions.
+They parse input; the services (portfolio.analytics.services) decide and write."""
+
+from __future__ import annotations
+
+from django import forms
+
+from portfolio.analytics.dashboard import DASHBOARD_STAGES, Scope
+from portfolio.analytics.models import SignalStatus
+from portfolio.models import Cluster, Person
+
+
+class DashboardFilterForm(forms.Form):
+    cluster = forms.ModelChoiceField(
+        Cluster.objects.order_by("name").only("name", "slug"),
+        to_field_name="slug",
+        required=False,
+        empty_label="All clusters",
+    )
+    stage = forms.ChoiceField(
+        choices=[("", "All stages"), *[(s.value, s.label) for s in DASHBOARD_STAGES]],
+        required=False,
+    )
+    owner = forms.ModelChoiceField(
+        Person.objects.filter(units__is_active=True).distinct().order_by("name").only("name"),
+        required=False,
+        empty_label="All owners",
+    )
+
+    def scope(self) -> Scope:
+        """The filters that parsed; a value that did not is ignored (and shown as an error)."""
+        data = self.cleaned_data if self.is_valid() else getattr(self, "cleaned_data", {})
+        return Scope(
+            cluster=data.get("cluster"), stage=data.get("stage") or "", owner=data.get("owner")
+        )
+
+
+class SignalListFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[*SignalStatus.choices, ("all", "Any status")], required=False
+    )
+    cluster = forms.ModelChoiceField(
+        Cluster.objects.order_by("name").only("name", "slug"),
+        to_field_name="slug",
+        required=False,
+        empty_label="All clusters",
+    )
+
+    def status_value(self) -> str:
+        data = self.cleaned_data if self.is_valid() else {}
+        return data.get("status") or SignalStatus.OPEN
+
+
+class SplitForm(forms.Form):
+    new_owner = forms.ModelChoiceField(
+        Person.objects.accountable().order_by("name").only("name"),
+        required=False,
+        empty_label="Choose a person",
+        label="Its new owner",
+        help_text="Accountable for the product on its own: improvement, operations and support.",
+    )
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Note",
+        help_text="Why it leaves the cluster now (kept with the signal).",
+    )
+
+
+class DismissForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Why it stays",
+        help_text="Required: the reason the member stays in the cluster on purpose.",
+    )
