@@ -74,3 +74,8 @@ class DismissForm(forms.Form):
         label="Why it stays",
         help_text="Required: the reason the member stays in the cluster on purpose.",
     )
+
+    def __init__(self, *args, **kwargs):
+        # Shown on the same page as the split form, which has a note too.
+        kwargs.setdefault("auto_id", "dismiss_%s")
+        super().__init__(*args, **kwargs)
