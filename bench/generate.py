@@ -220,6 +220,7 @@ class Portfolio:
         self._clusters()
         self._products()
         self._owners()
+        self._stable_keepers()
         self._lifecycle()
         self._links()
         self._history()
@@ -478,6 +479,48 @@ class Portfolio:
         for unit in self.units:
             if not unit["is_active"] and rng.random() < 0.3:
                 unit["owner_id"] = rng.choice(self.people)["id"]
+
+    def _stable_keepers(self) -> None:
+        """A few owners who keep several mature products going, each in a unit of its own and
+        none changing: over the ceiling of stable units without being actively evolving
+        anywhere (the analytics' `over`, beside the heavy owners' `triaging`). Own seeded rng,
+        so the rest of the portfolio stays as it was; they take the units from other
+        accountable owners and make no orphans."""
+        rng = random.Random(f"portfolio-bench-keepers-{self.size_name}")
+        users = {u["id"]: u for u in self.rows["user"]}
+        people = {p["id"]: p for p in self.people}
+
+        def accountable(person_id: int | None) -> bool:
+            person = people.get(person_id)
+            if person is None or not person["active"]:
+                return False
+            user = users.get(person["user_id"])
+            return user is None or user["is_active"]
+
+        owning = {u["owner_id"] for u in self.units if u["is_active"]}
+        keepers = [p for p in self.people if p["id"] not in owning and accountable(p["id"])]
+        rng.shuffle(keepers)
+        products = {p["id"]: p for p in self.products}
+        stable = [
+            u
+            for u in self.units
+            if u["is_active"]
+            and u["kind"] == "product"
+            and accountable(u["owner_id"])
+            and products[u["product_id"]]["management_model"] == "product"
+            and products[u["product_id"]]["lifecycle_stage"] == "maturity"
+            and not products[u["product_id"]]["under_significant_change"]
+        ]
+        rng.shuffle(stable)
+        self.keepers = []
+        for i, person in enumerate(keepers[: max(3, len(self.people) // 40)]):
+            take = 4 + i % 3  # 4 to 6 stable units: the ceiling is 3
+            if len(stable) < take:
+                break
+            for unit in stable[:take]:
+                unit["owner_id"] = person["id"]
+            del stable[:take]
+            self.keepers.append(person["id"])
 
     # -- lifecycle, plans and links ------------------------------------------------------
 
@@ -1188,6 +1231,7 @@ def summary(portfolio: Portfolio) -> dict[str, Any]:
         "active_units": len(units),
         "orphan_units": sum(orphan(u) for u in units),
         "owners_over_ceiling_4": sum(1 for n in load.values() if n > 4),
+        "stable_keepers": len(portfolio.keepers),
         "max_units_one_owner": max(load.values(), default=0),
         "stages": stages,
         "projects": sum(p["management_model"] == "project" for p in portfolio.products),

@@ -1088,6 +1088,419 @@ def chart_figures(
     ]
 
 
+# --- Analytics: one full run on a real worker, and the leaders' dashboard ----------------------
+
+ANALYTICS_QUEUE = "bench-analytics"
+ANALYTICS_REDIS_DB = 14  # the worker's broker: a Redis database of the bench's own
+ANALYTICS_ROUNDS = 3
+HISTORY_WEEKS = 3  # earlier weekly snapshots, so the consecutive and weekly rules have a past
+BACKLOG_TIMES = ("created_at", "updated_at", "started_at", "finished_at")
+
+
+def move_to_run_clock(db) -> dt.timedelta:
+    """Move the generated portfolio's clock from the generator's fixed "today" to the run's,
+    in whole days: the analytics rules count their windows (90 days idle or finished, 180 days
+    untouched, metric staleness) back from the server's clock, which the worker's run reads.
+    Every backlog time moves, and each metric's latest reading time (the chart metric's,
+    already moved, stays). VACUUM FULL afterwards, so the moved backlog is as compact as the
+    generated one and the run scans no dead rows."""
+    from bench.generate import TODAY
+
+    day = dt.timedelta(days=1)
+    delta = (dt.datetime.now(dt.UTC) - TODAY) // day * day
+    sets = ", ".join(f"{c} = {c} + %(d)s" for c in BACKLOG_TIMES)
+    with db.cursor() as cur:
+        cur.execute(f"UPDATE backlog_backlogitem SET {sets}", {"d": delta})
+        cur.execute(
+            "UPDATE metrics_metric SET last_read_at = last_read_at + %(d)s "
+            "WHERE last_read_at < %(edge)s",
+            {"d": delta, "edge": TODAY + day},
+        )
+        cur.execute("VACUUM FULL ANALYZE backlog_backlogitem")
+        cur.execute("VACUUM ANALYZE metrics_metric")
+    return delta
+
+
+def seed_history(weeks: int) -> list[dict[str, Any]]:
+    """Finished snapshots a week apart before today (run here, with `now` set back), as a
+    deployment's hourly runs would have left them: the owner-load streaks and the weekly
+    crowding count read them."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from portfolio.analytics.compute import run_snapshot
+
+    out = []
+    now = timezone.now()
+    for k in range(weeks, 0, -1):
+        started = time.perf_counter()
+        snap = run_snapshot(wait=True, now=now - dt.timedelta(weeks=k))
+        out.append(
+            {"weeks_ago": k, "id": snap.pk, "seconds": round(time.perf_counter() - started, 2)}
+        )
+    connection.close()
+    return out
+
+
+class Worker:
+    """`celery -A portfolio worker` on one queue, one process, the solo pool: the production
+    worker's code path on one core, seeing the run database."""
+
+    def __init__(self, env: dict[str, str], broker: str, log_path: Path):
+        celery = str(Path(sys.executable).parent / "celery")
+        cmd = [
+            celery, "-A", "portfolio", "worker", "--pool=solo", "--concurrency=1",
+            "-Q", ANALYTICS_QUEUE, "-n", f"{ANALYTICS_QUEUE}@%h",
+            "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
+        ]  # fmt: skip
+        env = {**env, "REDIS_URL": broker, "CELERY_BROKER_URL": broker}
+        env.pop("BENCH_COUNT_QUERIES", None)
+        self.log_path = log_path
+        self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"bench: the celery worker exited; see {self.log_path}")
+            if "ready." in self.log_path.read_text():
+                return
+            time.sleep(0.2)
+        raise SystemExit(f"bench: the celery worker was not ready in time; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def analytics_reference() -> dict[str, float]:
+    """The run's own SQL alone: in this process, in one transaction that is rolled back, a
+    snapshot row, then every step function of compute.STEPS in order and update_signals,
+    each timed. No Celery, no per-step commits, no progress updates, no lock."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from portfolio.analytics import compute
+    from portfolio.analytics.models import Snapshot, SnapshotStatus, Trigger
+    from portfolio.models import PortfolioSettings
+
+    class Rollback(Exception):
+        pass
+
+    timings: dict[str, float] = {}
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            snap = Snapshot.objects.create(
+                started_at=now, trigger=Trigger.MANUAL, status=SnapshotStatus.RUNNING
+            )
+            ctx = compute.Context(snapshot=snap, settings=PortfolioSettings.load(), now=now)
+            for label, step in compute.STEPS:
+                started = time.perf_counter()
+                with connection.cursor() as cursor:
+                    step(cursor, ctx)
+                timings[label] = time.perf_counter() - started
+            started = time.perf_counter()
+            compute.update_signals(ctx)
+            timings["Split signals"] = time.perf_counter() - started
+            raise Rollback
+    except Rollback:
+        pass
+    return timings
+
+
+def analytics_worker_round(db, app) -> tuple[float, float, dict[str, Any]]:
+    """Queue one run as "recompute now" does (a snapshot row, then the task on commit) and
+    wait for the row to be done: (seconds from dispatch to done seen, the row's own
+    finished_at - started_at, what the run wrote)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from portfolio.analytics.models import Snapshot, Trigger
+
+    snap_id = Snapshot.objects.create(
+        started_at=timezone.now(), trigger=Trigger.MANUAL, step_label="Queued"
+    ).pk
+    connection.close()
+    started = time.perf_counter()
+    app.send_task(
+        "portfolio.tasks.compute_portfolio_analytics",
+        args=[snap_id],
+        kwargs={"wait": True},
+        queue=ANALYTICS_QUEUE,
+    )
+    deadline = time.monotonic() + 600
+    with db.cursor() as cur:
+        while True:
+            cur.execute(
+                "SELECT status, finished_at - started_at, error, results "
+                "FROM portfolio_snapshot WHERE id = %s",
+                [snap_id],
+            )
+            status, duration, error, results = cur.fetchone()
+            if status == "done":
+                break
+            if status == "failed":
+                raise SystemExit(f"bench: analytics run {snap_id} failed: {error}")
+            if time.monotonic() > deadline:
+                raise SystemExit(f"bench: analytics run {snap_id} did not finish in 10 minutes")
+            time.sleep(0.02)
+    elapsed = time.perf_counter() - started
+    return elapsed, duration.total_seconds(), {"snapshot": snap_id, **(results or {})}
+
+
+ANALYTICS_COUNTS_SQL = """
+SELECT (SELECT count(*) FROM portfolio_unitstate WHERE snapshot_id = %(s)s),
+       (SELECT count(*) FILTER (WHERE active) FROM portfolio_unitstate WHERE snapshot_id = %(s)s),
+       (SELECT count(*) FILTER (WHERE NOT accountable)
+          FROM portfolio_unitstate WHERE snapshot_id = %(s)s),
+       (SELECT jsonb_object_agg(status, n) FROM (SELECT status, count(*) AS n
+          FROM portfolio_ownerload WHERE snapshot_id = %(s)s GROUP BY status) o),
+       (SELECT count(*) FROM portfolio_ownerload WHERE snapshot_id = %(s)s AND design_problem),
+       (SELECT count(*) FROM portfolio_ownerload
+         WHERE snapshot_id = %(s)s AND design_problem AND suggestions <> '[]'::jsonb),
+       (SELECT jsonb_object_agg(kind, n) FROM (SELECT kind, count(*) AS n
+          FROM portfolio_signalobservation WHERE snapshot_id = %(s)s GROUP BY kind) k),
+       (SELECT jsonb_object_agg(kind, n) FROM (SELECT kind, count(*) AS n
+          FROM portfolio_splitsignal WHERE status = 'open' GROUP BY kind) k),
+       (SELECT count(*) FROM portfolio_candidate WHERE snapshot_id = %(s)s),
+       (SELECT count(*) FROM portfolio_snapshot WHERE status = 'done')
+"""
+
+
+def analytics_counts(db, snap_id: int) -> dict[str, Any]:
+    """What a run found, so the figure shows the rules had something to do at this size."""
+    with db.cursor() as cur:
+        cur.execute(ANALYTICS_COUNTS_SQL, {"s": snap_id})
+        row = cur.fetchone()
+    keys = (
+        "units", "active_units", "orphan_units", "owner_status", "design_problems",
+        "design_problems_with_groupings", "observations", "open_signals", "candidates",
+        "done_snapshots",
+    )  # fmt: skip
+    return dict(zip(keys, row, strict=True))
+
+
+def measure_analytics(db, size: str, rounds: int) -> tuple[dict, dict]:
+    """The full analytics run on one worker beside its SQL alone, interleaved."""
+    from celery import Celery
+
+    log("analytics: moving the portfolio to the run's clock")
+    started = time.perf_counter()
+    delta = move_to_run_clock(db)
+    prepare = {"clock_shift_days": delta.days, "shift_seconds": 0.0}
+    prepare["shift_seconds"] = round(time.perf_counter() - started, 1)
+    log(f"analytics: {HISTORY_WEEKS} earlier weekly snapshots (run here with an earlier clock)")
+    prepare["history"] = seed_history(HISTORY_WEEKS)
+
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    parts = urlsplit(redis_url)
+    broker = urlunsplit((parts.scheme, parts.netloc, f"/{ANALYTICS_REDIS_DB}", "", ""))
+    app = Celery("bench-dispatch", broker=broker)
+    app.conf.update(broker_connection_timeout=5, task_ignore_result=True)
+    worker = Worker(dict(os.environ), broker, RESULTS / f"celery-{size}.log")
+    series = {k: Series() for k in ("dispatch", "row", "sql")}
+    steps: dict[str, list[float]] = {}
+    last: dict[str, Any] = {}
+    try:
+        worker.wait_ready()
+        log("analytics: worker ready; one warm-up run, then interleaved rounds")
+        analytics_worker_round(db, app)  # imports, connections and caches, as a live worker has
+
+        def on_worker() -> None:
+            elapsed, own, results = analytics_worker_round(db, app)
+            series["dispatch"].add(elapsed)
+            series["row"].add(own)
+            last.update(results)
+
+        def sql_alone() -> None:
+            timings = analytics_reference()
+            series["sql"].add(sum(timings.values()))
+            for label, seconds in timings.items():
+                steps.setdefault(label, []).append(seconds)
+
+        pair = [on_worker, sql_alone]
+        for i in range(rounds):
+            for step in pair if i % 2 == 0 else reversed(pair):
+                step()
+            log(
+                f"analytics round {i + 1}: worker {series['dispatch'].seconds[-1]:.2f} s, "
+                f"SQL alone {series['sql'].seconds[-1]:.2f} s"
+            )
+    finally:
+        worker.stop()
+        app.close()
+    prepare["steps_median_ms"] = {k: round(_median(v) * 1000, 1) for k, v in steps.items()}
+    prepare["found"] = analytics_counts(db, last["snapshot"])
+    return series, prepare
+
+
+def analytics_figures(s: dict[str, Series], prepare: dict[str, Any]) -> list[dict[str, Any]]:
+    dispatch, row, sql = s["dispatch"], s["row"], s["sql"]
+    found = prepare["found"]
+    note = (
+        f"compute_portfolio_analytics on one worker (--pool=solo, own queue); the portfolio's "
+        f"clock moved {prepare['clock_shift_days']} days to the run's; "
+        f"{len(prepare['history'])} earlier weekly snapshots; found: {found}"
+    )
+    return [
+        figure(
+            "Analytics run on one worker (dispatch to snapshot done)",
+            _median(dispatch.seconds),
+            "s",
+            target=("<=", 10),
+            worst=round(max(dispatch.seconds), 2),
+            run_seconds=round(_median(row.seconds), 3),
+            samples=len(dispatch.seconds),
+            note=note,
+        ),
+        figure(
+            "Analytics run vs its SQL alone (steps in one rolled-back transaction)",
+            _median(dispatch.seconds),
+            "s",
+            reference="compute.STEPS + update_signals, timed in the bench process",
+            reference_value=_median(sql.seconds),
+            target=("<=", 3),
+            run_seconds=round(_median(row.seconds), 3),
+            steps_ms=prepare["steps_median_ms"],
+            samples=len(sql.seconds),
+        ),
+    ]
+
+
+DASHBOARD_PATH = "/dashboard/"
+
+# What the dashboard shows, by hand: the latest finished snapshot and any run under way, the
+# filter bar's clusters and owners, the units grouped by stage, coverage and health, the first
+# orphans, owners by load status and the first over the ceiling, the open signals (first ones
+# and how many), the first candidates, the over-the-ceiling trend, and the settings row.
+DASHBOARD_SQL = [
+    """SELECT id, started_at, finished_at, results, thresholds FROM portfolio_snapshot
+        WHERE status = 'done' ORDER BY started_at DESC, id DESC LIMIT 1""",
+    """SELECT id, started_at, step, steps, step_label FROM portfolio_snapshot
+        WHERE status = 'running' ORDER BY started_at DESC LIMIT 1""",
+    "SELECT * FROM portfolio_portfoliosettings ORDER BY id LIMIT 1",
+    "SELECT id, name, slug FROM portfolio_cluster ORDER BY name",
+    """SELECT DISTINCT p.id, p.name FROM portfolio_person p
+         JOIN products_ownershipunit u ON u.owner_id = p.id AND u.is_active ORDER BY p.name""",
+    """SELECT stage, accountable, active, health, count(*) FROM portfolio_unitstate
+        WHERE snapshot_id = %(s)s GROUP BY 1, 2, 3, 4""",
+    """SELECT us.id, us.name, us.stage, us.members, us.unit_id, o.name, c.slug, pr.slug
+         FROM portfolio_unitstate us
+         JOIN products_ownershipunit u ON u.id = us.unit_id
+         LEFT JOIN portfolio_person o ON o.id = us.owner_id
+         LEFT JOIN portfolio_cluster c ON c.id = u.cluster_id
+         LEFT JOIN products_product pr ON pr.id = u.product_id
+        WHERE us.snapshot_id = %(s)s AND NOT us.accountable
+        ORDER BY us.name, us.id LIMIT 10""",
+    """SELECT status, count(*) FROM portfolio_ownerload WHERE snapshot_id = %(s)s
+        GROUP BY status""",
+    """SELECT l.id, l.active_units, l.stable_units, l.status, l.consecutive_over,
+              l.design_problem, l.suggestions, p.id, p.name
+         FROM portfolio_ownerload l JOIN portfolio_person p ON p.id = l.person_id
+        WHERE l.snapshot_id = %(s)s AND l.status IN ('over', 'triaging')
+        ORDER BY l.design_problem DESC, l.consecutive_over DESC, p.name LIMIT 15""",
+    """SELECT s.id, s.kind, s.evidence, s.opened_at, c.name, c.slug, p.name, p.slug
+         FROM portfolio_splitsignal s
+         JOIN portfolio_cluster c ON c.id = s.cluster_id
+         JOIN products_product p ON p.id = s.product_id
+        WHERE s.status = 'open' ORDER BY s.opened_at DESC, s.id LIMIT 10""",
+    "SELECT count(*) FROM portfolio_splitsignal WHERE status = 'open'",
+    """SELECT c.rank, c.score, c.reasons, p.name, p.slug FROM portfolio_candidate c
+         JOIN products_product p ON p.id = c.product_id
+        WHERE c.snapshot_id = %(s)s ORDER BY c.rank LIMIT 5""",
+    """SELECT s.id, s.started_at,
+              (SELECT count(*) FROM portfolio_ownerload o
+                WHERE o.snapshot_id = s.id AND o.status IN ('over', 'triaging'))
+         FROM portfolio_snapshot s WHERE s.status = 'done'
+        ORDER BY s.started_at DESC, s.id DESC LIMIT 12""",
+]
+
+
+def dashboard_sql(db) -> tuple[float, int]:
+    """Every statement above, one after the other: (seconds, rows)."""
+    started = time.perf_counter()
+    rows = 0
+    with db.cursor() as cur:
+        cur.execute(DASHBOARD_SQL[0])
+        latest = cur.fetchall()
+        snap = latest[0][0]
+        for sql in DASHBOARD_SQL[1:]:
+            cur.execute(sql, {"s": snap})
+            rows += len(cur.fetchall())
+    return time.perf_counter() - started, rows
+
+
+def measure_dashboard(client: Client, db, iterations: int) -> tuple[dict[str, Series], str | None]:
+    why = _missing(client, "GET", DASHBOARD_PATH, client.page_headers)
+    if why:
+        return {}, why
+    series = {k: Series() for k in ("page", "sql")}
+
+    def page():
+        elapsed, queries, body = client.page(DASHBOARD_PATH)
+        if b"<html" not in body[:400].lower():
+            raise SystemExit(f"bench: {DASHBOARD_PATH} did not answer a page: {body[:200]!r}")
+        series["page"].add(elapsed, queries, len(body))
+
+    def sql():
+        elapsed, n = dashboard_sql(db)
+        series["sql"].add(elapsed, len(DASHBOARD_SQL), n)
+
+    steps = [page, sql]
+    for _ in range(3):
+        for step in steps:
+            step()
+    for s in series.values():
+        s.seconds.clear()
+        s.queries.clear()
+        s.rows.clear()
+    log(f"dashboard: {iterations} interleaved rounds")
+    for i in range(iterations):
+        for step in steps if i % 2 == 0 else reversed(steps):
+            step()
+    return series, None
+
+
+def dashboard_figures(s: dict[str, Series], why: str | None) -> list[dict[str, Any]]:
+    name = "Dashboard page (HTML), leader, latest snapshot"
+    if why:
+        return [not_measured(name, "ms", why), not_measured(f"{name}: queries", "queries", why)]
+    page, sql = s["page"], s["sql"]
+    return [
+        figure(
+            name,
+            page.median_ms,
+            "ms",
+            reference=f"its SQL by hand ({len(DASHBOARD_SQL)} statements, psycopg2)",
+            reference_value=sql.median_ms,
+            target=("<=", 5),
+            p95=round(page.p95_ms, 2),
+            reference_p95=round(sql.p95_ms, 3),
+            queries=page.query_count,
+            samples=len(page.seconds),
+            html_bytes=page.rows[0],
+            note=f"{DASHBOARD_PATH}; includes HTTP, the session and the template",
+        ),
+        figure(
+            "Dashboard page queries",
+            page.query_count,
+            "queries",
+            target=("<=", 20),
+            note="server-side, session and authentication included; must not grow with size",
+        ),
+    ]
+
+
 # --- Backlog: one move, the backlog page, the filtered API list --------------------------------
 
 BACKLOG_STATUS = "ready"
@@ -1691,6 +2104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-in-process", action="store_true")
     parser.add_argument("--skip-backlog", action="store_true")
     parser.add_argument("--skip-metrics", action="store_true")
+    parser.add_argument("--skip-analytics", action="store_true")
+    parser.add_argument("--analytics-rounds", type=int, default=ANALYTICS_ROUNDS)
     args = parser.parse_args(argv)
     iterations = args.iterations or 40
     if iterations < 5 or args.upsert_rounds < 1:
@@ -1713,6 +2128,7 @@ def main(argv: list[str] | None = None) -> int:
     server = Server(dict(os.environ), RESULTS / f"gunicorn-{args.size}.log")
     db = psycopg2.connect(run_url)
     db.autocommit = True
+    analytics: dict[str, Any] | None = None
     try:
         server.wait_ready()
         log(f"gunicorn up on 127.0.0.1:{server.port} (2 workers)")
@@ -1741,6 +2157,11 @@ def main(argv: list[str] | None = None) -> int:
                 figures += chart_figures(series, why, shape["chart_readings"])
                 series, why = measure_ingest(client, db, args.upsert_rounds)
                 figures += ingest_figures(series, why)
+        if not args.skip_analytics:
+            series, analytics = measure_analytics(db, args.size, args.analytics_rounds)
+            figures += analytics_figures(series, analytics)
+            series, why = measure_dashboard(client, db, iterations)
+            figures += dashboard_figures(series, why)
         figures.append(generation_figure(args.size, template))
     finally:
         server.stop()
@@ -1757,6 +2178,7 @@ def main(argv: list[str] | None = None) -> int:
             "rows": template["rows"],
             "shape": template["shape"],
         },
+        "analytics": analytics,
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "bench_seconds": round(time.perf_counter() - started, 1),
     }
