@@ -13,7 +13,8 @@ What the data is meant to show, so each page has something to say:
   plans, retired ones (one retired by a leader's override, its capability dropped), and a
   reinvestment that moved a mature product back into growth;
 - owners at every load: Priya Raman carries two actively evolving units and three stable
-  ones (over the ceiling, triaging), Mei Chen one active and three stable (at the ceiling);
+  ones (over the ceiling, triaging), Jonas Weber one active and four stable (over), Mei Chen
+  one active and three stable (at the ceiling);
 - orphans: two products nobody owns, three owned by people who left, one whose owner's login
   is switched off;
 - project-managed items with end dates (switches, a server refresh, a one-time data import, a
@@ -29,7 +30,13 @@ What the data is meant to show, so each page has something to say:
   none, so the coverage warning shows) with six months of readings at each metric's
   interval: steady ones, three gone red, six amber, three whose feed stopped weeks ago
   (stale), one defined but never measured (no data), and a few that recovered. Metrics are
-  keyed on (product, key); a later build adds only the readings that came due since.
+  keyed on (product, key); a later build adds only the readings that came due since;
+- the portfolio analytics, computed as the hourly job does: three weekly snapshots before
+  the first build and one from today, so the dashboard opens with a past. Jonas and Priya
+  are over the ceiling in every one of them (a portfolio design problem, with the units they
+  could run as one cluster), crowding has been seen in enough weeks to open a signal, one
+  member takes most of the operations work in a few clusters, strategic members are flagged,
+  and the orphans lead the "where to start" list.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ import hashlib
 import itertools
 import os
 import random
+import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +63,8 @@ from backlog.services import backlog_item_create
 from metrics.catalogue import BY_KEY
 from metrics.models import Better, Metric
 from metrics.services import MAX_READINGS, metric_create, metric_update, readings_ingest
+from portfolio.analytics.compute import run_snapshot
+from portfolio.analytics.models import Snapshot, SnapshotStatus, Trigger
 from portfolio.models import Cluster, ClusterReason, Person, PortfolioSettings, Team
 from portfolio.permissions import LEADERS_GROUP
 from portfolio.services import (
@@ -536,6 +546,31 @@ PRODUCTS: list[ProductSpec] = [
       ("Cash management",),
       "finance-applications", owner="jonas", criticality="high",
       depends_on=("erp-general-ledger", "managed-file-transfer")),
+    # Jonas also keeps three small finance tools going, each in a unit of its own: with the
+    # treasury system that is four stable units besides the cluster, one over the ceiling.
+    # They share the ledger's users and depend on it, so the analytics suggest folding them
+    # into the finance systems cluster rather than finding more owners.
+    P("fixed-asset-register", "Fixed asset register", "system",
+      "Every building, vehicle and laptop the company owns, with its depreciation schedule, "
+      "posted to the ledger each month.",
+      ("Finance controllers", "Accountants"), 40,
+      ("Record a new asset and how it depreciates", "Run the year-end asset count"),
+      ("Financial accounting",),
+      "finance-applications", owner="jonas", depends_on=("erp-general-ledger",)),
+    P("budget-planning", "Budget planning", "system",
+      "Budget holders enter next year's budget and quarterly reforecasts; actuals come from "
+      "the ledger.",
+      ("Finance controllers", "Budget holders"), 260,
+      ("Submit next year's budget", "Reforecast the quarter against actuals"),
+      ("Planning and budgeting",),
+      "finance-applications", owner="jonas", depends_on=("erp-general-ledger",)),
+    P("tax-reporting", "Tax reporting", "system",
+      "Prepares the VAT returns and the corporate tax pack from ledger and payables data.",
+      ("Tax team", "Accountants"), 8,
+      ("File the quarterly VAT return", "Prepare the corporate tax pack"),
+      ("Financial accounting", "Regulatory compliance"),
+      "finance-applications", owner="jonas", criticality="high",
+      depends_on=("erp-general-ledger", "erp-procurement-payables")),
     # Workplace collaboration (Mei Chen) ----------------------------------------------------
     P("email-calendar", "Email and calendar", "service",
       "Company mailboxes, shared calendars and meeting invitations.",
@@ -994,6 +1029,16 @@ BACKLOGS: list[ItemSpec] = [
       DOING, 6, REVIEW, age=50, started=20),
     B("treasury-management", "Cash forecast includes payroll runs", ENH, IMPR, DONE, 4, ASKED,
       age=100, started=70, finished=45),
+    B("fixed-asset-register", "Depreciation for leased vehicles under the new lease rules",
+      ENH, IMPR, READY, 4, REVIEW, age=35),
+    B("fixed-asset-register", "Asset count list shows disposed laptops", FIX, SUP, DONE, 1,
+      PATTERN, age=50, started=45, finished=44),
+    B("budget-planning", "Load ledger actuals nightly instead of weekly", IMP, OPS, PROPOSED, 5,
+      REVIEW, age=30),
+    B("tax-reporting", "VAT rate change for digital services", ENH, OPS, DONE, 2, REVIEW,
+      age=70, started=50, finished=41),
+    B("tax-reporting", "Reconcile the VAT return with payables automatically", IMP, IMPR,
+      PROPOSED, 6, ASKED, age=25),
     B("digital-signage", "Emergency notice on every screen in one step", ENH, OPS, READY, 3,
       REVIEW, age=40),
     B("enterprise-search", "Results from the team wiki appear a day late", FIX, SUP, DOING,
@@ -1071,6 +1116,9 @@ METRIC_SETS: dict[str, tuple[str, ...]] = {
     "expense-claims": (AV, TK, CT, AD),
     "legacy-purchasing-module": (AV, TK, CA),
     "treasury-management": (AV, MT, CA),
+    "fixed-asset-register": (AV, MT, CA),
+    "budget-planning": (AV, MT, CT),
+    "tax-reporting": (AV, MT, CT),
     "email-calendar": (AV, TK, AD),
     "chat-video-meetings": (AV, RT, TK, AD),
     "document-management": (AV, RT, TK, AD),
@@ -1268,6 +1316,8 @@ def story_readings(
 
 
 # --- Building ------------------------------------------------------------------------------
+
+ANALYTICS_HISTORY_WEEKS = 3  # weekly snapshots before the first build (crowding needs 3 of 4)
 
 
 @dataclass
@@ -1639,6 +1689,35 @@ class _Builder:
                 user.save(update_fields=["is_active"])
                 self.report.count("login switched off" if spec.login_disabled else "login", True)
 
+    # Analytics ----------------------------------------------------------------------------
+    def analytics(self) -> None:
+        """A finished analytics snapshot from today, as the hourly job would leave one.
+
+        The first build (no snapshot at all yet) first computes ANALYTICS_HISTORY_WEEKS
+        weekly snapshots with the clock set back one, two and three weeks, so the rules that
+        read earlier snapshots have a past: an owner over the ceiling in consecutive snapshots
+        (a design problem) and crowding seen in enough weekly snapshots. Later builds add at
+        most one snapshot a day, none if one finished today, so seeding again and again does
+        not pile them up; the dashboard's "Recompute now" makes a fresh one any time.
+        """
+        now = timezone.now()
+        snapshots = Snapshot.objects.all()
+        today = snapshots.filter(status=SnapshotStatus.DONE, started_at__date=timezone.localdate())
+        if today.exists():
+            return
+        if not snapshots.exists():
+            for weeks in range(ANALYTICS_HISTORY_WEEKS, 0, -1):
+                self._snapshot(now - dt.timedelta(weeks=weeks))
+        self._snapshot(now)
+
+    def _snapshot(self, at: dt.datetime) -> None:
+        started = time.monotonic()
+        snapshot = run_snapshot(trigger=Trigger.SCHEDULE, wait=True, now=at)
+        # A run with the clock set back finishes as long after its start as it took.
+        took = dt.timedelta(seconds=time.monotonic() - started)
+        Snapshot.objects.filter(pk=snapshot.pk).update(finished_at=at + took)
+        self.report.count("analytics snapshot", True)
+
     def run(self) -> BuildReport:
         PortfolioSettings.load()
         self.users_and_groups()
@@ -1659,6 +1738,9 @@ class _Builder:
         self.log(f"metrics ready ({Metric.objects.count()})")
         # Last: a departed owner can no longer be given units, so people leave after.
         self.departures()
+        # Then the analytics, over everything above.
+        self.analytics()
+        self.log(f"analytics ready ({Snapshot.objects.done().count()} snapshots)")
         return self.report
 
 

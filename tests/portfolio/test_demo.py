@@ -19,6 +19,16 @@ from metrics.models import Metric, Reading, Status
 from metrics.selectors import coverage
 from metrics.status import status_of
 from portfolio import demo
+from portfolio.analytics.models import (
+    Candidate,
+    LoadStatus,
+    OwnerLoad,
+    SignalKind,
+    SignalStatus,
+    Snapshot,
+    SnapshotStatus,
+    SplitSignal,
+)
 from portfolio.models import Cluster, Person, PortfolioSettings, Team
 from portfolio.permissions import LEADERS_GROUP, Role, role_of
 from products.models import (
@@ -115,6 +125,14 @@ def snapshot() -> dict:
         "readings": Reading.objects.aggregate(
             n=Count("id"), total=Sum("value"), first=Min("taken_at"), changed=Max("updated_at")
         ),
+        "snapshots": sorted(
+            Snapshot.objects.values_list("pk", "started_at", "finished_at", "status")
+        ),
+        "signals": sorted(
+            SplitSignal.objects.values_list(
+                "cluster__slug", "kind", "product__slug", "status", "opened_at"
+            )
+        ),
         "fields": sorted(
             Product.objects.values_list(
                 "slug",
@@ -193,6 +211,72 @@ def test_demo_portfolio_has_every_case_to_show():
     assert admin.is_superuser and admin.is_staff
     assert "/admin/" in output
     assert authenticate(username="marek", password=password) is None  # login switched off
+
+
+def test_demo_analytics_have_a_past_and_every_signal():
+    seed()
+    today = timezone.localdate()
+
+    # Weekly snapshots before the first build, then one from today: all finished.
+    snapshots = list(Snapshot.objects.order_by("started_at"))
+    assert [s.status for s in snapshots] == [SnapshotStatus.DONE] * (
+        demo.ANALYTICS_HISTORY_WEEKS + 1
+    )
+    days = [(today - timezone.localdate(s.started_at)).days for s in snapshots]
+    assert days == [7 * w for w in range(demo.ANALYTICS_HISTORY_WEEKS, -1, -1)]
+    for s in snapshots:
+        assert s.started_at < s.finished_at < s.started_at + dt.timedelta(minutes=1)
+    latest = Snapshot.objects.latest_done()
+    assert latest == snapshots[-1]
+
+    # Owners at every load; the two over the ceiling have been so in every snapshot, a
+    # portfolio design problem, with the units they could run as one cluster and why.
+    loads = {
+        load.person.email: load
+        for load in OwnerLoad.objects.filter(snapshot=latest).select_related("person")
+    }
+    assert {load.status for load in loads.values()} == set(LoadStatus.values)
+    jonas, priya = loads["jonas.weber@example.org"], loads["priya.raman@example.org"]
+    assert (jonas.status, jonas.active_units, jonas.stable_units) == (LoadStatus.OVER, 1, 4)
+    assert priya.status == LoadStatus.TRIAGING
+    assert loads["mei.chen@example.org"].status == LoadStatus.AT_CEILING
+    for load in (jonas, priya):
+        assert load.design_problem
+        assert load.consecutive_over == demo.ANALYTICS_HISTORY_WEEKS + 1
+    [grouping] = jonas.suggestions
+    assert {"Finance systems", "Treasury management", "Tax reporting"} <= set(grouping["units"])
+    assert "same users: accountants" in grouping["why"]
+    assert any("depends on ERP general ledger" in why for why in grouping["why"])
+    assert priya.suggestions[0]["units"] == ["Data and analytics", "Data science workbench"]
+
+    # Open split signals of every kind, crowding seen in enough weekly snapshots.
+    open_signals = SplitSignal.objects.filter(status=SignalStatus.OPEN).select_related(
+        "cluster", "product"
+    )
+    assert {s.kind for s in open_signals} == set(SignalKind.values)
+    crowding = {s.cluster.slug: s for s in open_signals if s.kind == SignalKind.CROWDING}
+    assert {"data-analytics", "customer-engagement"} <= set(crowding)
+    evidence = crowding["data-analytics"].evidence
+    assert evidence["member"] == "Enterprise data warehouse"
+    assert evidence["weeks_seen"] >= evidence["weeks_required"]
+    assert "Master data hub" in evidence["idle_members"]
+    dominance = [s for s in open_signals if s.kind == SignalKind.DOMINANCE]
+    assert any(Product.objects.filter(unit__cluster=s.cluster).count() >= 3 for s in dominance)
+    assert {"payroll", "single-sign-on"} <= {
+        s.product.slug for s in open_signals if s.kind == SignalKind.STRATEGIC
+    }
+
+    # Candidates ranked 1..n by score, the orphans first.
+    candidates = list(
+        Candidate.objects.filter(snapshot=latest).select_related("product").order_by("rank")
+    )
+    assert [c.rank for c in candidates] == list(range(1, len(candidates) + 1))
+    scores = [c.score for c in candidates]
+    assert scores == sorted(scores, reverse=True)
+    shown = PortfolioSettings.load().candidates_shown
+    orphans = set(Product.objects.without_accountable_owner().values_list("slug", flat=True))
+    assert candidates[0].product.slug == "warehouse-order-interface"
+    assert sum(c.product.slug in orphans for c in candidates[:shown]) >= shown - 1
 
 
 def test_seeding_again_reuses_everything():
@@ -391,6 +475,11 @@ def test_seeding_later_tops_the_readings_up_and_keeps_the_stories(monkeypatch):
     assert "reading:" in output
     assert Reading.objects.count() > readings
     assert Metric.objects.get(pk=stale.pk).last_read_at == stale.last_read_at
+    # One analytics snapshot more, from that day; seeding again the same day adds none.
+    assert Snapshot.objects.count() == demo.ANALYTICS_HISTORY_WEEKS + 2
+    assert Snapshot.objects.latest_done().started_at == later
+    seed()
+    assert Snapshot.objects.count() == demo.ANALYTICS_HISTORY_WEEKS + 2
     statuses = _statuses(later)
     assert statuses["service-desk-ticketing", "support-tickets"] == Status.RED
     assert statuses["crm", "response-time"] == Status.AMBER
