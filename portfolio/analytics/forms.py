@@ -8,6 +8,7 @@ from django import forms
 from portfolio.analytics.dashboard import DASHBOARD_STAGES, Scope
 from portfolio.analytics.models import SignalStatus
 from portfolio.models import Cluster, Person
+from products.models import Product
 
 
 class DashboardFilterForm(forms.Form):
@@ -52,6 +53,13 @@ class SignalListFilterForm(forms.Form):
 
 
 class SplitForm(forms.Form):
+    product = forms.ModelChoiceField(
+        Product.objects.none(),
+        required=False,
+        empty_label=None,
+        label="Member leaving the cluster",
+        help_text="It takes its backlog items (in their order), metrics and history along.",
+    )
     new_owner = forms.ModelChoiceField(
         Person.objects.accountable().order_by("name").only("name"),
         required=False,
@@ -65,6 +73,15 @@ class SplitForm(forms.Form):
         label="Note",
         help_text="Why it leaves the cluster now (kept with the signal).",
     )
+
+    def __init__(self, *args, signal=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if signal is not None:
+            field = self.fields["product"]
+            field.queryset = Product.objects.filter(unit__cluster_id=signal.cluster_id).order_by(
+                "name"
+            )
+            field.initial = signal.product_id
 
 
 class DismissForm(forms.Form):

@@ -203,6 +203,14 @@ class SplitSignal(models.Model):
     new_owner = models.ForeignKey(
         "portfolio.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    split_product = models.ForeignKey(
+        "products.Product",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The member the leader split out (usually the signal's own member).",
+    )
 
     objects = SplitSignalQuerySet.as_manager()
 

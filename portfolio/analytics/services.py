@@ -19,6 +19,7 @@ from portfolio.analytics.models import (
 from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.models import Person
 from portfolio.permissions import require_leader
+from products.models import Product
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +65,17 @@ def analytics_request_run(*, actor) -> Snapshot:
 
 
 @transaction.atomic
-def split_signal_act(*, actor, signal: SplitSignal, new_owner: Person | None, note: str = ""):
-    """The guided split: the signal's member leaves its cluster, with its backlog items (order
-    kept), metrics and history, under `new_owner`; the signal closes, pointing at the change."""
+def split_signal_act(
+    *,
+    actor,
+    signal: SplitSignal,
+    new_owner: Person | None,
+    note: str = "",
+    product: Product | None = None,
+):
+    """The guided split: a member (the signal's own unless the leader picks another) leaves
+    the cluster with its backlog items (order kept), metrics and history, under `new_owner`;
+    the signal closes, pointing at the change."""
     from products.services import product_set_cluster
 
     require_leader(actor, "split a product out of its cluster")
@@ -81,11 +90,18 @@ def split_signal_act(*, actor, signal: SplitSignal, new_owner: Person | None, no
             "acted on.",
             rule="signal_not_open",
         )
-    product = signal.product
-    if product.unit.cluster_id != signal.cluster_id:
-        raise RuleViolation(
-            f"{product.name} is no longer in {signal.cluster.name}.", rule="signal_not_open"
-        )
+    if product is None:
+        product = signal.product
+        if product.unit.cluster_id != signal.cluster_id:
+            raise RuleViolation(
+                f"{product.name} is no longer in {signal.cluster.name}.", rule="signal_not_open"
+            )
+    else:
+        product = Product.objects.select_related("unit").get(pk=product.pk)
+        if product.unit.cluster_id != signal.cluster_id:
+            raise ValidationFailed(
+                {"product": [f"{product.name} is not a member of {signal.cluster.name}."]}
+            )
     if new_owner is None:
         raise ValidationFailed({"new_owner": ["Name the person who will own it on its own."]})
     if not new_owner.is_accountable:
@@ -95,8 +111,18 @@ def split_signal_act(*, actor, signal: SplitSignal, new_owner: Person | None, no
     signal.closed_at = timezone.now()
     signal.closed_by = actor
     signal.new_owner = new_owner
+    signal.split_product = product
     signal.close_note = note
-    signal.save(update_fields=["status", "closed_at", "closed_by", "new_owner", "close_note"])
+    signal.save(
+        update_fields=[
+            "status",
+            "closed_at",
+            "closed_by",
+            "new_owner",
+            "split_product",
+            "close_note",
+        ]
+    )
     return signal
 
 

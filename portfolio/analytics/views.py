@@ -127,7 +127,7 @@ def _signal_page(request, signal, *, split_form=None, dismiss_form=None, status=
         "evidence": evidence_lines(signal.kind, signal.evidence),
         "members": signal.cluster.unit.products.select_related("team").order_by("name"),
         "can_act": leader and open_,
-        "split_form": split_form or (SplitForm() if leader and open_ else None),
+        "split_form": split_form or (SplitForm(signal=signal) if leader and open_ else None),
         "dismiss_form": dismiss_form or (DismissForm() if leader and open_ else None),
         "still_member": signal.product.unit.cluster_id == signal.cluster_id,
     }
@@ -148,7 +148,7 @@ def signal_split(request: HttpRequest, pk: int) -> HttpResponse:
     """The guided split: the signal's member leaves the cluster under its new owner."""
     require_leader_page(request)
     signal = _signal(request, pk)
-    form = SplitForm(request.POST)
+    form = SplitForm(request.POST, signal=signal)
     done, status = submit_form(
         request,
         form,
@@ -157,16 +157,17 @@ def signal_split(request: HttpRequest, pk: int) -> HttpResponse:
             signal=signal,
             new_owner=f.cleaned_data["new_owner"],
             note=f.cleaned_data["note"],
+            product=f.cleaned_data["product"],
         ),
     )
     if done is None:
         return _signal_page(request, signal, split_form=form, status=status, partial="split")
     messages.success(
         request,
-        f"{signal.product.name} left {signal.cluster.name} and is now owned by "
+        f"{done.split_product.name} left {signal.cluster.name} and is now owned by "
         f"{done.new_owner.name}, with its backlog items, metrics and history.",
     )
-    return redirect_after_post(request, signal.product.get_absolute_url())
+    return redirect_after_post(request, done.split_product.get_absolute_url())
 
 
 @require_POST

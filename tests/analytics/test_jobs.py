@@ -287,3 +287,21 @@ def test_worker_computes_the_snapshot_a_leader_asked_for(worker):
     assert snapshot.task_id
     assert snapshot.owners.get(person=person).status == "triaging"
     assert "portfolio.tasks.compute_portfolio_analytics" in worker["log"].read_text()
+
+
+def test_the_leader_may_split_out_another_member(strategic_signal, leader, other_owner_person):
+    signal, core, _items, _metric = strategic_signal
+    expenses = signal.cluster.unit.products.get(name="Expenses")
+    outsider = ProductFactory(name="Elsewhere")
+    with pytest.raises(ValidationFailed) as exc:
+        split_signal_act(
+            actor=leader, signal=signal, new_owner=other_owner_person, product=outsider
+        )
+    assert exc.value.errors == {"product": ["Elsewhere is not a member of Finance."]}
+    split_signal_act(actor=leader, signal=signal, new_owner=other_owner_person, product=expenses)
+    expenses.refresh_from_db()
+    core.refresh_from_db()
+    assert expenses.unit.kind == "product" and expenses.unit.owner == other_owner_person
+    assert core.unit.cluster_id == signal.cluster_id
+    signal.refresh_from_db()
+    assert (signal.status, signal.split_product) == ("split", expenses)

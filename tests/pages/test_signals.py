@@ -86,7 +86,7 @@ def test_crowding_and_dominance_evidence_in_words(viewer_client, cluster):
 
 def test_leader_splits_the_member_out(leader_client, signal, other_owner_person):
     page = leader_client.get(reverse("split-signal", args=[signal.pk])).content.decode()
-    assert "Member leaving: <strong>Billing</strong>" in page
+    assert f'<option value="{signal.product_id}" selected>Billing</option>' in page
     response = leader_client.post(
         reverse("split-signal-split", args=[signal.pk]),
         {"new_owner": other_owner_person.pk, "note": "Needs its own owner"},
@@ -189,3 +189,30 @@ def test_signal_list_query_count_is_fixed(extra, viewer_client, django_assert_nu
         )
     with django_assert_num_queries(6):
         assert viewer_client.get(reverse("split-signal-list")).status_code == 200
+
+
+def test_split_form_offers_every_member_and_splits_the_one_picked(client, leader):
+    from portfolio.analytics.compute import run_snapshot
+    from portfolio.analytics.models import SplitSignal
+    from tests.portfolio.factories import ClusterFactory, PersonFactory
+    from tests.products.factories import ProductFactory
+
+    cluster = ClusterFactory(owner=PersonFactory(), name="Finance")
+    ProductFactory(cluster=cluster, strategic=True, name="Ledger")
+    idle = ProductFactory(cluster=cluster, name="Archive")
+    new_owner = PersonFactory(name="Nora New")
+    run_snapshot()
+    signal = SplitSignal.objects.get()
+    client.force_login(leader)
+    page = client.get(f"/signals/{signal.pk}/").content.decode()
+    assert "Member leaving the cluster" in page
+    assert ">Archive</option>" in page and "Ledger</option>" in page
+    response = client.post(
+        f"/signals/{signal.pk}/split/", {"product": idle.pk, "new_owner": new_owner.pk}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == idle.get_absolute_url()
+    idle.refresh_from_db()
+    assert idle.unit.owner == new_owner and idle.unit.cluster_id is None
+    signal.refresh_from_db()
+    assert signal.split_product == idle
