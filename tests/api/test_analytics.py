@@ -242,6 +242,7 @@ def test_split_signals_with_evidence_times_and_the_latest_snapshot(viewer, portf
         "closed_by": None,
         "close_note": "",
         "new_owner": None,
+        "split_product": None,
     }
     assert signal.evidence["reasons"] == ["flagged strategic"]
     assert dt.datetime.fromisoformat(row["opened_at"]) == first.started_at
@@ -260,6 +261,7 @@ def test_a_split_signal_names_who_closed_it_and_the_new_owner(
     body = response.json()
     assert (body["status"], body["closed_by"], body["close_note"]) == ("split", "leader", "Own it")
     assert body["new_owner"] == other_owner_person.pk
+    assert body["split_product"] == signal.product.slug
     assert body["closed_at"] is not None
     assert parsed(body["snapshot"]) == as_of(snapshots[1])
     assert client_for(viewer).get(signal_url(signal.pk + 1000)).status_code == 404

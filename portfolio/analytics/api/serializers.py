@@ -252,6 +252,7 @@ SIGNAL_FIELDS = (
     "closed_by__username",
     "close_note",
     "new_owner_id",
+    "split_product__slug",
 )
 SIGNAL_ORDER = ("cluster__name", "cluster_id", "kind", "product__name", "id")
 
@@ -272,6 +273,7 @@ def split_signal_representation(row: dict) -> dict:
         "closed_by": row["closed_by__username"],
         "close_note": row["close_note"],
         "new_owner": row["new_owner_id"],
+        "split_product": row["split_product__slug"],
     }
 
 
@@ -297,6 +299,10 @@ class SplitSignalSerializer(serializers.Serializer):
     close_note = serializers.CharField(allow_blank=True)
     new_owner = serializers.IntegerField(
         allow_null=True, help_text="Id of the person who owns the member after a split."
+    )
+    split_product = serializers.SlugField(
+        allow_null=True,
+        help_text="Slug of the member a leader split out (usually `product`), after a split.",
     )
 
 
