@@ -789,25 +789,28 @@ def _run(*, trigger, requested_by, task_id, snapshot, now) -> Snapshot:
         for f in PortfolioSettings._meta.concrete_fields
         if f.name not in ("id", "updated_at", "currency")
     }
-    if snapshot is None:
-        snapshot = Snapshot.objects.create(
+    # One transaction: a page following a retried run never sees its row "failed" between the
+    # clean-up and the reset.
+    with transaction.atomic():
+        if snapshot is None:
+            snapshot = Snapshot.objects.create(
+                started_at=now,
+                trigger=trigger,
+                requested_by=requested_by,
+                task_id=task_id,
+            )
+        else:
+            _discard(snapshot, "")  # a retried run starts from a clean row
+        Snapshot.objects.filter(pk=snapshot.pk).update(
             started_at=now,
-            trigger=trigger,
-            requested_by=requested_by,
-            task_id=task_id,
+            finished_at=None,
+            error="",
+            status=SnapshotStatus.RUNNING,
+            steps=len(STEPS) + 1,
+            step=0,
+            thresholds=thresholds,
+            task_id=task_id or snapshot.task_id,
         )
-    else:
-        _discard(snapshot, "")  # a retried run starts from a clean row
-    Snapshot.objects.filter(pk=snapshot.pk).update(
-        started_at=now,
-        finished_at=None,
-        error="",
-        status=SnapshotStatus.RUNNING,
-        steps=len(STEPS) + 1,
-        step=0,
-        thresholds=thresholds,
-        task_id=task_id or snapshot.task_id,
-    )
     snapshot.refresh_from_db()
     ctx = Context(snapshot=snapshot, settings=settings, now=now)
     try:
