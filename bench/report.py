@@ -58,6 +58,23 @@ def main() -> int:
                 f"{shape['chart_metric']} ({shape['chart_readings']:,} five-minute readings, one "
                 "year).\n"
             )
+        analytics = result.get("analytics")
+        if analytics:
+            found = analytics["found"]
+            status = found["owner_status"] or {}
+            signals = found["open_signals"] or {}
+            print(
+                f"Analytics: the portfolio's clock moved {analytics['clock_shift_days']} days to "
+                f"the run's, {len(analytics['history'])} earlier weekly snapshots. The last run "
+                f"found {found['units']:,} units ({found['active_units']:,} active, "
+                f"{found['orphan_units']:,} without an accountable owner); owners "
+                + ", ".join(f"{k} {v:,}" for k, v in sorted(status.items()))
+                + f"; {found['design_problems']:,} design problems "
+                f"({found['design_problems_with_groupings']:,} with suggested groupings); open "
+                "signals "
+                + ", ".join(f"{k} {v:,}" for k, v in sorted(signals.items()))
+                + f"; {found['candidates']:,} candidates.\n"
+            )
         print(markdown_table(result["figures"]))
         unmeasured = [f for f in result["figures"] if f.get("value") is None]
         for f in unmeasured:
