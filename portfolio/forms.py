@@ -148,6 +148,7 @@ SETTINGS_HELP = {
     "candidates_shown": "How many 'where to start' candidates the dashboard ranks.",
     "metrics_min": "Fewest metrics a product should have to count as ready.",
     "metrics_max": "Most metrics a product should have before the set gets noisy.",
+    "review_reminder_days": "Days before a review its owner gets a reminder by email.",
 }
 
 SETTINGS_LABELS = {
@@ -171,6 +172,7 @@ SETTINGS_LABELS = {
     "metrics_min": "Fewest metrics per product",
     "metrics_max": "Most metrics per product",
     "stale_interval_multiple": "Missed intervals before a metric is stale",
+    "review_reminder_days": "Reminder, days ahead",
 }
 
 SETTINGS_SECTIONS = [
@@ -215,6 +217,11 @@ SETTINGS_SECTIONS = [
         "How many metrics a product should have, and when a reading is overdue.",
         ["metrics_min", "metrics_max", "stale_interval_multiple"],
     ),
+    (
+        "Quarterly reviews",
+        "When owners hear about their coming review.",
+        ["review_reminder_days"],
+    ),
 ]
 
 
@@ -247,14 +254,18 @@ SETTINGS_RULES = {
     "Signs of neglect": [
         "Candidates: a product with no accountable owner, with open items untouched for "
         "{orphan_item_age_days} days, or with high support demand scores as a place to start; "
-        "the dashboard ranks the top {candidates_shown} (reviews missed for "
-        "{orphan_review_quarters} quarters will count once quarterly reviews exist).",
+        "the dashboard ranks the top {candidates_shown}; so does a unit with no review held "
+        "in the last {orphan_review_quarters} quarters.",
     ],
     "Metrics": [
         "A product counts as measured with {metrics_min} to {metrics_max} metrics that cover "
         "improvement, operations and support together.",
         "Stale: a metric with no reading for {stale_interval_multiple} times its expected "
         "interval is shown as stale instead of with its old status.",
+    ],
+    "Quarterly reviews": [
+        "Each owner gets an email {review_reminder_days} days before their unit's review, with "
+        "a link to its packet.",
     ],
 }
 

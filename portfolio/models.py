@@ -221,6 +221,9 @@ class PortfolioSettings(models.Model):
     stale_interval_multiple = models.PositiveSmallIntegerField(
         default=2, help_text="A metric is stale after this many expected intervals with no reading."
     )
+    review_reminder_days = models.PositiveSmallIntegerField(
+        default=5, help_text="Days before a quarterly review its owner is reminded by email."
+    )
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 

@@ -168,6 +168,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": ANALYTICS_EVERY_MINUTES * 60.0,
         "options": {"expires": ANALYTICS_EVERY_MINUTES * 60.0},
     },
+    # Owners hear about their quarterly review a few days ahead (settings: review_reminder_days).
+    "review-reminders": {
+        "task": "reviews.tasks.send_review_reminders",
+        "schedule": 24 * 3600.0,
+    },
 }
 
 REST_FRAMEWORK = {

@@ -1,0 +1,384 @@
+"""What a review packet holds, frozen at generation time, and its HTML and PDF renderings.
+
+`build_packet_data` reads everything the meeting looks at into plain JSON (a fixed handful of
+queries, whatever the unit's size). `render_packet_html` draws it, charts included, from that
+JSON alone, so a packet never changes after it is made; `render_packet_pdf` prints the HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Case, Count, IntegerField, Sum, Value, When
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from backlog.models import OPEN_STATUSES, BacklogItem, Dimension, ItemStatus
+from metrics import charts
+from metrics.models import Metric
+from metrics.selectors import Bucket, bucket_width, series_many, with_status
+from metrics.status import status_from_severity
+from portfolio.analytics.dashboard import evidence_lines
+from portfolio.analytics.models import (
+    READINESS_CHECKS,
+    OwnerLoad,
+    Readiness,
+    SignalStatus,
+    Snapshot,
+    SplitSignal,
+)
+from portfolio.models import PortfolioSettings
+from products.models import STAGE_FOCUS, ManagementModel, Product, Stage
+from reviews.models import DecisionKind, Review, ReviewStatus, quarter_bounds
+
+FORMAT_VERSION = 1
+TREND_DAYS = 91
+TREND_POINTS = 45
+TOP_ITEMS = 10
+AGE_BUCKETS = [(30, "under 30 days"), (90, "30 to 90 days"), (180, "90 to 180 days")]
+SUPPORT_TEMPLATE = "support-tickets"
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def previous_quarter(year: int, quarter: int) -> tuple[int, int]:
+    return (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+
+
+def build_packet_data(review: Review, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Everything the review of `review.unit` looks at, as JSON-ready data."""
+    now = now or timezone.now()
+    review = Review.objects.select_related(
+        "cycle", "unit__cluster", "unit__product", "unit__owner", "owner"
+    ).get(pk=review.pk)
+    unit = review.unit
+    settings = PortfolioSettings.load()
+    members = list(Product.objects.filter(unit_id=unit.pk).select_related("team").order_by("name"))
+    member_ids = [p.pk for p in members]
+    year, quarter = previous_quarter(review.cycle.year, review.cycle.quarter)
+    last_q_start, last_q_end = quarter_bounds(year, quarter)
+    owner = unit.owner
+    data: dict[str, Any] = {
+        "format": FORMAT_VERSION,
+        "generated_at": now.isoformat(),
+        "cycle": {"id": review.cycle_id, "label": review.cycle.label},
+        "review": {"id": review.pk, "scheduled_on": review.scheduled_on.isoformat()},
+        "unit": {
+            "id": unit.pk,
+            "name": unit.name,
+            "kind": unit.kind,
+            "reasons": unit.cluster.get_reasons_display() if unit.cluster_id else [],
+        },
+        "owner": (
+            {"id": owner.pk, "name": owner.name, "email": owner.email, "active": owner.active}
+            if owner
+            else None
+        ),
+        "teams": sorted({p.team.name for p in members if p.team_id}),
+        "members": [_member(p, now) for p in members],
+        "last_quarter": {
+            "label": f"Q{quarter} {year}",
+            "start": last_q_start.isoformat(),
+            "end": last_q_end.isoformat(),
+        },
+    }
+    data["metrics"] = _metrics(member_ids, now)
+    data["backlog"] = _backlog(unit.pk, now, last_q_start, last_q_end)
+    data["support"] = _support(data["metrics"], data["backlog"])
+    snapshot = Snapshot.objects.latest_done()
+    data["analytics_as_of"] = _iso(snapshot.started_at) if snapshot else None
+    data["owner_load"] = _owner_load(snapshot, owner, settings)
+    data["signals"] = _signals(unit)
+    data["readiness"] = _readiness(snapshot, member_ids)
+    data["funding"] = None  # filled once funding allocations exist (the funding issue)
+    data["previous"] = _previous(review)
+    return data
+
+
+def _member(p: Product, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "id": p.pk,
+        "name": p.name,
+        "slug": p.slug,
+        "stage": p.lifecycle_stage,
+        "stage_label": Stage(p.lifecycle_stage).label,
+        "since": p.stage_changed_at.date().isoformat(),
+        "days_in_stage": max((now - p.stage_changed_at).days, 0),
+        "focus": STAGE_FOCUS[p.lifecycle_stage],
+        "project": p.management_model == ManagementModel.PROJECT,
+        "strategic": p.strategic,
+        "team": p.team.name if p.team_id else None,
+    }
+
+
+def _metrics(member_ids: list[int], now: dt.datetime) -> list[dict[str, Any]]:
+    rows = list(
+        with_status(Metric.objects.filter(product_id__in=member_ids), now=now)
+        .order_by("product__name", "name")
+        .values(
+            "id",
+            "product__name",
+            "name",
+            "key",
+            "level",
+            "dimension",
+            "unit",
+            "better",
+            "target",
+            "warning",
+            "critical",
+            "template",
+            "last_value",
+            "last_read_at",
+            "severity",
+        )
+    )
+    start = now - dt.timedelta(days=TREND_DAYS)
+    width = bucket_width(now - start, TREND_POINTS)
+    trend = series_many([r["id"] for r in rows], start, now, width)
+    return [
+        {
+            "id": r["id"],
+            "product": r["product__name"],
+            "name": r["name"],
+            "key": r["key"],
+            "level": r["level"],
+            "dimension": r["dimension"],
+            "unit": r["unit"],
+            "better": r["better"],
+            "target": r["target"],
+            "warning": r["warning"],
+            "critical": r["critical"],
+            "template": r["template"],
+            "last_value": r["last_value"],
+            "last_read_at": _iso(r["last_read_at"]),
+            "status": str(status_from_severity(r["severity"])),
+            "trend": {
+                "start": start.isoformat(),
+                "end": now.isoformat(),
+                "width_seconds": int(width.total_seconds()),
+                "buckets": [
+                    [b.start.isoformat(), b.avg, b.low, b.high, b.count]
+                    for b in trend.get(r["id"], [])
+                ],
+            },
+        }
+        for r in rows
+    ]
+
+
+def _backlog(unit_id: int, now: dt.datetime, q_start: dt.date, q_end: dt.date) -> dict[str, Any]:
+    items = BacklogItem.objects.filter(unit_id=unit_id)
+    open_items = items.filter(status__in=OPEN_STATUSES)
+    age = Case(
+        *[
+            When(created_at__gt=now - dt.timedelta(days=days), then=Value(i))
+            for i, (days, _label) in enumerate(AGE_BUCKETS)
+        ],
+        default=Value(len(AGE_BUCKETS)),
+        output_field=IntegerField(),
+    )
+    by_age = dict(
+        open_items.annotate(bucket=age)
+        .values("bucket")
+        .annotate(n=Count("id"))
+        .values_list("bucket", "n")
+        .order_by()
+    )
+    labels = [label for _days, label in AGE_BUCKETS] + [f"over {AGE_BUCKETS[-1][0]} days"]
+    totals = open_items.aggregate(n=Count("id"), estimate=Sum("estimate"))
+    finished = dict(
+        items.filter(
+            status=ItemStatus.DONE, finished_at__date__gte=q_start, finished_at__date__lte=q_end
+        )
+        .values("dimension")
+        .annotate(n=Count("id"))
+        .values_list("dimension", "n")
+        .order_by()
+    )
+    top = open_items.order_by("rank").values(
+        "title", "product__name", "status", "type", "dimension", "estimate", "created_at"
+    )[:TOP_ITEMS]
+    return {
+        "open": totals["n"],
+        "open_estimate": float(totals["estimate"] or 0),
+        "ages": [{"label": label, "count": by_age.get(i, 0)} for i, label in enumerate(labels)],
+        "finished_last_quarter": {d.value: finished.get(d.value, 0) for d in Dimension},
+        "top": [
+            {
+                "title": t["title"],
+                "product": t["product__name"],
+                "status": ItemStatus(t["status"]).label,
+                "type": t["type"],
+                "dimension": t["dimension"],
+                "estimate": float(t["estimate"]) if t["estimate"] is not None else None,
+                "age_days": max((now - t["created_at"]).days, 0),
+            }
+            for t in top
+        ],
+        "stale_open": open_items.filter(updated_at__lt=now - dt.timedelta(days=180)).count(),
+    }
+
+
+def _support(metrics: list[dict], backlog: dict) -> dict[str, Any]:
+    tickets = [
+        {
+            "product": m["product"],
+            "value": m["last_value"],
+            "unit": m["unit"],
+            "status": m["status"],
+            "target": m["target"],
+        }
+        for m in metrics
+        if m["template"] == SUPPORT_TEMPLATE
+        or (m["dimension"] == "support" and "ticket" in m["key"])
+    ]
+    return {
+        "tickets": tickets,
+        "support_items_finished_last_quarter": backlog["finished_last_quarter"]["support"],
+    }
+
+
+def _owner_load(snapshot, owner, settings: PortfolioSettings) -> dict[str, Any] | None:
+    if owner is None:
+        return None
+    ceiling = {"max_active": settings.max_active_units, "max_stable": settings.max_stable_units}
+    if snapshot is None:
+        return {"status": None, **ceiling}
+    load = OwnerLoad.objects.filter(snapshot=snapshot, person=owner).first()
+    if load is None:
+        return {"status": None, **ceiling}
+    return {
+        "status": load.status,
+        "status_label": load.get_status_display(),
+        "active": load.active_units,
+        "stable": load.stable_units,
+        "consecutive_over": load.consecutive_over,
+        "design_problem": load.design_problem,
+        "suggestions": load.suggestions,
+        **ceiling,
+    }
+
+
+def _signals(unit) -> list[dict[str, Any]]:
+    if not unit.cluster_id:
+        return []
+    signals = SplitSignal.objects.filter(
+        cluster_id=unit.cluster_id, status=SignalStatus.OPEN
+    ).select_related("product")
+    return [
+        {
+            "kind": s.kind,
+            "kind_label": s.get_kind_display(),
+            "member": s.product.name,
+            "evidence": evidence_lines(s.kind, s.evidence),
+            "since": s.opened_at.date().isoformat(),
+        }
+        for s in signals.order_by("kind", "product__name")
+    ]
+
+
+def _readiness(snapshot, member_ids: list[int]) -> list[dict[str, Any]]:
+    if snapshot is None:
+        return []
+    rows = Readiness.objects.filter(snapshot=snapshot, product_id__in=member_ids).select_related(
+        "product"
+    )
+    return [
+        {
+            "product": r.product.name,
+            "score": r.score,
+            "checks": [[label, getattr(r, name)] for name, label in READINESS_CHECKS],
+        }
+        for r in rows.order_by("product__name")
+    ]
+
+
+def _previous(review: Review) -> dict[str, Any] | None:
+    previous = (
+        Review.objects.filter(
+            unit_id=review.unit_id,
+            status=ReviewStatus.CLOSED,
+            scheduled_on__lt=review.scheduled_on,
+        )
+        .exclude(pk=review.pk)
+        .select_related("cycle")
+        .order_by("-scheduled_on")
+        .first()
+    )
+    if previous is None:
+        return None
+    decisions = list(previous.decisions.order_by("created_at").values("kind", "rationale"))
+    actions = list(
+        previous.action_items.order_by("created_at").values("title", "done", "backlog_item__status")
+    )
+    done = [a["done"] or a["backlog_item__status"] == ItemStatus.DONE for a in actions]
+
+    return {
+        "cycle": previous.cycle.label,
+        "held_on": previous.scheduled_on.isoformat(),
+        "decisions": [
+            {"kind": DecisionKind(d["kind"]).label, "rationale": d["rationale"]} for d in decisions
+        ],
+        "actions": [
+            {
+                "title": a["title"],
+                "done": is_done,
+                "on_backlog": a["backlog_item__status"] is not None,
+            }
+            for a, is_done in zip(actions, done, strict=True)
+        ],
+        "actions_done": sum(done),
+    }
+
+
+# --- Rendering -----------------------------------------------------------------------------------
+
+
+def _chart(metric: dict[str, Any]) -> str:
+    trend = metric["trend"]
+    buckets = [
+        Bucket(dt.datetime.fromisoformat(s), avg, low, high, n)
+        for s, avg, low, high, n in trend["buckets"]
+    ]
+    return charts.trend_chart(
+        buckets,
+        start=dt.datetime.fromisoformat(trend["start"]),
+        end=dt.datetime.fromisoformat(trend["end"]),
+        width_step=dt.timedelta(seconds=trend["width_seconds"]),
+        unit=metric["unit"],
+        target=metric["target"],
+        warning=metric["warning"],
+        critical=metric["critical"],
+        title=f"{metric['product']}: {metric['name']}",
+        width=560,
+        height=170,
+    )
+
+
+def render_packet_html(data: dict[str, Any]) -> str:
+    """The packet as one self-contained HTML page (styles inline), from its data alone."""
+    metrics = [{**m, "chart": _chart(m)} for m in data.get("metrics", [])]
+    context = {
+        "p": data,
+        "metrics": metrics,
+        "generated_label": _when(data.get("generated_at")),
+        "analytics_label": _when(data.get("analytics_as_of")),
+    }
+    return render_to_string("reviews/packet.html", context)
+
+
+def _when(iso: str | None) -> str:
+    if not iso:
+        return ""
+    moment = dt.datetime.fromisoformat(iso)
+    return f"{moment:%d %b %Y, %H:%M} ({moment.tzname() or 'UTC'})"
+
+
+def render_packet_pdf(html: str) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=html).write_pdf()

@@ -1,0 +1,420 @@
+"""Writes on quarterly reviews: scheduling a cycle, packets, and what the meeting records.
+
+Who: leaders schedule cycles, ask for packets, record decisions and close reviews; the unit's
+owner and leaders record action items and their follow-through. A closed review is locked:
+its decisions and action items can no longer be added, changed or removed; only whether an
+action was done (by hand, or through the backlog item it became) keeps being tracked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.utils import timezone
+
+from portfolio.errors import RuleViolation, ValidationFailed
+from portfolio.models import Person
+from portfolio.permissions import require_leader, require_unit_editor
+from products.models import ManagementModel, OwnershipUnit, Product, Stage
+from reviews.models import (
+    ActionItem,
+    CycleStatus,
+    Decision,
+    DecisionKind,
+    Packet,
+    PacketStatus,
+    Review,
+    ReviewCycle,
+    ReviewStatus,
+    quarter_bounds,
+)
+
+# --- Scheduling ----------------------------------------------------------------------------------
+
+
+def working_days(start: dt.date, end: dt.date) -> list[dt.date]:
+    days, day = [], start
+    while day <= end:
+        if day.weekday() < 5:
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def reviewable_units():
+    """Current units with at least one live product run as a product (projects need no review)."""
+    live = Product.objects.filter(
+        unit_id=OuterRef("pk"), management_model=ManagementModel.PRODUCT
+    ).exclude(lifecycle_stage=Stage.RETIRED)
+    return OwnershipUnit.objects.filter(is_active=True).filter(Exists(live))
+
+
+class Overbooked(Exception):
+    """An owner has more units than the cycle has working days."""
+
+    def __init__(self, owner_id: int):
+        super().__init__(owner_id)
+        self.owner_id = owner_id
+
+
+@dataclass
+class ScheduleResult:
+    cycle: ReviewCycle
+    created: int
+    existing: int
+
+
+def plan_dates(
+    units: list[tuple[int, int | None]],
+    days: list[dt.date],
+    taken: dict[int | None, set[dt.date]] | None = None,
+    load: dict[dt.date, int] | None = None,
+) -> dict[int, tuple[dt.date, int]]:
+    """Give each (unit, owner) a day: spread evenly, never two reviews of one owner on a day.
+
+    Owners with the most units go first (they have the fewest choices); each unit takes the
+    least busy day its owner is still free on, the earliest on a tie. Units without an owner
+    have no one to double-book. Returns unit -> (day, position in that day).
+    """
+    taken = defaultdict(set, {k: set(v) for k, v in (taken or {}).items()})
+    load = defaultdict(int, load or {})
+    by_owner: dict[int | None, list[int]] = defaultdict(list)
+    for unit_id, owner_id in units:
+        by_owner[owner_id].append(unit_id)
+    order = sorted(by_owner, key=lambda o: (o is None, -len(by_owner[o]), o or 0))
+    plan: dict[int, tuple[dt.date, int]] = {}
+    for owner_id in order:
+        for unit_id in sorted(by_owner[owner_id]):
+            free = [d for d in days if owner_id is None or d not in taken[owner_id]]
+            if not free:
+                raise Overbooked(owner_id)
+            day = min(free, key=lambda d: (load[d], d))
+            plan[unit_id] = (day, load[day])
+            load[day] += 1
+            if owner_id is not None:
+                taken[owner_id].add(day)
+    return plan
+
+
+@transaction.atomic
+def cycle_schedule(
+    *,
+    actor,
+    year: int,
+    quarter: int,
+    starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
+) -> ScheduleResult:
+    """Schedule a review for every reviewable unit in the quarter (leaders).
+
+    Safe to run again: units that already have a review in the cycle keep it; units added
+    since get one on a day their owner is free.
+    """
+    require_leader(actor, "schedule quarterly reviews")
+    if quarter not in (1, 2, 3, 4):
+        raise ValidationFailed({"quarter": ["Choose a quarter from 1 to 4."]})
+    if not 2000 <= year <= 2100:
+        raise ValidationFailed({"year": ["Choose a year between 2000 and 2100."]})
+    first, last = quarter_bounds(year, quarter)
+    cycle = ReviewCycle.objects.select_for_update().filter(year=year, quarter=quarter).first()
+    if cycle is None:
+        starts_on, ends_on = starts_on or first, ends_on or last
+        if starts_on > ends_on:
+            raise ValidationFailed({"ends_on": ["The cycle must end on or after its start."]})
+        cycle = ReviewCycle.objects.create(
+            year=year, quarter=quarter, starts_on=starts_on, ends_on=ends_on, created_by=actor
+        )
+    elif cycle.status == CycleStatus.CLOSED:
+        raise RuleViolation(f"{cycle.label} is closed.", rule="cycle_closed")
+    days = working_days(cycle.starts_on, cycle.ends_on)
+    if not days:
+        raise ValidationFailed({"ends_on": ["The cycle has no working day (Monday to Friday)."]})
+    existing = list(cycle.reviews.values_list("unit_id", "owner_id", "scheduled_on"))
+    have = {unit_id for unit_id, _, _ in existing}
+    taken: dict[int | None, set[dt.date]] = defaultdict(set)
+    load: dict[dt.date, int] = defaultdict(int)
+    for _unit, owner_id, day in existing:
+        if owner_id is not None:
+            taken[owner_id].add(day)
+        load[day] += 1
+    todo = [
+        (u, o) for u, o in reviewable_units().exclude(pk__in=have).values_list("pk", "owner_id")
+    ]
+    try:
+        plan = plan_dates(todo, days, taken, load)
+    except Overbooked as exc:
+        name = Person.objects.filter(pk=exc.owner_id).values_list("name", flat=True).first()
+        raise RuleViolation(
+            f"{name} owns more units than {cycle.label} has working days "
+            f"({len(days)}); widen the cycle's dates or hand a unit to another owner first.",
+            field="ends_on",
+            rule="owner_double_booked",
+        ) from exc
+    owners = dict(todo)
+    Review.objects.bulk_create(
+        Review(
+            cycle=cycle,
+            unit_id=unit_id,
+            owner_id=owners[unit_id],
+            scheduled_on=day,
+            position=position,
+        )
+        for unit_id, (day, position) in sorted(plan.items())
+    )
+    return ScheduleResult(cycle, created=len(plan), existing=len(have))
+
+
+@transaction.atomic
+def review_reschedule(*, actor, review: Review, scheduled_on: dt.date) -> Review:
+    require_leader(actor, "move a review")
+    review = Review.objects.select_for_update().select_related("cycle").get(pk=review.pk)
+    _refuse_closed(review)
+    cycle = review.cycle
+    if not cycle.starts_on <= scheduled_on <= cycle.ends_on:
+        raise ValidationFailed(
+            {
+                "scheduled_on": [
+                    f"Pick a day within {cycle.label}: {cycle.starts_on} to {cycle.ends_on}."
+                ]
+            }
+        )
+    if (
+        review.owner_id
+        and cycle.reviews.filter(owner_id=review.owner_id, scheduled_on=scheduled_on)
+        .exclude(pk=review.pk)
+        .exists()
+    ):
+        raise RuleViolation(
+            "The owner already has a review that day.",
+            field="scheduled_on",
+            rule="owner_double_booked",
+        )
+    position = cycle.reviews.filter(scheduled_on=scheduled_on).aggregate(m=Max("position"))["m"]
+    review.scheduled_on = scheduled_on
+    review.position = 0 if position is None else position + 1
+    review.save(update_fields=["scheduled_on", "position", "updated_at"])
+    return review
+
+
+# --- Packets -------------------------------------------------------------------------------------
+
+
+def _dispatch_packet(packet_id: int) -> None:
+    from reviews.tasks import generate_packet
+
+    generate_packet.delay(packet_id)
+
+
+def _new_packet(review: Review, actor) -> Packet:
+    version = (review.packets.aggregate(m=Max("version"))["m"] or 0) + 1
+    packet = Packet.objects.create(review=review, version=version, requested_by=actor)
+    transaction.on_commit(lambda: _dispatch_packet(packet.pk))
+    return packet
+
+
+@transaction.atomic
+def packet_request(*, actor, review: Review) -> Packet:
+    """A new version of the review's packet (leaders or the unit's owner). Old ones stay."""
+    review = Review.objects.select_for_update().select_related("unit__owner").get(pk=review.pk)
+    require_unit_editor(actor, review.unit, "prepare the review packet")
+    _refuse_closed(review)
+    pending = review.packets.filter(status=PacketStatus.PENDING).first()
+    if pending is not None:
+        return pending
+    return _new_packet(review, actor)
+
+
+@dataclass
+class FanOut:
+    queued: int
+    already: int
+
+
+@transaction.atomic
+def cycle_generate_packets(*, actor, cycle: ReviewCycle) -> FanOut:
+    """Queue one packet task per review of the cycle that has none yet (or only failed ones).
+
+    Running it again queues nothing new while packets exist or are on their way.
+    """
+    require_leader(actor, "generate the cycle's packets")
+    cycle = ReviewCycle.objects.select_for_update().get(pk=cycle.pk)
+    reviews = list(
+        cycle.reviews.filter(status=ReviewStatus.SCHEDULED)
+        .annotate(
+            usable=Count("packets", filter=~Q(packets__status=PacketStatus.FAILED)),
+            versions=Max("packets__version"),
+        )
+        .order_by("scheduled_on", "position", "id")
+    )
+    todo = [r for r in reviews if r.usable == 0]
+    packets = Packet.objects.bulk_create(
+        Packet(review=r, version=(r.versions or 0) + 1, requested_by=actor) for r in todo
+    )
+    ids = [p.pk for p in packets]
+    transaction.on_commit(lambda: [_dispatch_packet(pk) for pk in ids])
+    return FanOut(queued=len(todo), already=len(reviews) - len(todo))
+
+
+# --- The meeting ---------------------------------------------------------------------------------
+
+
+def _refuse_closed(review: Review) -> None:
+    if review.status == ReviewStatus.CLOSED:
+        raise RuleViolation(
+            "This review is closed; its record can no longer change.", rule="review_closed"
+        )
+
+
+def _locked_review(review: Review) -> Review:
+    return Review.objects.select_for_update().select_related("unit__owner").get(pk=review.pk)
+
+
+@transaction.atomic
+def decision_record(*, actor, review: Review, kind: str, rationale: str) -> Decision:
+    """The meeting's decision on the unit (leaders), with its rationale."""
+    require_leader(actor, "record review decisions")
+    review = _locked_review(review)
+    _refuse_closed(review)
+    errors = {}
+    if kind not in DecisionKind.values:
+        errors["kind"] = [f"Choose one of: {', '.join(DecisionKind.values)}."]
+    if not (rationale or "").strip():
+        errors["rationale"] = ["Say why: the rationale is what the next review reads."]
+    if errors:
+        raise ValidationFailed(errors)
+    return Decision.objects.create(
+        review=review, kind=kind, rationale=rationale.strip(), decided_by=actor
+    )
+
+
+@transaction.atomic
+def decision_delete(*, actor, decision: Decision) -> None:
+    require_leader(actor, "remove review decisions")
+    _refuse_closed(_locked_review(decision.review))
+    decision.delete()
+
+
+@transaction.atomic
+def action_item_create(
+    *,
+    actor,
+    review: Review,
+    title: str,
+    owner: Person | None = None,
+    due_on: dt.date | None = None,
+) -> ActionItem:
+    review = _locked_review(review)
+    require_unit_editor(actor, review.unit, "record action items")
+    _refuse_closed(review)
+    title = (title or "").strip()
+    if not title:
+        raise ValidationFailed({"title": ["Say what is to be done."]})
+    if len(title) > 200:
+        raise ValidationFailed({"title": ["Keep it under 200 characters."]})
+    return ActionItem.objects.create(
+        review=review,
+        title=title,
+        owner=owner or review.unit.owner,
+        due_on=due_on,
+        created_by=actor,
+    )
+
+
+@transaction.atomic
+def action_item_set_done(*, actor, item: ActionItem, done: bool) -> ActionItem:
+    """Follow-through: allowed after the review closed too."""
+    item = (
+        ActionItem.objects.select_for_update().select_related("review__unit__owner").get(pk=item.pk)
+    )
+    require_unit_editor(actor, item.review.unit, "track action items")
+    item.done = done
+    item.done_at = timezone.now() if done else None
+    item.save(update_fields=["done", "done_at", "updated_at"])
+    return item
+
+
+@transaction.atomic
+def action_item_delete(*, actor, item: ActionItem) -> None:
+    review = _locked_review(item.review)
+    require_unit_editor(actor, review.unit, "remove action items")
+    _refuse_closed(review)
+    item.delete()
+
+
+@transaction.atomic
+def action_item_to_backlog(*, actor, item: ActionItem, product: Product | None = None):
+    """Turn an action into an item at the top of the unit's backlog (source: review action)."""
+    from backlog.services import backlog_item_create
+
+    item = (
+        ActionItem.objects.select_for_update().select_related("review__unit__owner").get(pk=item.pk)
+    )
+    unit = item.review.unit
+    require_unit_editor(actor, unit, "add to the backlog")
+    if item.backlog_item_id is not None:
+        raise RuleViolation(
+            "This action is already on the backlog.",
+            field="backlog_item",
+            rule="already_on_backlog",
+        )
+    members = Product.objects.filter(unit_id=unit.pk).exclude(lifecycle_stage=Stage.RETIRED)
+    if product is None:
+        # A product's own unit: the product; a cluster: its first member by name.
+        product = members.filter(pk=unit.product_id).first() or members.order_by("name").first()
+    elif not members.filter(pk=product.pk).exists():
+        raise ValidationFailed({"product": [f"{product.name} is not part of {unit.name}."]})
+    if product is None:
+        raise RuleViolation(
+            f"{unit.name} has no live product whose backlog could take it.",
+            rule="backlog_frozen",
+        )
+    backlog_item = backlog_item_create(
+        actor=actor,
+        product=product,
+        title=item.title,
+        position="top",
+        source="review_action",
+        description=f"Action from the {item.review.cycle.label} review.",
+    )
+    item.backlog_item = backlog_item
+    item.save(update_fields=["backlog_item", "updated_at"])
+    return backlog_item
+
+
+@transaction.atomic
+def review_close(*, actor, review: Review, summary: str | None = None) -> Review:
+    """Close the review (leaders): from now on its record is locked."""
+    require_leader(actor, "close reviews")
+    review = _locked_review(review)
+    _refuse_closed(review)
+    if not review.decisions.exists():
+        raise RuleViolation(
+            "Record at least one decision before closing the review.",
+            rule="decision_required",
+        )
+    if summary is not None:
+        review.summary = summary
+    review.status = ReviewStatus.CLOSED
+    review.closed_at = timezone.now()
+    review.closed_by = actor
+    review.save(update_fields=["status", "closed_at", "closed_by", "summary", "updated_at"])
+    return review
+
+
+@transaction.atomic
+def cycle_close(*, actor, cycle: ReviewCycle) -> ReviewCycle:
+    require_leader(actor, "close a review cycle")
+    cycle = ReviewCycle.objects.select_for_update().get(pk=cycle.pk)
+    open_reviews = cycle.reviews.exclude(status=ReviewStatus.CLOSED).count()
+    if open_reviews:
+        raise RuleViolation(
+            f"{open_reviews} review(s) of {cycle.label} are still open; close them first.",
+            rule="reviews_open",
+        )
+    cycle.status = CycleStatus.CLOSED
+    cycle.save(update_fields=["status", "updated_at"])
+    return cycle
