@@ -171,7 +171,9 @@ def cycle_schedule(
 @transaction.atomic
 def review_reschedule(*, actor, review: Review, scheduled_on: dt.date) -> Review:
     require_leader(actor, "move a review")
-    review = Review.objects.select_for_update().select_related("cycle").get(pk=review.pk)
+    review = (
+        Review.objects.select_for_update(of=("self",)).select_related("cycle").get(pk=review.pk)
+    )
     _refuse_closed(review)
     cycle = review.cycle
     if not cycle.starts_on <= scheduled_on <= cycle.ends_on:
@@ -219,7 +221,11 @@ def _new_packet(review: Review, actor) -> Packet:
 @transaction.atomic
 def packet_request(*, actor, review: Review) -> Packet:
     """A new version of the review's packet (leaders or the unit's owner). Old ones stay."""
-    review = Review.objects.select_for_update().select_related("unit__owner").get(pk=review.pk)
+    review = (
+        Review.objects.select_for_update(of=("self",))
+        .select_related("unit__owner")
+        .get(pk=review.pk)
+    )
     require_unit_editor(actor, review.unit, "prepare the review packet")
     _refuse_closed(review)
     pending = review.packets.filter(status=PacketStatus.PENDING).first()
@@ -270,7 +276,11 @@ def _refuse_closed(review: Review) -> None:
 
 
 def _locked_review(review: Review) -> Review:
-    return Review.objects.select_for_update().select_related("unit__owner").get(pk=review.pk)
+    return (
+        Review.objects.select_for_update(of=("self",))
+        .select_related("unit__owner")
+        .get(pk=review.pk)
+    )
 
 
 @transaction.atomic
@@ -328,7 +338,9 @@ def action_item_create(
 def action_item_set_done(*, actor, item: ActionItem, done: bool) -> ActionItem:
     """Follow-through: allowed after the review closed too."""
     item = (
-        ActionItem.objects.select_for_update().select_related("review__unit__owner").get(pk=item.pk)
+        ActionItem.objects.select_for_update(of=("self",))
+        .select_related("review__unit__owner")
+        .get(pk=item.pk)
     )
     require_unit_editor(actor, item.review.unit, "track action items")
     item.done = done
@@ -351,7 +363,9 @@ def action_item_to_backlog(*, actor, item: ActionItem, product: Product | None =
     from backlog.services import backlog_item_create
 
     item = (
-        ActionItem.objects.select_for_update().select_related("review__unit__owner").get(pk=item.pk)
+        ActionItem.objects.select_for_update(of=("self",))
+        .select_related("review__unit__owner")
+        .get(pk=item.pk)
     )
     unit = item.review.unit
     require_unit_editor(actor, unit, "add to the backlog")
