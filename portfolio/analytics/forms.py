@@ -4,6 +4,8 @@ They parse input; the services (portfolio.analytics.services) decide and write."
 from __future__ import annotations
 
 from django import forms
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from portfolio.analytics.dashboard import DASHBOARD_STAGES, Scope
 from portfolio.analytics.models import SignalStatus
@@ -11,29 +13,61 @@ from portfolio.models import Cluster, Person
 from products.models import Product
 
 
+class PlainSelect(forms.Select):
+    """A select whose options are joined as strings: the filter bar lists every cluster and
+    owner, about a thousand options at portfolio scale, and Django's per-option widget
+    templates took most of the dashboard's time."""
+
+    def use_required_attribute(self, initial) -> bool:
+        return False
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        chosen = "" if value is None else str(value)
+        options = "".join(
+            f'<option value="{escape(v)}"{" selected" if str(v) == chosen else ""}>'
+            f"{escape(label)}</option>"
+            for v, label in self.choices
+        )
+        extra = "".join(f' {k}="{escape(v)}"' for k, v in attrs.items() if v not in (None, False))
+        return mark_safe(f'<select name="{escape(name)}"{extra}>{options}</select>')
+
+
 class DashboardFilterForm(forms.Form):
-    cluster = forms.ModelChoiceField(
-        Cluster.objects.order_by("name").only("name", "slug"),
-        to_field_name="slug",
-        required=False,
-        empty_label="All clusters",
-    )
+    cluster = forms.ChoiceField(required=False, widget=PlainSelect)
     stage = forms.ChoiceField(
         choices=[("", "All stages"), *[(s.value, s.label) for s in DASHBOARD_STAGES]],
         required=False,
     )
-    owner = forms.ModelChoiceField(
-        Person.objects.filter(units__is_active=True).distinct().order_by("name").only("name"),
-        required=False,
-        empty_label="All owners",
-    )
+    owner = forms.ChoiceField(required=False, widget=PlainSelect)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Plain values, one query each: no model instance per option.
+        self.fields["cluster"].choices = [
+            ("", "All clusters"),
+            *Cluster.objects.order_by("name").values_list("slug", "name"),
+        ]
+        self.fields["owner"].choices = [
+            ("", "All owners"),
+            *[
+                (str(pk), name)
+                for pk, name in Person.objects.filter(units__is_active=True)
+                .distinct()
+                .order_by("name", "pk")
+                .values_list("pk", "name")
+            ],
+        ]
 
     def scope(self) -> Scope:
         """The filters that parsed; a value that did not is ignored (and shown as an error)."""
         data = self.cleaned_data if self.is_valid() else getattr(self, "cleaned_data", {})
-        return Scope(
-            cluster=data.get("cluster"), stage=data.get("stage") or "", owner=data.get("owner")
-        )
+        cluster = owner = None
+        if data.get("cluster"):
+            cluster = Cluster.objects.filter(slug=data["cluster"]).only("name", "slug").first()
+        if data.get("owner"):
+            owner = Person.objects.filter(pk=int(data["owner"])).only("name").first()
+        return Scope(cluster=cluster, stage=data.get("stage") or "", owner=owner)
 
 
 class SignalListFilterForm(forms.Form):
