@@ -24,10 +24,12 @@ Rules (DOMAIN.md, thresholds from PortfolioSettings):
   strategic (a member flagged strategic).
 - candidates: no accountable owner (6 points), open items untouched for
   `orphan_item_age_days` days (2 points plus one per item, up to 5), high support demand
-  (3 points); ranked by score.
+  (3 points), no review closed in the last `orphan_review_quarters` quarters for a product
+  older than that (2 points); ranked by score.
 - readiness: owner named, user base documented (groups and an approximate count), key use
   cases documented, backlog started, metrics between the minimum and maximum covering all
-  three dimensions, next review scheduled (unknown until reviews are scheduled in the app).
+  three dimensions, the unit's next review scheduled (today or later); the score is the share
+  of the six met.
 """
 
 from __future__ import annotations
@@ -98,6 +100,10 @@ class Context:
             "neglect_before": self.now - dt.timedelta(days=s.orphan_item_age_days),
             "neglect_days": s.orphan_item_age_days,
             "metrics_min": s.metrics_min,
+            "today": self.now.date(),
+            "review_since": (self.now - dt.timedelta(days=91 * s.orphan_review_quarters)).date(),
+            "review_quarters": s.orphan_review_quarters,
+            "reviewable_before": self.now - dt.timedelta(days=91 * s.orphan_review_quarters),
             "metrics_max": s.metrics_max,
             **extra,
         }
@@ -109,13 +115,14 @@ P = Product._meta.db_table
 U = OwnershipUnit._meta.db_table
 B = BacklogItem._meta.db_table
 M = Metric._meta.db_table
+R = "reviews_review"
 
 MEMBERS = f"""
     members AS (
         SELECT p.id, p.name, p.slug, p.lifecycle_stage, p.strategic, p.under_significant_change,
                p.unit_id, u.kind AS unit_kind, u.cluster_id, u.owner_id,
                (o.id IS NOT NULL AND o.active AND coalesce(au.is_active, true)) AS accountable,
-               p.user_groups, p.user_count, p.key_use_cases
+               p.user_groups, p.user_count, p.key_use_cases, p.created_at
           FROM {P} p
           JOIN {U} u ON u.id = p.unit_id AND u.is_active
           LEFT JOIN portfolio_person o ON o.id = u.owner_id
@@ -493,22 +500,35 @@ def step_candidates(cursor, ctx: Context) -> None:
              WHERE status = ANY(%(open)s) AND updated_at < %(neglect_before)s
              GROUP BY product_id
         ),
+        unreviewed AS (
+            SELECT m.id AS product_id
+              FROM members m
+             WHERE m.created_at < %(reviewable_before)s
+               AND NOT EXISTS (SELECT 1 FROM {R} r
+                                WHERE r.unit_id = m.unit_id AND r.status = 'closed'
+                                  AND r.scheduled_on >= %(review_since)s)
+        ),
         scored AS (
             SELECT m.id, m.unit_id, m.name,
                    CASE WHEN NOT m.accountable THEN 6 ELSE 0 END
                    + CASE WHEN ng.n > 0 THEN 2 + least(ng.n, 3) ELSE 0 END
-                   + CASE WHEN hs.product_id IS NOT NULL THEN 3 ELSE 0 END AS score,
+                   + CASE WHEN hs.product_id IS NOT NULL THEN 3 ELSE 0 END
+                   + CASE WHEN ur.product_id IS NOT NULL THEN 2 ELSE 0 END AS score,
                    array_remove(ARRAY[
                        CASE WHEN m.owner_id IS NULL THEN 'No owner'
                             WHEN NOT m.accountable THEN 'Its owner has left' END,
                        CASE WHEN ng.n > 0 THEN ng.n || ' open backlog item'
                             || CASE WHEN ng.n > 1 THEN 's' ELSE '' END
                             || ' untouched for ' || %(neglect_days)s || ' days or more' END,
-                       CASE WHEN hs.product_id IS NOT NULL THEN 'High support demand' END
+                       CASE WHEN hs.product_id IS NOT NULL THEN 'High support demand' END,
+                       CASE WHEN ur.product_id IS NOT NULL
+                            THEN 'No review held in the last ' || %(review_quarters)s
+                                 || ' quarters' END
                    ], NULL) AS reasons
               FROM members m
               LEFT JOIN neglect ng ON ng.product_id = m.id
               LEFT JOIN high_support hs ON hs.product_id = m.id
+              LEFT JOIN unreviewed ur ON ur.product_id = m.id
         )
         INSERT INTO portfolio_candidate (snapshot_id, product_id, unit_id, rank, score, reasons)
         SELECT %(snap)s, id, unit_id, row_number() OVER (ORDER BY score DESC, name, id), score,
@@ -535,7 +555,10 @@ def step_readiness(cursor, ctx: Context) -> None:
                    btrim(m.key_use_cases) <> '' AS use_cases_documented,
                    s.product_id IS NOT NULL AS backlog_started,
                    coalesce(c.n BETWEEN %(metrics_min)s AND %(metrics_max)s AND c.d = 3, false)
-                       AS metrics_covered
+                       AS metrics_covered,
+                   EXISTS (SELECT 1 FROM {R} r
+                            WHERE r.unit_id = m.unit_id AND r.status = 'scheduled'
+                              AND r.scheduled_on >= %(today)s) AS review_scheduled
               FROM members m
               LEFT JOIN started s ON s.product_id = m.id
               LEFT JOIN coverage c ON c.product_id = m.id
@@ -544,10 +567,10 @@ def step_readiness(cursor, ctx: Context) -> None:
                (snapshot_id, product_id, owner_named, users_documented, use_cases_documented,
                 backlog_started, metrics_covered, review_scheduled, score)
         SELECT %(snap)s, id, owner_named, users_documented, use_cases_documented,
-               backlog_started, metrics_covered, NULL,
+               backlog_started, metrics_covered, review_scheduled,
                round(100.0 * (owner_named::int + users_documented::int
                               + use_cases_documented::int + backlog_started::int
-                              + metrics_covered::int) / 5)
+                              + metrics_covered::int + review_scheduled::int) / 6)
           FROM checks
         """,
         ctx.params(),

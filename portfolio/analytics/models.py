@@ -272,7 +272,7 @@ class Readiness(models.Model):
     backlog_started = models.BooleanField()
     metrics_covered = models.BooleanField()
     review_scheduled = models.BooleanField(
-        null=True, help_text="Unknown (null) until quarterly reviews are scheduled in the app."
+        null=True, help_text="The unit has a review scheduled today or later."
     )
     score = models.PositiveSmallIntegerField(help_text="Share of the known checks met, in %.")
 

@@ -13,6 +13,8 @@ from backlog.models import ItemStatus
 from portfolio.analytics.compute import run_snapshot
 from portfolio.analytics.models import SignalObservation, Snapshot, SnapshotStatus
 from portfolio.models import PortfolioSettings
+from products.models import Product
+from reviews.models import Review, ReviewCycle
 from tests.backlog.factories import BacklogItemFactory
 from tests.metrics.factories import MetricFactory
 from tests.portfolio.factories import ClusterFactory, PersonFactory
@@ -411,6 +413,18 @@ def test_candidates_are_ranked_by_their_reasons():
         item = BacklogItemFactory(product=neglected)
         type(item).objects.filter(pk=item.pk).update(updated_at=NOW - dt.timedelta(days=181))
     fresh = BacklogItemFactory(product=neglected)  # touched: not counted
+    unreviewed = ProductFactory(owner=person, name="Unreviewed")
+    reviewed = ProductFactory(owner=person, name="Reviewed")
+    Product.objects.filter(pk__in=[unreviewed.pk, reviewed.pk]).update(
+        created_at=NOW - dt.timedelta(days=200)
+    )
+    cycle = ReviewCycle.objects.create(
+        year=2026, quarter=3, starts_on=dt.date(2026, 7, 1), ends_on=dt.date(2026, 9, 30)
+    )
+    Review.objects.create(
+        cycle=cycle, unit=reviewed.unit, scheduled_on=(NOW - dt.timedelta(days=60)).date(),
+        status="closed",
+    )  # fmt: skip
     busy = ProductFactory(owner=person, name="Busy")
     _support(busy, 100.0)
     ProductFactory(owner=person, name="Fine")
@@ -420,6 +434,7 @@ def test_candidates_are_ranked_by_their_reasons():
         (orphan.pk, 6, ["No owner"]),
         (neglected.pk, 4, ["2 open backlog items untouched for 180 days or more"]),
         (busy.pk, 3, ["High support demand"]),
+        (unreviewed.pk, 2, ["No review held in the last 2 quarters"]),
     ]
     assert fresh.pk
 
@@ -436,12 +451,19 @@ def test_readiness_checklist_and_score():
         MetricFactory(product=ready, dimension=dimension)
     BacklogItemFactory(product=ready)
     bare = ProductFactory(owner=None, user_groups="Finance")  # no count: not documented
+    cycle = ReviewCycle.objects.create(
+        year=2026, quarter=4, starts_on=dt.date(2026, 10, 1), ends_on=dt.date(2027, 12, 31)
+    )
+    Review.objects.create(cycle=cycle, unit=ready.unit, scheduled_on=NOW.date())
+    Review.objects.create(
+        cycle=cycle, unit=bare.unit, scheduled_on=NOW.date() - dt.timedelta(days=1)
+    )  # in the past: not a next review
     snap = run_snapshot()
     full = snap.readiness.get(product=ready)
-    assert [c[2] for c in full.checks()] == [True, True, True, True, True, None]
+    assert [c[2] for c in full.checks()] == [True] * 6
     assert full.score == 100
     empty = snap.readiness.get(product=bare)
-    assert [c[2] for c in empty.checks()] == [False, False, False, False, False, None]
+    assert [c[2] for c in empty.checks()] == [False] * 6
     assert empty.score == 0
 
 
