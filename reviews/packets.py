@@ -34,7 +34,7 @@ from reviews.models import DecisionKind, Review, ReviewStatus, quarter_bounds
 
 FORMAT_VERSION = 1
 TREND_DAYS = 91
-TREND_POINTS = 45
+TREND_POINTS = 60
 TOP_ITEMS = 10
 AGE_BUCKETS = [(30, "under 30 days"), (90, "30 to 90 days"), (180, "90 to 180 days")]
 SUPPORT_TEMPLATE = "support-tickets"
