@@ -258,3 +258,4 @@ from portfolio.analytics.models import (  # noqa: E402, F401
     SplitSignal,
     UnitState,
 )
+from portfolio.funding.models import FundingAllocation, InvestmentRequest  # noqa: E402, F401
