@@ -241,10 +241,12 @@ class FanOut:
 
 
 @transaction.atomic
-def cycle_generate_packets(*, actor, cycle: ReviewCycle) -> FanOut:
+def cycle_generate_packets(*, actor, cycle: ReviewCycle, dispatch: bool = True) -> FanOut:
     """Queue one packet task per review of the cycle that has none yet (or only failed ones).
 
     Running it again queues nothing new while packets exist or are on their way.
+    `dispatch=False` only makes the pending packets: the caller runs `generate_packet` on
+    them itself (the demo builds them in-process, the benchmark sends them to its worker).
     """
     require_leader(actor, "generate the cycle's packets")
     cycle = ReviewCycle.objects.select_for_update().get(pk=cycle.pk)
@@ -261,7 +263,8 @@ def cycle_generate_packets(*, actor, cycle: ReviewCycle) -> FanOut:
         Packet(review=r, version=(r.versions or 0) + 1, requested_by=actor) for r in todo
     )
     ids = [p.pk for p in packets]
-    transaction.on_commit(lambda: [_dispatch_packet(pk) for pk in ids])
+    if dispatch:
+        transaction.on_commit(lambda: [_dispatch_packet(pk) for pk in ids])
     return FanOut(queued=len(todo), already=len(reviews) - len(todo))
 
 
