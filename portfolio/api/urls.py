@@ -15,6 +15,13 @@ from portfolio.analytics.api.views import (
 )
 from portfolio.api.views import ClusterViewSet, PersonViewSet, PortfolioSettingsView, TeamViewSet
 from products.api.views import ProductViewSet, UnitViewSet
+from reviews.api.views import (
+    ActionItemViewSet,
+    DecisionViewSet,
+    PacketViewSet,
+    ReviewCycleViewSet,
+    ReviewViewSet,
+)
 
 
 class Router(DefaultRouter):
@@ -41,3 +48,8 @@ router.register("split-signals", SplitSignalViewSet, basename="api-split-signal"
 router.register("candidates", CandidateViewSet, basename="api-candidate")
 router.register("readiness", ReadinessViewSet, basename="api-readiness")
 router.register("analytics-runs", AnalyticsRunViewSet, basename="api-analytics-run")
+router.register("review-cycles", ReviewCycleViewSet, basename="api-review-cycle")
+router.register("reviews", ReviewViewSet, basename="api-review")
+router.register("review-packets", PacketViewSet, basename="api-review-packet")
+router.register("decisions", DecisionViewSet, basename="api-decision")
+router.register("action-items", ActionItemViewSet, basename="api-action-item")
