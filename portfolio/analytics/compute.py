@@ -21,11 +21,12 @@ Rules (DOMAIN.md, thresholds from PortfolioSettings):
   `crowding_snapshots_window` weekly snapshots); dominance (one member over max(share %,
   multiple x fair share) of the finished operations and support effort of the last
   `dominance_window_days` days, an item's effort being its estimate, or 1 day without one);
-  strategic (a member flagged strategic).
+  strategic (a member flagged strategic, or with an investment request above the governance
+  threshold, submitted or approved, this fiscal year).
 - candidates: no accountable owner (6 points), open items untouched for
   `orphan_item_age_days` days (2 points plus one per item, up to 5), high support demand
   (3 points), no review closed in the last `orphan_review_quarters` quarters for a product
-  older than that (2 points); ranked by score.
+  older than that (2 points), reactive funding this fiscal year (2 points); ranked by score.
 - readiness: owner named, user base documented (groups and an approximate count), key use
   cases documented, backlog started, metrics between the minimum and maximum covering all
   three dimensions, the unit's next review scheduled (today or later); the score is the share
@@ -100,6 +101,8 @@ class Context:
             "neglect_before": self.now - dt.timedelta(days=s.orphan_item_age_days),
             "neglect_days": s.orphan_item_age_days,
             "metrics_min": s.metrics_min,
+            "fiscal_year": self.now.year,
+            "governance_threshold": s.governance_threshold,
             "today": self.now.date(),
             "review_since": (self.now - dt.timedelta(days=91 * s.orphan_review_quarters)).date(),
             "review_quarters": s.orphan_review_quarters,
@@ -116,6 +119,8 @@ U = OwnershipUnit._meta.db_table
 B = BacklogItem._meta.db_table
 M = Metric._meta.db_table
 R = "reviews_review"
+INV = "portfolio_investmentrequest"
+ALLOC = "portfolio_fundingallocation"
 
 MEMBERS = f"""
     members AS (
@@ -478,14 +483,31 @@ def step_dominance(cursor, ctx: Context) -> None:
 def step_strategic(cursor, ctx: Context) -> None:
     cursor.execute(
         f"""
-        WITH {MEMBERS}, {CLUSTER_MEMBERS}
+        WITH {MEMBERS}, {CLUSTER_MEMBERS},
+        big_asks AS (
+            SELECT i.product_id,
+                   jsonb_agg(jsonb_build_object('amount', i.amount, 'status', i.status)
+                             ORDER BY i.amount DESC) AS asks
+              FROM {INV} i
+             WHERE i.fiscal_year = %(fiscal_year)s AND i.status IN ('submitted', 'approved')
+               AND i.amount > %(governance_threshold)s
+             GROUP BY i.product_id
+        )
         INSERT INTO portfolio_signalobservation
                (snapshot_id, cluster_id, kind, product_id, evidence)
         SELECT %(snap)s, m.cluster_id, 'strategic', m.id,
-               jsonb_build_object('member', m.name,
-                                  'reasons', jsonb_build_array('flagged strategic'))
+               jsonb_build_object(
+                   'member', m.name,
+                   'reasons', to_jsonb(array_remove(ARRAY[
+                       CASE WHEN m.strategic THEN 'flagged strategic' END,
+                       CASE WHEN b.product_id IS NOT NULL
+                            THEN 'asking for investment above the governance threshold' END
+                   ], NULL)),
+                   'requests', coalesce(b.asks, '[]'::jsonb),
+                   'threshold', %(governance_threshold)s)
           FROM cmembers m
-         WHERE m.strategic
+          LEFT JOIN big_asks b ON b.product_id = m.id
+         WHERE m.strategic OR b.product_id IS NOT NULL
         """,
         ctx.params(),
     )
@@ -500,6 +522,10 @@ def step_candidates(cursor, ctx: Context) -> None:
              WHERE status = ANY(%(open)s) AND updated_at < %(neglect_before)s
              GROUP BY product_id
         ),
+        reactive AS (
+            SELECT unit_id FROM {ALLOC}
+             WHERE fiscal_year = %(fiscal_year)s AND mode = 'reactive'
+        ),
         unreviewed AS (
             SELECT m.id AS product_id
               FROM members m
@@ -513,7 +539,8 @@ def step_candidates(cursor, ctx: Context) -> None:
                    CASE WHEN NOT m.accountable THEN 6 ELSE 0 END
                    + CASE WHEN ng.n > 0 THEN 2 + least(ng.n, 3) ELSE 0 END
                    + CASE WHEN hs.product_id IS NOT NULL THEN 3 ELSE 0 END
-                   + CASE WHEN ur.product_id IS NOT NULL THEN 2 ELSE 0 END AS score,
+                   + CASE WHEN ur.product_id IS NOT NULL THEN 2 ELSE 0 END
+                   + CASE WHEN rf.unit_id IS NOT NULL THEN 2 ELSE 0 END AS score,
                    array_remove(ARRAY[
                        CASE WHEN m.owner_id IS NULL THEN 'No owner'
                             WHEN NOT m.accountable THEN 'Its owner has left' END,
@@ -523,12 +550,15 @@ def step_candidates(cursor, ctx: Context) -> None:
                        CASE WHEN hs.product_id IS NOT NULL THEN 'High support demand' END,
                        CASE WHEN ur.product_id IS NOT NULL
                             THEN 'No review held in the last ' || %(review_quarters)s
-                                 || ' quarters' END
+                                 || ' quarters' END,
+                       CASE WHEN rf.unit_id IS NOT NULL
+                            THEN 'Funded reactively: money only when something breaks' END
                    ], NULL) AS reasons
               FROM members m
               LEFT JOIN neglect ng ON ng.product_id = m.id
               LEFT JOIN high_support hs ON hs.product_id = m.id
               LEFT JOIN unreviewed ur ON ur.product_id = m.id
+              LEFT JOIN reactive rf ON rf.unit_id = m.unit_id
         )
         INSERT INTO portfolio_candidate (snapshot_id, product_id, unit_id, rank, score, reasons)
         SELECT %(snap)s, id, unit_id, row_number() OVER (ORDER BY score DESC, name, id), score,

@@ -481,3 +481,35 @@ def test_metric_health_totals_on_the_snapshot():
         "red": 1,
     }
     assert snap.units.get(unit=product.unit).health == 4  # red
+
+
+def test_an_investment_request_above_the_threshold_raises_the_strategic_signal(leader):
+    from portfolio.funding import services as funding
+
+    set_settings(governance_threshold=Decimal("10000.00"))
+    cluster = ClusterFactory(owner=PersonFactory())
+    big = ProductFactory(cluster=cluster, name="Big ask")
+    small = ProductFactory(cluster=cluster, name="Small ask")
+    for product, amount in ((big, "10000.01"), (small, "10000.00")):
+        funding.request_create(
+            actor=leader, product=product, amount=amount, purpose="More", submit=True,
+            fiscal_year=NOW.year,
+        )  # fmt: skip
+    observations = run_snapshot().observations.filter(kind="strategic")
+    (obs,) = observations
+    assert obs.product_id == big.pk
+    assert obs.evidence["reasons"] == ["asking for investment above the governance threshold"]
+    assert obs.evidence["requests"] == [{"amount": 10000.01, "status": "submitted"}]
+
+
+def test_reactive_funding_makes_a_candidate(leader):
+    from portfolio.funding import services as funding
+
+    product = ProductFactory(owner=PersonFactory(), name="Firefighting")
+    funding.allocation_set(
+        actor=leader, unit=product.unit, fiscal_year=NOW.year,
+        operations_amount="5000", improvement_amount="0", mode="reactive",
+    )  # fmt: skip
+    (candidate,) = run_snapshot().candidates.all()
+    assert (candidate.product_id, candidate.score) == (product.pk, 2)
+    assert candidate.reasons == ["Funded reactively: money only when something breaks"]
