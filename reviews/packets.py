@@ -28,6 +28,8 @@ from portfolio.analytics.models import (
     Snapshot,
     SplitSignal,
 )
+from portfolio.funding.models import FundingMode, InvestmentRequest, RequestStatus
+from portfolio.funding.services import capacity
 from portfolio.models import PortfolioSettings
 from products.models import STAGE_FOCUS, ManagementModel, Product, Stage
 from reviews.models import DecisionKind, Review, ReviewStatus, quarter_bounds
@@ -93,7 +95,7 @@ def build_packet_data(review: Review, *, now: dt.datetime | None = None) -> dict
     data["owner_load"] = _owner_load(snapshot, owner, settings)
     data["signals"] = _signals(unit)
     data["readiness"] = _readiness(snapshot, member_ids)
-    data["funding"] = None  # filled once funding allocations exist (the funding issue)
+    data["funding"] = _funding(unit, review.cycle.year, settings)
     data["previous"] = _previous(review)
     return data
 
@@ -260,6 +262,39 @@ def _owner_load(snapshot, owner, settings: PortfolioSettings) -> dict[str, Any] 
         "design_problem": load.design_problem,
         "suggestions": load.suggestions,
         **ceiling,
+    }
+
+
+def _money(value) -> str:
+    return f"{value:,.2f}"
+
+
+def _funding(unit, year: int, settings: PortfolioSettings) -> dict[str, Any]:
+    room = capacity(unit, year)
+    requests = InvestmentRequest.objects.filter(unit=unit, fiscal_year=year).exclude(
+        status__in=[RequestStatus.DRAFT, RequestStatus.WITHDRAWN]
+    )
+    return {
+        "fiscal_year": year,
+        "currency": settings.currency,
+        "mode": FundingMode(room.mode).label if room.mode else None,
+        "operations": _money(room.operations),
+        "improvement": _money(room.improvement),
+        "committed": _money(room.committed),
+        "waiting": _money(room.waiting),
+        "remaining": _money(room.remaining),
+        "requests": [
+            {
+                "product": r["product__name"],
+                "amount": _money(r["amount"]),
+                "purpose": r["purpose"],
+                "status": RequestStatus(r["status"]).label,
+                "reason": r["decision_reason"],
+            }
+            for r in requests.order_by("-amount", "id").values(
+                "product__name", "amount", "purpose", "status", "decision_reason"
+            )
+        ],
     }
 
 

@@ -241,3 +241,27 @@ def test_reminders_go_once_to_owners_of_reviews_in_the_window(leader, mailoutbox
     assert tasks.send_review_reminders("2026-11-25")["sent"] == 0  # never twice
     assert tasks.send_review_reminders("2026-12-05")["sent"] == 1
     assert cycle.reviews.filter(reminder_sent_at__isnull=False).count() == 2
+
+
+def test_the_packet_shows_funding_and_requests(leader, owner, product):
+    from portfolio.funding import services as funding
+
+    review = services.cycle_schedule(actor=leader, year=2026, quarter=4).cycle.reviews.get()
+    funding.allocation_set(
+        actor=leader, unit=product.unit, fiscal_year=2026,
+        operations_amount="50000", improvement_amount="20000.50", mode="capacity",
+    )  # fmt: skip
+    funding.request_create(
+        actor=owner, product=product, amount="5000.25", purpose="Self-service payslips",
+        fiscal_year=2026, submit=True,
+    )  # fmt: skip
+    data = build_packet_data(review)["funding"]
+    assert (data["mode"], data["improvement"], data["committed"], data["remaining"]) == (
+        "Capacity-based",
+        "20,000.50",
+        "5,000.25",
+        "15,000.25",
+    )
+    assert data["requests"][0]["purpose"] == "Self-service payslips"
+    html = render_packet_html(build_packet_data(review))
+    assert "15,000.25 EUR</strong> of improvement capacity left" in html
