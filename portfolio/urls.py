@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("products.urls")),
     path("", include("backlog.urls")),
     path("", include("metrics.urls")),
+    path("", include("reviews.urls")),
 ]

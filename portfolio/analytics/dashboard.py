@@ -8,11 +8,12 @@ the JSON the run stored.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -33,12 +34,14 @@ from portfolio.analytics.models import (
 )
 from portfolio.models import Cluster, Person, PortfolioSettings
 from products.models import Stage
+from reviews.models import Review, ReviewStatus
 
 ORPHANS_SHOWN = 10
 OWNERS_SHOWN = 15
 SIGNALS_SHOWN = 10
 TREND_SNAPSHOTS = 12
 OWNER_HISTORY = 8
+REVIEWS_DUE_DAYS = 14
 DASHBOARD_STAGES = [Stage.INTRODUCTION, Stage.GROWTH, Stage.MATURITY, Stage.RETIREMENT]
 
 
@@ -158,6 +161,17 @@ def evidence_summary(kind: str, evidence: dict[str, Any]) -> str:
 
 
 @dataclass
+class ReviewsDue:
+    """One cycle's reviews not held yet: overdue, and due within the next days."""
+
+    label: str
+    url: str
+    overdue: int
+    soon: int
+    next_on: dt.date | None
+
+
+@dataclass
 class Dashboard:
     snapshot: Snapshot | None
     running: Snapshot | None = None
@@ -180,6 +194,16 @@ class Dashboard:
     metrics_total: int = 0
     unit_health: list[Bar] = field(default_factory=list)
     trend: list[tuple[Snapshot, int]] = field(default_factory=list)
+    reviews_due: list[ReviewsDue] = field(default_factory=list)
+    reviews_due_days: int = REVIEWS_DUE_DAYS
+
+    @property
+    def reviews_overdue(self) -> int:
+        return sum(r.overdue for r in self.reviews_due)
+
+    @property
+    def reviews_soon(self) -> int:
+        return sum(r.soon for r in self.reviews_due)
 
     @property
     def coverage_pct(self) -> int:
@@ -216,6 +240,7 @@ def dashboard(scope: Scope, *, settings: PortfolioSettings) -> Dashboard:
     _signal_panel(board, scope)
     _candidate_panel(board, scope, snapshot, settings.candidates_shown)
     _metric_panel(board, snapshot)
+    _review_panel(board, scope, units)
     board.trend = over_ceiling_trend()
     return board
 
@@ -337,6 +362,34 @@ def _metric_panel(board: Dashboard, snapshot: Snapshot) -> None:
         stacked=True,
     )
     board.metrics_total = sum(b.count for b in board.metric_health)
+
+
+def _review_panel(board: Dashboard, scope: Scope, units: QuerySet[UnitState]) -> None:
+    """Reviews not held yet that are overdue or due soon, counted per cycle (one query)."""
+    today = timezone.localdate()
+    horizon = today + dt.timedelta(days=REVIEWS_DUE_DAYS)
+    reviews = Review.objects.filter(status=ReviewStatus.SCHEDULED, scheduled_on__lte=horizon)
+    if scope.narrowed:
+        reviews = reviews.filter(unit_id__in=units.values("unit_id"))
+    rows = (
+        reviews.values("cycle_id", "cycle__year", "cycle__quarter")
+        .annotate(
+            overdue=Count("pk", filter=Q(scheduled_on__lt=today)),
+            soon=Count("pk", filter=Q(scheduled_on__gte=today)),
+            next_on=Min("scheduled_on", filter=Q(scheduled_on__gte=today)),
+        )
+        .order_by("cycle__year", "cycle__quarter")
+    )
+    board.reviews_due = [
+        ReviewsDue(
+            label=f"Q{row['cycle__quarter']} {row['cycle__year']}",
+            url=reverse("review-cycle", args=[row["cycle_id"]]),
+            overdue=row["overdue"],
+            soon=row["soon"],
+            next_on=row["next_on"],
+        )
+        for row in rows
+    ]
 
 
 def over_ceiling_trend(limit: int = TREND_SNAPSHOTS) -> list[tuple[Snapshot, int]]:

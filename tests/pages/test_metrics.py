@@ -99,7 +99,7 @@ def test_product_page_query_count_does_not_grow_with_metrics(
         metric = MetricFactory(product=product)
         read(metric, 99.0 + i / 10)
     # the fixed count of the page plus one sparklines query for all metrics
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         response = viewer_client.get(product_page(product))
     assert response.content.decode().count('class="sparkline"') == count
 

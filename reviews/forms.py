@@ -1,0 +1,101 @@
+"""Input adapters for the review pages: they parse what was typed; reviews.services decides
+and writes."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+
+from portfolio.models import Person
+from reviews.models import DecisionKind
+
+
+def next_quarter(today=None) -> tuple[int, int]:
+    today = today or timezone.localdate()
+    quarter = (today.month - 1) // 3 + 1
+    return (today.year, quarter + 1) if quarter < 4 else (today.year + 1, 1)
+
+
+class CycleScheduleForm(forms.Form):
+    year = forms.IntegerField(min_value=2000, max_value=2100)
+    quarter = forms.TypedChoiceField(
+        choices=[(q, f"Q{q}") for q in (1, 2, 3, 4)], coerce=int, empty_value=None
+    )
+    starts_on = forms.DateField(
+        required=False,
+        label="First day",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Leave empty to use the quarter's first day.",
+    )
+    ends_on = forms.DateField(
+        required=False,
+        label="Last day",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Leave empty to use the quarter's last day.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "schedule_%s")
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            year, quarter = next_quarter()
+            self.initial.update(year=year, quarter=quarter)
+
+    def service_kwargs(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+class DecisionForm(forms.Form):
+    kind = forms.ChoiceField(choices=DecisionKind.choices, label="Decision")
+    rationale = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Why",
+        max_length=4000,
+        help_text="The next review reads this first.",
+    )
+
+    def __init__(self, *args, review=None, **kwargs):
+        prefix = f"decision{review.pk}_%s" if review is not None else "decision_%s"
+        kwargs.setdefault("auto_id", prefix)
+        super().__init__(*args, **kwargs)
+
+
+class ActionItemForm(forms.Form):
+    title = forms.CharField(max_length=200, label="Action")
+    owner = forms.ModelChoiceField(
+        Person.objects.none(),
+        required=False,
+        empty_label="The unit's owner",
+        label="Who",
+    )
+    due_on = forms.DateField(
+        required=False, label="Due", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, review=None, **kwargs):
+        prefix = f"action{review.pk}_%s" if review is not None else "action_%s"
+        kwargs.setdefault("auto_id", prefix)
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = Person.objects.filter(active=True).order_by("name")
+
+    def service_kwargs(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+class ActionDoneForm(forms.Form):
+    done = forms.BooleanField(required=False)
+
+
+class ReviewCloseForm(forms.Form):
+    summary = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        label="Meeting notes",
+        max_length=10000,
+        help_text="Optional. Kept with the review once it is closed.",
+    )
+
+    def __init__(self, *args, review=None, **kwargs):
+        prefix = f"close{review.pk}_%s" if review is not None else "close_%s"
+        kwargs.setdefault("auto_id", prefix)
+        super().__init__(*args, **kwargs)
