@@ -40,15 +40,28 @@ from products.models import (
     Product,
     Stage,
 )
+from reviews.models import (
+    ActionItem,
+    CycleStatus,
+    Decision,
+    DecisionKind,
+    Packet,
+    PacketStatus,
+    Review,
+    ReviewCycle,
+    ReviewStatus,
+)
+from reviews.packets import previous_quarter
+from reviews.services import reviewable_units
 
 pytestmark = pytest.mark.django_db
 
 ACTIVE_STAGES = {Stage.INTRODUCTION, Stage.GROWTH, Stage.RETIREMENT}
 
 
-def seed() -> str:
+def seed(*, pdfs: bool = False) -> str:
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", stdout=out, no_pdfs=not pdfs)
     return out.getvalue()
 
 
@@ -132,6 +145,17 @@ def snapshot() -> dict:
             SplitSignal.objects.values_list(
                 "cluster__slug", "kind", "product__slug", "status", "opened_at"
             )
+        ),
+        "cycles": sorted(ReviewCycle.objects.values_list("pk", "status", "starts_on", "ends_on")),
+        "reviews": sorted(
+            Review.objects.values_list("pk", "unit_id", "scheduled_on", "status", "closed_at")
+        ),
+        "packets": sorted(
+            Packet.objects.values_list("pk", "review_id", "version", "status", "generated_at")
+        ),
+        "decisions": sorted(Decision.objects.values_list("pk", "review_id", "kind")),
+        "actions": sorted(
+            ActionItem.objects.values_list("pk", "review_id", "done", "done_at", "backlog_item_id")
         ),
         "fields": sorted(
             Product.objects.values_list(
@@ -485,3 +509,85 @@ def test_seeding_later_tops_the_readings_up_and_keeps_the_stories(monkeypatch):
     assert statuses["crm", "response-time"] == Status.AMBER
     assert statuses["print-scan-service", "support-tickets"] == Status.STALE
     assert statuses["payroll", "availability"] == Status.GREEN
+
+
+def test_demo_reviews_last_quarter_held_and_this_quarter_ready():
+    output = seed(pdfs=True)
+    today = timezone.localdate()
+    year, quarter = demo.quarter_of(today)
+    last_year, last_quarter = previous_quarter(year, quarter)
+    past = ReviewCycle.objects.get(year=last_year, quarter=last_quarter)
+    current = ReviewCycle.objects.get(year=year, quarter=quarter)
+    reviewable = set(reviewable_units().values_list("pk", flat=True))
+
+    # Last quarter: held in full, every review closed with one or two decisions of every kind
+    # between them, and each review's packet frozen before its meeting.
+    assert past.status == CycleStatus.CLOSED
+    held = list(past.reviews.prefetch_related("decisions", "action_items", "packets"))
+    assert {r.unit_id for r in held} == reviewable
+    for review in held:
+        assert review.status == ReviewStatus.CLOSED and review.closed_at is not None
+        assert 1 <= len(review.decisions.all()) <= 2, review.unit_id
+        [packet] = review.packets.all()
+        assert packet.status == PacketStatus.DONE and packet.html
+        assert packet.generated_at.date() < review.scheduled_on
+        assert timezone.localdate(review.closed_at) == review.scheduled_on
+    assert set(Decision.objects.values_list("kind", flat=True)) == set(DecisionKind.values)
+
+    # Its action items were followed through in every way: done by hand, on the backlog
+    # (finished or being worked on) and not done at all.
+    actions = ActionItem.objects.filter(review__cycle=past).select_related("backlog_item")
+    on_backlog = [a for a in actions if a.backlog_item_id]
+    assert [a for a in actions if a.done and not a.backlog_item_id]
+    assert {a.backlog_item.status for a in on_backlog} == {ItemStatus.DONE, ItemStatus.IN_PROGRESS}
+    assert [a for a in actions if not a.is_done and not a.backlog_item_id]
+    for action in on_backlog:
+        item = action.backlog_item
+        assert item.source == "review_action" and item.unit_id == action.review.unit_id
+        assert item.created_at > action.created_at
+
+    # This quarter: every reviewable unit scheduled from today over the next working days,
+    # no owner twice on a day, a few within the reminder's reach, none held yet.
+    assert current.status == CycleStatus.SCHEDULED
+    scheduled = list(current.reviews.all())
+    assert {r.unit_id for r in scheduled} == reviewable
+    assert all(r.status == ReviewStatus.SCHEDULED for r in scheduled)
+    assert all(current.starts_on <= r.scheduled_on for r in scheduled)
+    assert current.starts_on >= today
+    assert (current.ends_on - current.starts_on).days < 21
+    days = Counter((r.owner_id, r.scheduled_on) for r in scheduled if r.owner_id)
+    assert days.most_common(1)[0][1] == 1
+    horizon = today + dt.timedelta(days=PortfolioSettings.load().review_reminder_days)
+    assert 1 <= sum(r.scheduled_on <= horizon for r in scheduled) < len(scheduled)
+
+    # Packets ready for the meeting, showing last quarter's decisions and follow-through;
+    # the first day's also printed.
+    for review in scheduled:
+        packet = review.packets.get()
+        assert packet.status == PacketStatus.DONE and packet.html
+        previous = packet.data["previous"]
+        assert previous["cycle"] == past.label and previous["decisions"]
+        followed = actions.filter(review__unit=review.unit_id)
+        assert previous["actions_done"] == sum(a.is_done for a in followed)
+    first_day = min(r.scheduled_on for r in scheduled)
+    printed = Packet.objects.filter(review__cycle=current, pdf_at__isnull=False)
+    assert set(printed.values_list("review__scheduled_on", flat=True)) == {first_day}
+    assert "packet PDF" in output
+
+    # The analytics ran after the reviews: every member of a scheduled unit has its review.
+    latest = Snapshot.objects.latest_done()
+    members = Product.objects.filter(unit_id__in=reviewable)
+    readiness = latest.readiness.filter(product__in=members)
+    assert readiness.exists() and not readiness.filter(review_scheduled=False).exists()
+
+
+def test_seeding_again_records_no_review_twice():
+    seed()
+    counts = [m.objects.count() for m in (ReviewCycle, Review, Packet, Decision, ActionItem)]
+
+    output = seed()
+
+    assert [m.objects.count() for m in (ReviewCycle, Review, Packet, Decision, ActionItem)] == (
+        counts
+    )
+    assert "created: nothing" in output

@@ -19,11 +19,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-logins", action="store_true", help="Do not print the demo logins at the end."
         )
+        parser.add_argument(
+            "--no-pdfs",
+            action="store_true",
+            help="Do not print the first review day's packets to PDF (about a second each).",
+        )
 
-    def handle(self, *args, no_logins: bool = False, **options):
+    def handle(self, *args, no_logins: bool = False, no_pdfs: bool = False, **options):
         started = time.monotonic()
         verbose = options["verbosity"] > 1
-        report = demo.build(log=(lambda m: self.stdout.write(f"  {m}")) if verbose else None)
+        report = demo.build(
+            log=(lambda m: self.stdout.write(f"  {m}")) if verbose else None, pdfs=not no_pdfs
+        )
         elapsed = time.monotonic() - started
         created = ", ".join(f"{kind}: {n}" for kind, n in sorted(report.created.items()))
         updated = ", ".join(f"{kind}: {n}" for kind, n in sorted(report.updated.items()))
