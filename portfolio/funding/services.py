@@ -52,13 +52,14 @@ def parse_money(value: Any, field: str, *, allow_zero: bool = True) -> Decimal:
         raise ValidationFailed({field: ["Not an amount; e.g. 1250.50."]}) from None
     if not amount.is_finite():
         raise ValidationFailed({field: ["Not an amount; e.g. 1250.50."]})
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ValidationFailed({field: ["At most two decimals."]})
     if amount < 0 or (amount == 0 and not allow_zero):
         raise ValidationFailed({field: ["Must be more than zero." if not allow_zero else
                                         "Must not be negative."]})  # fmt: skip
+    # Size before decimals: quantizing 1e40 overflows the decimal context (InvalidOperation).
     if amount > MAX_AMOUNT:
         raise ValidationFailed({field: [f"At most {MAX_AMOUNT:,}."]})
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValidationFailed({field: ["At most two decimals."]})
     return amount.quantize(Decimal("0.01"))
 
 
