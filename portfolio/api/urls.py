@@ -14,6 +14,7 @@ from portfolio.analytics.api.views import (
     SplitSignalViewSet,
 )
 from portfolio.api.views import ClusterViewSet, PersonViewSet, PortfolioSettingsView, TeamViewSet
+from portfolio.funding.api.views import AllocationViewSet, InvestmentRequestViewSet
 from products.api.views import ProductViewSet, UnitViewSet
 from reviews.api.views import (
     ActionItemViewSet,
@@ -53,3 +54,5 @@ router.register("reviews", ReviewViewSet, basename="api-review")
 router.register("review-packets", PacketViewSet, basename="api-review-packet")
 router.register("decisions", DecisionViewSet, basename="api-decision")
 router.register("action-items", ActionItemViewSet, basename="api-action-item")
+router.register("funding-allocations", AllocationViewSet, basename="api-funding-allocation")
+router.register("investment-requests", InvestmentRequestViewSet, basename="api-investment-request")
