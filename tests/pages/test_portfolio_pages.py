@@ -262,6 +262,7 @@ def test_leader_changes_a_threshold(leader_client):
             "metrics_min",
             "metrics_max",
             "stale_interval_multiple",
+            "review_reminder_days",
         )
     }
     response = leader_client.post(reverse("settings"), {**data, "max_stable_units": 4})
