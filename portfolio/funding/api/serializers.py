@@ -69,8 +69,8 @@ class MoneyOutField(serializers.CharField):
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "string", "example": "1250.50"},
-            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$", "example": "1250.50"},
+            {"type": "integer", "minimum": 0, "maximum": 999_999_999_999},
         ],
         "description": (
             'A string with at most two decimals ("1250.50") or a whole JSON number (1250). '
@@ -113,7 +113,7 @@ class _RefField(serializers.Field):
         return value.pk
 
 
-@extend_schema_field({"type": "integer", "description": "Ownership unit (id)."})
+@extend_schema_field({"type": "integer", "minimum": 1, "description": "Ownership unit (id)."})
 class UnitRefField(_RefField):
     default_error_messages = {
         **_RefField.default_error_messages,
@@ -133,7 +133,9 @@ class UnitRefField(_RefField):
         return unit
 
 
-@extend_schema_field({"type": "integer", "description": "Metric (id) the money should move."})
+@extend_schema_field(
+    {"type": "integer", "minimum": 1, "description": "Metric (id) the money should move."}
+)
 class MetricRefField(_RefField):
     default_error_messages = {
         **_RefField.default_error_messages,
