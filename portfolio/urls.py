@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("backlog.urls")),
     path("", include("metrics.urls")),
     path("", include("reviews.urls")),
+    path("", include("portfolio.funding.urls")),
 ]
