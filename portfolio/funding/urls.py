@@ -4,6 +4,7 @@ from portfolio.funding import views
 
 urlpatterns = [
     path("funding/", views.funding_portfolio, name="funding-portfolio"),
+    path("funding/summary/", views.funding_summary, name="funding-summary"),
     path("funding/requests/", views.request_queue, name="funding-requests"),
     path("funding/requests/<int:pk>/", views.request_detail, name="funding-request"),
     path("funding/requests/<int:pk>/decide/", views.request_decide, name="funding-request-decide"),

@@ -541,3 +541,24 @@ def test_panel_query_count_is_fixed(n, leader_client, cluster, django_assert_num
     with django_assert_num_queries(PANEL_QUERIES):
         response = leader_client.get(reverse("funding-unit", args=[cluster.unit.pk]), headers=HTMX)
     assert response.status_code == 200
+
+
+def test_dashboard_loads_the_funding_panel_for_the_current_year(leader, client, product):
+    from portfolio.funding import services as funding_services
+
+    year = funding_services.current_fiscal_year()
+    funding_services.allocation_set(
+        actor=leader, unit=product.unit, fiscal_year=year,
+        operations_amount="1200.50", improvement_amount="3000", mode="reactive",
+    )  # fmt: skip
+    from portfolio.analytics.compute import run_snapshot
+
+    run_snapshot()
+    client.force_login(leader)
+    dashboard = client.get(reverse("dashboard")).content.decode()
+    assert f'hx-get="{reverse("funding-summary")}"' in dashboard
+    panel = client.get(reverse("funding-summary"), HTTP_HX_REQUEST="true").content.decode()
+    assert f"Funding {year}" in panel
+    assert "<strong>4,200.50</strong> EUR allocated: 1,200.50 to run, 3,000.00 to improve" in panel
+    assert '<td>Reactive</td><td class="num">1</td>' in panel
+    assert "<svg" in panel

@@ -72,6 +72,8 @@ def allocation(w: World) -> dict:
 
 CASES = [
     Case("funding-portfolio", page_read()),
+    Case("funding-summary", page_read()),
+    Case("funding-summary", page_read(), htmx=True, label="dashboard panel"),
     Case("funding-portfolio", page_read(), query="?year=2025", htmx=True, label="report"),
     Case("funding-portfolio", page_read(), query="?year=abc", label="bad year"),
     Case("funding-portfolio", NOT_ALLOWED, method="post"),
