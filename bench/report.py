@@ -75,6 +75,18 @@ def main() -> int:
                 + ", ".join(f"{k} {v:,}" for k, v in sorted(signals.items()))
                 + f"; {found['candidates']:,} candidates.\n"
             )
+        reviews = result.get("reviews")
+        if reviews:
+            rate = reviews.get("worker_per_second")
+            print(
+                f"Reviews: this quarter's cycle scheduled {reviews['reviews']:,} reviews in "
+                f"{reviews['schedule_seconds']} s and made their pending packets in "
+                f"{reviews['make_packets_seconds']} s; {reviews['packets']} packets generated "
+                f"on the worker in {reviews['seconds']} s"
+                + (f" ({rate:.1f}/s between the first and the last row)" if rate else "")
+                + f", {reviews['data_kb']} KB of data and {reviews['html_kb']} KB of HTML "
+                "each on average.\n"
+            )
         print(markdown_table(result["figures"]))
         unmeasured = [f for f in result["figures"] if f.get("value") is None]
         for f in unmeasured:

@@ -1146,11 +1146,13 @@ class Worker:
     """`celery -A portfolio worker` on one queue, one process, the solo pool: the production
     worker's code path on one core, seeing the run database."""
 
-    def __init__(self, env: dict[str, str], broker: str, log_path: Path):
+    def __init__(
+        self, env: dict[str, str], broker: str, log_path: Path, queue: str = ANALYTICS_QUEUE
+    ):
         celery = str(Path(sys.executable).parent / "celery")
         cmd = [
             celery, "-A", "portfolio", "worker", "--pool=solo", "--concurrency=1",
-            "-Q", ANALYTICS_QUEUE, "-n", f"{ANALYTICS_QUEUE}@%h",
+            "-Q", queue, "-n", f"{queue}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
         ]  # fmt: skip
         env = {**env, "REDIS_URL": broker, "CELERY_BROKER_URL": broker}
@@ -1499,6 +1501,274 @@ def dashboard_figures(s: dict[str, Series], why: str | None) -> list[dict[str, A
             note="server-side, session and authentication included; must not grow with size",
         ),
     ]
+
+
+# --- Quarterly reviews: packets on one real worker, the PDF, the packet and review pages -----
+
+REVIEWS_QUEUE = "bench-reviews"
+PACKETS = {"S": 40, "M": 200, "L": 400}  # packets generated on the worker
+PDF_SAMPLE = {"S": 3, "M": 10, "L": 20}  # stored packets printed in the bench process
+PACKET_PATH = "/reviews/packets/{pk}/"
+REVIEW_PATH = "/reviews/{pk}/"
+PACKET_SQL = "SELECT html FROM reviews_packet WHERE id = %s"
+
+
+def schedule_cycle() -> dict[str, Any]:
+    """This quarter's cycle for every reviewable unit (reviews.services.cycle_schedule, as a
+    leader), and a pending packet for each review (cycle_generate_packets without dispatch:
+    the bench sends the tasks itself). Returns the cycle, the counts, and the packets in
+    agenda order."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.utils import timezone
+
+    from reviews.models import Packet
+    from reviews.services import cycle_generate_packets, cycle_schedule
+
+    actor = get_user_model().objects.get(username="bench-leader")
+    today = timezone.localdate()
+    started = time.perf_counter()
+    result = cycle_schedule(actor=actor, year=today.year, quarter=(today.month - 1) // 3 + 1)
+    scheduled = time.perf_counter() - started
+    started = time.perf_counter()
+    fan = cycle_generate_packets(actor=actor, cycle=result.cycle, dispatch=False)
+    made = time.perf_counter() - started
+    packets = list(
+        Packet.objects.filter(review__cycle=result.cycle)
+        .order_by("review__scheduled_on", "review__position", "review_id")
+        .values_list("pk", "review_id")
+    )
+    connection.close()
+    return {
+        "cycle": result.cycle.pk,
+        "reviews": result.created + result.existing,
+        "schedule_seconds": round(scheduled, 2),
+        "pending_packets": fan.queued,
+        "make_packets_seconds": round(made, 2),
+        "packets": packets,
+    }
+
+
+def wait_packets(db, ids: list[int], timeout: float = 900) -> None:
+    deadline = time.monotonic() + timeout
+    with db.cursor() as cur:
+        while True:
+            cur.execute(
+                "SELECT count(*) FILTER (WHERE status = 'done'), "
+                "count(*) FILTER (WHERE status = 'failed'), max(error) "
+                "FROM reviews_packet WHERE id = ANY(%s)",
+                [ids],
+            )
+            done, failed, error = cur.fetchone()
+            if failed:
+                raise SystemExit(f"bench: {failed} packet(s) failed: {error}")
+            if done == len(ids):
+                return
+            if time.monotonic() > deadline:
+                raise SystemExit(f"bench: {len(ids) - done} packets not done in time")
+            time.sleep(0.05)
+
+
+def measure_packets(db, size: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """generate_packet(pk, pdf=False) for PACKETS[size] packets on one worker (solo pool, own
+    queue): from the first dispatch to the last packet done, and the worker's own rate from
+    the rows' generated_at; then render_packet_pdf on a sample of the stored HTML here."""
+    from celery import Celery
+
+    from reviews.packets import render_packet_pdf
+
+    log("reviews: scheduling this quarter's cycle for every reviewable unit")
+    plan = schedule_cycle()
+    ids = [pk for pk, _ in plan.pop("packets")]
+    n = min(PACKETS[size], len(ids) - 5)
+    if n < 5:
+        raise SystemExit(f"bench: only {len(ids)} reviews to make packets for")
+    warmup, measured = ids[-5:], ids[:n]
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    parts = urlsplit(redis_url)
+    broker = urlunsplit((parts.scheme, parts.netloc, f"/{ANALYTICS_REDIS_DB}", "", ""))
+    app = Celery("bench-dispatch", broker=broker)
+    app.conf.update(broker_connection_timeout=5, task_ignore_result=True)
+    worker = Worker(dict(os.environ), broker, RESULTS / f"celery-reviews-{size}.log", REVIEWS_QUEUE)
+
+    def dispatch(batch: list[int]) -> None:
+        for pk in batch:
+            app.send_task(
+                "reviews.tasks.generate_packet",
+                args=[pk],
+                kwargs={"pdf": False},
+                queue=REVIEWS_QUEUE,
+            )
+
+    try:
+        worker.wait_ready()
+        dispatch(warmup)  # imports, template loading and connections, as a live worker has
+        wait_packets(db, warmup)
+        log(f"reviews: worker ready; {n} packets (data and HTML, no PDF)")
+        started = time.perf_counter()
+        dispatch(measured)
+        wait_packets(db, measured)
+        elapsed = time.perf_counter() - started
+    finally:
+        worker.stop()
+        app.close()
+    with db.cursor() as cur:
+        cur.execute(
+            "SELECT min(generated_at), max(generated_at), avg(length(html)), "
+            "avg(length(data::text)), count(*) FILTER (WHERE pdf_at IS NOT NULL) "
+            "FROM reviews_packet WHERE id = ANY(%s)",
+            [measured],
+        )
+        first, last, html_len, data_len, pdfs = cur.fetchone()
+    if pdfs:
+        raise SystemExit(f"bench: {pdfs} packets were printed although the PDF was off")
+    span = (last - first).total_seconds()
+    packets = {
+        **plan,
+        "packets": n,
+        "seconds": round(elapsed, 2),
+        "per_second": n / elapsed,
+        "worker_per_second": (n - 1) / span if span else None,
+        "html_kb": round(float(html_len) / 1024, 1),
+        "data_kb": round(float(data_len) / 1024, 1),
+    }
+    log(f"reviews: {n} packets in {elapsed:.1f} s ({n / elapsed:.1f}/s)")
+
+    sample = measured[:: max(len(measured) // PDF_SAMPLE[size], 1)][: PDF_SAMPLE[size]]
+    pdf = Series()
+    with db.cursor() as cur:
+        cur.execute("SELECT html FROM reviews_packet WHERE id = %s", [sample[0]])
+        render_packet_pdf(cur.fetchone()[0])  # WeasyPrint's fonts and styles, loaded once
+        for pk in sample:
+            cur.execute("SELECT html FROM reviews_packet WHERE id = %s", [pk])
+            html = cur.fetchone()[0]
+            started = time.perf_counter()
+            data = render_packet_pdf(html)
+            pdf.add(time.perf_counter() - started, rows=len(data))
+    log(f"reviews: {len(sample)} PDFs, median {statistics.median(pdf.seconds):.2f} s")
+    return packets, {"pdf": pdf, "sample": sample}
+
+
+def measure_review_pages(
+    client: Client, db, packet_ids: list[int], iterations: int
+) -> tuple[dict[str, Series], dict[str, str], dict[str, Any]]:
+    """The stored packet page and the review page through gunicorn, beside reading the
+    packet's HTML with psycopg2; interleaved."""
+    with db.cursor() as cur:
+        cur.execute(
+            "SELECT p.id, p.review_id FROM reviews_packet p WHERE p.id = ANY(%s) "
+            "ORDER BY length(p.html) DESC, p.id LIMIT 1",
+            [packet_ids],
+        )
+        packet_id, review_id = cur.fetchone()
+    paths = {"packet": PACKET_PATH.format(pk=packet_id), "review": REVIEW_PATH.format(pk=review_id)}
+    skipped = {}
+    for key, path in list(paths.items()):
+        why = _missing(client, "GET", path, client.page_headers)
+        if why:
+            skipped[key] = why
+            del paths[key]
+    series = {k: Series() for k in [*paths, "sql"]}
+
+    def getter(key: str, path: str):
+        def get() -> None:
+            elapsed, queries, body = client.page(path)
+            series[key].add(elapsed, queries, len(body))
+
+        return get
+
+    def sql() -> None:
+        with db.cursor() as cur:
+            started = time.perf_counter()
+            cur.execute(PACKET_SQL, [packet_id])
+            html = cur.fetchone()[0]
+            series["sql"].add(time.perf_counter() - started, 1, len(html))
+
+    steps = [getter(k, p) for k, p in paths.items()] + [sql]
+    for _ in range(3):
+        for step in steps:
+            step()
+    for s in series.values():
+        s.seconds.clear()
+        s.queries.clear()
+        s.rows.clear()
+    log(f"reviews: pages, {iterations} interleaved rounds")
+    for i in range(iterations):
+        for step in steps if i % 2 == 0 else reversed(steps):
+            step()
+    return series, skipped, {"packet_id": packet_id, "review_id": review_id, **paths}
+
+
+def review_figures(
+    packets: dict[str, Any], pdf: dict[str, Any], pages: dict[str, Series],
+    skipped: dict[str, str], where: dict[str, Any],
+) -> list[dict[str, Any]]:  # fmt: skip
+    found = {k: packets[k] for k in ("reviews", "schedule_seconds", "make_packets_seconds")}
+    figures = [
+        figure(
+            f"Packets, HTML: {packets['packets']} on one worker (dispatch to last done)",
+            packets["per_second"],
+            "packets/s",
+            target=(">=", 20),
+            seconds=packets["seconds"],
+            worker_per_second=(
+                round(packets["worker_per_second"], 1) if packets["worker_per_second"] else None
+            ),
+            html_kb=packets["html_kb"],
+            data_kb=packets["data_kb"],
+            note=(
+                "reviews.tasks.generate_packet(pk, pdf=False) on one worker (--pool=solo, own "
+                "queue): build_packet_data + render_packet_html + the row; the first packets "
+                f"in agenda order of this quarter's cycle ({found})"
+            ),
+        ),
+    ]
+    s = pdf["pdf"]
+    figures.append(
+        figure(
+            f"Packet PDF (WeasyPrint), {len(s.seconds)} stored packets",
+            _median(s.seconds),
+            "s",
+            target=("<=", 0.5),
+            p95=round(p95(s.seconds), 3),
+            worst=round(max(s.seconds), 3),
+            pdf_kb=round(_median(s.rows) / 1024, 1),
+            note="reviews.packets.render_packet_pdf on the stored HTML, in the bench process",
+        )
+    )
+    sql = pages.get("sql")
+    names = {"packet": "Packet page (stored HTML)", "review": "Review page"}
+    for key, name in names.items():
+        if key in skipped:
+            figures.append(not_measured(name, "ms", skipped[key]))
+            continue
+        page = pages[key]
+        figures.append(
+            figure(
+                name,
+                page.median_ms,
+                "ms",
+                reference="SELECT html of the packet (psycopg2)",
+                reference_value=sql.median_ms,
+                p95=round(page.p95_ms, 2),
+                reference_p95=round(sql.p95_ms, 3),
+                queries=page.query_count,
+                samples=len(page.seconds),
+                html_bytes=page.rows[0],
+                note=f"{where[key]}; the largest of the generated packets; HTTP, session and "
+                "permission included",
+            )
+        )
+        figures.append(
+            figure(
+                f"{name}: queries",
+                page.query_count,
+                "queries",
+                target=("<=", 12),
+                note="server-side, session and authentication included; must not grow with size",
+            )
+        )
+    return figures
 
 
 # --- Backlog: one move, the backlog page, the filtered API list --------------------------------
@@ -2106,6 +2376,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-metrics", action="store_true")
     parser.add_argument("--skip-analytics", action="store_true")
     parser.add_argument("--analytics-rounds", type=int, default=ANALYTICS_ROUNDS)
+    parser.add_argument("--skip-reviews", action="store_true")
     args = parser.parse_args(argv)
     iterations = args.iterations or 40
     if iterations < 5 or args.upsert_rounds < 1:
@@ -2129,6 +2400,7 @@ def main(argv: list[str] | None = None) -> int:
     db = psycopg2.connect(run_url)
     db.autocommit = True
     analytics: dict[str, Any] | None = None
+    reviews: dict[str, Any] | None = None
     try:
         server.wait_ready()
         log(f"gunicorn up on 127.0.0.1:{server.port} (2 workers)")
@@ -2162,6 +2434,11 @@ def main(argv: list[str] | None = None) -> int:
             figures += analytics_figures(series, analytics)
             series, why = measure_dashboard(client, db, iterations)
             figures += dashboard_figures(series, why)
+        if not args.skip_reviews:
+            packets, pdf = measure_packets(db, args.size)
+            pages, skipped, where = measure_review_pages(client, db, pdf["sample"], iterations)
+            figures += review_figures(packets, pdf, pages, skipped, where)
+            reviews = {k: v for k, v in packets.items() if k != "per_second"}
         figures.append(generation_figure(args.size, template))
     finally:
         server.stop()
@@ -2179,6 +2456,7 @@ def main(argv: list[str] | None = None) -> int:
             "shape": template["shape"],
         },
         "analytics": analytics,
+        "reviews": reviews,
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "bench_seconds": round(time.perf_counter() - started, 1),
     }
