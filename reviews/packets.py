@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Case, Count, IntegerField, Sum, Value, When
+from django.db.models import Count, Q, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -173,42 +173,44 @@ def _metrics(member_ids: list[int], now: dt.datetime) -> list[dict[str, Any]]:
 
 
 def _backlog(unit_id: int, now: dt.datetime, q_start: dt.date, q_end: dt.date) -> dict[str, Any]:
+    """Backlog health in two statements: one conditional aggregate, one for the top items."""
     items = BacklogItem.objects.filter(unit_id=unit_id)
-    open_items = items.filter(status__in=OPEN_STATUSES)
-    age = Case(
-        *[
-            When(created_at__gt=now - dt.timedelta(days=days), then=Value(i))
-            for i, (days, _label) in enumerate(AGE_BUCKETS)
-        ],
-        default=Value(len(AGE_BUCKETS)),
-        output_field=IntegerField(),
-    )
-    by_age = dict(
-        open_items.annotate(bucket=age)
-        .values("bucket")
-        .annotate(n=Count("id"))
-        .values_list("bucket", "n")
-        .order_by()
+    is_open = Q(status__in=OPEN_STATUSES)
+    bounds = [now - dt.timedelta(days=days) for days, _label in AGE_BUCKETS]
+    ages: dict[str, Any] = {}
+    newer = None
+    for i, bound in enumerate(bounds):
+        band = is_open & Q(created_at__gt=bound)
+        if newer is not None:
+            band &= Q(created_at__lte=newer)
+        ages[f"age_{i}"] = Count("id", filter=band)
+        newer = bound
+    ages[f"age_{len(bounds)}"] = Count("id", filter=is_open & Q(created_at__lte=newer))
+    finished = Q(status=ItemStatus.DONE, finished_at__date__gte=q_start)
+    finished &= Q(finished_at__date__lte=q_end)
+    sums = items.aggregate(
+        n=Count("id", filter=is_open),
+        estimate=Sum("estimate", filter=is_open),
+        stale=Count("id", filter=is_open & Q(updated_at__lt=now - dt.timedelta(days=180))),
+        **ages,
+        **{
+            f"done_{d.value}": Count("id", filter=finished & Q(dimension=d.value))
+            for d in Dimension
+        },
     )
     labels = [label for _days, label in AGE_BUCKETS] + [f"over {AGE_BUCKETS[-1][0]} days"]
-    totals = open_items.aggregate(n=Count("id"), estimate=Sum("estimate"))
-    finished = dict(
-        items.filter(
-            status=ItemStatus.DONE, finished_at__date__gte=q_start, finished_at__date__lte=q_end
-        )
-        .values("dimension")
-        .annotate(n=Count("id"))
-        .values_list("dimension", "n")
-        .order_by()
+    top = (
+        items.filter(is_open)
+        .order_by("rank")
+        .values("title", "product__name", "status", "type", "dimension", "estimate", "created_at")[
+            :TOP_ITEMS
+        ]
     )
-    top = open_items.order_by("rank").values(
-        "title", "product__name", "status", "type", "dimension", "estimate", "created_at"
-    )[:TOP_ITEMS]
     return {
-        "open": totals["n"],
-        "open_estimate": float(totals["estimate"] or 0),
-        "ages": [{"label": label, "count": by_age.get(i, 0)} for i, label in enumerate(labels)],
-        "finished_last_quarter": {d.value: finished.get(d.value, 0) for d in Dimension},
+        "open": sums["n"],
+        "open_estimate": float(sums["estimate"] or 0),
+        "ages": [{"label": label, "count": sums[f"age_{i}"]} for i, label in enumerate(labels)],
+        "finished_last_quarter": {d.value: sums[f"done_{d.value}"] for d in Dimension},
         "top": [
             {
                 "title": t["title"],
@@ -221,7 +223,7 @@ def _backlog(unit_id: int, now: dt.datetime, q_start: dt.date, q_end: dt.date) -
             }
             for t in top
         ],
-        "stale_open": open_items.filter(updated_at__lt=now - dt.timedelta(days=180)).count(),
+        "stale_open": sums["stale"],
     }
 
 
