@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from portfolio.models import Person
+from portfolio.widgets import PlainSelect
 from reviews.models import DecisionKind
 
 
@@ -62,12 +63,7 @@ class DecisionForm(forms.Form):
 
 class ActionItemForm(forms.Form):
     title = forms.CharField(max_length=200, label="Action")
-    owner = forms.ModelChoiceField(
-        Person.objects.none(),
-        required=False,
-        empty_label="The unit's owner",
-        label="Who",
-    )
+    owner = forms.ChoiceField(required=False, label="Who", widget=PlainSelect)
     due_on = forms.DateField(
         required=False, label="Due", widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -76,10 +72,21 @@ class ActionItemForm(forms.Form):
         prefix = f"action{review.pk}_%s" if review is not None else "action_%s"
         kwargs.setdefault("auto_id", prefix)
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = Person.objects.filter(active=True).order_by("name")
+        # Plain values: the list holds every active person, hundreds at portfolio scale.
+        self.fields["owner"].choices = [
+            ("", "The unit's owner"),
+            *[
+                (str(pk), name)
+                for pk, name in Person.objects.filter(active=True)
+                .order_by("name", "pk")
+                .values_list("pk", "name")
+            ],
+        ]
 
     def service_kwargs(self) -> dict:
-        return dict(self.cleaned_data)
+        data = dict(self.cleaned_data)
+        data["owner"] = Person.objects.get(pk=int(data["owner"])) if data.get("owner") else None
+        return data
 
 
 class ActionDoneForm(forms.Form):
