@@ -10,6 +10,8 @@ STAMP = $(VENV)/.installed-dev.stamp
 PORT = 8000
 SCHEMA_FILE = /tmp/portfolio-openapi.yaml
 PYTEST_ARGS =
+# Two pytest workers (pytest-xdist), one per core; PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS = 2
 UPGRADE =
 SIZE = M
 
@@ -18,7 +20,7 @@ SIZE = M
 help: ## List the targets
 	@echo "Targets:"
 	@awk -F ':.*## ' '/^[a-z-]+:.*## / { printf "  %-14s %s\n", $$1, $$2 }' Makefile
-	@echo "Variables: PORT=$(PORT) (make demo), PYTEST_ARGS='...' (make test), SIZE=S|M|L (make bench), UPGRADE=1 (make lock);"
+	@echo "Variables: PORT=$(PORT) (make demo), PYTEST_ARGS='...' PYTEST_WORKERS=2 (make test), SIZE=S|M|L (make bench), UPGRADE=1 (make lock);"
 	@echo "environment: DATABASE_URL (else the embedded server), REDIS_URL, DEMO_PASSWORD"
 
 # The virtualenv is (re)installed only when the lock file is newer than the last install.
@@ -47,7 +49,7 @@ services: $(STAMP) ## Make sure Redis, PostgreSQL (DATABASE_URL), chromium and p
 
 test: services ## Run the whole test suite on PostgreSQL and Redis (exit code 5, no tests, fails)
 	@REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}"; export REDIS_URL; \
-	rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	rc=0; $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure."; fi; \
 	exit $$rc
 
