@@ -29,6 +29,12 @@ from portfolio.analytics.models import (
     SnapshotStatus,
     SplitSignal,
 )
+from portfolio.funding.models import (
+    FundingAllocation,
+    FundingMode,
+    InvestmentRequest,
+    RequestStatus,
+)
 from portfolio.models import Cluster, Person, PortfolioSettings, Team
 from portfolio.permissions import LEADERS_GROUP, Role, role_of
 from products.models import (
@@ -154,6 +160,21 @@ def snapshot() -> dict:
             Packet.objects.values_list("pk", "review_id", "version", "status", "generated_at")
         ),
         "decisions": sorted(Decision.objects.values_list("pk", "review_id", "kind")),
+        "allocations": sorted(
+            FundingAllocation.objects.values_list(
+                "unit_id",
+                "fiscal_year",
+                "operations_amount",
+                "improvement_amount",
+                "mode",
+                "updated_at",
+            )
+        ),  # fmt: skip
+        "requests": sorted(
+            InvestmentRequest.objects.values_list(
+                "pk", "product__slug", "amount", "status", "version", "updated_at"
+            )
+        ),
         "actions": sorted(
             ActionItem.objects.values_list("pk", "review_id", "done", "done_at", "backlog_item_id")
         ),
@@ -591,3 +612,89 @@ def test_seeding_again_records_no_review_twice():
         counts
     )
     assert "created: nothing" in output
+
+
+def test_demo_funding_feeds_the_queue_and_the_analytics():
+    seed()
+    year = timezone.localdate().year
+    settings = PortfolioSettings.load()
+    threshold = settings.governance_threshold
+
+    # Every current unit has this year's allocation; some are funded reactively or per project.
+    allocations = FundingAllocation.objects.filter(fiscal_year=year)
+    units = set(OwnershipUnit.objects.current().values_list("pk", flat=True))
+    assert set(allocations.values_list("unit_id", flat=True)) == units
+    modes = Counter(allocations.values_list("mode", flat=True))
+    assert modes[FundingMode.REACTIVE] >= 3 and modes[FundingMode.PROJECT] >= 2
+    assert FundingAllocation.objects.filter(fiscal_year=year - 1).exists()
+
+    # Every request was asked by its unit's owner; leaders decided the rest, never their own.
+    requests = InvestmentRequest.objects.filter(fiscal_year=year).select_related(
+        "unit__owner", "product", "requested_by", "decided_by"
+    )
+    leader = get_user_model().objects.get(username="leader")
+    for r in requests:
+        assert r.requested_by_id == r.unit.owner.user_id, r.product.slug
+        if r.status in (RequestStatus.REJECTED,) or (
+            r.status == RequestStatus.APPROVED and not r.auto_approved
+        ):
+            assert r.decided_by == leader and r.decision_reason
+    approved = [r for r in requests if r.status == RequestStatus.APPROVED]
+    auto = [r for r in approved if r.auto_approved]
+    assert len(auto) >= 5 and all(r.amount <= threshold for r in auto)
+    assert any(not r.auto_approved and r.amount > threshold for r in approved)
+    assert {RequestStatus.REJECTED, RequestStatus.WITHDRAWN} <= {r.status for r in requests}
+    # The leaders' queue: a few above the threshold, one below it that the capacity stops.
+    waiting = [r for r in requests if r.status == RequestStatus.SUBMITTED]
+    assert sum(r.amount > threshold for r in waiting) >= 3
+    [over_capacity] = [r for r in waiting if r.amount <= threshold]
+    assert "capacity" in over_capacity.decision_reason
+    # Nobody spent more improvement money than the unit has.
+    committed = defaultdict(Decimal)
+    for r in approved:
+        committed[r.unit_id] += r.amount
+    improvement = dict(allocations.values_list("unit_id", "improvement_amount"))
+    assert all(committed[u] <= improvement[u] for u in committed)
+
+    # The analytics ran after the funding: a cluster member asking for more than the
+    # threshold shows as a strategic split signal for that reason alone, with the request;
+    # reactively funded units are among the candidates, with that reason.
+    latest = Snapshot.objects.latest_done()
+    strategic = SplitSignal.objects.filter(
+        status=SignalStatus.OPEN, kind=SignalKind.STRATEGIC
+    ).select_related("product")
+    asking = {
+        s.product.slug: s.evidence
+        for s in strategic
+        if "asking for investment above the governance threshold" in s.evidence["reasons"]
+    }
+    assert asking["hr-self-service-portal"]["reasons"] == [
+        "asking for investment above the governance threshold"
+    ]
+    assert [Decimal(str(a["amount"])) for a in asking["hr-self-service-portal"]["requests"]] == [
+        Decimal("210000.00")
+    ]
+    reactive_units = set(
+        allocations.filter(mode=FundingMode.REACTIVE).values_list("unit_id", flat=True)
+    )
+    reactive = [
+        c
+        for c in Candidate.objects.filter(snapshot=latest, unit_id__in=reactive_units)
+        if "Funded reactively: money only when something breaks" in c.reasons
+    ]
+    assert {c.product.slug for c in reactive} >= {"print-scan-service", "warehouse-order-interface"}
+
+    # Seeding again writes no funding; a build that has to put funding back computes a fresh
+    # snapshot, so the signals see it.
+    counts = (FundingAllocation.objects.count(), InvestmentRequest.objects.count())
+    seed()
+    assert (FundingAllocation.objects.count(), InvestmentRequest.objects.count()) == counts
+    InvestmentRequest.objects.all().delete()
+    FundingAllocation.objects.all().delete()
+    snapshots = Snapshot.objects.count()
+    seed()
+    assert (FundingAllocation.objects.count(), InvestmentRequest.objects.count()) == counts
+    assert Snapshot.objects.count() == snapshots + 1
+    assert Candidate.objects.filter(
+        snapshot=Snapshot.objects.latest_done(), product__slug="print-scan-service"
+    ).exists()
