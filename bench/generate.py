@@ -16,7 +16,11 @@ The shape is meant to look like a real portfolio, not a uniform one:
 - every lifecycle stage, with the recorded transitions that lead to it, migration plans (done
   for retired products), project-managed items with end dates, external ids from three
   sources, dependencies, team memberships and django-simple-history rows;
-- rows created up to nine years before "today" and some in the last weeks.
+- rows created up to nine years before "today" and some in the last weeks;
+- funding for "today"'s fiscal year: an allocation for every current unit (capacity-based for
+  most, per project for units of project items, reactive for most orphans) and about two
+  investment requests per unit in every status, a tenth of them above the governance
+  threshold.
 
 Every table is filled with one COPY: ids are assigned here (so rows can point at each other,
 e.g. a product and its own unit) and the sequences are moved past them at the end. Columns a
@@ -67,6 +71,16 @@ BACKLOGS: dict[str, tuple[int, int]] = {
     "L": (500_000, 10_000),
 }
 SMALL_BACKLOG = 5
+# Funding: one fiscal year (the generator's "today"'s), the default governance threshold.
+FUNDING_YEAR = TODAY.year
+FUNDING_THRESHOLD = 100_000.0
+REQUEST_STATUSES = [
+    ("approved", 0.45),
+    ("submitted", 0.20),
+    ("rejected", 0.10),
+    ("withdrawn", 0.10),
+    ("draft", 0.15),
+]
 RANK_GAP = 1 << 20  # backlog.ranking.GAP: ranks spaced by it in each unit's order
 
 STAGES = [
@@ -225,6 +239,7 @@ class Portfolio:
         self._links()
         self._history()
         self._backlog()
+        self._funding()
         self.metric_plans = plan_metrics(self)
         return self
 
@@ -788,6 +803,141 @@ class Portfolio:
         self.backlog_lines = [line for _, line in lines]
         self.backlog_statuses = status_stats
 
+    def _funding(self) -> None:
+        """This fiscal year's allocation for every current unit and about two investment
+        requests per unit across the statuses.
+
+        Own seeded rng, like the backlog. Mature units get more operations than improvement
+        money, units with a member in introduction or growth the other way round; a unit of
+        project items is funded per project; a unit nobody accountable owns is mostly funded
+        reactively (no improvement money), and a few others too. Requests follow the rules:
+        approved by the rules only at or below the threshold and within what is left of the
+        improvement money, approved by a leader (another user than the requester) above it,
+        even beyond the capacity (a leader may), otherwise waiting, rejected, withdrawn or a
+        draft.
+        """
+        rng = random.Random(f"portfolio-bench-funding-{self.size_name}")
+        year = FUNDING_YEAR
+        start = dt.datetime(year, 1, 6, 9, 0, tzinfo=dt.UTC)
+        threshold = FUNDING_THRESHOLD
+        people = {p["id"]: p for p in self.people}
+        users = {u["id"]: u for u in self.rows["user"]}
+        members: dict[int, list[dict]] = {}
+        for product in self.products:
+            members.setdefault(product["unit_id"], []).append(product)
+
+        def accountable(person_id: int | None) -> bool:
+            person = people.get(person_id)
+            if person is None or not person["active"]:
+                return False
+            user = users.get(person["user_id"])
+            return user is None or user["is_active"]
+
+        purposes = _words("Automate Replace Extend Speed-up Consolidate Harden Modernise Open-up")
+        stats: dict[str, int] = {}
+        modes: dict[str, int] = {}
+        request_id = 0
+        for unit in self.units:
+            if not unit["is_active"] or unit["id"] not in members:
+                continue
+            products = members[unit["id"]]
+            live = [p for p in products if p["lifecycle_stage"] != "retired"] or products
+            growing = any(p["lifecycle_stage"] in ("introduction", "growth") for p in live)
+            projects = all(p["management_model"] == "project" for p in live)
+            scale = 40_000 * len(live) ** 0.8
+            operations = rng.lognormvariate(math.log(scale), 0.5)
+            improvement = operations * (rng.uniform(0.7, 1.5) if growing else rng.uniform(0.1, 0.4))
+            if projects:
+                mode = "project"
+                operations, improvement = operations * 0.1, operations * rng.uniform(2, 5)
+            elif not accountable(unit["owner_id"]) and rng.random() < 0.7 or rng.random() < 0.05:
+                mode, improvement = "reactive", 0.0
+            else:
+                mode = "capacity"
+            modes[mode] = modes.get(mode, 0) + 1
+            set_at = _moment(rng, start - dt.timedelta(days=40), start)
+            self.add(
+                "allocation",
+                {
+                    "id": len(self.rows.get("allocation", [])) + 1,
+                    "unit_id": unit["id"],
+                    "fiscal_year": year,
+                    "operations_amount": f"{round(operations, -2):.2f}",
+                    "improvement_amount": f"{round(improvement, -2):.2f}",
+                    "mode": mode,
+                    "note": "",
+                    "created_at": set_at,
+                    "updated_at": set_at,
+                },
+            )
+            owner = people.get(unit["owner_id"])
+            asker = owner["user_id"] if owner and accountable(owner["id"]) else None
+            if asker is None or mode == "reactive" and rng.random() < 0.7:
+                continue  # nobody to ask, or nobody who plans: neglected units rarely ask
+            room = round(improvement, -2)
+            for _ in range(rng.choice((0, 1, 2, 2, 2, 3, 3, 4))):
+                product = rng.choice(live)
+                big = rng.random() < 0.12
+                if big:
+                    amount = round(rng.uniform(threshold + 500, 4 * threshold), -2)
+                else:
+                    typical = max(room / 4, 2_000.0)  # what is left shapes what is asked
+                    amount = min(round(rng.lognormvariate(math.log(typical), 0.6), -2), threshold)
+                    amount = max(amount, 500.0)
+                status = _weighted(rng, REQUEST_STATUSES)
+                auto = False
+                if status == "approved":
+                    if not big and amount <= room:
+                        auto = True
+                    elif not big:
+                        status = "submitted"  # beyond capacity: waits for a leader
+                if status == "approved":
+                    room -= amount
+                created = _moment(rng, start, TODAY - dt.timedelta(days=2))
+                submitted = None if status == "draft" else created + dt.timedelta(hours=2)
+                decided = None
+                if status in ("approved", "rejected", "withdrawn"):
+                    decided = submitted if auto else _moment(rng, submitted, TODAY)
+                decider = None
+                if decided is not None:
+                    decider = (
+                        asker if auto or status == "withdrawn" else rng.choice(self.leader_user_ids)
+                    )
+                reason = {
+                    "approved": "Within the threshold and the capacity." if auto else "Agreed.",
+                    "rejected": "Not this year.",
+                    "withdrawn": "Withdrawn.",
+                    "submitted": "Waiting for a leader.",
+                }.get(status, "")
+                request_id += 1
+                stats[status] = stats.get(status, 0) + 1
+                self.add(
+                    "request",
+                    {
+                        "id": request_id,
+                        "unit_id": unit["id"],
+                        "product_id": product["id"],
+                        "fiscal_year": year,
+                        "amount": f"{amount:.2f}",
+                        "purpose": f"{rng.choice(purposes).replace('-', ' ')} "
+                        f"{product['name']}: {_text(rng, 1, product['name'])}",
+                        "metric_id": None,
+                        "expected_effect": "",
+                        "status": status,
+                        "requested_by_id": asker,
+                        "submitted_at": submitted,
+                        "decided_at": decided,
+                        "decided_by_id": decider,
+                        "decision_reason": reason,
+                        "auto_approved": auto,
+                        "version": 1 + (submitted is not None) + (decider is not None and not auto),
+                        "created_at": created,
+                        "updated_at": decided or submitted or created,
+                    },
+                )
+        self.funding_modes = modes
+        self.request_statuses = stats
+
 
 # --- Metrics and readings ---------------------------------------------------------------------
 
@@ -1091,6 +1241,7 @@ def copy_backlog(cursor, lines: list[str]) -> int:
 def _models() -> dict[str, Any]:
     from django.contrib.auth import get_user_model
 
+    from portfolio.funding.models import FundingAllocation, InvestmentRequest
     from portfolio.models import Cluster, Person, Team
     from products.models import (
         ExternalId,
@@ -1113,6 +1264,8 @@ def _models() -> dict[str, Any]:
         "plan_targets": MigrationPlan.targets.through,
         "dependencies": Product.dependencies.through,
         "external_id": ExternalId,
+        "allocation": FundingAllocation,
+        "request": InvestmentRequest,
         "h_person": Person.history.model,
         "h_team": Team.history.model,
         "h_cluster": Cluster.history.model,
@@ -1135,6 +1288,8 @@ ORDER = [
     "plan_targets",
     "dependencies",
     "external_id",
+    "allocation",
+    "request",
     "h_person",
     "h_team",
     "h_cluster",
@@ -1256,6 +1411,12 @@ def summary(portfolio: Portfolio) -> dict[str, Any]:
         # The one-year chart figure's metric (bench/run.py reads it from here).
         "chart_metric": next(p.row["id"] for p in portfolio.metric_plans if p.every == "5min"),
         "chart_readings": CHART_READINGS,
+        # The funding figures' year (bench/run.py reads it from here).
+        "funding_year": FUNDING_YEAR,
+        "funding_allocations": len(portfolio.rows.get("allocation", [])),
+        "funding_modes": dict(sorted(portfolio.funding_modes.items())),
+        "investment_requests": len(portfolio.rows.get("request", [])),
+        "request_statuses": dict(sorted(portfolio.request_statuses.items())),
     }
 
 

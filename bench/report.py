@@ -87,6 +87,14 @@ def main() -> int:
                 + f", {reviews['data_kb']} KB of data and {reviews['html_kb']} KB of HTML "
                 "each on average.\n"
             )
+        if shape.get("funding_year"):
+            modes = ", ".join(f"{k} {v:,}" for k, v in shape["funding_modes"].items())
+            statuses = ", ".join(f"{k} {v:,}" for k, v in shape["request_statuses"].items())
+            print(
+                f"Funding: {shape['funding_allocations']:,} allocations for "
+                f"{shape['funding_year']} ({modes}) and {shape['investment_requests']:,} "
+                f"investment requests ({statuses}); the funding figures read that year.\n"
+            )
         print(markdown_table(result["figures"]))
         unmeasured = [f for f in result["figures"] if f.get("value") is None]
         for f in unmeasured:

@@ -1503,6 +1503,137 @@ def dashboard_figures(s: dict[str, Series], why: str | None) -> list[dict[str, A
     ]
 
 
+# --- Funding: the portfolio's money by lifecycle stage and mode, and the approval queue ------
+
+FUNDING_PATH = "/funding/?year={year}"
+QUEUE_PATH = "/funding/requests/?year={year}"
+# A unit's stage: the one most of its live members are in, ties to the earlier stage.
+_UNIT_STAGE = """(SELECT p.lifecycle_stage FROM products_product p
+          WHERE p.unit_id = {t}.unit_id AND p.lifecycle_stage <> 'retired'
+          GROUP BY p.lifecycle_stage
+          ORDER BY count(*) DESC,
+                   array_position(ARRAY['introduction', 'growth', 'maturity', 'retirement'],
+                                  p.lifecycle_stage::text)
+          LIMIT 1)"""
+# What /funding/ computes, by hand: the year's allocations summed by (unit stage, mode), and
+# its approved and waiting requests summed by (unit stage, the unit's mode that year).
+FUNDING_SQL = [
+    f"""SELECT {_UNIT_STAGE.format(t="a")} AS stage, a.mode, sum(a.operations_amount),
+              sum(a.improvement_amount), count(*)
+         FROM portfolio_fundingallocation a
+        WHERE a.fiscal_year = %(year)s
+        GROUP BY 1, 2""",
+    f"""SELECT {_UNIT_STAGE.format(t="r")} AS stage, al.mode,
+              sum(r.amount) FILTER (WHERE r.status = 'approved'),
+              sum(r.amount) FILTER (WHERE r.status = 'submitted')
+         FROM portfolio_investmentrequest r
+         LEFT JOIN portfolio_fundingallocation al
+                ON al.unit_id = r.unit_id AND al.fiscal_year = r.fiscal_year
+        WHERE r.fiscal_year = %(year)s AND r.status IN ('approved', 'submitted')
+        GROUP BY 1, 2""",
+]
+
+
+def funding_sql(db, year: int) -> tuple[float, int]:
+    """Both statements, one after the other: (seconds, rows)."""
+    started = time.perf_counter()
+    rows = 0
+    with db.cursor() as cur:
+        for sql in FUNDING_SQL:
+            cur.execute(sql, {"year": year})
+            rows += len(cur.fetchall())
+    return time.perf_counter() - started, rows
+
+
+def measure_funding(
+    client: Client, db, year: int, iterations: int
+) -> tuple[dict[str, Series], str | None]:
+    page_path, queue_path = FUNDING_PATH.format(year=year), QUEUE_PATH.format(year=year)
+    why = _missing(client, "GET", page_path, client.page_headers)
+    if why:
+        return {}, why
+    series = {k: Series() for k in ("page", "sql", "queue")}
+
+    def page():
+        elapsed, queries, body = client.page(page_path)
+        if f"{year}".encode() not in body or b"<html" not in body[:400].lower():
+            raise SystemExit(f"bench: {page_path} did not answer the year's page: {body[:200]!r}")
+        series["page"].add(elapsed, queries, len(body))
+
+    def sql():
+        elapsed, n = funding_sql(db, year)
+        series["sql"].add(elapsed, len(FUNDING_SQL), n)
+
+    def queue():
+        elapsed, queries, body = client.page(queue_path)
+        series["queue"].add(elapsed, queries, body.count(b"<tr"))
+
+    steps = [page, sql, queue]
+    for _ in range(3):
+        for step in steps:
+            step()
+    for s in series.values():
+        s.seconds.clear()
+        s.queries.clear()
+        s.rows.clear()
+    log(f"funding: {iterations} interleaved rounds, fiscal year {year}")
+    for i in range(iterations):
+        for step in steps if i % 2 == 0 else reversed(steps):
+            step()
+    return series, None
+
+
+def funding_figures(s: dict[str, Series], why: str | None, shape: dict) -> list[dict[str, Any]]:
+    name = "Funding by stage and mode page (HTML), leader, one fiscal year"
+    queue_name = "Funding approval queue page (HTML), leader, waiting requests"
+    if why:
+        return [
+            not_measured(name, "ms", why),
+            not_measured("Funding page queries", "queries", why),
+            not_measured(queue_name, "ms", why),
+        ]
+    page, sql, queue = s["page"], s["sql"], s["queue"]
+    year = shape["funding_year"]
+    data = (
+        f"{shape['funding_allocations']:,} allocations and {shape['investment_requests']:,} "
+        f"requests in {year}"
+    )
+    return [
+        figure(
+            name,
+            page.median_ms,
+            "ms",
+            reference=f"its two grouped queries by hand ({sql.rows[0]} rows, psycopg2)",
+            reference_value=sql.median_ms,
+            target=("<=", 5),
+            p95=round(page.p95_ms, 2),
+            reference_p95=round(sql.p95_ms, 3),
+            queries=page.query_count,
+            samples=len(page.seconds),
+            html_bytes=page.rows[0],
+            note=f"{FUNDING_PATH.format(year=year)}; {data}; includes HTTP, the session, the "
+            "year list, the chart and the template",
+        ),
+        figure(
+            "Funding page queries",
+            page.query_count,
+            "queries",
+            target=("<=", 12),
+            note="server-side, session and authentication included; must not grow with size",
+        ),
+        figure(
+            queue_name,
+            queue.median_ms,
+            "ms",
+            p95=round(queue.p95_ms, 2),
+            queries=queue.query_count,
+            samples=len(queue.seconds),
+            note=f"{QUEUE_PATH.format(year=year)} (first page of {queue.rows[0]} table rows); "
+            "information",
+        ),
+    ]
+
+
 # --- Quarterly reviews: packets on one real worker, the PDF, the packet and review pages -----
 
 REVIEWS_QUEUE = "bench-reviews"
@@ -2377,6 +2508,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-analytics", action="store_true")
     parser.add_argument("--analytics-rounds", type=int, default=ANALYTICS_ROUNDS)
     parser.add_argument("--skip-reviews", action="store_true")
+    parser.add_argument("--skip-funding", action="store_true")
     args = parser.parse_args(argv)
     iterations = args.iterations or 40
     if iterations < 5 or args.upsert_rounds < 1:
@@ -2434,6 +2566,14 @@ def main(argv: list[str] | None = None) -> int:
             figures += analytics_figures(series, analytics)
             series, why = measure_dashboard(client, db, iterations)
             figures += dashboard_figures(series, why)
+        if not args.skip_funding:
+            shape = template["shape"]
+            if shape.get("funding_year") is None:
+                why = "not measured: the generated portfolio has no funding"
+                figures += funding_figures({}, why, shape)
+            else:
+                series, why = measure_funding(client, db, shape["funding_year"], iterations)
+                figures += funding_figures(series, why, shape)
         if not args.skip_reviews:
             packets, pdf = measure_packets(db, args.size)
             pages, skipped, where = measure_review_pages(client, db, pdf["sample"], iterations)
