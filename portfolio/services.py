@@ -140,10 +140,14 @@ def cluster_update(*, actor, cluster: Cluster, **changes: Any) -> Cluster:
 @transaction.atomic
 def cluster_delete(*, actor, cluster: Cluster) -> None:
     """Dissolve a cluster; its members go back to units of their own, owned as before."""
+    from products.models import OwnershipUnit
     from products.services import product_set_cluster
 
     require_leader(actor, "dissolve clusters")
-    for product in cluster.unit.products.all():
+    # Locked first, so a product joining at the same moment either lands before (and is moved
+    # out below) or is refused once the cluster is gone.
+    unit = OwnershipUnit.objects.select_for_update().get(cluster_id=cluster.pk)
+    for product in unit.products.all():
         product_set_cluster(actor=actor, product=product, cluster=None)
     cluster.delete()
 

@@ -236,7 +236,11 @@ def product_set_cluster(
                 field="cluster",
                 rule="retired_is_final",
             )
-        new_unit = cluster.unit
+        # The cluster's unit row lock orders this join against a concurrent dissolution: once
+        # that has committed, the row is gone and the join is refused instead of pointing at it.
+        new_unit = OwnershipUnit.objects.select_for_update().filter(cluster_id=cluster.pk).first()
+        if new_unit is None:
+            raise ValidationFailed({"cluster": [f"{cluster.name} no longer exists."]})
         own_unit.is_active = False
     else:
         new_unit = own_unit
