@@ -99,9 +99,14 @@ def unit_stage(unit_ref: str = "unit_id") -> Subquery:
 
 def _unit_mode() -> Subquery:
     """The funding mode of a request's unit in the request's year (NULL: no allocation)."""
-    mode = FundingAllocation.objects.filter(
-        unit_id=OuterRef("unit_id"), fiscal_year=OuterRef("fiscal_year")
-    ).values("mode")[:1]
+    # (unit, fiscal_year) is unique: no ordering needed (the default one would join units).
+    mode = (
+        FundingAllocation.objects.filter(
+            unit_id=OuterRef("unit_id"), fiscal_year=OuterRef("fiscal_year")
+        )
+        .order_by()
+        .values("mode")[:1]
+    )
     return Subquery(mode, output_field=CharField())
 
 
