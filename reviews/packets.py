@@ -10,15 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from backlog.models import OPEN_STATUSES, BacklogItem, Dimension, ItemStatus
+from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
 from metrics import charts
 from metrics.models import Metric
-from metrics.selectors import Bucket, bucket_width, series_many, with_status
-from metrics.status import status_from_severity
+from metrics.selectors import Bucket, bucket_width, series_many
+from metrics.status import metric_status
 from portfolio.analytics.dashboard import evidence_lines
 from portfolio.analytics.models import (
     READINESS_CHECKS,
@@ -87,7 +87,7 @@ def build_packet_data(review: Review, *, now: dt.datetime | None = None) -> dict
             "end": last_q_end.isoformat(),
         },
     }
-    data["metrics"] = _metrics(member_ids, now)
+    data["metrics"] = _metrics(member_ids, now, settings.stale_interval_multiple)
     data["backlog"] = _backlog(unit.pk, now, last_q_start, last_q_end)
     data["support"] = _support(data["metrics"], data["backlog"])
     snapshot = Snapshot.objects.latest_done()
@@ -116,9 +116,11 @@ def _member(p: Product, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def _metrics(member_ids: list[int], now: dt.datetime) -> list[dict[str, Any]]:
+def _metrics(member_ids: list[int], now: dt.datetime, stale_multiple: int) -> list[dict[str, Any]]:
+    # The status comes from the Python rules (metrics.status; a test holds them equal to the
+    # SQL ones): a packet reads a handful of metrics, so no SQL expression is worth compiling.
     rows = list(
-        with_status(Metric.objects.filter(product_id__in=member_ids), now=now)
+        Metric.objects.filter(product_id__in=member_ids)
         .order_by("product__name", "name")
         .values(
             "id",
@@ -135,7 +137,7 @@ def _metrics(member_ids: list[int], now: dt.datetime) -> list[dict[str, Any]]:
             "template",
             "last_value",
             "last_read_at",
-            "severity",
+            "expected_interval",
         )
     )
     start = now - dt.timedelta(days=TREND_DAYS)
@@ -157,7 +159,19 @@ def _metrics(member_ids: list[int], now: dt.datetime) -> list[dict[str, Any]]:
             "template": r["template"],
             "last_value": r["last_value"],
             "last_read_at": _iso(r["last_read_at"]),
-            "status": str(status_from_severity(r["severity"])),
+            "status": str(
+                metric_status(
+                    better=r["better"],
+                    target=r["target"],
+                    warning=r["warning"],
+                    critical=r["critical"],
+                    last_value=r["last_value"],
+                    last_read_at=r["last_read_at"],
+                    expected_interval=r["expected_interval"],
+                    now=now,
+                    stale_multiple=stale_multiple,
+                )
+            ),
             "trend": {
                 "start": start.isoformat(),
                 "end": now.isoformat(),
@@ -172,45 +186,57 @@ def _metrics(member_ids: list[int], now: dt.datetime) -> list[dict[str, Any]]:
     ]
 
 
+BACKLOG_SQL = f"""
+    SELECT count(*) FILTER (WHERE status = ANY(%(open)s)),
+           sum(estimate) FILTER (WHERE status = ANY(%(open)s)),
+           count(*) FILTER (WHERE status = ANY(%(open)s) AND updated_at < %(stale)s),
+           count(*) FILTER (WHERE status = ANY(%(open)s) AND created_at > %(b0)s),
+           count(*) FILTER (WHERE status = ANY(%(open)s) AND created_at <= %(b0)s
+                                  AND created_at > %(b1)s),
+           count(*) FILTER (WHERE status = ANY(%(open)s) AND created_at <= %(b1)s
+                                  AND created_at > %(b2)s),
+           count(*) FILTER (WHERE status = ANY(%(open)s) AND created_at <= %(b2)s),
+           count(*) FILTER (WHERE status = 'done' AND finished_at >= %(q_start)s
+                                  AND finished_at < %(q_end)s AND dimension = 'improvement'),
+           count(*) FILTER (WHERE status = 'done' AND finished_at >= %(q_start)s
+                                  AND finished_at < %(q_end)s AND dimension = 'operations'),
+           count(*) FILTER (WHERE status = 'done' AND finished_at >= %(q_start)s
+                                  AND finished_at < %(q_end)s AND dimension = 'support')
+      FROM {BacklogItem._meta.db_table}
+     WHERE unit_id = %(unit)s
+"""
+
+
 def _backlog(unit_id: int, now: dt.datetime, q_start: dt.date, q_end: dt.date) -> dict[str, Any]:
     """Backlog health in two statements: one conditional aggregate, one for the top items."""
-    items = BacklogItem.objects.filter(unit_id=unit_id)
-    is_open = Q(status__in=OPEN_STATUSES)
-    bounds = [now - dt.timedelta(days=days) for days, _label in AGE_BUCKETS]
-    ages: dict[str, Any] = {}
-    newer = None
-    for i, bound in enumerate(bounds):
-        band = is_open & Q(created_at__gt=bound)
-        if newer is not None:
-            band &= Q(created_at__lte=newer)
-        ages[f"age_{i}"] = Count("id", filter=band)
-        newer = bound
-    ages[f"age_{len(bounds)}"] = Count("id", filter=is_open & Q(created_at__lte=newer))
-    finished = Q(status=ItemStatus.DONE, finished_at__date__gte=q_start)
-    finished &= Q(finished_at__date__lte=q_end)
-    sums = items.aggregate(
-        n=Count("id", filter=is_open),
-        estimate=Sum("estimate", filter=is_open),
-        stale=Count("id", filter=is_open & Q(updated_at__lt=now - dt.timedelta(days=180))),
-        **ages,
-        **{
-            f"done_{d.value}": Count("id", filter=finished & Q(dimension=d.value))
-            for d in Dimension
-        },
-    )
+    tz = timezone.get_current_timezone()
+    params = {
+        "unit": unit_id,
+        "open": [str(s) for s in OPEN_STATUSES],
+        "stale": now - dt.timedelta(days=180),
+        **{f"b{i}": now - dt.timedelta(days=days) for i, (days, _l) in enumerate(AGE_BUCKETS)},
+        "q_start": dt.datetime.combine(q_start, dt.time.min, tzinfo=tz),
+        "q_end": dt.datetime.combine(q_end + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(BACKLOG_SQL, params)
+        n, estimate, stale, *counts = cursor.fetchone()
+    ages, done = counts[: len(AGE_BUCKETS) + 1], counts[len(AGE_BUCKETS) + 1 :]
     labels = [label for _days, label in AGE_BUCKETS] + [f"over {AGE_BUCKETS[-1][0]} days"]
     top = (
-        items.filter(is_open)
+        BacklogItem.objects.filter(unit_id=unit_id, status__in=OPEN_STATUSES)
         .order_by("rank")
         .values("title", "product__name", "status", "type", "dimension", "estimate", "created_at")[
             :TOP_ITEMS
         ]
     )
     return {
-        "open": sums["n"],
-        "open_estimate": float(sums["estimate"] or 0),
-        "ages": [{"label": label, "count": sums[f"age_{i}"]} for i, label in enumerate(labels)],
-        "finished_last_quarter": {d.value: sums[f"done_{d.value}"] for d in Dimension},
+        "open": n,
+        "open_estimate": float(estimate or 0),
+        "ages": [{"label": label, "count": c} for label, c in zip(labels, ages, strict=True)],
+        "finished_last_quarter": dict(
+            zip(("improvement", "operations", "support"), done, strict=True)
+        ),
         "top": [
             {
                 "title": t["title"],
@@ -223,7 +249,7 @@ def _backlog(unit_id: int, now: dt.datetime, q_start: dt.date, q_end: dt.date) -
             }
             for t in top
         ],
-        "stale_open": sums["stale"],
+        "stale_open": stale,
     }
 
 
