@@ -118,10 +118,14 @@ def trend_chart(
     title: str = "",
     width: int = 720,
     height: int = 280,
+    compact: bool = False,
 ) -> str:
     """The full chart: bucket averages as a line, the min-max of each bucket as a band, and
     the target and thresholds as labelled dashed lines. A gap longer than twice the bucket
-    width or the metric's expected interval breaks the line."""
+    width or the metric's expected interval breaks the line.
+
+    `compact` (printed packets, many charts to a page) drops the band and keeps three value
+    ticks and three dates: less to draw, the same reading."""
     left, right, top, bottom = 56, 92, 14, 30
     plot_w, plot_h = width - left - right, height - top - bottom
     label = escape(title or "Trend")
@@ -143,7 +147,7 @@ def trend_chart(
             f'fill="{COLOURS["text"]}">No readings in this range.</text></svg>'
         )
         return "".join(parts)
-    ticks = nice_ticks(min(values), max(values))
+    ticks = nice_ticks(min(values), max(values), 3 if compact else 5)
     y_low, y_high = ticks[0], ticks[-1]
     y_span = (y_high - y_low) or 1.0
     t0, t1 = start.timestamp(), end.timestamp()
@@ -162,7 +166,7 @@ def trend_chart(
             f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" '
             f'fill="{COLOURS["text"]}">{escape(_fmt(tick))}</text>'
         )
-    parts.append(_time_axis(start, end, x, top + plot_h))
+    parts.append(_time_axis(start, end, x, top + plot_h, labels=3 if compact else None))
     half = width_step / 2
     max_gap = max(width_step, expected_interval or width_step) * 2
     segments: list[list[Bucket]] = []
@@ -172,7 +176,7 @@ def trend_chart(
         else:
             segments.append([bucket])
     for segment in segments:
-        if len(segment) > 1 and any(b.high != b.low for b in segment):
+        if not compact and len(segment) > 1 and any(b.high != b.low for b in segment):
             upper = " ".join(f"{x(b.start + half):.1f},{y(b.high):.1f}" for b in segment)
             lower = " ".join(f"{x(b.start + half):.1f},{y(b.low):.1f}" for b in reversed(segment))
             parts.append(
@@ -199,14 +203,30 @@ def trend_chart(
             f'<text x="{left + plot_w + 6}" y="{y(value) + 4:.1f}" fill="{colours[name]}">'
             f"{name} {escape(_fmt(value))}</text>"
         )
+    if not buckets:
+        parts.append(
+            f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h / 2:.1f}" text-anchor="middle" '
+            f'fill="{COLOURS["text"]}">No readings in this range.</text>'
+        )
     parts.append(
         f'<text x="{left}" y="{top - 2}" fill="{COLOURS["text"]}">{escape(unit)}</text></svg>'
     )
     return "".join(parts)
 
 
-def _time_axis(start: dt.datetime, end: dt.datetime, x, baseline: float) -> str:
+def _time_axis(
+    start: dt.datetime, end: dt.datetime, x, baseline: float, labels: int | None = None
+) -> str:
     span = end - start
+    if labels:
+        fmt = "%d %b" if span <= dt.timedelta(days=200) else "%b %Y"
+        moments = [start + span * i / (labels - 1) for i in range(labels)]
+        anchors = ["start"] + ["middle"] * (labels - 2) + ["end"]
+        return "".join(
+            f'<text x="{x(m):.1f}" y="{baseline + 16:.1f}" text-anchor="{a}" '
+            f'fill="{COLOURS["text"]}">{m.strftime(fmt)}</text>'
+            for m, a in zip(moments, anchors, strict=True)
+        )
     if span <= dt.timedelta(days=2):
         step, fmt = dt.timedelta(hours=6), "%H:%M"
     elif span <= dt.timedelta(days=45):

@@ -418,13 +418,39 @@ def _chart(metric: dict[str, Any]) -> str:
         critical=metric["critical"],
         title=f"{metric['product']}: {metric['name']}",
         width=560,
-        height=170,
+        height=150,
+        compact=True,
+    )
+
+
+ATTENTION = ("amber", "red", "stale")
+
+
+def _sparkline(metric: dict[str, Any]) -> str:
+    points = [(dt.datetime.fromisoformat(b[0]), b[1]) for b in metric["trend"]["buckets"]]
+    return charts.sparkline(
+        points,
+        status=metric["status"],
+        width=110,
+        height=24,
+        label=f"{metric['name']}, last {TREND_DAYS} days",
     )
 
 
 def render_packet_html(data: dict[str, Any]) -> str:
-    """The packet as one self-contained HTML page (styles inline), from its data alone."""
-    metrics = [{**m, "chart": _chart(m)} for m in data.get("metrics", [])]
+    """The packet as one self-contained HTML page (styles inline), from its data alone.
+
+    Every metric gets its trend as a sparkline in the table; the ones that need the meeting's
+    attention (amber, red, stale) also get the full chart with target and thresholds.
+    """
+    metrics = [
+        {
+            **m,
+            "sparkline": _sparkline(m),
+            "chart": _chart(m) if m["status"] in ATTENTION else "",
+        }
+        for m in data.get("metrics", [])
+    ]
     context = {
         "p": data,
         "metrics": metrics,

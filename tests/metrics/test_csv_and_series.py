@@ -171,3 +171,13 @@ def test_sparkline_empty_and_single_point():
     assert "stroke-dasharray" in charts.sparkline([])
     one = charts.sparkline([(timezone.now(), 4.0)], status="red")
     assert "#c62828" in one and "<polyline" in one
+
+
+def test_trend_chart_says_when_the_range_is_empty_even_with_threshold_lines():
+    end = timezone.now()
+    svg = charts.trend_chart(
+        [], start=end - dt.timedelta(days=30), end=end, width_step=dt.timedelta(hours=3),
+        unit="%", target=99.9, warning=99.5, critical=99.0, compact=True,
+    )  # fmt: skip
+    assert "No readings in this range." in svg
+    assert "target 99.9" in svg
