@@ -26,7 +26,7 @@ def test_join_and_dissolve_at_once_leave_every_product_in_a_real_unit():
         joiner = ProductFactory(owner=owner)
         barrier = threading.Barrier(2)
 
-        def join(product=joiner, target=cluster):
+        def join(product=joiner, target=cluster, barrier=barrier):
             try:
                 barrier.wait()
                 product_set_cluster(actor=leader, product=product, cluster=target)
@@ -37,7 +37,7 @@ def test_join_and_dissolve_at_once_leave_every_product_in_a_real_unit():
             finally:
                 connection.close()
 
-        def dissolve(target=cluster):
+        def dissolve(target=cluster, barrier=barrier):
             try:
                 barrier.wait()
                 cluster_delete(actor=leader, cluster=target)
