@@ -107,7 +107,13 @@ from portfolio.services import (
     team_create,
     team_update,
 )
-from products.models import ManagementModel, OwnershipUnit, Product, Stage
+from products.models import (
+    LifecycleTransition,
+    ManagementModel,
+    OwnershipUnit,
+    Product,
+    Stage,
+)
 from products.services import (
     MigrationPlanInput,
     migration_plan_mark_done,
@@ -1987,6 +1993,30 @@ class _Builder:
                 self._move(spec, product, to_stage)
                 product.lifecycle_stage = to_stage
 
+    def history_dates(self) -> None:
+        """Give each product a past: it entered the portfolio one to six years ago, and its
+        recorded lifecycle moves are spread from then to between one month and about a year
+        ago, so pages and packets show how long a product has been in its stage. Only rows
+        the seed has just written move (a product already dated is left alone), so a re-seed
+        changes nothing."""
+        fresh = timezone.now() - dt.timedelta(days=2)
+        for spec in PRODUCTS:
+            product = Product.objects.get(pk=self.products[spec.slug].pk)
+            if product.created_at < fresh:
+                continue
+            h = int(hashlib.sha256(spec.slug.encode()).hexdigest(), 16)
+            entered = timezone.now() - dt.timedelta(days=365 * (1 + h % 6) + h % 90)
+            last_move = timezone.now() - dt.timedelta(days=30 + (h // 7) % 330)
+            moves = list(LifecycleTransition.objects.filter(product=product).order_by("at", "pk"))
+            steps = max(len(moves) - 1, 1)
+            for i, move in enumerate(moves):
+                at = entered + (last_move - entered) * (i / steps) if i else entered
+                LifecycleTransition.objects.filter(pk=move.pk).update(at=at)
+            stage_since = last_move if len(moves) > 1 else entered
+            Product.objects.filter(pk=product.pk).update(
+                created_at=entered, stage_changed_at=stage_since
+            )
+
     def _move(self, spec: ProductSpec, product: Product, to_stage: str) -> None:
         from_stage = product.lifecycle_stage
         reason = spec.reasons.get(to_stage) or DEFAULT_REASONS.get((from_stage, to_stage), "")
@@ -2425,6 +2455,7 @@ class _Builder:
         self.products_()
         self.dependencies()
         self.lifecycles()
+        self.history_dates()
         self.log(f"{len(self.products)} products with their dependencies and lifecycles")
         self.backlogs()
         self.log(f"backlogs ready ({BacklogItem.objects.count()} items)")
