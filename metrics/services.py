@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import io
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,6 +175,8 @@ class _Clean:
     unit: str | None
 
 
+# product-slug/metric-key: a product slug (up to 160) and a metric key (up to 60).
+REF_RE = re.compile(r"^[-a-zA-Z0-9_]{1,160}/[-a-zA-Z0-9_]{1,60}\Z")
 READING_FIELDS = frozenset({"metric", "time", "value", "source", "unit"})
 
 
@@ -220,9 +223,9 @@ def _ref(value: Any, errs: RowErrors) -> int | str | None:
         return value
     if isinstance(value, str):
         text = value.strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit() and len(text) < 19:
             return int(text)
-        if text.count("/") == 1 and all(text.split("/")):
+        if REF_RE.match(text):
             return text
     errs.add("metric", "Give the metric's id or 'product-slug/metric-key'.")
     return None

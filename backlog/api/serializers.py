@@ -7,6 +7,7 @@ the same queries at any page size and a single item answers with the same body.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
@@ -110,6 +111,9 @@ class BacklogItemSerializer(serializers.Serializer):
     days_since_touched = serializers.IntegerField(help_text="Whole days since its last change.")
 
 
+SLUG_OR_ID = re.compile(r"^[-a-zA-Z0-9_]+\Z")
+
+
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
 class ProductRefField(serializers.Field):
     """One product given by id or slug; unknown ones name the field."""
@@ -123,8 +127,10 @@ class ProductRefField(serializers.Field):
         if isinstance(data, bool) or not isinstance(data, (int, str)):
             self.fail("invalid")
         ref = str(data)
-        if not ref or len(ref) > 160:
-            self.fail("invalid")
+        if not ref or len(ref) > 160 or not SLUG_OR_ID.match(ref):
+            # A slug is letters, digits, '-' and '_': anything else (a NUL byte, say) names
+            # no product, and PostgreSQL would refuse it as a literal.
+            self.fail("unknown", ref=ref.encode("unicode_escape").decode("ascii")[:40])
         query = Q(slug=ref)
         if ref.isascii() and ref.isdigit() and len(ref) < 19:
             query |= Q(pk=int(ref))

@@ -360,3 +360,18 @@ def test_viewer_may_not_move(as_viewer, product, abcd):
     response = as_viewer.post(move(abcd[0]), {"position": 3}, format="json")
     assert response.status_code == 403
     assert response.json()["rule"] == "unit_owner_or_leader"
+
+
+def test_a_product_reference_with_a_nul_byte_is_a_400_not_a_500(owner):
+    from tests.backlog.factories import BacklogItemFactory
+    from tests.conftest import api_as
+    from tests.products.factories import ProductFactory
+
+    item = BacklogItemFactory(product=ProductFactory(owner=owner.person))
+    response = api_as(owner).put(
+        f"/api/v1/backlog-items/{item.pk}/",
+        {"product": '"\x00', "title": "x", "version": item.version},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "product" in response.json()["errors"]

@@ -253,3 +253,12 @@ def test_deleting_the_latest_reading_moves_the_metric_back(owner, viewer, metric
     services.reading_delete(actor=owner, reading=Reading.objects.get())
     metric.refresh_from_db()
     assert (metric.last_value, metric.last_read_at) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "ref", ["³", "1²", "payroll/avail\x00ability", "pay roll/availability", -3]
+)
+def test_metric_references_that_cannot_name_a_metric_are_row_errors(owner, metric, ref):
+    rows = [{"metric": ref, "time": timezone.now().isoformat(), "value": 1}]
+    exc = _refused(owner, rows)
+    assert list(exc.errors) == ["readings[0].metric"]
