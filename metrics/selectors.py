@@ -12,8 +12,8 @@ from django.db.models import IntegerField, Max, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from backlog.models import Dimension
-from metrics.models import Metric, Reading, Status
-from metrics.status import severity_expression, status_from_severity
+from metrics.models import Metric, Reading
+from metrics.status import severity_expression
 from portfolio.models import PortfolioSettings
 
 RANGES: dict[str, tuple[str, dt.timedelta]] = {
@@ -64,28 +64,6 @@ def unit_health_subquery(outer: str = "pk", *, now: dt.datetime | None = None) -
         .values("worst")
     )
     return Subquery(worst, output_field=IntegerField())
-
-
-def product_health(product_ids, *, now: dt.datetime | None = None) -> dict[int, Status]:
-    """The roll-up status per product (the worst of its metrics); products without any absent."""
-    rows = (
-        with_status(Metric.objects.filter(product_id__in=product_ids), now=now)
-        .values("product_id")
-        .annotate(worst=Max("severity"))
-        .values_list("product_id", "worst")
-    )
-    return {pid: status_from_severity(worst) for pid, worst in rows}
-
-
-def unit_health(unit_ids, *, now: dt.datetime | None = None) -> dict[int, Status]:
-    """The roll-up per ownership unit, over the products currently run in it."""
-    rows = (
-        with_status(Metric.objects.filter(product__unit_id__in=unit_ids), now=now)
-        .values("product__unit_id")
-        .annotate(worst=Max("severity"))
-        .values_list("product__unit_id", "worst")
-    )
-    return {uid: status_from_severity(worst) for uid, worst in rows}
 
 
 # --- Coverage ----------------------------------------------------------------------------------

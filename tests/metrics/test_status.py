@@ -6,9 +6,10 @@ import datetime as dt
 import pytest
 
 from metrics.models import Better, Metric, Status
-from metrics.selectors import product_health, unit_health, with_status
+from metrics.selectors import health_subquery, unit_health_subquery, with_status
 from metrics.status import metric_status, status_from_severity, status_of, worst
 from portfolio.models import PortfolioSettings
+from products.models import OwnershipUnit, Product
 from tests.metrics.factories import MetricFactory
 from tests.portfolio.factories import ClusterFactory
 from tests.products.factories import ProductFactory
@@ -136,7 +137,21 @@ def test_product_and_unit_roll_ups():
     _metric(a, HIGHER, 99.2, NOW - dt.timedelta(hours=1))  # amber
     _metric(b, HIGHER, None, None)  # no data
     _metric(alone, LOWER, 2000.0, NOW - dt.timedelta(hours=1))  # red
-    health = product_health([a.pk, b.pk, alone.pk, bare.pk], now=NOW)
-    assert health == {a.pk: Status.AMBER, b.pk: Status.NO_DATA, alone.pk: Status.RED}
-    units = unit_health([cluster.unit.pk, alone.unit.pk, bare.unit.pk], now=NOW)
-    assert units == {cluster.unit.pk: Status.AMBER, alone.unit.pk: Status.RED}
+    products = Product.objects.filter(pk__in=[a.pk, b.pk, alone.pk, bare.pk]).annotate(
+        worst=health_subquery(now=NOW)
+    )
+    health = {pk: status_from_severity(w) for pk, w in products.values_list("pk", "worst")}
+    assert health == {
+        a.pk: Status.AMBER,
+        b.pk: Status.NO_DATA,
+        alone.pk: Status.RED,
+        bare.pk: None,
+    }
+    units = OwnershipUnit.objects.filter(
+        pk__in=[cluster.unit.pk, alone.unit.pk, bare.unit.pk]
+    ).annotate(worst=unit_health_subquery(now=NOW))
+    assert {pk: status_from_severity(w) for pk, w in units.values_list("pk", "worst")} == {
+        cluster.unit.pk: Status.AMBER,
+        alone.unit.pk: Status.RED,
+        bare.unit.pk: None,
+    }
