@@ -6,8 +6,9 @@ import django_filters
 from django.core.validators import RegexValidator
 from django.db.models import Q
 
-from backlog.models import BacklogItem, Dimension, ItemStatus, ItemType
+from backlog.models import BacklogItem, ItemStatus, ItemType
 from portfolio.filters import UpdatedSinceFilterSet
+from products.models import Dimension
 
 # Ids are checked before they reach the query: a value past bigint would fail in PostgreSQL.
 _ID = RegexValidator(r"^[0-9]{1,18}\Z", "An id (a whole number).")

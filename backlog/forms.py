@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from backlog.models import BacklogItem, Dimension, ItemStatus, ItemType
+from backlog.models import BacklogItem, ItemStatus, ItemType
+from products.models import Dimension
 
 
 def _any(choices) -> list[tuple[str, str]]:

@@ -6,7 +6,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from products.models import OwnershipUnit, Product
+from portfolio.permissions import is_leader
+from products.models import Dimension, OwnershipUnit, Product
 
 
 class ItemType(models.TextChoices):
@@ -14,12 +15,6 @@ class ItemType(models.TextChoices):
     FIX = "fix", "Fix"
     ENHANCEMENT = "enhancement", "Enhancement"
     INVESTIGATION = "investigation", "Investigation"
-
-
-class Dimension(models.TextChoices):
-    IMPROVEMENT = "improvement", "Improvement"
-    OPERATIONS = "operations", "Operations"
-    SUPPORT = "support", "Support"
 
 
 class ItemStatus(models.TextChoices):
@@ -45,8 +40,6 @@ class BacklogItemQuerySet(models.QuerySet):
         return self if user.is_authenticated else self.none()
 
     def editable_by(self, user) -> BacklogItemQuerySet:
-        from portfolio.permissions import is_leader
-
         if is_leader(user):
             return self
         if not user.is_authenticated:

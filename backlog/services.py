@@ -14,9 +14,9 @@ from django.utils import timezone
 from backlog import ranking
 from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
 from portfolio.errors import RuleViolation, StaleVersion, ValidationFailed
-from portfolio.permissions import require_unit_editor
 from portfolio.validation import full_clean_or_fail
 from products.models import OwnershipUnit, Product, Stage
+from products.permissions import require_unit_editor
 
 EDITABLE_FIELDS = {
     "title",

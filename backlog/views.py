@@ -30,9 +30,9 @@ from backlog.models import OPEN_STATUSES, BacklogItem
 from metrics.selectors import unit_health_subquery
 from portfolio.errors import DomainError, StaleVersion
 from portfolio.htmx import add_domain_error, render_page, wants_partial
-from portfolio.permissions import can_edit_unit
-from portfolio.views import GET_POST, post_data
+from portfolio.pages import GET_POST, post_data
 from products.models import OwnershipUnit, Product
+from products.permissions import can_edit_unit
 
 PAGE_SIZE = 100
 PAGE = "backlog/backlog_detail.html"

@@ -1241,14 +1241,16 @@ def copy_backlog(cursor, lines: list[str]) -> int:
 def _models() -> dict[str, Any]:
     from django.contrib.auth import get_user_model
 
-    from portfolio.funding.models import FundingAllocation, InvestmentRequest
-    from portfolio.models import Cluster, Person, Team
+    from funding.models import FundingAllocation, InvestmentRequest
     from products.models import (
+        Cluster,
         ExternalId,
         LifecycleTransition,
         MigrationPlan,
         OwnershipUnit,
+        Person,
         Product,
+        Team,
     )
 
     return {

@@ -221,9 +221,8 @@ def make_fixtures() -> Fixtures:
     from django.db.models import Count
     from rest_framework.authtoken.models import Token
 
-    from portfolio.models import Person, Team
     from portfolio.permissions import LEADERS_GROUP
-    from products.models import Product
+    from products.models import Person, Product, Team
 
     user = get_user_model().objects.create_user(
         "bench-leader", "bench-leader@bench.example", "bench-pass-2026"
@@ -385,10 +384,10 @@ SELECT p.id, p.name, p.slug, p.kind, p.description, p.user_groups, p.user_count,
              WHERE e.product_id = p.id ORDER BY e.source) AS external_ids
 FROM products_product p
 LEFT JOIN products_ownershipunit u ON u.id = p.unit_id
-LEFT JOIN portfolio_cluster c ON c.id = u.cluster_id
-LEFT JOIN portfolio_person o ON o.id = u.owner_id
+LEFT JOIN products_cluster c ON c.id = u.cluster_id
+LEFT JOIN products_person o ON o.id = u.owner_id
 LEFT JOIN auth_user au ON au.id = o.user_id
-LEFT JOIN portfolio_team t ON t.id = p.team_id
+LEFT JOIN products_team t ON t.id = p.team_id
 WHERE p.lifecycle_stage = %s
 ORDER BY p.name, p.id
 LIMIT %s
@@ -415,10 +414,10 @@ SELECT p.id, p.name, p.slug, p.kind, p.lifecycle_stage, p.strategic, p.managemen
           FROM metrics_metric m WHERE m.product_id = p.id) AS health
 FROM products_product p
 LEFT JOIN products_ownershipunit u ON u.id = p.unit_id
-LEFT JOIN portfolio_cluster c ON c.id = u.cluster_id
-LEFT JOIN portfolio_person o ON o.id = u.owner_id
+LEFT JOIN products_cluster c ON c.id = u.cluster_id
+LEFT JOIN products_person o ON o.id = u.owner_id
 LEFT JOIN auth_user au ON au.id = o.user_id
-LEFT JOIN portfolio_team t ON t.id = p.team_id
+LEFT JOIN products_team t ON t.id = p.team_id
 WHERE p.lifecycle_stage = %(stage)s
 ORDER BY p.name, p.id
 LIMIT %(limit)s
@@ -712,7 +711,7 @@ def measure_upserts(client: Client, db, fixtures: Fixtures, reps: int) -> dict[s
     body = json.dumps({"rows": rows}, separators=(",", ":")).encode()
     full_body = json.dumps({"rows": upsert_rows(fixtures, full=True)}, separators=(",", ":"))
     with db.cursor() as cur:
-        cur.execute("SELECT slug, id FROM portfolio_team")
+        cur.execute("SELECT slug, id FROM products_team")
         team_ids = dict(cur.fetchall())
         cur.execute("DROP TABLE IF EXISTS bench_copy_product")
         # Same columns, defaults, constraints and indexes (unique slug and its pattern index).
@@ -1128,7 +1127,7 @@ def seed_history(weeks: int) -> list[dict[str, Any]]:
     from django.db import connection
     from django.utils import timezone
 
-    from portfolio.analytics.compute import run_snapshot
+    from analytics.compute import run_snapshot
 
     out = []
     now = timezone.now()
@@ -1191,8 +1190,8 @@ def analytics_reference() -> dict[str, float]:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from portfolio.analytics import compute
-    from portfolio.analytics.models import Snapshot, SnapshotStatus, Trigger
+    from analytics import compute
+    from analytics.models import Snapshot, SnapshotStatus, Trigger
     from portfolio.models import PortfolioSettings
 
     class Rollback(Exception):
@@ -1227,7 +1226,7 @@ def analytics_worker_round(db, app) -> tuple[float, float, dict[str, Any]]:
     from django.db import connection
     from django.utils import timezone
 
-    from portfolio.analytics.models import Snapshot, Trigger
+    from analytics.models import Snapshot, Trigger
 
     snap_id = Snapshot.objects.create(
         started_at=timezone.now(), trigger=Trigger.MANUAL, step_label="Queued"
@@ -1235,7 +1234,7 @@ def analytics_worker_round(db, app) -> tuple[float, float, dict[str, Any]]:
     connection.close()
     started = time.perf_counter()
     app.send_task(
-        "portfolio.tasks.compute_portfolio_analytics",
+        "analytics.tasks.compute_portfolio_analytics",
         args=[snap_id],
         kwargs={"wait": True},
         queue=ANALYTICS_QUEUE,
@@ -1245,7 +1244,7 @@ def analytics_worker_round(db, app) -> tuple[float, float, dict[str, Any]]:
         while True:
             cur.execute(
                 "SELECT status, finished_at - started_at, error, results "
-                "FROM portfolio_snapshot WHERE id = %s",
+                "FROM analytics_snapshot WHERE id = %s",
                 [snap_id],
             )
             status, duration, error, results = cur.fetchone()
@@ -1261,21 +1260,21 @@ def analytics_worker_round(db, app) -> tuple[float, float, dict[str, Any]]:
 
 
 ANALYTICS_COUNTS_SQL = """
-SELECT (SELECT count(*) FROM portfolio_unitstate WHERE snapshot_id = %(s)s),
-       (SELECT count(*) FILTER (WHERE active) FROM portfolio_unitstate WHERE snapshot_id = %(s)s),
+SELECT (SELECT count(*) FROM analytics_unitstate WHERE snapshot_id = %(s)s),
+       (SELECT count(*) FILTER (WHERE active) FROM analytics_unitstate WHERE snapshot_id = %(s)s),
        (SELECT count(*) FILTER (WHERE NOT accountable)
-          FROM portfolio_unitstate WHERE snapshot_id = %(s)s),
+          FROM analytics_unitstate WHERE snapshot_id = %(s)s),
        (SELECT jsonb_object_agg(status, n) FROM (SELECT status, count(*) AS n
-          FROM portfolio_ownerload WHERE snapshot_id = %(s)s GROUP BY status) o),
-       (SELECT count(*) FROM portfolio_ownerload WHERE snapshot_id = %(s)s AND design_problem),
-       (SELECT count(*) FROM portfolio_ownerload
+          FROM analytics_ownerload WHERE snapshot_id = %(s)s GROUP BY status) o),
+       (SELECT count(*) FROM analytics_ownerload WHERE snapshot_id = %(s)s AND design_problem),
+       (SELECT count(*) FROM analytics_ownerload
          WHERE snapshot_id = %(s)s AND design_problem AND suggestions <> '[]'::jsonb),
        (SELECT jsonb_object_agg(kind, n) FROM (SELECT kind, count(*) AS n
-          FROM portfolio_signalobservation WHERE snapshot_id = %(s)s GROUP BY kind) k),
+          FROM analytics_signalobservation WHERE snapshot_id = %(s)s GROUP BY kind) k),
        (SELECT jsonb_object_agg(kind, n) FROM (SELECT kind, count(*) AS n
-          FROM portfolio_splitsignal WHERE status = 'open' GROUP BY kind) k),
-       (SELECT count(*) FROM portfolio_candidate WHERE snapshot_id = %(s)s),
-       (SELECT count(*) FROM portfolio_snapshot WHERE status = 'done')
+          FROM analytics_splitsignal WHERE status = 'open' GROUP BY kind) k),
+       (SELECT count(*) FROM analytics_candidate WHERE snapshot_id = %(s)s),
+       (SELECT count(*) FROM analytics_snapshot WHERE status = 'done')
 """
 
 
@@ -1386,44 +1385,44 @@ DASHBOARD_PATH = "/dashboard/"
 # orphans, owners by load status and the first over the ceiling, the open signals (first ones
 # and how many), the first candidates, the over-the-ceiling trend, and the settings row.
 DASHBOARD_SQL = [
-    """SELECT id, started_at, finished_at, results, thresholds FROM portfolio_snapshot
+    """SELECT id, started_at, finished_at, results, thresholds FROM analytics_snapshot
         WHERE status = 'done' ORDER BY started_at DESC, id DESC LIMIT 1""",
-    """SELECT id, started_at, step, steps, step_label FROM portfolio_snapshot
+    """SELECT id, started_at, step, steps, step_label FROM analytics_snapshot
         WHERE status = 'running' ORDER BY started_at DESC LIMIT 1""",
     "SELECT * FROM portfolio_portfoliosettings ORDER BY id LIMIT 1",
-    "SELECT id, name, slug FROM portfolio_cluster ORDER BY name",
-    """SELECT DISTINCT p.id, p.name FROM portfolio_person p
+    "SELECT id, name, slug FROM products_cluster ORDER BY name",
+    """SELECT DISTINCT p.id, p.name FROM products_person p
          JOIN products_ownershipunit u ON u.owner_id = p.id AND u.is_active ORDER BY p.name""",
-    """SELECT stage, accountable, active, health, count(*) FROM portfolio_unitstate
+    """SELECT stage, accountable, active, health, count(*) FROM analytics_unitstate
         WHERE snapshot_id = %(s)s GROUP BY 1, 2, 3, 4""",
     """SELECT us.id, us.name, us.stage, us.members, us.unit_id, o.name, c.slug, pr.slug
-         FROM portfolio_unitstate us
+         FROM analytics_unitstate us
          JOIN products_ownershipunit u ON u.id = us.unit_id
-         LEFT JOIN portfolio_person o ON o.id = us.owner_id
-         LEFT JOIN portfolio_cluster c ON c.id = u.cluster_id
+         LEFT JOIN products_person o ON o.id = us.owner_id
+         LEFT JOIN products_cluster c ON c.id = u.cluster_id
          LEFT JOIN products_product pr ON pr.id = u.product_id
         WHERE us.snapshot_id = %(s)s AND NOT us.accountable
         ORDER BY us.name, us.id LIMIT 10""",
-    """SELECT status, count(*) FROM portfolio_ownerload WHERE snapshot_id = %(s)s
+    """SELECT status, count(*) FROM analytics_ownerload WHERE snapshot_id = %(s)s
         GROUP BY status""",
     """SELECT l.id, l.active_units, l.stable_units, l.status, l.consecutive_over,
               l.design_problem, l.suggestions, p.id, p.name
-         FROM portfolio_ownerload l JOIN portfolio_person p ON p.id = l.person_id
+         FROM analytics_ownerload l JOIN products_person p ON p.id = l.person_id
         WHERE l.snapshot_id = %(s)s AND l.status IN ('over', 'triaging')
         ORDER BY l.design_problem DESC, l.consecutive_over DESC, p.name LIMIT 15""",
     """SELECT s.id, s.kind, s.evidence, s.opened_at, c.name, c.slug, p.name, p.slug
-         FROM portfolio_splitsignal s
-         JOIN portfolio_cluster c ON c.id = s.cluster_id
+         FROM analytics_splitsignal s
+         JOIN products_cluster c ON c.id = s.cluster_id
          JOIN products_product p ON p.id = s.product_id
         WHERE s.status = 'open' ORDER BY s.opened_at DESC, s.id LIMIT 10""",
-    "SELECT count(*) FROM portfolio_splitsignal WHERE status = 'open'",
-    """SELECT c.rank, c.score, c.reasons, p.name, p.slug FROM portfolio_candidate c
+    "SELECT count(*) FROM analytics_splitsignal WHERE status = 'open'",
+    """SELECT c.rank, c.score, c.reasons, p.name, p.slug FROM analytics_candidate c
          JOIN products_product p ON p.id = c.product_id
         WHERE c.snapshot_id = %(s)s ORDER BY c.rank LIMIT 5""",
     """SELECT s.id, s.started_at,
-              (SELECT count(*) FROM portfolio_ownerload o
+              (SELECT count(*) FROM analytics_ownerload o
                 WHERE o.snapshot_id = s.id AND o.status IN ('over', 'triaging'))
-         FROM portfolio_snapshot s WHERE s.status = 'done'
+         FROM analytics_snapshot s WHERE s.status = 'done'
         ORDER BY s.started_at DESC, s.id DESC LIMIT 12""",
 ]
 
@@ -1520,14 +1519,14 @@ _UNIT_STAGE = """(SELECT p.lifecycle_stage FROM products_product p
 FUNDING_SQL = [
     f"""SELECT {_UNIT_STAGE.format(t="a")} AS stage, a.mode, sum(a.operations_amount),
               sum(a.improvement_amount), count(*)
-         FROM portfolio_fundingallocation a
+         FROM funding_fundingallocation a
         WHERE a.fiscal_year = %(year)s
         GROUP BY 1, 2""",
     f"""SELECT {_UNIT_STAGE.format(t="r")} AS stage, al.mode,
               sum(r.amount) FILTER (WHERE r.status = 'approved'),
               sum(r.amount) FILTER (WHERE r.status = 'submitted')
-         FROM portfolio_investmentrequest r
-         LEFT JOIN portfolio_fundingallocation al
+         FROM funding_investmentrequest r
+         LEFT JOIN funding_fundingallocation al
                 ON al.unit_id = r.unit_id AND al.fiscal_year = r.fiscal_year
         WHERE r.fiscal_year = %(year)s AND r.status IN ('approved', 'submitted')
         GROUP BY 1, 2""",
@@ -1917,7 +1916,7 @@ SELECT i.id, i.unit_id, COALESCE(c.name, up.name) AS unit_name, p.slug, i.title,
 FROM backlog_backlogitem i
 JOIN products_product p ON p.id = i.product_id
 JOIN products_ownershipunit u ON u.id = i.unit_id
-LEFT JOIN portfolio_cluster c ON c.id = u.cluster_id
+LEFT JOIN products_cluster c ON c.id = u.cluster_id
 LEFT JOIN products_product up ON up.id = u.product_id
 WHERE i.unit_id = %s AND i.status = %s
 ORDER BY i.unit_id, i.rank, i.id

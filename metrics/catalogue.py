@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from backlog.models import Dimension
 from metrics.models import Better, Level
+from products.models import Dimension
 
 
 @dataclass(frozen=True)

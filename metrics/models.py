@@ -15,8 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from backlog.models import Dimension
-from products.models import Product
+from portfolio.permissions import is_leader
+from products.models import Dimension, Product
 
 
 class Level(models.TextChoices):
@@ -63,7 +63,6 @@ class MetricQuerySet(models.QuerySet):
         return self if user.is_authenticated else self.none()
 
     def editable_by(self, user) -> MetricQuerySet:
-        from portfolio.permissions import is_leader
 
         if is_leader(user):
             return self

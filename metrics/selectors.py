@@ -11,10 +11,10 @@ from django.db import connection
 from django.db.models import IntegerField, Max, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from backlog.models import Dimension
 from metrics.models import Metric, Reading
 from metrics.status import severity_expression
 from portfolio.models import PortfolioSettings
+from products.models import Dimension
 
 RANGES: dict[str, tuple[str, dt.timedelta]] = {
     "30d": ("30 days", dt.timedelta(days=30)),

@@ -28,9 +28,10 @@ from metrics.models import Better, Metric, Reading
 from portfolio.bulk import BulkValidationFailed, RowError, RowErrors, clean_string, printable
 from portfolio.errors import Forbidden, ValidationFailed
 from portfolio.models import PortfolioSettings
-from portfolio.permissions import is_leader, require_unit_editor
+from portfolio.permissions import is_leader
 from portfolio.validation import full_clean_or_fail
 from products.models import Product
+from products.permissions import require_unit_editor
 
 MAX_READINGS = 10_000
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)

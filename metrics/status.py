@@ -32,6 +32,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from metrics.models import BY_SEVERITY, SEVERITY, Better, Status
+from portfolio.models import PortfolioSettings
 
 
 def is_worse(value: float, threshold: float, better: str) -> bool:
@@ -84,7 +85,6 @@ def worst(statuses) -> Status | None:
 
 def settings_multiple() -> Coalesce:
     """The settings' stale multiple, read inside the statement that needs it (no extra query)."""
-    from portfolio.models import PortfolioSettings
 
     value = PortfolioSettings.objects.filter(pk=1).values("stale_interval_multiple")
     default = PortfolioSettings._meta.get_field("stale_interval_multiple").default

@@ -18,28 +18,26 @@ from django.utils.cache import patch_vary_headers
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
-from backlog.models import Dimension
 from metrics import services
 from metrics.charts import trend_chart
 from metrics.forms import MetricCreateForm, MetricForm, ReadingForm, UploadForm
 from metrics.models import SEVERITY, Metric, Reading, Status
+from metrics.panels import panel_context
 from metrics.selectors import (
     DEFAULT_RANGE,
     RANGES,
-    coverage_from,
     series,
     sparklines,
     window,
     with_status,
 )
-from metrics.status import settings_multiple, status_from_severity, worst
+from metrics.status import settings_multiple, status_from_severity
 from metrics.templatetags.metric_tags import explain
 from portfolio.errors import DomainError
 from portfolio.htmx import add_domain_error, redirect_after_post, render_page, wants_partial
-from portfolio.models import PortfolioSettings
-from portfolio.permissions import can_edit_unit
-from portfolio.views import GET_POST, form_page, post_data, submit_form
+from portfolio.pages import GET_POST, form_page, post_data, submit_form
 from products.models import Product
+from products.permissions import can_edit_unit
 
 PAGE = "metrics/metric_detail.html"
 PANEL = "metrics/_product_metrics.html"
@@ -124,30 +122,6 @@ def _chart_context(metric: Metric, key: str) -> dict:
 
 
 # --- the product page's panel ----------------------------------------------------------------
-
-
-def panel_context(product: Product, *, can_edit: bool, form=None) -> dict:
-    """What the metrics panel shows: three queries however many metrics there are."""
-    metrics = list(with_status(Metric.objects.filter(product=product)).order_by("name", "pk"))
-    lines = sparklines([m.pk for m in metrics])
-    for metric in metrics:
-        metric.status = status_from_severity(metric.severity)
-        metric.spark = lines.get(metric.pk, [])
-    # Read, never created here: a page view does not write (the defaults stand in).
-    settings = PortfolioSettings.objects.filter(pk=1).first() or PortfolioSettings()
-    coverage = coverage_from([m.dimension for m in metrics], settings)
-    covered = [label.lower() for value, label in Dimension.choices if value in coverage.dimensions]
-    if can_edit and form is None:
-        form = MetricCreateForm(auto_id="metric_%s")
-    return {
-        "product": product,
-        "metrics": metrics,
-        "health": worst(m.status for m in metrics),
-        "coverage": coverage,
-        "covered": covered,
-        "can_edit": can_edit,
-        "form": form,
-    }
 
 
 @GET_POST

@@ -7,7 +7,7 @@ through the services behind the pages and the API.
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from portfolio.models import Cluster, Person, PortfolioSettings, Team
+from portfolio.models import PortfolioSettings
 
 
 class ReadOnlyAdmin(SimpleHistoryAdmin):
@@ -19,25 +19,6 @@ class ReadOnlyAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-
-@admin.register(Person)
-class PersonAdmin(ReadOnlyAdmin):
-    list_display = ["name", "email", "title", "active", "user"]
-    list_filter = ["active"]
-    search_fields = ["name", "email"]
-
-
-@admin.register(Team)
-class TeamAdmin(ReadOnlyAdmin):
-    list_display = ["name", "slug"]
-    search_fields = ["name"]
-
-
-@admin.register(Cluster)
-class ClusterAdmin(ReadOnlyAdmin):
-    list_display = ["name", "slug", "reasons"]
-    search_fields = ["name"]
 
 
 @admin.register(PortfolioSettings)

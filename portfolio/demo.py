@@ -76,51 +76,48 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from analytics.compute import run_snapshot
+from analytics.models import Snapshot, SnapshotStatus, Trigger
 from backlog.models import BacklogItem, ItemStatus
 from backlog.services import backlog_item_create, backlog_item_update
-from metrics.catalogue import BY_KEY
-from metrics.models import Better, Metric
-from metrics.services import MAX_READINGS, metric_create, metric_update, readings_ingest
-from portfolio.analytics.compute import run_snapshot
-from portfolio.analytics.models import Snapshot, SnapshotStatus, Trigger
-from portfolio.errors import RuleViolation
-from portfolio.funding.models import (
-    FundingAllocation,
-    FundingMode,
-    InvestmentRequest,
-    RequestStatus,
-)
-from portfolio.funding.services import (
+from funding.models import FundingAllocation, FundingMode, InvestmentRequest, RequestStatus
+from funding.services import (
     allocation_set,
     request_approve,
     request_create,
     request_reject,
     request_withdraw,
 )
-from portfolio.models import Cluster, ClusterReason, Person, PortfolioSettings, Team
+from metrics.catalogue import BY_KEY
+from metrics.models import Better, Metric
+from metrics.services import MAX_READINGS, metric_create, metric_update, readings_ingest
+from portfolio.errors import RuleViolation
+from portfolio.models import PortfolioSettings
 from portfolio.permissions import LEADERS_GROUP
-from portfolio.services import (
-    cluster_create,
-    cluster_update,
-    person_create,
-    person_update,
-    team_create,
-    team_update,
-)
 from products.models import (
+    Cluster,
+    ClusterReason,
     LifecycleTransition,
     ManagementModel,
     OwnershipUnit,
+    Person,
     Product,
     Stage,
+    Team,
 )
 from products.services import (
     MigrationPlanInput,
+    cluster_create,
+    cluster_update,
     migration_plan_mark_done,
+    person_create,
+    person_update,
     product_create,
     product_set_cluster,
     product_transition,
     product_update,
+    team_create,
+    team_update,
     unit_assign_owner,
 )
 from reviews.models import (

@@ -6,9 +6,7 @@ import datetime as dt
 
 import django_filters
 from django import forms
-from django.db.models import Q
-
-from portfolio.models import Cluster, Person, Team
+from django.db.models import Q, QuerySet
 
 
 class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
@@ -36,42 +34,30 @@ class UpdatedSinceFilterSet(django_filters.FilterSet):
     )
 
 
-class PersonFilterSet(UpdatedSinceFilterSet):
-    q = django_filters.CharFilter(method="search", label="Search")
-    active = django_filters.BooleanFilter()
-
-    class Meta:
-        model = Person
-        fields = ["q", "active", "updated_since"]
-
-    def search(self, queryset, name, value):
-        return queryset.filter(Q(name__icontains=value) | Q(email__icontains=value))
+def by_ref(queryset: QuerySet, value: str, path: str) -> QuerySet:
+    """An object given by id or slug at `path` (a slug may be all digits, so both are tried)."""
+    if value.isdigit():
+        return queryset.filter(Q(**{f"{path}_id": int(value)}) | Q(**{f"{path}__slug": value}))
+    return queryset.filter(**{f"{path}__slug": value})
 
 
-class TeamFilterSet(UpdatedSinceFilterSet):
-    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
-    member = django_filters.ModelChoiceFilter(
-        field_name="members", queryset=Person.objects.all(), label="Member"
-    )
+class StrictBooleanField(forms.Field):
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError("Give true or false.", code="invalid")
 
-    class Meta:
-        model = Team
-        fields = ["q", "member", "updated_since"]
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """true/false (or 1/0); anything else is a 400, not a filter silently left out."""
+
+    field_class = StrictBooleanField
 
 
-class ClusterFilterSet(UpdatedSinceFilterSet):
-    q = django_filters.CharFilter(method="search", label="Search")
-    owner = django_filters.ModelChoiceFilter(
-        field_name="unit__owner", queryset=Person.objects.all(), label="Owner"
-    )
-    has_reason = django_filters.BooleanFilter(method="filter_has_reason", label="Has a reason")
-
-    class Meta:
-        model = Cluster
-        fields = ["q", "owner", "has_reason", "updated_since"]
-
-    def search(self, queryset, name, value):
-        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
-
-    def filter_has_reason(self, queryset, name, value):
-        return queryset.exclude(reasons=[]) if value else queryset.filter(reasons=[])
+class IntegerFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField

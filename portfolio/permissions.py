@@ -1,4 +1,5 @@
-"""The permission rules, in one place. HTML views, the API and services all ask here.
+"""The leader rule and the role names. HTML views, the API and services all ask here; the
+rules that need the catalogue (who owns which unit) are in products/permissions.py.
 
 Roles:
 - leader: a superuser or a member of the "Portfolio leaders" group; edits everything.
@@ -8,12 +9,7 @@ Roles:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from portfolio.errors import Forbidden
-
-if TYPE_CHECKING:
-    from products.models import OwnershipUnit
 
 LEADERS_GROUP = "Portfolio leaders"
 
@@ -34,34 +30,6 @@ def is_leader(user) -> bool:
     return cached
 
 
-def role_of(user) -> str | None:
-    if not getattr(user, "is_authenticated", False):
-        return None
-    if is_leader(user):
-        return Role.LEADER
-    from products.models import OwnershipUnit
-
-    if OwnershipUnit.objects.filter(owner__user=user, is_active=True).exists():
-        return Role.OWNER
-    return Role.VIEWER
-
-
-def can_edit_unit(user, unit: OwnershipUnit) -> bool:
-    if is_leader(user):
-        return True
-    if not getattr(user, "is_authenticated", False) or unit.owner_id is None:
-        return False
-    return unit.owner.user_id == user.pk
-
-
 def require_leader(user, action: str) -> None:
     if not is_leader(user):
         raise Forbidden(f"Only a portfolio leader can {action}.", rule="leader_only")
-
-
-def require_unit_editor(user, unit: OwnershipUnit, action: str) -> None:
-    if not can_edit_unit(user, unit):
-        raise Forbidden(
-            f"Only the owner of {unit.name} or a portfolio leader can {action}.",
-            rule="unit_owner_or_leader",
-        )

@@ -58,7 +58,10 @@ INSTALLED_APPS = [
     "products",
     "metrics",
     "backlog",
+    "analytics",
+    "funding",
     "reviews",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -75,7 +78,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
 ]
 
-ROOT_URLCONF = "portfolio.urls"
+ROOT_URLCONF = "web.urls"
 WSGI_APPLICATION = "portfolio.wsgi.application"
 
 TEMPLATES = [
@@ -164,7 +167,7 @@ CELERY_TIMEZONE = TIME_ZONE
 ANALYTICS_EVERY_MINUTES = env.int("ANALYTICS_EVERY_MINUTES", default=60)
 CELERY_BEAT_SCHEDULE = {
     "portfolio-analytics": {
-        "task": "portfolio.tasks.compute_portfolio_analytics",
+        "task": "analytics.tasks.compute_portfolio_analytics",
         "schedule": ANALYTICS_EVERY_MINUTES * 60.0,
         "options": {"expires": ANALYTICS_EVERY_MINUTES * 60.0},
     },

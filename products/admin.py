@@ -1,7 +1,16 @@
 from django.contrib import admin
 
 from portfolio.admin import ReadOnlyAdmin
-from products.models import ExternalId, LifecycleTransition, MigrationPlan, OwnershipUnit, Product
+from products.models import (
+    Cluster,
+    ExternalId,
+    LifecycleTransition,
+    MigrationPlan,
+    OwnershipUnit,
+    Person,
+    Product,
+    Team,
+)
 
 
 class ExternalIdInline(admin.TabularInline):
@@ -39,3 +48,22 @@ class LifecycleTransitionAdmin(ReadOnlyAdmin):
 
 
 admin.site.register(MigrationPlan, ReadOnlyAdmin)
+
+
+@admin.register(Person)
+class PersonAdmin(ReadOnlyAdmin):
+    list_display = ["name", "email", "title", "active", "user"]
+    list_filter = ["active"]
+    search_fields = ["name", "email"]
+
+
+@admin.register(Team)
+class TeamAdmin(ReadOnlyAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name"]
+
+
+@admin.register(Cluster)
+class ClusterAdmin(ReadOnlyAdmin):
+    list_display = ["name", "slug", "reasons"]
+    search_fields = ["name"]

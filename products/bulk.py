@@ -27,20 +27,23 @@ from portfolio.bulk import (
     printable,
 )
 from portfolio.errors import RuleViolation, ValidationFailed
-from portfolio.models import Cluster, Person, Team
 from portfolio.permissions import require_leader
 from products.models import (
     PRODUCT_FIELDS,
+    Cluster,
     Criticality,
     ExternalId,
     Kind,
     LifecycleTransition,
     ManagementModel,
     OwnershipUnit,
+    Person,
     Product,
     Stage,
+    Team,
     UnitKind,
 )
+from products.services import product_set_cluster
 
 MAX_ROWS = 10_000
 ADVISORY_LOCK_KEY = 0x5052_4F44  # "PROD": serialises bulk upserts
@@ -679,7 +682,6 @@ def cluster_members_change(
 
     Products taken out wake their own unit, owned by `new_owner` (or the cluster's owner).
     """
-    from products.services import product_set_cluster
 
     require_leader(actor, "change cluster membership")
     cluster = Cluster.objects.select_related("unit__owner").get(pk=cluster.pk)

@@ -6,7 +6,16 @@ import django_filters
 from django.db.models import Q
 
 from portfolio.filters import UpdatedSinceFilterSet
-from products.models import Criticality, Kind, ManagementModel, Product, Stage
+from products.models import (
+    Cluster,
+    Criticality,
+    Kind,
+    ManagementModel,
+    Person,
+    Product,
+    Stage,
+    Team,
+)
 
 NONE = "none"
 
@@ -66,3 +75,44 @@ class ProductFilterSet(UpdatedSinceFilterSet):
         if not (value.isascii() and value.isdigit() and len(value) <= 18):
             return queryset.none()
         return queryset.filter(unit__owner_id=int(value))
+
+
+class PersonFilterSet(UpdatedSinceFilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Person
+        fields = ["q", "active", "updated_since"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(email__icontains=value))
+
+
+class TeamFilterSet(UpdatedSinceFilterSet):
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
+    member = django_filters.ModelChoiceFilter(
+        field_name="members", queryset=Person.objects.all(), label="Member"
+    )
+
+    class Meta:
+        model = Team
+        fields = ["q", "member", "updated_since"]
+
+
+class ClusterFilterSet(UpdatedSinceFilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    owner = django_filters.ModelChoiceFilter(
+        field_name="unit__owner", queryset=Person.objects.all(), label="Owner"
+    )
+    has_reason = django_filters.BooleanFilter(method="filter_has_reason", label="Has a reason")
+
+    class Meta:
+        model = Cluster
+        fields = ["q", "owner", "has_reason", "updated_since"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
+
+    def filter_has_reason(self, queryset, name, value):
+        return queryset.exclude(reasons=[]) if value else queryset.filter(reasons=[])

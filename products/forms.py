@@ -5,17 +5,22 @@ from __future__ import annotations
 import html
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from portfolio.forms import ServiceForm, drop_unless_leader
-from portfolio.models import Cluster, Person, Team
 from products.models import (
     LIVE_STAGES,
+    Cluster,
+    ClusterReason,
     Kind,
     ManagementModel,
+    Person,
     Product,
     Stage,
+    Team,
 )
 from products.selectors import product_filter_options
 from products.services import MODEL_QUESTIONS, MigrationPlanInput
@@ -311,3 +316,103 @@ class ProductFilterForm(forms.Form):
             field.choices = lambda name=name: source.get(name)[0]
             field.widget.source = source
             field.widget.source_name = name
+
+
+class PersonForm(ServiceForm):
+    class Meta:
+        model = Person
+        fields = ["name", "email", "title", "user", "active"]
+        labels = {"user": "Login", "active": "Still with us"}
+        help_texts = {
+            "user": "The login this person signs in with; owners need one to edit their units.",
+            "active": "Untick when the person has left: their units then have no accountable "
+            "owner until a leader names a new one.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        taken_elsewhere = Q(person__isnull=False) & ~Q(person=self.instance.pk or 0)
+        self.fields["user"].queryset = (
+            get_user_model().objects.exclude(taken_elsewhere).order_by("username")
+        )
+        self.fields["user"].empty_label = "No login"
+
+
+class TeamForm(ServiceForm):
+    class Meta:
+        model = Team
+        fields = ["name", "slug", "description", "members"]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "members": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = "Left empty, it is made from the name."
+        self.fields["members"].queryset = Person.objects.filter(active=True).order_by("name")
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.cleaned_data)
+        if not data.get("slug") and self.instance.pk:
+            data["slug"] = self.instance.slug
+        return data
+
+
+class ClusterForm(ServiceForm):
+    reasons = forms.MultipleChoiceField(
+        choices=ClusterReason.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Why these products belong together. A cluster with no reason is flagged: "
+        "being small is not a reason to group products.",
+    )
+    owner = forms.ModelChoiceField(
+        Person.objects.accountable().order_by("name"),
+        required=False,
+        empty_label="No owner yet",
+        help_text="Accountable for every member's improvement, operations and support.",
+    )
+
+    class Meta:
+        model = Cluster
+        fields = ["name", "slug", "owner", "reasons", "reason_note", "description"]
+        labels = {"reason_note": "More about the reason"}
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "reason_note": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = "Left empty, it is made from the name."
+        unit = getattr(self.instance, "unit", None) if self.instance.pk else None
+        if unit is not None:
+            self.initial.setdefault("owner", unit.owner_id)
+        # Renaming a cluster and naming its owner are portfolio design decisions.
+        drop_unless_leader(self, user, ("name", "slug", "owner"))
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.cleaned_data)
+        if "slug" in data and not data["slug"] and self.instance.pk:
+            data["slug"] = self.instance.slug
+        return data
+
+
+class ClusterMembersForm(forms.Form):
+    """Add a product to a cluster, or take one out to a unit of its own."""
+
+    action = forms.ChoiceField(choices=[("add", "Add"), ("remove", "Remove")])
+    product = forms.ModelChoiceField(queryset=None)
+    new_owner = forms.ModelChoiceField(
+        Person.objects.accountable(),
+        required=False,
+        help_text="Owner of the product's own unit once it leaves; empty keeps the cluster's.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+
+        self.fields["product"].queryset = Product.objects.visible_to(user)

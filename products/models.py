@@ -1,15 +1,163 @@
-"""Products, the ownership units they are run in, and their lifecycle."""
+"""The catalogue: people, teams, clusters, products, the ownership units they are run in, and
+their lifecycle."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
-from portfolio.models import Cluster, Person, Team
+from portfolio.permissions import is_leader
+
+
+class PersonQuerySet(models.QuerySet):
+    def visible_to(self, user) -> PersonQuerySet:
+        return self if user.is_authenticated else self.none()
+
+    def editable_by(self, user) -> PersonQuerySet:
+        return self if is_leader(user) else self.none()
+
+    def accountable(self) -> PersonQuerySet:
+        """People who can be held accountable: not departed and not locked out."""
+        return self.filter(active=True).exclude(user__is_active=False)
+
+
+class Person(models.Model):
+    """Someone who can own products and clusters, optionally linked to a login."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="person",
+    )
+    name = models.CharField(max_length=120)
+    email = models.EmailField(unique=True)
+    title = models.CharField("job title", max_length=120, blank=True)
+    active = models.BooleanField(default=True, help_text="Unticked once the person has left.")
+    departed_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    history = HistoricalRecords()
+
+    objects = PersonQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(active=True) | Q(departed_on__isnull=False),
+                name="person_departed_has_date",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("person-detail", args=[self.pk])
+
+    @property
+    def is_accountable(self) -> bool:
+        return self.active and (self.user_id is None or self.user.is_active)
+
+
+class TeamQuerySet(models.QuerySet):
+    def visible_to(self, user) -> TeamQuerySet:
+        return self if user.is_authenticated else self.none()
+
+    def editable_by(self, user) -> TeamQuerySet:
+        return self if is_leader(user) else self.none()
+
+
+class Team(models.Model):
+    """A stable cross-functional team that stays with its products across their lifecycle."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    members = models.ManyToManyField(Person, blank=True, related_name="teams")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    history = HistoricalRecords(m2m_fields=[members])
+
+    objects = TeamQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("team-detail", args=[self.slug])
+
+
+class ClusterReason(models.TextChoices):
+    SAME_USERS = "same_users", "Same users"
+    SAME_DOMAIN = "same_domain", "Same business domain"
+    TECHNICAL_DEPENDENCY = "technical_dependency", "Technical dependency"
+
+
+class ClusterQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ClusterQuerySet:
+        return self if user.is_authenticated else self.none()
+
+    def editable_by(self, user) -> ClusterQuerySet:
+        if is_leader(user):
+            return self
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(unit__owner__user=user)
+
+    def without_reason(self) -> ClusterQuerySet:
+        return self.filter(reasons=[])
+
+
+class Cluster(models.Model):
+    """Products grouped under one owner, one backlog and one identity for their users.
+
+    A cluster must say why it groups its members; one with no reason is flagged, because
+    "they are all small" is not a reason.
+    """
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    reasons = ArrayField(
+        models.CharField(max_length=32, choices=ClusterReason.choices),
+        default=list,
+        blank=True,
+        help_text="Why these products belong together.",
+    )
+    reason_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    history = HistoricalRecords()
+
+    objects = ClusterQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("cluster-detail", args=[self.slug])
+
+    @property
+    def has_reason(self) -> bool:
+        return bool(self.reasons)
+
+    def get_reasons_display(self) -> list[str]:
+        labels = dict(ClusterReason.choices)
+        return [labels.get(r, r) for r in self.reasons]
 
 
 class Stage(models.TextChoices):
@@ -31,6 +179,14 @@ STAGE_FOCUS = {
     Stage.RETIREMENT: "Carry out a managed migration to the target, then switch off.",
     Stage.RETIRED: "Nothing: the product is switched off and its backlog is frozen.",
 }
+
+
+class Dimension(models.TextChoices):
+    """The three things a unit's owner is accountable for; backlog items and metrics carry one."""
+
+    IMPROVEMENT = "improvement", "Improvement"
+    OPERATIONS = "operations", "Operations"
+    SUPPORT = "support", "Support"
 
 
 class Kind(models.TextChoices):
@@ -63,8 +219,6 @@ class OwnershipUnitQuerySet(models.QuerySet):
         return self if user.is_authenticated else self.none()
 
     def editable_by(self, user) -> OwnershipUnitQuerySet:
-        from portfolio.permissions import is_leader
-
         if is_leader(user):
             return self
         if not user.is_authenticated:
@@ -153,8 +307,6 @@ class ProductQuerySet(models.QuerySet):
         return self if user.is_authenticated else self.none()
 
     def editable_by(self, user) -> ProductQuerySet:
-        from portfolio.permissions import is_leader
-
         if is_leader(user):
             return self
         if not user.is_authenticated:

@@ -8,20 +8,23 @@ import html
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import F, Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from metrics.selectors import health_subquery
-from portfolio.models import Cluster, Person, Team
+from products.extensions import product_health
 from products.filters import NONE, ProductFilterSet
 from products.models import (
     PRODUCT_FIELDS,
+    Cluster,
     Criticality,
     ExternalId,
     Kind,
     LifecycleTransition,
     ManagementModel,
+    Person,
     Product,
     Stage,
+    Team,
 )
 
 
@@ -70,7 +73,7 @@ _MARK = "0000000000"
 def product_rows(qs: QuerySet[Product]) -> QuerySet[dict]:
     """The list's rows as dictionaries (one query, no model instances). `health` is the worst
     severity of the product's metrics, read in the same statement (None without metrics)."""
-    return qs.values(*ROW_COLUMNS, **ROW_JOINS, health=health_subquery("pk"))
+    return qs.values(*ROW_COLUMNS, **ROW_JOINS, health=product_health("pk"))
 
 
 def _url_pattern(name: str) -> str:
@@ -161,12 +164,12 @@ def _options_version() -> tuple:
     """Changes whenever a cluster, team, person or unit is added, removed or edited."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT (SELECT count(*) FROM portfolio_cluster), "
-            "(SELECT max(updated_at) FROM portfolio_cluster), "
-            "(SELECT count(*) FROM portfolio_team), "
-            "(SELECT max(updated_at) FROM portfolio_team), "
-            "(SELECT count(*) FROM portfolio_person), "
-            "(SELECT max(updated_at) FROM portfolio_person), "
+            "SELECT (SELECT count(*) FROM products_cluster), "
+            "(SELECT max(updated_at) FROM products_cluster), "
+            "(SELECT count(*) FROM products_team), "
+            "(SELECT max(updated_at) FROM products_team), "
+            "(SELECT count(*) FROM products_person), "
+            "(SELECT max(updated_at) FROM products_person), "
             "(SELECT max(updated_at) FROM products_ownershipunit)"
         )
         return cursor.fetchone()
@@ -214,7 +217,6 @@ def product_filter_options() -> dict[str, tuple[list[tuple[str, str]], str]]:
 
 
 def product_detail(*, user, slug: str) -> Product:
-    from django.shortcuts import get_object_or_404
 
     return get_object_or_404(
         Product.objects.visible_to(user)

@@ -5,24 +5,38 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from portfolio.errors import DomainError
+from portfolio.errors import DomainError, ValidationFailed
 from portfolio.htmx import redirect_after_post, render_page
-from portfolio.permissions import can_edit_unit, is_leader
-from portfolio.views import (
+from portfolio.pages import (
     GET_POST,
     change_history,
+    form_page,
     post_data,
     require_leader_page,
     submit_form,
 )
+from portfolio.permissions import is_leader
 from products import selectors, services
-from products.forms import ModelQuestionsForm, ProductFilterForm, ProductForm, TransitionForm
-from products.models import STAGE_FOCUS, STAGE_ORDER, Product, Stage
+from products.extensions import unit_health
+from products.forms import (
+    ClusterForm,
+    ClusterMembersForm,
+    ModelQuestionsForm,
+    PersonForm,
+    ProductFilterForm,
+    ProductForm,
+    TeamForm,
+    TransitionForm,
+)
+from products.models import STAGE_FOCUS, STAGE_ORDER, Cluster, Person, Product, Stage, Team
+from products.permissions import can_edit_unit
+from products.services import product_set_cluster
 
 PAGE_SIZE = 50
 
@@ -162,3 +176,208 @@ def product_model_suggest(request: HttpRequest) -> HttpResponse:
     suggestion = services.management_model_suggest(questions.answers())
     context = {"suggestion": suggestion, "questions": questions}
     return render_page(request, "products/model_suggestion.html", context, partial="suggestion")
+
+
+def _clusters(user):
+    return Cluster.objects.visible_to(user).select_related("unit__owner__user")
+
+
+@require_GET
+def cluster_list(request: HttpRequest) -> HttpResponse:
+    clusters = _clusters(request.user).annotate(member_count=Count("unit__products"))
+    context = {"clusters": clusters.order_by("name")}
+    return render_page(request, "portfolio/cluster_list.html", context)
+
+
+@GET_POST
+def cluster_create(request: HttpRequest) -> HttpResponse:
+    require_leader_page(request)
+    form = ClusterForm(post_data(request), user=request.user)
+    cluster, status = submit_form(
+        request, form, lambda f: services.cluster_create(actor=request.user, **f.service_kwargs())
+    )
+    if cluster:
+        messages.success(request, f"Cluster {cluster.name} created.")
+        return redirect_after_post(request, cluster.get_absolute_url())
+    return form_page(request, form, status, title="New cluster", cancel_url=reverse("cluster-list"))
+
+
+@require_GET
+def cluster_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    clusters = _clusters(request.user).annotate(health=unit_health("unit__pk"))
+    cluster = get_object_or_404(clusters, slug=slug)
+    members = cluster.unit.products.select_related("team").order_by("name")
+    context = {
+        "cluster": cluster,
+        "members": members,
+        "can_edit": can_edit_unit(request.user, cluster.unit),
+        "history": change_history(cluster),
+    }
+    if is_leader(request.user):
+        context["candidates"] = (
+            Product.objects.visible_to(request.user)
+            .exclude(unit=cluster.unit)
+            .exclude(lifecycle_stage=Stage.RETIRED)
+            .order_by("name")
+            .only("name")
+        )
+        context["people"] = Person.objects.accountable().order_by("name").only("name")
+    return render_page(request, "portfolio/cluster_detail.html", context)
+
+
+@GET_POST
+def cluster_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    cluster = get_object_or_404(_clusters(request.user), slug=slug)
+    if not can_edit_unit(request.user, cluster.unit):
+        raise PermissionDenied("Only the cluster's owner or a portfolio leader can edit it.")
+    form = ClusterForm(post_data(request), instance=cluster, user=request.user)
+    updated, status = submit_form(
+        request,
+        form,
+        lambda f: services.cluster_update(
+            actor=request.user, cluster=cluster, **f.service_kwargs()
+        ),
+    )
+    if updated:
+        messages.success(request, f"Cluster {updated.name} saved.")
+        return redirect_after_post(request, updated.get_absolute_url())
+    return form_page(
+        request, form, status, title=f"Edit {cluster.name}", cancel_url=cluster.get_absolute_url()
+    )
+
+
+@require_POST
+def cluster_members(request: HttpRequest, slug: str) -> HttpResponse:
+    """Add a product to the cluster, or take one out (optionally naming its new owner)."""
+    require_leader_page(request)
+    cluster = get_object_or_404(_clusters(request.user), slug=slug)
+    form = ClusterMembersForm(request.POST, user=request.user)
+
+    def write(f):
+        product, action = f.cleaned_data["product"], f.cleaned_data["action"]
+        if action == "add":
+            return product_set_cluster(actor=request.user, product=product, cluster=cluster)
+        if product.unit_id != cluster.unit.pk:
+            raise ValidationFailed(
+                {"product": [f"{product.name} is not a member of {cluster.name}."]}
+            )
+        new_owner = f.cleaned_data.get("new_owner")
+        return product_set_cluster(
+            actor=request.user, product=product, cluster=None, new_owner=new_owner
+        )
+
+    product, status = submit_form(request, form, write)
+    if product is None:
+        return render_page(
+            request, "htmx/form_errors.html", {"form": form}, partial="errors", status=status
+        )
+    verb = "joined" if form.cleaned_data["action"] == "add" else "left"
+    messages.success(request, f"{product.name} {verb} {cluster.name}.")
+    return redirect_after_post(request, cluster.get_absolute_url())
+
+
+@require_GET
+def person_list(request: HttpRequest) -> HttpResponse:
+    people = (
+        Person.objects.visible_to(request.user)
+        .select_related("user")
+        .annotate(units_owned=Count("units", filter=Q(units__is_active=True)))
+        .order_by("name")
+    )
+    return render_page(request, "portfolio/person_list.html", {"people": people})
+
+
+@GET_POST
+def person_create(request: HttpRequest) -> HttpResponse:
+    require_leader_page(request)
+    form = PersonForm(post_data(request))
+    person, status = submit_form(
+        request, form, lambda f: services.person_create(actor=request.user, **f.cleaned_data)
+    )
+    if person:
+        messages.success(request, f"{person.name} added.")
+        return redirect_after_post(request, person.get_absolute_url())
+    return form_page(request, form, status, title="New person", cancel_url=reverse("person-list"))
+
+
+@GET_POST
+def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_object_or_404(Person.objects.visible_to(request.user), pk=pk)
+    if not Person.objects.editable_by(request.user).filter(pk=pk).exists():
+        raise PermissionDenied("Only a portfolio leader can edit people.")
+    form = PersonForm(post_data(request), instance=person)
+    updated, status = submit_form(
+        request,
+        form,
+        lambda f: services.person_update(actor=request.user, person=person, **f.cleaned_data),
+    )
+    if updated:
+        messages.success(request, f"{updated.name} saved.")
+        return redirect_after_post(request, updated.get_absolute_url())
+    return form_page(
+        request, form, status, title=f"Edit {person.name}", cancel_url=person.get_absolute_url()
+    )
+
+
+@require_POST
+def person_depart(request: HttpRequest, pk: int) -> HttpResponse:
+    require_leader_page(request)
+    person = get_object_or_404(Person.objects.visible_to(request.user), pk=pk)
+    person = services.person_depart(actor=request.user, person=person)
+    orphaned = person.units.filter(is_active=True).count()
+    note = f" {orphaned} unit(s) now have no accountable owner." if orphaned else ""
+    messages.warning(request, f"{person.name} is marked as departed.{note}")
+    return redirect_after_post(request, person.get_absolute_url())
+
+
+@require_GET
+def team_list(request: HttpRequest) -> HttpResponse:
+    teams = Team.objects.visible_to(request.user).annotate(
+        member_count=Count("members", distinct=True),
+        product_count=Count("products", distinct=True),
+    )
+    return render_page(request, "portfolio/team_list.html", {"teams": teams.order_by("name")})
+
+
+@GET_POST
+def team_create(request: HttpRequest) -> HttpResponse:
+    require_leader_page(request)
+    form = TeamForm(post_data(request))
+    team, status = submit_form(
+        request, form, lambda f: services.team_create(actor=request.user, **f.service_kwargs())
+    )
+    if team:
+        messages.success(request, f"Team {team.name} created.")
+        return redirect_after_post(request, team.get_absolute_url())
+    return form_page(request, form, status, title="New team", cancel_url=reverse("team-list"))
+
+
+@require_GET
+def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    team = get_object_or_404(Team.objects.visible_to(request.user), slug=slug)
+    context = {
+        "team": team,
+        "members": team.members.select_related("user").order_by("name"),
+        "products": team.products.with_unit().order_by("name"),
+        "can_edit": is_leader(request.user),
+    }
+    return render_page(request, "portfolio/team_detail.html", context)
+
+
+@GET_POST
+def team_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    team = get_object_or_404(Team.objects.visible_to(request.user), slug=slug)
+    if not Team.objects.editable_by(request.user).filter(pk=team.pk).exists():
+        raise PermissionDenied("Only a portfolio leader can edit teams.")
+    form = TeamForm(post_data(request), instance=team)
+    updated, status = submit_form(
+        request,
+        form,
+        lambda f: services.team_update(actor=request.user, team=team, **f.service_kwargs()),
+    )
+    if updated:
+        messages.success(request, f"Team {updated.name} saved.")
+        return redirect_after_post(request, updated.get_absolute_url())
+    return form_page(
+        request, form, status, title=f"Edit {team.name}", cancel_url=team.get_absolute_url()
+    )

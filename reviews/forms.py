@@ -6,8 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
-from portfolio.models import Person
 from portfolio.widgets import PlainSelect
+from products.models import Person
 from reviews.models import DecisionKind
 
 

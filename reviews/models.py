@@ -93,7 +93,7 @@ class Review(models.Model):
         "products.OwnershipUnit", on_delete=models.CASCADE, related_name="reviews"
     )
     owner = models.ForeignKey(
-        "portfolio.Person",
+        "products.Person",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -204,7 +204,7 @@ class ActionItem(models.Model):
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="action_items")
     title = models.CharField(max_length=200)
     owner = models.ForeignKey(
-        "portfolio.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "products.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     due_on = models.DateField(null=True, blank=True)
     done = models.BooleanField(default=False)

@@ -14,13 +14,8 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
-from metrics import charts
-from metrics.models import Metric
-from metrics.selectors import Bucket, bucket_width, series_many
-from metrics.status import metric_status
-from portfolio.analytics.dashboard import evidence_lines
-from portfolio.analytics.models import (
+from analytics.dashboard import evidence_lines
+from analytics.models import (
     READINESS_CHECKS,
     OwnerLoad,
     Readiness,
@@ -28,8 +23,13 @@ from portfolio.analytics.models import (
     Snapshot,
     SplitSignal,
 )
-from portfolio.funding.models import FundingMode, InvestmentRequest, RequestStatus
-from portfolio.funding.services import capacity
+from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
+from funding.models import FundingMode, InvestmentRequest, RequestStatus
+from funding.services import capacity
+from metrics import charts
+from metrics.models import Metric
+from metrics.selectors import Bucket, bucket_width, series_many
+from metrics.status import metric_status
 from portfolio.models import PortfolioSettings
 from products.models import STAGE_FOCUS, ManagementModel, Product, Stage
 from reviews.models import DecisionKind, Review, ReviewStatus, quarter_bounds

@@ -16,10 +16,11 @@ from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
+from backlog.services import backlog_item_create
 from portfolio.errors import RuleViolation, ValidationFailed
-from portfolio.models import Person
-from portfolio.permissions import require_leader, require_unit_editor
-from products.models import ManagementModel, OwnershipUnit, Product, Stage
+from portfolio.permissions import require_leader
+from products.models import ManagementModel, OwnershipUnit, Person, Product, Stage
+from products.permissions import require_unit_editor
 from reviews.models import (
     ActionItem,
     CycleStatus,
@@ -32,6 +33,7 @@ from reviews.models import (
     ReviewStatus,
     quarter_bounds,
 )
+from reviews.tasks import generate_packet
 
 # --- Scheduling ----------------------------------------------------------------------------------
 
@@ -206,7 +208,6 @@ def review_reschedule(*, actor, review: Review, scheduled_on: dt.date) -> Review
 
 
 def _dispatch_packet(packet_id: int) -> None:
-    from reviews.tasks import generate_packet
 
     generate_packet.delay(packet_id)
 
@@ -363,7 +364,6 @@ def action_item_delete(*, actor, item: ActionItem) -> None:
 @transaction.atomic
 def action_item_to_backlog(*, actor, item: ActionItem, product: Product | None = None):
     """Turn an action into an item at the top of the unit's backlog (source: review action)."""
-    from backlog.services import backlog_item_create
 
     item = (
         ActionItem.objects.select_for_update(of=("self",))

@@ -24,8 +24,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portfolio.errors import DomainError
 from portfolio.htmx import add_domain_error, redirect_after_post, render_page, wants_partial
-from portfolio.permissions import can_edit_unit, is_leader
-from portfolio.views import require_leader_page, submit_form
+from portfolio.pages import require_leader_page, submit_form
+from portfolio.permissions import is_leader
+from products.permissions import can_edit_unit
 from reviews import services
 from reviews.forms import (
     ActionDoneForm,

@@ -82,13 +82,13 @@ from metrics.services import metric_create, readings_ingest
 metric = metric_create(actor=leader, product=payroll, template="availability")
 readings_ingest(actor=leader, rows=[
     {"metric": metric.pk, "time": "2026-11-01T00:00:00Z", "value": 99.9}])
-from portfolio.analytics.compute import run_snapshot
+from analytics.compute import run_snapshot
 run_snapshot()
 from reviews.services import action_item_create, cycle_schedule, decision_record
 review = cycle_schedule(actor=leader, year=2026, quarter=4).cycle.reviews.first()
 decision_record(actor=leader, review=review, kind="continue", rationale="Healthy.")
 action_item_create(actor=leader, review=review, title="Write the runbook")
-from portfolio.funding.services import allocation_set, request_create
+from funding.services import allocation_set, request_create
 allocation_set(actor=leader, unit=payroll.unit, fiscal_year=2026,
                operations_amount="1000", improvement_amount="500")
 request_create(actor=leader, product=payroll, amount="100", purpose="Faster", submit=True)

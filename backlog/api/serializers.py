@@ -7,16 +7,15 @@ the same queries at any page size and a single item answers with the same body.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from backlog.models import BacklogItem, Dimension, ItemSource, ItemStatus, ItemType
-from products.models import Product
+from backlog.models import BacklogItem, ItemSource, ItemStatus, ItemType
+from products.api.serializers import ProductRefField
+from products.models import Dimension
 
 _DT = serializers.DateTimeField()
 _ESTIMATE = serializers.DecimalField(max_digits=7, decimal_places=1)
@@ -109,38 +108,6 @@ class BacklogItemSerializer(serializers.Serializer):
     version = serializers.IntegerField(help_text="Send it back with an edit (or as If-Match).")
     age_days = serializers.IntegerField(help_text="Whole days since the item was created.")
     days_since_touched = serializers.IntegerField(help_text="Whole days since its last change.")
-
-
-SLUG_OR_ID = re.compile(r"^[-a-zA-Z0-9_]+\Z")
-
-
-@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
-class ProductRefField(serializers.Field):
-    """One product given by id or slug; unknown ones name the field."""
-
-    default_error_messages = {
-        "unknown": "No product with id or slug: {ref}.",
-        "invalid": "Give a product id or slug.",
-    }
-
-    def to_internal_value(self, data) -> Product:
-        if isinstance(data, bool) or not isinstance(data, (int, str)):
-            self.fail("invalid")
-        ref = str(data)
-        if not ref or len(ref) > 160 or not SLUG_OR_ID.match(ref):
-            # A slug is letters, digits, '-' and '_': anything else (a NUL byte, say) names
-            # no product, and PostgreSQL would refuse it as a literal.
-            self.fail("unknown", ref=ref.encode("unicode_escape").decode("ascii")[:40])
-        query = Q(slug=ref)
-        if ref.isascii() and ref.isdigit() and len(ref) < 19:
-            query |= Q(pk=int(ref))
-        product = Product.objects.filter(query).order_by("pk").first()
-        if product is None:
-            self.fail("unknown", ref=ref)
-        return product
-
-    def to_representation(self, value: Product) -> str:
-        return value.slug
 
 
 class BacklogItemInputSerializer(serializers.Serializer):

@@ -40,7 +40,7 @@ from backlog.services import (
 from portfolio.api.serializers import ErrorSerializer
 from portfolio.api.views import RENDERERS, errors_for, updated_since_filter
 from portfolio.errors import StaleVersion, ValidationFailed
-from portfolio.permissions import require_unit_editor
+from products.permissions import require_unit_editor
 
 ORDER = ("unit_id", "rank", "id")
 IF_MATCH = re.compile(r'^\s*(?:W/)?"?([0-9]{1,10})"?\s*\Z')

@@ -11,10 +11,9 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
 
-from backlog.models import Dimension
 from metrics.models import SEVERITY, Level, Metric, Reading, Status
 from portfolio.filters import UpdatedSinceFilter, UpdatedSinceFilterSet
-from products.models import Product
+from products.models import Dimension, Product
 
 _ID = RegexValidator(r"^[0-9]{1,18}\Z", "An id (a whole number).")
 _ID_OR_SLUG = RegexValidator(r"^([0-9]{1,18}|[-a-zA-Z0-9_]{1,160})\Z", "An id or a slug.")

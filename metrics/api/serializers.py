@@ -15,13 +15,13 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from backlog.api.serializers import ProductRefField
-from backlog.models import Dimension
 from metrics.catalogue import TEMPLATE_CHOICES, Template
 from metrics.models import Better, Level, Metric, Reading, Status
 from metrics.selectors import coverage_from, with_status
 from metrics.services import MAX_READINGS
 from metrics.status import status_from_severity, worst
+from products.api.serializers import ProductRefField
+from products.models import Dimension
 
 _DT = serializers.DateTimeField()
 MAX_INTERVAL = dt.timedelta(days=3653)

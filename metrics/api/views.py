@@ -58,10 +58,10 @@ from metrics.services import (
 from portfolio.api.views import RENDERERS, errors_for
 from portfolio.errors import ValidationFailed
 from portfolio.models import PortfolioSettings
-from portfolio.permissions import require_unit_editor
 from products.api.serializers import BulkErrorSerializer
 from products.api.views import BulkJSONParser
 from products.models import Product
+from products.permissions import require_unit_editor
 
 ID = r"[0-9]{1,18}"
 SLUG = r"[-a-zA-Z0-9_]{1,160}"

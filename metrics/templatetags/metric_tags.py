@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 
 from metrics import charts
 from metrics.models import INTERVAL_CHOICES, Better, Status
+from metrics.panels import panel_context
 from metrics.status import is_worse, status_from_severity
 
 register = template.Library()
@@ -128,8 +129,6 @@ def sparkline(points, status=None, label: str = "") -> str:
 @register.inclusion_tag("metrics/_product_metrics.html", takes_context=True)
 def product_metrics(context, product, can_edit: bool) -> dict:
     """The metrics panel of a product page (three queries: metrics, settings, sparklines)."""
-    from metrics.views import panel_context
-
     panel = panel_context(product, can_edit=can_edit)
     panel["csrf_token"] = context.get("csrf_token")
     panel["request"] = context.get("request")

@@ -7,7 +7,8 @@ import json
 
 import django_filters
 from django.core.validators import RegexValidator
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -23,35 +24,64 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from portfolio.api.serializers import UnitSerializer
-from portfolio.api.views import RENDERERS, errors_for, updated_since_filter
-from portfolio.errors import ValidationFailed
+from portfolio.api.views import (
+    RENDERERS,
+    UpdateViewSet,
+    WriteThroughServices,
+    _write_schema,
+    errors_for,
+    updated_since_filter,
+)
+from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.filters import UpdatedSinceFilterSet
-from portfolio.models import Person
-from portfolio.permissions import require_leader, require_unit_editor
+from portfolio.permissions import require_leader
 from products import selectors
 from products.api.serializers import (
     BulkErrorSerializer,
     BulkUpsertInputSerializer,
     BulkUpsertResultSerializer,
+    ClusterInputSerializer,
+    ClusterMembersInputSerializer,
+    ClusterSerializer,
+    PersonInputSerializer,
+    PersonSerializer,
     ProductInputSerializer,
     ProductSerializer,
+    TeamInputSerializer,
+    TeamSerializer,
     TransitionInputSerializer,
     TransitionSerializer,
+    UnitSerializer,
     UpsertResultSerializer,
     UpsertRowSerializer,
     product_row_representation,
 )
-from products.bulk import BulkValidationFailed, products_bulk_upsert
-from products.filters import ProductFilterSet
+from products.bulk import BulkValidationFailed, cluster_members_change, products_bulk_upsert
+from products.filters import ClusterFilterSet, PersonFilterSet, ProductFilterSet, TeamFilterSet
 from products.models import (
+    Cluster,
     ExternalId,
     LifecycleTransition,
     OwnershipUnit,
+    Person,
     Product,
+    Team,
     UnitKind,
 )
-from products.services import MigrationPlanInput, product_create, product_transition, product_update
+from products.permissions import require_unit_editor
+from products.services import (
+    MigrationPlanInput,
+    cluster_create,
+    cluster_delete,
+    cluster_update,
+    person_create,
+    person_update,
+    product_create,
+    product_transition,
+    product_update,
+    team_create,
+    team_update,
+)
 
 
 def product_queryset(user) -> QuerySet[Product]:
@@ -126,8 +156,6 @@ def _single_row_error(exc: BulkValidationFailed) -> ValidationFailed:
     row = exc.rows[0]
     error = ValidationFailed(row.errors)
     if row.rule:
-        from portfolio.errors import RuleViolation
-
         field = next(f for f, _ in row.errors.items())
         return RuleViolation(row.errors[field][0], field=field, rule=row.rule)
     return error
@@ -396,3 +424,125 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
                 Prefetch("products", queryset=Product.objects.only("id", "slug", "unit"))
             )
         )
+
+
+class ApiPersonFilterSet(PersonFilterSet):
+    updated_since = updated_since_filter()
+
+
+class ApiTeamFilterSet(TeamFilterSet):
+    updated_since = updated_since_filter()
+
+
+class ApiClusterFilterSet(ClusterFilterSet):
+    updated_since = updated_since_filter()
+
+
+@_write_schema("person", PersonSerializer, PersonInputSerializer, "leaders")
+class PersonViewSet(UpdateViewSet):
+    """People who can own units: everyone reads, leaders add and edit (no delete: they depart)."""
+
+    queryset = Person.objects.all()
+    serializer_class = PersonSerializer
+    input_serializer_class = PersonInputSerializer
+    filterset_class = ApiPersonFilterSet
+    ordering_fields = ["name", "email", "created_at", "updated_at"]
+    ordering = ["name", "id"]
+    leader_action = "manage people"
+
+    def get_queryset(self):
+        return (
+            Person.objects.visible_to(self.request.user)
+            .select_related("user")
+            .annotate(units_owned=Count("units", filter=Q(units__is_active=True)))
+        )
+
+    def perform_write(self, instance, data):
+        if instance is None:
+            if data.get("active") is False and not data.get("departed_on"):
+                data["departed_on"] = timezone.localdate()
+            return person_create(actor=self.request.user, **data)
+        return person_update(actor=self.request.user, person=instance, **data)
+
+
+@_write_schema("team", TeamSerializer, TeamInputSerializer, "leaders")
+class TeamViewSet(UpdateViewSet):
+    """Stable cross-functional teams: everyone reads, leaders add and edit."""
+
+    queryset = Team.objects.all()
+    serializer_class = TeamSerializer
+    input_serializer_class = TeamInputSerializer
+    filterset_class = ApiTeamFilterSet
+    ordering_fields = ["name", "slug", "created_at", "updated_at"]
+    ordering = ["name", "id"]
+    leader_action = "manage teams"
+
+    def get_queryset(self):
+        return Team.objects.visible_to(self.request.user).prefetch_related(
+            Prefetch("members", queryset=Person.objects.only("id"))
+        )
+
+    def perform_write(self, instance, data):
+        if instance is None:
+            return team_create(actor=self.request.user, **data)
+        return team_update(actor=self.request.user, team=instance, **data)
+
+
+@_write_schema(
+    "cluster", ClusterSerializer, ClusterInputSerializer, "the cluster's owner or leaders", True
+)
+class ClusterViewSet(WriteThroughServices, viewsets.ModelViewSet):
+    """Clusters: leaders design them; the owner may describe theirs and give its reasons."""
+
+    queryset = Cluster.objects.all()
+    serializer_class = ClusterSerializer
+    input_serializer_class = ClusterInputSerializer
+    filterset_class = ApiClusterFilterSet
+    ordering_fields = ["name", "slug", "created_at", "updated_at"]
+    ordering = ["name", "id"]
+    leader_action = "design clusters"
+
+    def get_queryset(self):
+
+        return (
+            Cluster.objects.visible_to(self.request.user)
+            .select_related("unit__owner__user")
+            .prefetch_related(
+                Prefetch("unit__products", queryset=Product.objects.only("id", "slug", "unit"))
+            )
+        )
+
+    def check_write(self, request: Request, instance=None) -> None:
+        if instance is None:
+            require_leader(request.user, "design clusters")
+        else:
+            require_unit_editor(request.user, instance.unit, f"edit {instance.name}")
+
+    def perform_write(self, instance, data):
+        if instance is None:
+            return cluster_create(actor=self.request.user, **data)
+        return cluster_update(actor=self.request.user, cluster=instance, **data)
+
+    def destroy(self, request: Request, pk=None) -> Response:
+        cluster = self.get_object()
+        require_leader(request.user, "dissolve clusters")
+        cluster_delete(actor=request.user, cluster=cluster)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Add products to the cluster and take others out (leaders)",
+        request=ClusterMembersInputSerializer,
+        responses={200: ClusterSerializer, **errors_for(400, 403, 404, 409)},
+        filters=False,
+    )
+    @action(detail=True, methods=["post"], url_path="members", url_name="members")
+    def members(self, request: Request, pk=None) -> Response:
+
+        cluster = self.get_object()
+        require_leader(request.user, "change cluster membership")
+        serializer = ClusterMembersInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        cluster = cluster_members_change(
+            actor=request.user, cluster=cluster, **serializer.validated_data
+        )
+        return self._answer(cluster, status.HTTP_200_OK)

@@ -11,8 +11,7 @@ import django_filters
 from django import forms
 from django.core.validators import RegexValidator
 
-from portfolio.analytics.api.filters import StrictBooleanFilter
-from portfolio.filters import UpdatedSinceFilterSet
+from portfolio.filters import StrictBooleanFilter, UpdatedSinceFilterSet
 from reviews.api.serializers import followed_through
 from reviews.models import (
     ActionItem,

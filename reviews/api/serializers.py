@@ -15,9 +15,9 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from rest_framework import serializers
 
-from backlog.api.serializers import ProductRefField
-from portfolio.analytics.api.serializers import NamedChoiceField
-from portfolio.models import Person
+from portfolio.api.serializers import NamedChoiceField
+from products.api.serializers import ProductRefField
+from products.models import Person
 from reviews.models import (
     ActionItem,
     CycleStatus,

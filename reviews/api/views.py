@@ -22,7 +22,8 @@ from rest_framework.response import Response
 from portfolio.api.serializers import ErrorSerializer
 from portfolio.api.views import RENDERERS, JSONRenderer, errors_for
 from portfolio.errors import RuleViolation
-from portfolio.permissions import require_leader, require_unit_editor
+from portfolio.permissions import require_leader
+from products.permissions import require_unit_editor
 from reviews import services
 from reviews.api.filters import (
     ActionItemFilterSet,

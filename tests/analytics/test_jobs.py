@@ -6,17 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from unittest import mock
 
-import psycopg2
 import pytest
 from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from backlog.models import BacklogItem
-from portfolio import tasks
-from portfolio.analytics import compute
-from portfolio.analytics.compute import ADVISORY_LOCK_KEY, Skipped, run_snapshot
-from portfolio.analytics.models import (
+from analytics import compute, tasks
+from analytics.compute import ADVISORY_LOCK_KEY, Skipped, run_snapshot
+from analytics.models import (
     Candidate,
     Readiness,
     Snapshot,
@@ -24,11 +21,8 @@ from portfolio.analytics.models import (
     SplitSignal,
     UnitState,
 )
-from portfolio.analytics.services import (
-    analytics_request_run,
-    split_signal_act,
-    split_signal_dismiss,
-)
+from analytics.services import analytics_request_run, split_signal_act, split_signal_dismiss
+from backlog.models import BacklogItem
 from portfolio.errors import Forbidden, RuleViolation, ValidationFailed
 from tests.backlog.factories import BacklogItemFactory
 from tests.metrics.factories import MetricFactory
@@ -66,10 +60,9 @@ def test_the_run_costs_the_same_queries_for_a_small_and_a_larger_portfolio():
 
 
 def _other_session_holds_the_lock():
-    db = connection.settings_dict
-    other = psycopg2.connect(
-        dbname=db["NAME"], user=db["USER"], host=db["HOST"] or None, port=db["PORT"] or None
-    )
+    # Django's own connection parameters, OPTIONS included: the embedded server is reached
+    # through the socket folder its URL names there, not through HOST and PORT.
+    other = connection.get_new_connection(connection.get_connection_params())
     other.autocommit = True
     other.cursor().execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
     return other
@@ -286,7 +279,7 @@ def test_worker_computes_the_snapshot_a_leader_asked_for(worker):
     assert snapshot.status == SnapshotStatus.DONE, snapshot.error
     assert snapshot.task_id
     assert snapshot.owners.get(person=person).status == "triaging"
-    assert "portfolio.tasks.compute_portfolio_analytics" in worker["log"].read_text()
+    assert "analytics.tasks.compute_portfolio_analytics" in worker["log"].read_text()
 
 
 def test_the_leader_may_split_out_another_member(strategic_signal, leader, other_owner_person):

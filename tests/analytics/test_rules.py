@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from analytics.compute import run_snapshot
+from analytics.models import SignalObservation, Snapshot, SnapshotStatus
 from backlog.models import ItemStatus
-from portfolio.analytics.compute import run_snapshot
-from portfolio.analytics.models import SignalObservation, Snapshot, SnapshotStatus
 from portfolio.models import PortfolioSettings
 from products.models import Product
 from reviews.models import Review, ReviewCycle
@@ -484,7 +484,7 @@ def test_metric_health_totals_on_the_snapshot():
 
 
 def test_an_investment_request_above_the_threshold_raises_the_strategic_signal(leader):
-    from portfolio.funding import services as funding
+    from funding import services as funding
 
     set_settings(governance_threshold=Decimal("10000.00"))
     cluster = ClusterFactory(owner=PersonFactory())
@@ -503,7 +503,7 @@ def test_an_investment_request_above_the_threshold_raises_the_strategic_signal(l
 
 
 def test_reactive_funding_makes_a_candidate(leader):
-    from portfolio.funding import services as funding
+    from funding import services as funding
 
     product = ProductFactory(owner=PersonFactory(), name="Firefighting")
     funding.allocation_set(

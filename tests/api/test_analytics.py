@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from portfolio.analytics.compute import run_snapshot
-from portfolio.analytics.models import Snapshot, SnapshotStatus, SplitSignal
-from portfolio.analytics.services import split_signal_act, split_signal_dismiss
+from analytics.compute import run_snapshot
+from analytics.models import Snapshot, SnapshotStatus, SplitSignal
+from analytics.services import split_signal_act, split_signal_dismiss
 from tests.api.conftest import client_for
 from tests.portfolio.factories import ClusterFactory, PersonFactory
 from tests.products.factories import ProductFactory

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from portfolio.funding import services
-from portfolio.funding.models import FundingAllocation, InvestmentRequest
+from funding import services
+from funding.models import FundingAllocation, InvestmentRequest
 from portfolio.models import PortfolioSettings
 from tests.api.conftest import client_for
 from tests.metrics.factories import MetricFactory

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from portfolio.models import Cluster, Person, PortfolioSettings
-from products.models import OwnershipUnit
+from portfolio.models import PortfolioSettings
+from products.models import Cluster, OwnershipUnit, Person
 from tests.api.conftest import client_for
 from tests.portfolio.factories import ClusterFactory, UserFactory
 from tests.products.factories import ProductFactory

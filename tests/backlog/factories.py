@@ -13,8 +13,8 @@ import factory
 from django.db.models import Max
 
 from backlog import ranking
-from backlog.models import BacklogItem, Dimension, ItemSource, ItemStatus, ItemType
-from products.models import Product
+from backlog.models import BacklogItem, ItemSource, ItemStatus, ItemType
+from products.models import Dimension, Product
 from tests.products.factories import ProductFactory
 
 

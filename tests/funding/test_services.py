@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from funding import services
+from funding.models import FundingAllocation, InvestmentRequest
 from portfolio.errors import Forbidden, RuleViolation, ValidationFailed
-from portfolio.funding import services
-from portfolio.funding.models import FundingAllocation, InvestmentRequest
 from portfolio.models import PortfolioSettings
 from tests.metrics.factories import MetricFactory
 from tests.portfolio.factories import PersonFactory, UserFactory

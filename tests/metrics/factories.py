@@ -2,8 +2,8 @@ import datetime as dt
 
 import factory
 
-from backlog.models import Dimension
 from metrics.models import Better, Level, Metric, Reading
+from products.models import Dimension
 from tests.products.factories import ProductFactory
 
 

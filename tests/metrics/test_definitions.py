@@ -5,13 +5,13 @@ import datetime as dt
 
 import pytest
 
-from backlog.models import Dimension
 from metrics import services
 from metrics.catalogue import TEMPLATES
 from metrics.models import Better, Metric
 from metrics.selectors import coverage
 from portfolio.errors import Forbidden, ValidationFailed
 from portfolio.models import PortfolioSettings
+from products.models import Dimension
 from tests.metrics.factories import MetricFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from portfolio.models import ClusterReason
-from products.models import LifecycleTransition, Stage
+from products.models import ClusterReason, LifecycleTransition, Stage
 from tests.portfolio.factories import ClusterFactory, PersonFactory, TeamFactory, UserFactory
 from tests.products.factories import ExternalIdFactory, ProductFactory
 

@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from portfolio.analytics.compute import run_snapshot
-from portfolio.analytics.models import Snapshot, SnapshotStatus
+from analytics.compute import run_snapshot
+from analytics.models import Snapshot, SnapshotStatus
 from portfolio.models import PortfolioSettings
 from tests.metrics.factories import MetricFactory
 from tests.pages.conftest import HTMX
@@ -261,7 +261,7 @@ def test_dashboard_query_count_is_fixed(size, query, leader_client, django_asser
     _portfolio_of(size)
     run_snapshot()
     run_snapshot()
-    from portfolio.models import Cluster, Person
+    from products.models import Cluster, Person
 
     query = query.format(slug=Cluster.objects.first().slug, owner=Person.objects.first().pk)
     expected = DASHBOARD_QUERIES + (2 if query else 0)  # the filters' own lookups

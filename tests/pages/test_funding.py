@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from portfolio.funding import services
-from portfolio.funding.models import FundingAllocation, InvestmentRequest, RequestStatus
-from portfolio.funding.views import funding_report
+from funding import services
+from funding.models import FundingAllocation, InvestmentRequest, RequestStatus
+from funding.views import funding_report
 from portfolio.models import PortfolioSettings
 from products.models import Stage
 from tests.metrics.factories import MetricFactory
@@ -544,14 +544,14 @@ def test_panel_query_count_is_fixed(n, leader_client, cluster, django_assert_num
 
 
 def test_dashboard_loads_the_funding_panel_for_the_current_year(leader, client, product):
-    from portfolio.funding import services as funding_services
+    from funding import services as funding_services
 
     year = funding_services.current_fiscal_year()
     funding_services.allocation_set(
         actor=leader, unit=product.unit, fiscal_year=year,
         operations_amount="1200.50", improvement_amount="3000", mode="reactive",
     )  # fmt: skip
-    from portfolio.analytics.compute import run_snapshot
+    from analytics.compute import run_snapshot
 
     run_snapshot()
     client.force_login(leader)

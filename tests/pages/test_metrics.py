@@ -7,10 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from backlog.models import Dimension
 from metrics.models import Level, Metric, Reading
 from portfolio.models import PortfolioSettings
-from products.models import ManagementModel
+from products.models import Dimension, ManagementModel
 from tests.metrics.factories import MetricFactory, ReadingFactory
 from tests.pages.conftest import HTMX
 from tests.portfolio.factories import ClusterFactory

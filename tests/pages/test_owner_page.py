@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from portfolio.analytics.compute import run_snapshot
+from analytics.compute import run_snapshot
 from tests.portfolio.factories import PersonFactory
 from tests.products.factories import ProductFactory
 

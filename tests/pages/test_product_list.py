@@ -198,7 +198,7 @@ def test_filter_options_are_cached_until_the_rows_behind_them_change(
     with django_assert_num_queries(PRODUCT_LIST_QUERIES - OPTION_QUERIES):
         viewer_client.get(URL)
     # and once a cluster is added, the next page offers it
-    from portfolio.services import cluster_create
+    from products.services import cluster_create
 
     cluster_create(actor=leader, name="Brand new cluster")
     with django_assert_num_queries(PRODUCT_LIST_QUERIES):

@@ -10,9 +10,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from analytics.compute import run_snapshot
 from backlog import services as backlog_services
 from backlog.models import BacklogItem
-from portfolio.analytics.compute import run_snapshot
 from products.models import Product
 from reviews import services
 from reviews.models import ActionItem, Decision, Packet, PacketStatus, Review, ReviewCycle

@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from portfolio.analytics.compute import run_snapshot
-from portfolio.analytics.models import SignalKind, SignalStatus, SplitSignal
+from analytics.compute import run_snapshot
+from analytics.models import SignalKind, SignalStatus, SplitSignal
 from products.models import Product
 from tests.pages.conftest import HTMX
 from tests.portfolio.factories import ClusterFactory, PersonFactory
@@ -192,8 +192,8 @@ def test_signal_list_query_count_is_fixed(extra, viewer_client, django_assert_nu
 
 
 def test_split_form_offers_every_member_and_splits_the_one_picked(client, leader):
-    from portfolio.analytics.compute import run_snapshot
-    from portfolio.analytics.models import SplitSignal
+    from analytics.compute import run_snapshot
+    from analytics.models import SplitSignal
     from tests.portfolio.factories import ClusterFactory, PersonFactory
     from tests.products.factories import ProductFactory
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from portfolio.analytics.compute import run_snapshot
-from portfolio.analytics.models import Snapshot, SplitSignal
+from analytics.compute import run_snapshot
+from analytics.models import Snapshot, SplitSignal
 from tests.permissions.spec import Case, World, api_read
 
 NOT_ALLOWED = api_read(viewer=405, owner=405, other_owner=405, leader=405)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from portfolio.analytics.models import SignalKind, Snapshot, SplitSignal
+from analytics.models import SignalKind, Snapshot, SplitSignal
 from tests.permissions.cases_pages import NOT_ALLOWED, everyone, leader_only
 from tests.permissions.spec import Case, World, page_read
 

@@ -9,8 +9,8 @@ use valid data, so the success path runs.
 
 from __future__ import annotations
 
-from portfolio.funding import services
-from portfolio.funding.models import FundingAllocation, InvestmentRequest
+from funding import services
+from funding.models import FundingAllocation, InvestmentRequest
 from tests.permissions.spec import Case, World, api_read
 
 NOT_ALLOWED = api_read(viewer=405, owner=405, other_owner=405, leader=405)

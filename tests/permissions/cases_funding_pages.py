@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from portfolio.funding.models import InvestmentRequest, RequestStatus
-from portfolio.funding.services import current_fiscal_year
+from funding.models import InvestmentRequest, RequestStatus
+from funding.services import current_fiscal_year
 from tests.permissions.cases_pages import (
     NOT_ALLOWED,
     everyone,

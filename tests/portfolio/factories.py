@@ -2,8 +2,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from portfolio.models import Cluster, ClusterReason, Person, Team
 from portfolio.permissions import LEADERS_GROUP
+from products.models import Cluster, ClusterReason, Person, Team
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -8,9 +8,8 @@ import pytest
 from django.db import connection
 
 from portfolio.errors import ValidationFailed
-from portfolio.services import cluster_delete
 from products.models import OwnershipUnit, Product
-from products.services import product_set_cluster
+from products.services import cluster_delete, product_set_cluster
 from tests.portfolio.factories import ClusterFactory, PersonFactory, UserFactory
 from tests.products.factories import ProductFactory
 

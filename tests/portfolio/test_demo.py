@@ -14,12 +14,7 @@ from django.core.management import call_command
 from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
-from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
-from metrics.models import Metric, Reading, Status
-from metrics.selectors import coverage
-from metrics.status import status_of
-from portfolio import demo
-from portfolio.analytics.models import (
+from analytics.models import (
     Candidate,
     LoadStatus,
     OwnerLoad,
@@ -29,23 +24,27 @@ from portfolio.analytics.models import (
     SnapshotStatus,
     SplitSignal,
 )
-from portfolio.funding.models import (
-    FundingAllocation,
-    FundingMode,
-    InvestmentRequest,
-    RequestStatus,
-)
-from portfolio.models import Cluster, Person, PortfolioSettings, Team
-from portfolio.permissions import LEADERS_GROUP, Role, role_of
+from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
+from funding.models import FundingAllocation, FundingMode, InvestmentRequest, RequestStatus
+from metrics.models import Metric, Reading, Status
+from metrics.selectors import coverage
+from metrics.status import status_of
+from portfolio import demo
+from portfolio.models import PortfolioSettings
+from portfolio.permissions import LEADERS_GROUP, Role
 from products.models import (
+    Cluster,
     ExternalId,
     LifecycleTransition,
     ManagementModel,
     MigrationPlan,
     OwnershipUnit,
+    Person,
     Product,
     Stage,
+    Team,
 )
+from products.permissions import role_of
 from reviews.models import (
     ActionItem,
     CycleStatus,

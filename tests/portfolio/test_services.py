@@ -1,17 +1,17 @@
 import pytest
 
 from portfolio.errors import Forbidden, ValidationFailed
-from portfolio.models import Cluster, Person, PortfolioSettings
-from portfolio.services import (
+from portfolio.models import PortfolioSettings
+from portfolio.services import portfolio_settings_update
+from products.models import Cluster, Person, UnitKind
+from products.services import (
     cluster_create,
     cluster_delete,
     cluster_update,
     person_create,
     person_depart,
     person_update,
-    portfolio_settings_update,
 )
-from products.models import UnitKind
 from tests.products.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db

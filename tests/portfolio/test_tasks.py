@@ -9,9 +9,9 @@ from unittest import mock
 import pytest
 from django.db import transaction
 
-from portfolio import tasks
-from portfolio.services import person_depart
-from portfolio.tasks import dispatch_departure_notice, notify_units_orphaned
+from products import tasks
+from products.services import person_depart
+from products.tasks import dispatch_departure_notice, notify_units_orphaned
 from tests.portfolio.factories import ClusterFactory, PersonFactory, UserFactory
 from tests.products.factories import ProductFactory
 from tests.worker import wait_for
@@ -66,8 +66,7 @@ def test_notice_links_are_absolute_when_the_site_url_is_known(
 
 def test_notice_is_safe_to_run_again_once_things_changed(leader, departing, mailoutbox):
     """Re-running reads the current state: a reassigned owner or a return sends nothing."""
-    from portfolio.services import person_update
-    from products.services import unit_assign_owner
+    from products.services import person_update, unit_assign_owner
 
     person_depart(actor=leader, person=departing)
     successor = PersonFactory(name="Sam Successor")
@@ -177,4 +176,4 @@ def test_worker_sends_the_notice_for_a_committed_departure(worker):
     body = mail.get_payload()
     assert "- Payroll: /products/payroll/" in body
     assert "- Employee experience (Intranet):" in body
-    assert "portfolio.tasks.notify_units_orphaned" in worker["log"].read_text()
+    assert "products.tasks.notify_units_orphaned" in worker["log"].read_text()

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from analytics.compute import run_snapshot
 from backlog.models import ItemStatus
 from metrics.services import readings_ingest
-from portfolio.analytics.compute import run_snapshot
 from products.models import Product
 from reviews import services, tasks
 from reviews.models import Packet, PacketStatus, Review
@@ -244,7 +244,7 @@ def test_reminders_go_once_to_owners_of_reviews_in_the_window(leader, mailoutbox
 
 
 def test_the_packet_shows_funding_and_requests(leader, owner, product):
-    from portfolio.funding import services as funding
+    from funding import services as funding
 
     review = services.cycle_schedule(actor=leader, year=2026, quarter=4).cycle.reviews.get()
     funding.allocation_set(

@@ -1,0 +1,124 @@
+"""Input adapters for the funding pages. Amounts stay text here: the services parse money
+(exact decimals, at most two places, never negative), so the page and the API refuse the same
+input with the same words."""
+
+from __future__ import annotations
+
+from django import forms
+
+from funding.models import FundingMode, RequestStatus
+
+STATUS_FILTERS = [
+    ("submitted", "Waiting for a leader"),
+    ("approved", "Approved"),
+    ("rejected", "Rejected"),
+    ("draft", "Draft"),
+    ("withdrawn", "Withdrawn"),
+    ("all", "Any status"),
+]
+
+
+class _PickFromList(forms.TypedChoiceField):
+    """One object from a list the view already loaded (no query of its own)."""
+
+    def __init__(self, objects, label_of, **kwargs):
+        self.by_pk = {o.pk: o for o in objects}
+        choices = [(o.pk, label_of(o)) for o in objects]
+        if not kwargs.get("required", True):
+            choices = [("", "None"), *choices]
+        super().__init__(choices=choices, coerce=int, empty_value=None, **kwargs)
+
+    def clean(self, value):
+        pk = super().clean(value)
+        return None if pk is None else self.by_pk[pk]
+
+
+class InvestmentRequestForm(forms.Form):
+    product = forms.ChoiceField(label="Component")
+    amount = forms.CharField(
+        max_length=20, help_text="In the organisation's currency, e.g. 12500.00."
+    )
+    purpose = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), help_text="What the money buys, in a sentence."
+    )
+    metric = forms.ChoiceField(label="Metric it should move", required=False)
+    expected_effect = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="How much the metric should move, and by when.",
+    )
+    fiscal_year = forms.IntegerField(widget=forms.HiddenInput, min_value=2000, max_value=2100)
+
+    def __init__(self, *args, components, metrics, **kwargs):
+        kwargs.setdefault("auto_id", "request_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["product"] = _PickFromList(components, lambda p: p.name, label="Component")
+        self.fields["metric"] = _PickFromList(
+            metrics,
+            lambda m: f"{m.name} ({m.product.name})",
+            label="Metric it should move",
+            required=False,
+        )
+
+    def service_kwargs(self, submit: bool) -> dict:
+        return {**self.cleaned_data, "submit": submit}
+
+
+class AllocationForm(forms.Form):
+    operations_amount = forms.CharField(max_length=20, label="Operations")
+    improvement_amount = forms.CharField(max_length=20, label="Improvement")
+    mode = forms.ChoiceField(choices=FundingMode.choices, label="Funding mode")
+    note = forms.CharField(required=False, max_length=500, label="Note")
+    fiscal_year = forms.IntegerField(widget=forms.HiddenInput, min_value=2000, max_value=2100)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "allocation_%s")
+        super().__init__(*args, **kwargs)
+
+
+class DecisionForm(forms.Form):
+    """Approve or reject with a reason; the service says so when the reason is missing."""
+
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    reason = forms.CharField(required=False, max_length=2000)
+
+
+class YearForm(forms.Form):
+    year = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Year")
+
+    def __init__(self, *args, years, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].choices = [(y, str(y)) for y in years]
+
+    def year_or(self, default: int) -> int:
+        self.is_valid()
+        return getattr(self, "cleaned_data", {}).get("year") or default
+
+
+class QueueFilterForm(forms.Form):
+    """The approval queue's filters; a bad value is shown and ignored, never a 500."""
+
+    status = forms.ChoiceField(choices=STATUS_FILTERS, required=False)
+    year = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Year")
+    cluster = forms.ChoiceField(required=False)
+    stage = forms.ChoiceField(required=False)
+    mode = forms.ChoiceField(
+        choices=[("", "Any"), *FundingMode.choices, ("none", "No allocation")],
+        required=False,
+        label="Funding mode",
+    )
+
+    def __init__(self, *args, years, clusters, stages, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].choices = [("", "Any"), *((y, str(y)) for y in years)]
+        self.fields["cluster"].choices = [("", "Any"), *clusters]
+        self.fields["stage"].choices = [("", "Any"), *stages]
+
+    def filters(self) -> dict:
+        self.is_valid()
+        cleaned = {
+            k: v for k, v in getattr(self, "cleaned_data", {}).items() if v not in ("", None)
+        }
+        cleaned.setdefault("status", RequestStatus.SUBMITTED)
+        return cleaned

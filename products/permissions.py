@@ -1,0 +1,40 @@
+"""Permission rules that need the catalogue: who owns which unit.
+
+Roles:
+- leader: a superuser or a member of the "Portfolio leaders" group; edits everything.
+- owner: a login linked to a person who owns at least one unit; edits the units they own.
+- viewer: any other login; reads everything.
+"""
+
+from __future__ import annotations
+
+from portfolio.errors import Forbidden
+from portfolio.permissions import Role, is_leader
+from products.models import OwnershipUnit
+
+
+def role_of(user) -> str | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if is_leader(user):
+        return Role.LEADER
+
+    if OwnershipUnit.objects.filter(owner__user=user, is_active=True).exists():
+        return Role.OWNER
+    return Role.VIEWER
+
+
+def can_edit_unit(user, unit: OwnershipUnit) -> bool:
+    if is_leader(user):
+        return True
+    if not getattr(user, "is_authenticated", False) or unit.owner_id is None:
+        return False
+    return unit.owner.user_id == user.pk
+
+
+def require_unit_editor(user, unit: OwnershipUnit, action: str) -> None:
+    if not can_edit_unit(user, unit):
+        raise Forbidden(
+            f"Only the owner of {unit.name} or a portfolio leader can {action}.",
+            rule="unit_owner_or_leader",
+        )

@@ -1,0 +1,110 @@
+"""Pages that compose several apps: the dashboard, an owner's page, the settings page, the
+user's API token and the health check."""
+
+from __future__ import annotations
+
+from django.conf import settings as django_settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+from rest_framework.authtoken.models import Token
+
+from analytics.dashboard import dashboard, owner_load
+from analytics.forms import DashboardFilterForm
+from analytics.models import Snapshot
+from portfolio import services
+from portfolio.forms import PortfolioSettingsForm
+from portfolio.htmx import redirect_after_post, render_page
+from portfolio.models import PortfolioSettings
+from portfolio.pages import GET_POST, change_history, post_data, require_leader_page, submit_form
+from portfolio.permissions import is_leader
+from products.models import Person
+from reviews.selectors import reviews_due
+
+
+@login_not_required
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@require_GET
+def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_object_or_404(
+        Person.objects.visible_to(request.user).select_related("user"), pk=pk
+    )
+    units = (
+        person.units.filter(is_active=True)
+        .select_related("cluster", "product")
+        .annotate(member_count=Count("products"))
+    )
+    context = {
+        "person": person,
+        "units": units,
+        "teams": person.teams.order_by("name"),
+        "history": change_history(person),
+        "can_edit": is_leader(request.user),
+        "load": owner_load(person),
+    }
+    return render_page(request, "portfolio/person_detail.html", context)
+
+
+@GET_POST
+def settings_page(request: HttpRequest) -> HttpResponse:
+    """Leaders edit the thresholds every rule reads; everyone else may read them."""
+    obj = PortfolioSettings.load()
+    if request.method == "POST":
+        require_leader_page(request)
+    form = PortfolioSettingsForm(post_data(request), instance=obj)
+    saved, status = submit_form(
+        request,
+        form,
+        lambda f: services.portfolio_settings_update(actor=request.user, **f.cleaned_data),
+    )
+    if saved:
+        messages.success(request, "Portfolio settings saved.")
+        return redirect_after_post(request, reverse("settings"))
+    context = {
+        "form": form,
+        "settings": obj,
+        "can_edit": is_leader(request.user),
+        "analytics_every": django_settings.ANALYTICS_EVERY_MINUTES,
+        "last_snapshot": Snapshot.objects.latest_done(),
+    }
+    return render_page(request, "portfolio/settings.html", context, partial="form", status=status)
+
+
+@GET_POST
+def api_token(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's token for /api/v1/; POST replaces it (the old one stops working)."""
+    if request.method == "POST":
+        Token.objects.filter(user=request.user).delete()
+        Token.objects.create(user=request.user)
+        messages.success(request, "A new API token was made; the old one no longer works.")
+        return redirect("api-token")
+    token = Token.objects.filter(user=request.user).first()
+    return render_page(request, "portfolio/api_token.html", {"token": token})
+
+
+@require_GET
+def dashboard_page(request: HttpRequest) -> HttpResponse:
+    """Every panel from the latest snapshot; the filter form swaps the panels in place."""
+    form = DashboardFilterForm(request.GET or None)
+    scope = form.scope()
+    board = dashboard(scope, settings=PortfolioSettings.load())
+    if board.snapshot is not None:
+        units = scope.units(board.snapshot).values("unit_id") if scope.narrowed else None
+        board.reviews_due = reviews_due(units=units, days=board.reviews_due_days)
+    context = {
+        "form": form,
+        "scope": scope,
+        "board": board,
+        "snapshot": board.snapshot,
+        "run": board.running,
+        "can_recompute": is_leader(request.user),
+    }
+    return render_page(request, "analytics/dashboard.html", context, partial="panels")
