@@ -15,7 +15,7 @@ PYTEST_WORKERS = 2
 UPGRADE =
 SIZE = M
 
-.PHONY: help venv demo test lint fmt check schema fuzz bench vendor lock stop-db services compose-check
+.PHONY: help venv demo test lint fmt check schema fuzz bench perf-docs vendor lock stop-db services compose-check
 
 help: ## List the targets
 	@echo "Targets:"
@@ -81,8 +81,11 @@ fuzz: $(STAMP) ## Fuzz the running API against its schema (scripts/api_fuzz.sh)
 	@[ -f scripts/api_fuzz.sh ] || { echo "scripts/api_fuzz.sh is missing"; exit 1; }
 	bash scripts/api_fuzz.sh
 
-bench: $(STAMP) ## Benchmark a synthetic portfolio over HTTP (SIZE=S|M|L, default M); writes bench/results/latest.json
+bench: $(STAMP) ## Benchmark a synthetic portfolio over HTTP (SIZE=S|M|L, default M); writes bench/results/ and refreshes docs/performance.md
 	@sh scripts/bench.sh $(SIZE)
+
+perf-docs: ## Rebuild docs/performance.md from docs/performance.in.md and docs/bench-results/*.json
+	@python=$$(sh scripts/python.sh) && "$$python" scripts/perf_docs.py
 
 vendor: ## Fetch the pinned front-end files into static/vendor/ (scripts/vendor.sh)
 	bash scripts/vendor.sh

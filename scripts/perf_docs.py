@@ -1,0 +1,388 @@
+#!/usr/bin/env python3
+"""Render docs/performance.md from its template and the last bench result of each size.
+
+    make perf-docs                      # what `make bench` also runs after a good run
+    python3 scripts/perf_docs.py [--template T] [--results DIR] [--output FILE | -]
+
+The template (docs/performance.in.md) is hand-written prose with placeholders, each alone on
+its line, that this script replaces with tables built from DIR/<size>.json (docs/bench-results/
+by default, where scripts/bench.sh copies bench/results/<size>.json after each run):
+
+    {{ generated }}        which files the page comes from and when each was measured
+    {{ portfolio_shape }}  the generated portfolio of each size, side by side
+    {{ targets }}          every figure with a target, per size: the measure and met or not
+    {{ results }}          per size: the machine, what the run found, the full figures table
+    {{ query_counts }}     the query count of every request at each size
+
+Plain Python, standard library only (no Django, no database), and deterministic: the same
+template and results give the same bytes. `--check` compares instead of writing and exits 1
+when the page is out of date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "docs" / "performance.in.md"
+RESULTS = ROOT / "docs" / "bench-results"
+OUTPUT = ROOT / "docs" / "performance.md"
+SIZES = ("S", "M", "L")
+STAGES = ("maturity", "growth", "introduction", "retirement", "retired")
+PLACEHOLDER = re.compile(r"^\{\{ (\w+) \}\}$", re.M)
+
+# --- The figures table, exactly as bench/run.py writes it (tests hold the two equal) -------
+
+COLUMNS = ("Figure", "Median", "p95", "Queries", "Reference", "Ratio", "Target", "Met")
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, float):
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def table_rows(figures: list[dict[str, Any]]) -> list[list[str]]:
+    rows = []
+    for f in figures:
+        unit = f["unit"]
+        ref = f"{fmt(f['reference_value'], 2)} {unit}" if f["reference_value"] is not None else "—"
+        rows.append(
+            [
+                f["name"],
+                f"{fmt(f['value'], 2)} {unit}" if f["value"] is not None else "not measured",
+                f"{fmt(f.get('p95'), 2)} {unit}" if f.get("p95") is not None else "—",
+                fmt(f.get("queries")),
+                ref,
+                f"{f['ratio']:.3g}x" if f["ratio"] is not None else "—",
+                f["target"] or "—",
+                fmt(f["met"]),
+            ]
+        )
+    return rows
+
+
+def markdown_table(figures: list[dict[str, Any]]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in table_rows(figures):
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# --- Names that line figures up across sizes ---------------------------------------------
+
+
+def short_name(name: str) -> str:
+    """The figure's name without the request's query string (the same request at each size)."""
+    name = re.sub(r"\s*\(\?.*?\)|\s*\(/products/\?.*?\)", "", name)
+    return re.sub(r"page of \d+", "page of 100", name)
+
+
+def generic_name(name: str) -> str:
+    """short_name, also without the counts that grow with the size (packets, the portfolio)."""
+    name = short_name(name)
+    name = re.sub(r": [\d,]+ on one worker", ", on one worker", name)
+    name = re.sub(r", [\d,]+ stored packets", ", stored packets", name)
+    return re.sub(r"^Generate portfolio \w \(.*\)$", "Generate portfolio", name)
+
+
+# --- Sections -------------------------------------------------------------------------------
+
+
+def load(results_dir: Path) -> dict[str, dict[str, Any]]:
+    out = {}
+    for size in SIZES:
+        path = results_dir / f"{size}.json"
+        if path.exists():
+            out[size] = json.loads(path.read_text(encoding="utf-8"))
+    return out
+
+
+def shown_path(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def generated(results: dict[str, dict], template: Path, results_dir: Path) -> str:
+    files = ", ".join(f"`{size}.json` (measured {r['measured_at']})" for size, r in results.items())
+    return (
+        f"> **Generated page.** `make perf-docs` (`scripts/perf_docs.py`) builds it from "
+        f"`{shown_path(template)}` and the bench results in `{shown_path(results_dir)}/`: "
+        f"{files}. Edit the template, not this page. `make bench SIZE=...` copies its results "
+        "there and rebuilds the page."
+    )
+
+
+def _n(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _slash(*values: Any) -> str:
+    return " / ".join(_n(v) for v in values)
+
+
+SHAPE_ROWS: list[tuple[str, Any]] = [
+    (
+        "Products / people / clusters / teams",
+        lambda s, r: _slash(s["products"], s["people"], s["clusters"], s["teams"]),
+    ),
+    ("Largest clusters (products)", lambda s, r: ", ".join(_n(n) for n in s["largest_clusters"])),
+    (
+        "Current units (not dormant) / without an accountable owner",
+        lambda s, r: _slash(s["active_units"], s["orphan_units"]),
+    ),
+    (
+        "Owners of more than 4 units / most units on one owner",
+        lambda s, r: _slash(s["owners_over_ceiling_4"], s["max_units_one_owner"]),
+    ),
+    (
+        "Maturity / growth / introduction / retirement / retired",
+        lambda s, r: _slash(*(s["stages"].get(k, 0) for k in STAGES)),
+    ),
+    (
+        "Project-managed / external ids / added in the last 60 days",
+        lambda s, r: _slash(s["projects"], s["external_ids"], s["new_last_60_days"]),
+    ),
+    (
+        "Backlog items / the big backlog / units with items",
+        lambda s, r: _slash(
+            s["backlog_items"], s["backlog_big_items"], s["backlog_units_with_items"]
+        ),
+    ),
+    ("Largest backlogs (items)", lambda s, r: ", ".join(_n(n) for n in s["backlog_largest"])),
+    (
+        "Metrics / on products / readings",
+        lambda s, r: _slash(s["metrics"], s["metric_products"], s["readings"]),
+    ),
+    ("Days of history (daily to quarterly metrics)", lambda s, r: _n(s["metric_history_days"])),
+    (
+        "Fiscal year / allocations / investment requests",
+        lambda s, r: (
+            f"{s['funding_year']} / " + _slash(s["funding_allocations"], s["investment_requests"])
+        ),
+    ),
+    ("Generating it (rows, COPY, VACUUM ANALYZE)", lambda s, r: _generation(r)),
+]
+
+
+def _generation(result: dict) -> str:
+    for f in result["figures"]:
+        if f["name"].startswith("Generate portfolio") and f["value"] is not None:
+            return f"{fmt(f['value'], 2)} {f['unit']}"
+    return "—"
+
+
+def portfolio_shape(results: dict[str, dict]) -> str:
+    lines = ["| | " + " | ".join(results) + " |", "|---|" + "---|" * len(results)]
+    for label, cell in SHAPE_ROWS:
+        cells = []
+        for result in results.values():
+            try:
+                cells.append(cell(result["portfolio"]["shape"], result))
+            except KeyError:
+                cells.append("—")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def targets(results: dict[str, dict]) -> str:
+    names: list[str] = []
+    rows: dict[str, dict[str, dict]] = {}
+    for size, result in results.items():
+        for f in result["figures"]:
+            if f.get("target") is None:
+                continue
+            name = generic_name(f["name"])
+            if name not in rows:
+                names.append(name)
+                rows[name] = {}
+            rows[name][size] = f
+    lines = [
+        "| Figure | Target | " + " | ".join(results) + " |",
+        "|---|---|" + "---|" * len(results),
+    ]
+    for name in names:
+        target = next(iter(rows[name].values()))["target"]
+        cells = []
+        for size in results:
+            f = rows[name].get(size)
+            if f is None or f["value"] is None:
+                cells.append("—")
+                continue
+            measure = (
+                f"{f['ratio']:.3g}x"
+                if f["ratio"] is not None
+                else f"{fmt(f['value'], 2)} {f['unit']}"
+            )
+            cells.append(f"{measure}, " + ("met" if f["met"] else "**missed**"))
+        lines.append(f"| {name} | {target} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def size_section(size: str, result: dict) -> str:
+    m = result["machine"]
+    shape = result["portfolio"]["shape"]
+    out = [f"### Size {size}: {shape['products']:,} products\n"]
+    out.append(
+        f"Measured {result['measured_at']} on {m['nproc']} CPUs ({m['cpu_model']}), "
+        f"{m['memory_gib']} GiB, PostgreSQL {m['postgresql']}, Python {m['python']}; "
+        f"load average {m['load_average_start'][0]} at the start, "
+        f"{m['load_average_end'][0]} at the end; the whole run took "
+        f"{result['bench_seconds']:.0f} s.\n"
+    )
+    if result.get("reconstructed"):
+        out.append(f"*Reconstructed:* {result['reconstructed']}\n")
+    if shape.get("backlog_items"):
+        out.append(
+            f"Backlog: {shape['backlog_items']:,} items; the backlog figures use unit "
+            f"{shape['backlog_big_unit']} ({shape['backlog_big_items']:,} items) and, for "
+            f"the query count, unit {shape['backlog_small_unit']} "
+            f"({shape['backlog_small_items']} items).\n"
+        )
+    if shape.get("readings"):
+        out.append(
+            f"Metrics: {shape['metrics']:,} on {shape['metric_products']:,} products, "
+            f"{shape['readings']:,} readings; the chart figure uses metric "
+            f"{shape['chart_metric']} ({shape['chart_readings']:,} five-minute readings, one "
+            "year).\n"
+        )
+    analytics = result.get("analytics")
+    if analytics:
+        found = analytics["found"]
+        status = found["owner_status"] or {}
+        signals = found["open_signals"] or {}
+        out.append(
+            f"Analytics: the portfolio's clock moved {analytics['clock_shift_days']} days to "
+            f"the run's, {len(analytics['history'])} earlier weekly snapshots. The last run "
+            f"found {found['units']:,} units ({found['active_units']:,} active, "
+            f"{found['orphan_units']:,} without an accountable owner); owners "
+            + ", ".join(f"{k} {v:,}" for k, v in sorted(status.items()))
+            + f"; {found['design_problems']:,} design problems "
+            f"({found['design_problems_with_groupings']:,} with suggested groupings); open "
+            "signals "
+            + ", ".join(f"{k} {v:,}" for k, v in sorted(signals.items()))
+            + f"; {found['candidates']:,} candidates.\n"
+        )
+    reviews = result.get("reviews")
+    if reviews:
+        rate = reviews.get("worker_per_second")
+        out.append(
+            f"Reviews: this quarter's cycle scheduled {reviews['reviews']:,} reviews in "
+            f"{reviews['schedule_seconds']} s and made their pending packets in "
+            f"{reviews['make_packets_seconds']} s; {reviews['packets']} packets generated "
+            f"on the worker in {reviews['seconds']} s"
+            + (f" ({rate:.1f}/s between the first and the last row)" if rate else "")
+            + f", {reviews['data_kb']} KB of data and {reviews['html_kb']} KB of HTML "
+            "each on average.\n"
+        )
+    if shape.get("funding_year"):
+        modes = ", ".join(f"{k} {v:,}" for k, v in shape["funding_modes"].items())
+        statuses = ", ".join(f"{k} {v:,}" for k, v in shape["request_statuses"].items())
+        out.append(
+            f"Funding: {shape['funding_allocations']:,} allocations for "
+            f"{shape['funding_year']} ({modes}) and {shape['investment_requests']:,} "
+            f"investment requests ({statuses}); the funding figures read that year.\n"
+        )
+    out.append(markdown_table(result["figures"]))
+    unmeasured = [f for f in result["figures"] if f.get("value") is None]
+    if unmeasured:
+        out.append("\n".join(f"- {f['name']}: {f.get('note', 'not measured')}" for f in unmeasured))
+        out.append("")
+    return "\n".join(out)
+
+
+def query_counts(results: dict[str, dict]) -> str:
+    names: list[str] = []
+    counts: dict[str, dict[str, str]] = {}
+    for size, result in results.items():
+        for f in result["figures"]:
+            if f.get("queries") is None:
+                continue
+            name = short_name(f["name"])
+            if name not in counts:
+                names.append(name)
+                counts[name] = {}
+            counts[name][size] = str(f["queries"])
+    # The rule every list and page keeps: the count is the same at every size.
+    lines = [
+        "| Request | " + " | ".join(results) + " | Same at every size |",
+        "|---|" + "---|" * (len(results) + 1),
+    ]
+    for name in names:
+        row = [counts[name].get(s, "—") for s in results]
+        measured = {c for c in row if c != "—"}
+        same = "—" if len(results) < 2 or not measured else ("yes" if len(measured) == 1 else "NO")
+        lines.append(f"| {name} | " + " | ".join(row) + f" | {same} |")
+    return "\n".join(lines) + "\n"
+
+
+# --- The page -------------------------------------------------------------------------------
+
+
+def render(template: Path, results_dir: Path) -> str:
+    results = load(results_dir)
+    if not results:
+        raise SystemExit(
+            f"perf_docs: no results in {results_dir} (S.json, M.json or L.json); "
+            "run `make bench SIZE=S` first"
+        )
+    sections = {
+        "generated": lambda: generated(results, template, results_dir),
+        "portfolio_shape": lambda: portfolio_shape(results),
+        "targets": lambda: targets(results),
+        "results": lambda: "\n".join(size_section(s, r) for s, r in results.items()),
+        "query_counts": lambda: query_counts(results),
+    }
+
+    def fill(match: re.Match) -> str:
+        key = match.group(1)
+        if key not in sections:
+            raise SystemExit(f"perf_docs: unknown placeholder {{{{ {key} }}}} in {template}")
+        return sections[key]().rstrip("\n")
+
+    body = PLACEHOLDER.sub(fill, template.read_text(encoding="utf-8"))
+    head = (
+        "<!-- Generated by `make perf-docs` (scripts/perf_docs.py) from "
+        f"{shown_path(template)} and {shown_path(results_dir)}/. Do not edit by hand. -->\n"
+    )
+    return head + body.rstrip("\n") + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--template", type=Path, default=TEMPLATE)
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder of <size>.json")
+    parser.add_argument("--output", default=str(OUTPUT), help="the page, or - for stdout")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the page is stale")
+    args = parser.parse_args(argv)
+    page = render(args.template, args.results)
+    if args.output == "-":
+        sys.stdout.write(page)
+        return 0
+    output = Path(args.output)
+    if args.check:
+        current = output.read_text(encoding="utf-8") if output.exists() else None
+        if current != page:
+            print(f"{shown_path(output)} is out of date: run `make perf-docs`", file=sys.stderr)
+            return 1
+        return 0
+    output.write_text(page, encoding="utf-8")
+    print(f"wrote {shown_path(output)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
