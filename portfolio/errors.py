@@ -6,6 +6,8 @@ JSON bodies and HTML views into form errors. Each names the field or the rule at
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """Base of every error a service raises on purpose."""
@@ -19,8 +21,8 @@ class DomainError(Exception):
         self.field = field
         self.rule = rule
 
-    def as_dict(self) -> dict:
-        body: dict = {"code": self.code, "detail": self.message}
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "detail": self.message}
         if self.field:
             body["errors"] = {self.field: [self.message]}
         if self.rule:
@@ -40,7 +42,7 @@ class ValidationFailed(DomainError):
         first_field = next(iter(errors))
         super().__init__(errors[first_field][0], field=first_field)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "detail": self.message, "errors": self.errors}
 
 

@@ -9,7 +9,16 @@ Roles:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeAlias
+
 from portfolio.errors import Forbidden
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+# Who is asking: `request.user`, a login or anonymous. Services take it as `actor`, selectors
+# and queryset methods as `user`, and the rules below decide from it.
+AnyUser: TypeAlias = "User | AnonymousUser"
 
 LEADERS_GROUP = "Portfolio leaders"
 
@@ -20,16 +29,17 @@ class Role:
     VIEWER = "viewer"
 
 
-def is_leader(user) -> bool:
+def is_leader(user: AnyUser) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
-    cached = getattr(user, "_is_leader", None)
+    cached: bool | None = getattr(user, "_is_leader", None)
     if cached is None:
         cached = user.is_superuser or user.groups.filter(name=LEADERS_GROUP).exists()
-        user._is_leader = cached
+        # Cached on the user object for the rest of the request (not a declared attribute).
+        user._is_leader = cached  # type: ignore[union-attr]
     return cached
 
 
-def require_leader(user, action: str) -> None:
+def require_leader(user: AnyUser, action: str) -> None:
     if not is_leader(user):
         raise Forbidden(f"Only a portfolio leader can {action}.", rule="leader_only")

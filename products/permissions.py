@@ -9,12 +9,12 @@ Roles:
 from __future__ import annotations
 
 from portfolio.errors import Forbidden
-from portfolio.permissions import Role, is_leader
+from portfolio.permissions import AnyUser, Role, is_leader
 from products.models import OwnershipUnit
 
 
-def role_of(user) -> str | None:
-    if not getattr(user, "is_authenticated", False):
+def role_of(user: AnyUser) -> str | None:
+    if not user.is_authenticated:
         return None
     if is_leader(user):
         return Role.LEADER
@@ -24,15 +24,15 @@ def role_of(user) -> str | None:
     return Role.VIEWER
 
 
-def can_edit_unit(user, unit: OwnershipUnit) -> bool:
+def can_edit_unit(user: AnyUser, unit: OwnershipUnit) -> bool:
     if is_leader(user):
         return True
-    if not getattr(user, "is_authenticated", False) or unit.owner_id is None:
+    if not user.is_authenticated or unit.owner_id is None:
         return False
-    return unit.owner.user_id == user.pk
+    return unit.owner is not None and unit.owner.user_id == user.pk
 
 
-def require_unit_editor(user, unit: OwnershipUnit, action: str) -> None:
+def require_unit_editor(user: AnyUser, unit: OwnershipUnit, action: str) -> None:
     if not can_edit_unit(user, unit):
         raise Forbidden(
             f"Only the owner of {unit.name} or a portfolio leader can {action}.",
