@@ -16,6 +16,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from portfolio.permissions import AnyUser
+
 
 class SnapshotStatus(models.TextChoices):
     RUNNING = "running", "Running"
@@ -28,7 +30,7 @@ class Trigger(models.TextChoices):
     MANUAL = "manual", "Recompute now"
 
 
-class SnapshotQuerySet(models.QuerySet):
+class SnapshotQuerySet(models.QuerySet["Snapshot"]):
     def done(self) -> SnapshotQuerySet:
         return self.filter(status=SnapshotStatus.DONE)
 
@@ -166,8 +168,8 @@ class SignalStatus(models.TextChoices):
     CLEARED = "cleared", "Cleared"
 
 
-class SplitSignalQuerySet(models.QuerySet):
-    def visible_to(self, user) -> SplitSignalQuerySet:
+class SplitSignalQuerySet(models.QuerySet["SplitSignal"]):
+    def visible_to(self, user: AnyUser) -> SplitSignalQuerySet:
         return self if user.is_authenticated else self.none()
 
     def open(self) -> SplitSignalQuerySet:

@@ -6,7 +6,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from portfolio.permissions import is_leader
+from portfolio.permissions import AnyUser, is_leader
 from products.models import Dimension, OwnershipUnit, Product
 
 
@@ -35,11 +35,11 @@ class ItemSource(models.TextChoices):
     INCIDENT = "incident", "Incident"
 
 
-class BacklogItemQuerySet(models.QuerySet):
-    def visible_to(self, user) -> BacklogItemQuerySet:
+class BacklogItemQuerySet(models.QuerySet["BacklogItem"]):
+    def visible_to(self, user: AnyUser) -> BacklogItemQuerySet:
         return self if user.is_authenticated else self.none()
 
-    def editable_by(self, user) -> BacklogItemQuerySet:
+    def editable_by(self, user: AnyUser) -> BacklogItemQuerySet:
         if is_leader(user):
             return self
         if not user.is_authenticated:

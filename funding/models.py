@@ -8,13 +8,24 @@ currency (PortfolioSettings.currency). The fiscal year is the calendar year.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+from portfolio.permissions import AnyUser
+
+
+class _MoneyDigits(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+# The digits of every amount: model columns, filters, serializer and expression fields take
+# `**MONEY`.
+MONEY: _MoneyDigits = {"max_digits": 14, "decimal_places": 2}
 ZERO = Decimal("0.00")
 
 
@@ -24,8 +35,8 @@ class FundingMode(models.TextChoices):
     REACTIVE = "reactive", "Reactive"
 
 
-class AllocationQuerySet(models.QuerySet):
-    def visible_to(self, user) -> AllocationQuerySet:
+class AllocationQuerySet(models.QuerySet["FundingAllocation"]):
+    def visible_to(self, user: AnyUser) -> AllocationQuerySet:
         return self if user.is_authenticated else self.none()
 
 
@@ -82,8 +93,8 @@ class RequestStatus(models.TextChoices):
 COMMITTED = (RequestStatus.APPROVED,)
 
 
-class InvestmentRequestQuerySet(models.QuerySet):
-    def visible_to(self, user) -> InvestmentRequestQuerySet:
+class InvestmentRequestQuerySet(models.QuerySet["InvestmentRequest"]):
+    def visible_to(self, user: AnyUser) -> InvestmentRequestQuerySet:
         return self if user.is_authenticated else self.none()
 
     def awaiting_leader(self) -> InvestmentRequestQuerySet:

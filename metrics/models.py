@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from portfolio.permissions import is_leader
+from portfolio.permissions import AnyUser, is_leader
 from products.models import Dimension, Product
 
 
@@ -58,11 +58,11 @@ INTERVAL_CHOICES = [
 ]
 
 
-class MetricQuerySet(models.QuerySet):
-    def visible_to(self, user) -> MetricQuerySet:
+class MetricQuerySet(models.QuerySet["Metric"]):
+    def visible_to(self, user: AnyUser) -> MetricQuerySet:
         return self if user.is_authenticated else self.none()
 
-    def editable_by(self, user) -> MetricQuerySet:
+    def editable_by(self, user: AnyUser) -> MetricQuerySet:
 
         if is_leader(user):
             return self

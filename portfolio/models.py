@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from portfolio.permissions import AnyUser
+
 
 class PortfolioSettings(models.Model):
     """Every threshold the portfolio rules read. One row (pk=1), editable by leaders."""
@@ -71,6 +73,8 @@ class PortfolioSettings(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
+    # Who made the change, set by the service before save(); simple_history records it.
+    _history_user: AnyUser
 
     class Meta:
         verbose_name = "portfolio settings"

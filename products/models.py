@@ -11,14 +11,14 @@ from django.db.models import Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
-from portfolio.permissions import is_leader
+from portfolio.permissions import AnyUser, is_leader
 
 
-class PersonQuerySet(models.QuerySet):
-    def visible_to(self, user) -> PersonQuerySet:
+class PersonQuerySet(models.QuerySet["Person"]):
+    def visible_to(self, user: AnyUser) -> PersonQuerySet:
         return self if user.is_authenticated else self.none()
 
-    def editable_by(self, user) -> PersonQuerySet:
+    def editable_by(self, user: AnyUser) -> PersonQuerySet:
         return self if is_leader(user) else self.none()
 
     def accountable(self) -> PersonQuerySet:
@@ -44,6 +44,8 @@ class Person(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords()
+    # Who made the change, set by the service before save(); simple_history records it.
+    _history_user: AnyUser
 
     objects = PersonQuerySet.as_manager()
 
@@ -64,14 +66,14 @@ class Person(models.Model):
 
     @property
     def is_accountable(self) -> bool:
-        return self.active and (self.user_id is None or self.user.is_active)
+        return self.active and (self.user is None or self.user.is_active)
 
 
-class TeamQuerySet(models.QuerySet):
-    def visible_to(self, user) -> TeamQuerySet:
+class TeamQuerySet(models.QuerySet["Team"]):
+    def visible_to(self, user: AnyUser) -> TeamQuerySet:
         return self if user.is_authenticated else self.none()
 
-    def editable_by(self, user) -> TeamQuerySet:
+    def editable_by(self, user: AnyUser) -> TeamQuerySet:
         return self if is_leader(user) else self.none()
 
 
@@ -85,6 +87,8 @@ class Team(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords(m2m_fields=[members])
+    # Who made the change, set by the service before save(); simple_history records it.
+    _history_user: AnyUser
 
     objects = TeamQuerySet.as_manager()
 
@@ -104,11 +108,11 @@ class ClusterReason(models.TextChoices):
     TECHNICAL_DEPENDENCY = "technical_dependency", "Technical dependency"
 
 
-class ClusterQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ClusterQuerySet:
+class ClusterQuerySet(models.QuerySet["Cluster"]):
+    def visible_to(self, user: AnyUser) -> ClusterQuerySet:
         return self if user.is_authenticated else self.none()
 
-    def editable_by(self, user) -> ClusterQuerySet:
+    def editable_by(self, user: AnyUser) -> ClusterQuerySet:
         if is_leader(user):
             return self
         if not user.is_authenticated:
@@ -139,6 +143,8 @@ class Cluster(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords()
+    # Who made the change, set by the service before save(); simple_history records it.
+    _history_user: AnyUser
 
     objects = ClusterQuerySet.as_manager()
 
@@ -172,7 +178,7 @@ STAGE_ORDER = [s.value for s in Stage]
 LIVE_STAGES = [Stage.INTRODUCTION, Stage.GROWTH, Stage.MATURITY]
 
 # What each stage asks the owner to invest in (shown on pages and, later, in review packets).
-STAGE_FOCUS = {
+STAGE_FOCUS: dict[str, str] = {
     Stage.INTRODUCTION: "Prove the product with its first users and settle how it runs.",
     Stage.GROWTH: "Invest in new capabilities and in adoption.",
     Stage.MATURITY: "Invest in performance and in lowering the cost to run.",
@@ -214,11 +220,11 @@ class UnitKind(models.TextChoices):
     PRODUCT = "product", "Product"
 
 
-class OwnershipUnitQuerySet(models.QuerySet):
-    def visible_to(self, user) -> OwnershipUnitQuerySet:
+class OwnershipUnitQuerySet(models.QuerySet["OwnershipUnit"]):
+    def visible_to(self, user: AnyUser) -> OwnershipUnitQuerySet:
         return self if user.is_authenticated else self.none()
 
-    def editable_by(self, user) -> OwnershipUnitQuerySet:
+    def editable_by(self, user: AnyUser) -> OwnershipUnitQuerySet:
         if is_leader(user):
             return self
         if not user.is_authenticated:
@@ -266,6 +272,8 @@ class OwnershipUnit(models.Model):
     history = HistoricalRecords(
         no_db_index=["cluster", "product", "owner", "updated_at"], user_db_constraint=False
     )
+    # Who made the change, set by the service before save(); simple_history records it.
+    _history_user: AnyUser
 
     objects = OwnershipUnitQuerySet.as_manager()
 
@@ -288,25 +296,28 @@ class OwnershipUnit(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def _member(self) -> Cluster | Product:
+        member = self.cluster if self.kind == UnitKind.CLUSTER else self.product
+        assert member is not None  # unit_is_cluster_or_product: the kind's side is always set
+        return member
+
     def get_absolute_url(self) -> str:
-        if self.kind == UnitKind.CLUSTER:
-            return self.cluster.get_absolute_url()
-        return self.product.get_absolute_url()
+        return self._member().get_absolute_url()
 
     @property
     def name(self) -> str:
-        return self.cluster.name if self.kind == UnitKind.CLUSTER else self.product.name
+        return self._member().name
 
     @property
     def has_accountable_owner(self) -> bool:
         return self.owner is not None and self.owner.is_accountable
 
 
-class ProductQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ProductQuerySet:
+class ProductQuerySet(models.QuerySet["Product"]):
+    def visible_to(self, user: AnyUser) -> ProductQuerySet:
         return self if user.is_authenticated else self.none()
 
-    def editable_by(self, user) -> ProductQuerySet:
+    def editable_by(self, user: AnyUser) -> ProductQuerySet:
         if is_leader(user):
             return self
         if not user.is_authenticated:
@@ -375,6 +386,8 @@ class Product(models.Model):
         no_db_index=["slug", "lifecycle_stage", "team", "unit", "updated_at"],
         user_db_constraint=False,
     )
+    # Who made the change, set by the service before save(); simple_history records it.
+    _history_user: AnyUser
 
     objects = ProductQuerySet.as_manager()
 
@@ -475,6 +488,8 @@ class MigrationPlan(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(m2m_fields=[targets])
+    # Who made the change, set by the service before save(); simple_history records it.
+    _history_user: AnyUser
 
     class Meta:
         constraints = [

@@ -15,14 +15,16 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from portfolio.permissions import AnyUser
+
 
 class CycleStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     CLOSED = "closed", "Closed"
 
 
-class ReviewCycleQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ReviewCycleQuerySet:
+class ReviewCycleQuerySet(models.QuerySet["ReviewCycle"]):
+    def visible_to(self, user: AnyUser) -> ReviewCycleQuerySet:
         return self if user.is_authenticated else self.none()
 
 
@@ -77,8 +79,8 @@ class ReviewStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
-class ReviewQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ReviewQuerySet:
+class ReviewQuerySet(models.QuerySet["Review"]):
+    def visible_to(self, user: AnyUser) -> ReviewQuerySet:
         return self if user.is_authenticated else self.none()
 
     def in_agenda_order(self) -> ReviewQuerySet:
