@@ -296,13 +296,13 @@ class OwnershipUnit(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return self._member().get_absolute_url()
+
     def _member(self) -> Cluster | Product:
         member = self.cluster if self.kind == UnitKind.CLUSTER else self.product
         assert member is not None  # unit_is_cluster_or_product: the kind's side is always set
         return member
-
-    def get_absolute_url(self) -> str:
-        return self._member().get_absolute_url()
 
     @property
     def name(self) -> str:
