@@ -12,7 +12,7 @@ from django.utils import timezone
 from analytics.models import SignalStatus, Snapshot, SnapshotStatus, SplitSignal, Trigger
 from analytics.tasks import compute_portfolio_analytics
 from portfolio.errors import RuleViolation, ValidationFailed
-from portfolio.permissions import require_leader
+from portfolio.permissions import AnyUser, require_leader
 from products.models import Person, Product
 from products.services import product_set_cluster
 
@@ -36,9 +36,9 @@ def _dispatch(snapshot_id: int) -> None:
 
 
 @transaction.atomic
-def analytics_request_run(*, actor) -> Snapshot:
+def analytics_request_run(*, actor: AnyUser) -> Snapshot:
     """Queue a run now (leaders), or return the run already under way."""
-    require_leader(actor, "recompute the portfolio analytics")
+    actor = require_leader(actor, "recompute the portfolio analytics")
     now = timezone.now()
     Snapshot.objects.filter(
         status=SnapshotStatus.RUNNING, started_at__lt=now - ABANDONED_AFTER
@@ -61,17 +61,17 @@ def analytics_request_run(*, actor) -> Snapshot:
 @transaction.atomic
 def split_signal_act(
     *,
-    actor,
+    actor: AnyUser,
     signal: SplitSignal,
     new_owner: Person | None,
     note: str = "",
     product: Product | None = None,
-):
+) -> SplitSignal:
     """The guided split: a member (the signal's own unless the leader picks another) leaves
     the cluster with its backlog items (order kept), metrics and history, under `new_owner`;
     the signal closes, pointing at the change."""
 
-    require_leader(actor, "split a product out of its cluster")
+    actor = require_leader(actor, "split a product out of its cluster")
     signal = (
         SplitSignal.objects.select_for_update(of=("self",))
         .select_related("product__unit", "cluster")
@@ -85,12 +85,14 @@ def split_signal_act(
         )
     if product is None:
         product = signal.product
+        assert product.unit is not None  # a product's unit is NULL only inside product_create
         if product.unit.cluster_id != signal.cluster_id:
             raise RuleViolation(
                 f"{product.name} is no longer in {signal.cluster.name}.", rule="signal_not_open"
             )
     else:
         product = Product.objects.select_related("unit").get(pk=product.pk)
+        assert product.unit is not None
         if product.unit.cluster_id != signal.cluster_id:
             raise ValidationFailed(
                 {"product": [f"{product.name} is not a member of {signal.cluster.name}."]}
@@ -120,10 +122,10 @@ def split_signal_act(
 
 
 @transaction.atomic
-def split_signal_dismiss(*, actor, signal: SplitSignal, note: str) -> SplitSignal:
+def split_signal_dismiss(*, actor: AnyUser, signal: SplitSignal, note: str) -> SplitSignal:
     """Keep the member in its cluster on purpose; the signal stays dismissed until its
     condition clears (and may then open again)."""
-    require_leader(actor, "dismiss a split signal")
+    actor = require_leader(actor, "dismiss a split signal")
     signal = SplitSignal.objects.select_for_update().get(pk=signal.pk)
     if signal.status != SignalStatus.OPEN:
         raise RuleViolation("Only open signals can be dismissed.", rule="signal_not_open")

@@ -14,8 +14,9 @@ from django.utils import timezone
 from backlog import ranking
 from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
 from portfolio.errors import RuleViolation, StaleVersion, ValidationFailed
+from portfolio.permissions import AnyUser
 from portfolio.validation import full_clean_or_fail
-from products.models import OwnershipUnit, Product, Stage
+from products.models import LifecycleTransition, OwnershipUnit, Product, Stage
 from products.permissions import require_unit_editor
 
 EDITABLE_FIELDS = {
@@ -66,7 +67,7 @@ def _stamp_status(item: BacklogItem, old_status: str | None) -> None:
 @transaction.atomic
 def backlog_item_create(
     *,
-    actor,
+    actor: AnyUser,
     product: Product,
     title: str,
     position: str = "bottom",
@@ -76,6 +77,7 @@ def backlog_item_create(
     for _attempt in range(3):
         product = Product.objects.select_related("unit__owner").get(pk=product.pk)
         unit = product.unit
+        assert unit is not None  # a product's unit is NULL only inside product_create
         require_unit_editor(actor, unit, f"add to the backlog of {unit.name}")
         _check_component(unit, product)
         if position not in ("top", "bottom"):
@@ -103,7 +105,7 @@ def backlog_item_create(
 
 @transaction.atomic
 def backlog_item_update(
-    *, actor, item: BacklogItem, version: int | None = None, **changes: Any
+    *, actor: AnyUser, item: BacklogItem, version: int | None = None, **changes: Any
 ) -> BacklogItem:
     """Change an item. With `version`, refuse if someone changed it since that version."""
     current = (
@@ -141,7 +143,7 @@ def backlog_item_update(
 
 
 @transaction.atomic
-def backlog_item_delete(*, actor, item: BacklogItem) -> None:
+def backlog_item_delete(*, actor: AnyUser, item: BacklogItem) -> None:
     item = BacklogItem.objects.select_related("unit__owner", "product").get(pk=item.pk)
     require_unit_editor(actor, item.unit, f"edit the backlog of {item.unit.name}")
     _refuse_frozen(item)
@@ -157,7 +159,7 @@ class MoveResult:
 @transaction.atomic
 def backlog_item_move(
     *,
-    actor,
+    actor: AnyUser,
     item: BacklogItem,
     before: BacklogItem | None = None,
     after: BacklogItem | None = None,
@@ -197,6 +199,7 @@ def backlog_item_move(
         place = ranking.place_before if before is not None else ranking.place_after
         placement = place(unit.pk, anchor.rank, item_id=item.pk)
     else:
+        assert position is not None  # exactly one of before, after, position is given
         if position < 0:
             raise ValidationFailed({"position": ["A position counts from 0 (the top)."]})
         placement = ranking.place_at(unit.pk, position, item_id=item.pk)
@@ -208,7 +211,7 @@ def backlog_item_move(
 @transaction.atomic
 def backlog_items_bulk_update(
     *,
-    actor,
+    actor: AnyUser,
     unit: OwnershipUnit,
     items: list[BacklogItem],
     status: str | None = None,
@@ -258,7 +261,9 @@ def _append_in_order(items: list[BacklogItem], unit: OwnershipUnit) -> None:
     BacklogItem.objects.bulk_update(items, ["unit", "rank"], batch_size=1000)
 
 
-def carry_items_on_unit_change(*, product: Product, old_unit, new_unit) -> None:
+def carry_items_on_unit_change(
+    *, product: Product, old_unit: OwnershipUnit, new_unit: OwnershipUnit
+) -> None:
     """A product joining a cluster takes its items along; so does one splitting out.
 
     They land at the bottom of the receiving backlog, in the order they had; the backlog they
@@ -269,7 +274,7 @@ def carry_items_on_unit_change(*, product: Product, old_unit, new_unit) -> None:
     _append_in_order(moving, new_unit)
 
 
-def freeze_backlog_on_retirement(*, product: Product, transition) -> None:
+def freeze_backlog_on_retirement(*, product: Product, transition: LifecycleTransition) -> None:
     """Retired: open items move to the migration target's backlog, or are declined."""
     if transition.to_stage != Stage.RETIRED:
         return

@@ -30,7 +30,7 @@ from funding.models import (
 from metrics.models import Metric
 from portfolio.errors import Forbidden, RuleViolation, ValidationFailed
 from portfolio.models import PortfolioSettings
-from portfolio.permissions import is_leader, require_leader
+from portfolio.permissions import AnyUser, is_leader, require_leader
 from products.models import OwnershipUnit, Product, Stage
 from products.permissions import can_edit_unit, require_unit_editor
 
@@ -64,7 +64,7 @@ def parse_money(value: Any, field: str, *, allow_zero: bool = True) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-def _check_year(year: Any) -> int:
+def _check_year(year: object) -> int:
     if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
         raise ValidationFailed({"fiscal_year": ["A year between 2000 and 2100."]})
     return year
@@ -114,7 +114,7 @@ def capacity(unit: OwnershipUnit, fiscal_year: int | None = None) -> Capacity:
 @transaction.atomic
 def allocation_set(
     *,
-    actor,
+    actor: AnyUser,
     unit: OwnershipUnit,
     fiscal_year: int,
     operations_amount: Any,
@@ -167,7 +167,7 @@ def allocation_set(
 @transaction.atomic
 def request_create(
     *,
-    actor,
+    actor: AnyUser,
     product: Product,
     amount: Any,
     purpose: str,
@@ -179,7 +179,8 @@ def request_create(
     """Ask for money for a component of a unit (the unit's owner or a leader)."""
     product = Product.objects.select_related("unit__owner").get(pk=product.pk)
     unit = product.unit
-    require_unit_editor(actor, unit, f"ask for investment in {unit.name}")
+    assert unit is not None  # a product's unit is NULL only inside product_create
+    actor = require_unit_editor(actor, unit, f"ask for investment in {unit.name}")
     errors: dict[str, list[str]] = {}
     try:
         money = parse_money(amount, "amount", allow_zero=False)
@@ -222,12 +223,12 @@ def _locked(request: InvestmentRequest) -> InvestmentRequest:
 
 
 @transaction.atomic
-def request_submit(*, actor, request: InvestmentRequest) -> InvestmentRequest:
+def request_submit(*, actor: AnyUser, request: InvestmentRequest) -> InvestmentRequest:
     """Send a draft on: approved by the rules when it may be, else into the leaders' queue."""
     # The unit's row lock first: concurrent submissions on one unit take turns.
     OwnershipUnit.objects.select_for_update().get(pk=request.unit_id)
     request = _locked(request)
-    require_unit_editor(actor, request.unit, "submit investment requests")
+    actor = require_unit_editor(actor, request.unit, "submit investment requests")
     if request.status != RequestStatus.DRAFT:
         raise RuleViolation(
             f"Only a draft can be submitted; this request is {request.get_status_display()}.",
@@ -269,8 +270,8 @@ def request_submit(*, actor, request: InvestmentRequest) -> InvestmentRequest:
     return request
 
 
-def _refuse_self(actor, request: InvestmentRequest) -> None:
-    owns = request.unit.owner_id is not None and request.unit.owner.user_id == actor.pk
+def _refuse_self(actor: AnyUser, request: InvestmentRequest) -> None:
+    owns = request.unit.owner is not None and request.unit.owner.user_id == actor.pk
     if request.requested_by_id == actor.pk or owns:
         raise Forbidden(
             "Nobody decides a request they asked for or one for a unit they own; another "
@@ -279,8 +280,10 @@ def _refuse_self(actor, request: InvestmentRequest) -> None:
         )
 
 
-def _decide(*, actor, request, status: str, reason: str, verb: str) -> InvestmentRequest:
-    require_leader(actor, f"{verb} investment requests")
+def _decide(
+    *, actor: AnyUser, request: InvestmentRequest, status: str, reason: str, verb: str
+) -> InvestmentRequest:
+    actor = require_leader(actor, f"{verb} investment requests")
     request = _locked(request)
     _refuse_self(actor, request)
     if request.status != RequestStatus.SUBMITTED:
@@ -301,23 +304,28 @@ def _decide(*, actor, request, status: str, reason: str, verb: str) -> Investmen
 
 
 @transaction.atomic
-def request_approve(*, actor, request: InvestmentRequest, reason: str) -> InvestmentRequest:
+def request_approve(
+    *, actor: AnyUser, request: InvestmentRequest, reason: str
+) -> InvestmentRequest:
     return _decide(
         actor=actor, request=request, status=RequestStatus.APPROVED, reason=reason, verb="approve"
     )
 
 
 @transaction.atomic
-def request_reject(*, actor, request: InvestmentRequest, reason: str) -> InvestmentRequest:
+def request_reject(*, actor: AnyUser, request: InvestmentRequest, reason: str) -> InvestmentRequest:
     return _decide(
         actor=actor, request=request, status=RequestStatus.REJECTED, reason=reason, verb="reject"
     )
 
 
 @transaction.atomic
-def request_withdraw(*, actor, request: InvestmentRequest) -> InvestmentRequest:
+def request_withdraw(*, actor: AnyUser, request: InvestmentRequest) -> InvestmentRequest:
     request = _locked(request)
-    if not (request.requested_by_id == actor.pk or can_edit_unit(actor, request.unit)):
+    # Anonymous is refused outright: its pk (None) would match a request whose requester is gone.
+    if not actor.is_authenticated or not (
+        request.requested_by_id == actor.pk or can_edit_unit(actor, request.unit)
+    ):
         raise Forbidden("Only the requester, the unit's owner or a leader can withdraw it.",
                         rule="unit_owner_or_leader")  # fmt: skip
     if request.status not in (RequestStatus.DRAFT, RequestStatus.SUBMITTED):
@@ -334,7 +342,7 @@ def request_withdraw(*, actor, request: InvestmentRequest) -> InvestmentRequest:
     return request
 
 
-def may_decide(user, request: InvestmentRequest) -> bool:
+def may_decide(user: AnyUser, request: InvestmentRequest) -> bool:
     if not is_leader(user):
         return False
     try:

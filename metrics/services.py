@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,7 @@ from metrics.models import Better, Metric, Reading
 from portfolio.bulk import BulkValidationFailed, RowError, RowErrors, clean_string, printable
 from portfolio.errors import Forbidden, ValidationFailed
 from portfolio.models import PortfolioSettings
-from portfolio.permissions import is_leader
+from portfolio.permissions import AnyUser, is_leader
 from portfolio.validation import full_clean_or_fail
 from products.models import Product
 from products.permissions import require_unit_editor
@@ -90,9 +91,12 @@ def _check_key_free(metric: Metric) -> None:
 
 
 @transaction.atomic
-def metric_create(*, actor, product: Product, template: str | None = None, **fields: Any) -> Metric:
+def metric_create(
+    *, actor: AnyUser, product: Product, template: str | None = None, **fields: Any
+) -> Metric:
     """Define a metric on a product, from a catalogue template (fields override it) or custom."""
     product = Product.objects.select_related("unit__owner").get(pk=product.pk)
+    assert product.unit is not None  # a product's unit is NULL only inside product_create
     require_unit_editor(actor, product.unit, f"define metrics of {product.name}")
     values: dict[str, Any] = {}
     if template:
@@ -116,12 +120,13 @@ def metric_create(*, actor, product: Product, template: str | None = None, **fie
 
 
 @transaction.atomic
-def metric_update(*, actor, metric: Metric, **changes: Any) -> Metric:
+def metric_update(*, actor: AnyUser, metric: Metric, **changes: Any) -> Metric:
     metric = (
         Metric.objects.select_for_update(of=("self",))
         .select_related("product__unit__owner")
         .get(pk=metric.pk)
     )
+    assert metric.product.unit is not None
     require_unit_editor(actor, metric.product.unit, f"change metrics of {metric.product.name}")
     unknown = set(changes) - set(DEFINITION_FIELDS)
     if unknown:
@@ -136,9 +141,10 @@ def metric_update(*, actor, metric: Metric, **changes: Any) -> Metric:
 
 
 @transaction.atomic
-def metric_delete(*, actor, metric: Metric) -> None:
+def metric_delete(*, actor: AnyUser, metric: Metric) -> None:
     """Remove a metric with its readings."""
     metric = Metric.objects.select_related("product__unit__owner").get(pk=metric.pk)
+    assert metric.product.unit is not None
     require_unit_editor(actor, metric.product.unit, f"remove metrics of {metric.product.name}")
     metric.delete()
 
@@ -156,7 +162,7 @@ class IngestResult:
     # Per row (only when asked for): "created", "updated" or "unchanged".
     outcomes: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, int]:
         return {
             "received": self.received,
             "created": self.created,
@@ -176,6 +182,9 @@ class _Clean:
     unit: str | None
 
 
+# A reading to store: metric id, time, value, source, and its index in the batch.
+_Keep = tuple[int, dt.datetime, float, str, int]
+
 # product-slug/metric-key: a product slug (up to 160) and a metric key (up to 60).
 REF_RE = re.compile(r"^[-a-zA-Z0-9_]{1,160}/[-a-zA-Z0-9_]{1,60}\Z")
 READING_FIELDS = frozenset({"metric", "time", "value", "source", "unit"})
@@ -185,6 +194,7 @@ def parse_time(value: Any) -> dt.datetime | None:
     """An ISO 8601 time; one without an offset is read in the server's time zone."""
     if not isinstance(value, str) or len(value) > 40:
         return None
+    parsed: dt.datetime | None
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
@@ -266,7 +276,7 @@ def _clean_reading(
         value, problem = parse_value(row["value"])
         if problem:
             errs.add("value", problem)
-    source = default_source
+    source: str | None = default_source
     if row.get("source") not in (None, ""):
         source = clean_string(row["source"], "source", errs, 60)
     unit = None
@@ -274,10 +284,12 @@ def _clean_reading(
         unit = clean_string(row["unit"], "unit", errs, 30)
     if errs:
         return None, errs, ref
+    # Without errors every field parsed (each one that did not added an error).
+    assert ref is not None and taken_at is not None and value is not None and source is not None
     return _Clean(index, ref, taken_at, value, source, unit), errs, ref
 
 
-def _resolve(refs: set[int | str]) -> dict[int | str, dict]:
+def _resolve(refs: set[int | str]) -> dict[int | str, Mapping[str, Any]]:
     """Every referenced metric, by id and by 'slug/key', in one query."""
     ids = {r for r in refs if isinstance(r, int)}
     pairs = [tuple(r.split("/")) for r in refs if isinstance(r, str)]
@@ -289,7 +301,7 @@ def _resolve(refs: set[int | str]) -> dict[int | str, dict]:
     rows = Metric.objects.filter(condition).values(
         "id", "key", "unit", "product__slug", "product__name", "product__unit__owner__user_id"
     )
-    found: dict[int | str, dict] = {}
+    found: dict[int | str, Mapping[str, Any]] = {}
     for row in rows:
         found[row["id"]] = row
         found[f"{row['product__slug']}/{row['key']}"] = row
@@ -298,7 +310,7 @@ def _resolve(refs: set[int | str]) -> dict[int | str, dict]:
 
 def readings_ingest(
     *,
-    actor,
+    actor: AnyUser,
     rows: Any,
     default_source: str = "api",
     field: str = "readings",
@@ -330,14 +342,15 @@ def readings_ingest(
         if errs:
             broken.append((index, errs, ref))
         else:
+            assert item is not None  # a row without errors is clean
             clean.append(item)
     metrics = _resolve(refs)
     for index, errs, ref in broken:
         if ref is not None and ref not in metrics:
             errs.add("metric", f"No metric {printable(str(ref))}.", rule="unknown_metric")
         bad.append(RowError(index, errs.errors, errs.rule))
-    seen: dict[tuple, _Clean] = {}
-    keep: list[tuple] = []
+    seen: dict[tuple[int, dt.datetime, str], _Clean] = {}
+    keep: list[_Keep] = []
     for item in clean:
         metric = metrics.get(item.ref)
         errs = RowErrors()
@@ -394,7 +407,7 @@ def readings_ingest(
 
 
 @transaction.atomic
-def _write(keep: list[tuple], *, outcomes: bool) -> IngestResult:
+def _write(keep: list[_Keep], *, outcomes: bool) -> IngestResult:
     now = timezone.now()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -450,9 +463,10 @@ def _write(keep: list[tuple], *, outcomes: bool) -> IngestResult:
 
 
 def reading_record(
-    *, actor, metric: Metric, time: Any, value: Any, source: str = "manual"
+    *, actor: AnyUser, metric: Metric, time: Any, value: Any, source: str = "manual"
 ) -> IngestResult:
     """One reading typed in by a person: the same rules as a batch, errors by field name."""
+    assert metric.product.unit is not None
     require_unit_editor(actor, metric.product.unit, f"record readings of {metric.product.name}")
     row = {"metric": metric.pk, "time": time, "value": value, "source": source}
     try:
@@ -462,13 +476,14 @@ def reading_record(
 
 
 @transaction.atomic
-def reading_delete(*, actor, reading: Reading) -> None:
+def reading_delete(*, actor: AnyUser, reading: Reading) -> None:
     """Remove one reading (a typing mistake); the metric's latest reading follows."""
     metric = (
         Metric.objects.select_for_update(of=("self",))
         .select_related("product__unit__owner")
         .get(pk=reading.metric_id)
     )
+    assert metric.product.unit is not None
     require_unit_editor(actor, metric.product.unit, f"remove readings of {metric.product.name}")
     Reading.objects.filter(pk=reading.pk).delete()
     latest = metric.readings.order_by("-taken_at", "source").values("value", "taken_at").first()
@@ -506,7 +521,7 @@ class CsvReport:
         return [line for line in self.lines if line.errors]
 
 
-def readings_import_csv(*, actor, data: bytes, default_source: str = "csv") -> CsvReport:
+def readings_import_csv(*, actor: AnyUser, data: bytes, default_source: str = "csv") -> CsvReport:
     """Read a CSV file (metric,time,value[,source][,unit]) and store it, all or nothing.
 
     Never raises for the file's content: the report says, line by line, what was stored or
@@ -527,7 +542,7 @@ def readings_import_csv(*, actor, data: bytes, default_source: str = "csv") -> C
         )
     reader.fieldnames = header
     lines: list[CsvLine] = []
-    rows: list[dict] = []
+    rows: list[dict[str, str]] = []
     try:
         for record in reader:
             if len(lines) >= MAX_READINGS:

@@ -9,7 +9,7 @@ Roles:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, TypeGuard
 
 from portfolio.errors import Forbidden
 
@@ -29,7 +29,7 @@ class Role:
     VIEWER = "viewer"
 
 
-def is_leader(user: AnyUser) -> bool:
+def is_leader(user: AnyUser) -> TypeGuard[User]:
     if not getattr(user, "is_authenticated", False):
         return False
     cached: bool | None = getattr(user, "_is_leader", None)
@@ -40,6 +40,8 @@ def is_leader(user: AnyUser) -> bool:
     return cached
 
 
-def require_leader(user: AnyUser, action: str) -> None:
+def require_leader(user: AnyUser, action: str) -> User:
+    """Refuse anyone but a portfolio leader; returns the leader's login."""
     if not is_leader(user):
         raise Forbidden(f"Only a portfolio leader can {action}.", rule="leader_only")
+    return user

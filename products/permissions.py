@@ -8,9 +8,14 @@ Roles:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeGuard
+
 from portfolio.errors import Forbidden
 from portfolio.permissions import AnyUser, Role, is_leader
 from products.models import OwnershipUnit
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def role_of(user: AnyUser) -> str | None:
@@ -24,7 +29,7 @@ def role_of(user: AnyUser) -> str | None:
     return Role.VIEWER
 
 
-def can_edit_unit(user: AnyUser, unit: OwnershipUnit) -> bool:
+def can_edit_unit(user: AnyUser, unit: OwnershipUnit) -> TypeGuard[User]:
     if is_leader(user):
         return True
     if not user.is_authenticated or unit.owner_id is None:
@@ -32,9 +37,11 @@ def can_edit_unit(user: AnyUser, unit: OwnershipUnit) -> bool:
     return unit.owner is not None and unit.owner.user_id == user.pk
 
 
-def require_unit_editor(user: AnyUser, unit: OwnershipUnit, action: str) -> None:
+def require_unit_editor(user: AnyUser, unit: OwnershipUnit, action: str) -> User:
+    """Refuse anyone but the unit's owner or a leader; returns their login."""
     if not can_edit_unit(user, unit):
         raise Forbidden(
             f"Only the owner of {unit.name} or a portfolio leader can {action}.",
             rule="unit_owner_or_leader",
         )
+    return user

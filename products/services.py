@@ -6,15 +6,16 @@ Every function owns its transaction, checks who may do it, validates, and record
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from portfolio.errors import RuleViolation, ValidationFailed
-from portfolio.permissions import is_leader, require_leader
+from portfolio.permissions import AnyUser, is_leader, require_leader
 from portfolio.validation import full_clean_or_fail
 from products.models import (
     LIVE_STAGES,
@@ -96,7 +97,7 @@ def _check_dependencies(product: Product | None, dependencies: list[Product]) ->
 @transaction.atomic
 def product_create(
     *,
-    actor,
+    actor: AnyUser,
     name: str,
     slug: str = "",
     owner: Person | None = None,
@@ -146,7 +147,7 @@ def product_create(
         product=product,
         from_stage=lifecycle_stage,
         to_stage=lifecycle_stage,
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=actor if actor.is_authenticated and actor.pk else None,
         reason="Added to the portfolio.",
     )
     return product
@@ -158,7 +159,7 @@ _UNSET = object()
 @transaction.atomic
 def product_update(
     *,
-    actor,
+    actor: AnyUser,
     product: Product,
     owner: Any = _UNSET,
     cluster: Any = _UNSET,
@@ -168,6 +169,7 @@ def product_update(
 ) -> Product:
     """Change a product's descriptive fields; owner and cluster go to their own services."""
     product = Product.objects.select_for_update().get(pk=product.pk)
+    assert product.unit is not None  # NULL only inside product_create, before its unit exists
     require_unit_editor(actor, product.unit, f"edit {product.name}")
     unknown = set(changes) - OWNER_EDITABLE_FIELDS - LEADER_ONLY_FIELDS - {"lifecycle_stage"}
     if unknown:
@@ -199,13 +201,14 @@ def product_update(
     if cluster is not _UNSET and cluster != product.cluster:
         product = product_set_cluster(actor=actor, product=product, cluster=cluster)
     if owner is not _UNSET and owner != product.owner:
+        assert product.unit is not None
         unit_assign_owner(actor=actor, unit=product.unit, owner=owner, field="owner")
     return product
 
 
 @transaction.atomic
 def unit_assign_owner(
-    *, actor, unit: OwnershipUnit, owner: Person | None, field: str = "owner"
+    *, actor: AnyUser, unit: OwnershipUnit, owner: Person | None, field: str = "owner"
 ) -> OwnershipUnit:
     """Name the accountable owner of a unit (leaders only)."""
     require_leader(actor, "assign owners")
@@ -220,7 +223,7 @@ def unit_assign_owner(
 
 @transaction.atomic
 def product_set_cluster(
-    *, actor, product: Product, cluster: Cluster | None, new_owner: Person | None = None
+    *, actor: AnyUser, product: Product, cluster: Cluster | None, new_owner: Person | None = None
 ) -> Product:
     """Move a product into a cluster, between clusters, or out to a unit of its own.
 
@@ -232,6 +235,7 @@ def product_set_cluster(
         Product.objects.select_for_update(of=("self",)).select_related("unit").get(pk=product.pk)
     )
     old_unit = product.unit
+    assert old_unit is not None
     own_unit = OwnershipUnit.objects.select_for_update().get(product=product)
     if cluster is not None:
         if product.lifecycle_stage == Stage.RETIRED:
@@ -262,8 +266,14 @@ def product_set_cluster(
     return product
 
 
+class UnitChangeHook(Protocol):
+    def __call__(
+        self, *, product: Product, old_unit: OwnershipUnit, new_unit: OwnershipUnit
+    ) -> None: ...
+
+
 # Later apps (backlog, funding) register here to carry their rows along on a membership change.
-UNIT_CHANGE_HOOKS: list = []
+UNIT_CHANGE_HOOKS: list[UnitChangeHook] = []
 
 
 @dataclass
@@ -331,7 +341,7 @@ def allowed_moves(stage: str) -> list[str]:
 @transaction.atomic
 def product_transition(
     *,
-    actor,
+    actor: AnyUser,
     product: Product,
     to_stage: str,
     reason: str = "",
@@ -344,6 +354,7 @@ def product_transition(
         .select_related("unit__owner")
         .get(pk=product.pk)
     )
+    assert product.unit is not None
     require_unit_editor(actor, product.unit, f"move {product.name} through its lifecycle")
     from_stage = product.lifecycle_stage
     reason = (reason or "").strip()
@@ -377,8 +388,10 @@ def product_transition(
             field="to_stage",
             rule="forward_one_stage_at_a_time",
         )
+    plan: MigrationPlan | None
     if to_stage == Stage.RETIREMENT:
         _validate_plan(product, migration_plan)
+        assert migration_plan is not None  # _validate_plan refuses a missing plan
         plan, _ = MigrationPlan.objects.update_or_create(
             product=product,
             defaults={
@@ -420,7 +433,7 @@ def product_transition(
         product=product,
         from_stage=from_stage,
         to_stage=to_stage,
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=actor if actor.is_authenticated and actor.pk else None,
         reason=reason,
         override=override,
     )
@@ -429,13 +442,20 @@ def product_transition(
     return transition
 
 
+class StageChangeHook(Protocol):
+    def __call__(self, *, product: Product, transition: LifecycleTransition) -> None: ...
+
+
 # Later apps register here: the backlog freezes when a product is retired.
-STAGE_CHANGE_HOOKS: list = []
+STAGE_CHANGE_HOOKS: list[StageChangeHook] = []
 
 
 @transaction.atomic
-def migration_plan_mark_done(*, actor, product: Product, done: bool = True) -> MigrationPlan:
+def migration_plan_mark_done(
+    *, actor: AnyUser, product: Product, done: bool = True
+) -> MigrationPlan:
     product = Product.objects.select_related("unit__owner").get(pk=product.pk)
+    assert product.unit is not None
     require_unit_editor(actor, product.unit, f"update the migration plan of {product.name}")
     plan = MigrationPlan.objects.select_for_update().filter(product=product).first()
     if plan is None:
@@ -501,7 +521,7 @@ def management_model_suggest(answers: dict[str, bool]) -> ModelSuggestion:
 
 
 @transaction.atomic
-def person_create(*, actor, name: str, email: str, **fields: Any) -> Person:
+def person_create(*, actor: AnyUser, name: str, email: str, **fields: Any) -> Person:
     require_leader(actor, "add people")
     person = Person(name=name, email=(email or "").strip().lower(), **fields)
     full_clean_or_fail(person)
@@ -511,7 +531,7 @@ def person_create(*, actor, name: str, email: str, **fields: Any) -> Person:
 
 
 @transaction.atomic
-def person_update(*, actor, person: Person, **changes: Any) -> Person:
+def person_update(*, actor: AnyUser, person: Person, **changes: Any) -> Person:
     require_leader(actor, "edit people")
 
     person = Person.objects.select_for_update().get(pk=person.pk)
@@ -532,13 +552,15 @@ def person_update(*, actor, person: Person, **changes: Any) -> Person:
     return person
 
 
-def person_depart(*, actor, person: Person) -> Person:
+def person_depart(*, actor: AnyUser, person: Person) -> Person:
     """Mark a person as departed: their units are left without an accountable owner."""
     return person_update(actor=actor, person=person, active=False)
 
 
 @transaction.atomic
-def team_create(*, actor, name: str, slug: str = "", members=(), **fields: Any) -> Team:
+def team_create(
+    *, actor: AnyUser, name: str, slug: str = "", members: Iterable[Person] = (), **fields: Any
+) -> Team:
     require_leader(actor, "add teams")
     team = Team(name=name, slug=slug or slugify(name), **fields)
     full_clean_or_fail(team)
@@ -549,7 +571,9 @@ def team_create(*, actor, name: str, slug: str = "", members=(), **fields: Any) 
 
 
 @transaction.atomic
-def team_update(*, actor, team: Team, members=None, **changes: Any) -> Team:
+def team_update(
+    *, actor: AnyUser, team: Team, members: Iterable[Person] | None = None, **changes: Any
+) -> Team:
     require_leader(actor, "edit teams")
     team = Team.objects.select_for_update().get(pk=team.pk)
     for name, value in changes.items():
@@ -570,7 +594,7 @@ def _clean_reasons(reasons: list[str] | None) -> list[str]:
 @transaction.atomic
 def cluster_create(
     *,
-    actor,
+    actor: AnyUser,
     name: str,
     slug: str = "",
     owner: Person | None = None,
@@ -595,7 +619,7 @@ def cluster_create(
 
 
 @transaction.atomic
-def cluster_update(*, actor, cluster: Cluster, **changes: Any) -> Cluster:
+def cluster_update(*, actor: AnyUser, cluster: Cluster, **changes: Any) -> Cluster:
     """Owners may describe their cluster; renaming, slugs and owners are for leaders."""
 
     cluster = (
@@ -621,7 +645,7 @@ def cluster_update(*, actor, cluster: Cluster, **changes: Any) -> Cluster:
 
 
 @transaction.atomic
-def cluster_delete(*, actor, cluster: Cluster) -> None:
+def cluster_delete(*, actor: AnyUser, cluster: Cluster) -> None:
     """Dissolve a cluster; its members go back to units of their own, owned as before."""
 
     require_leader(actor, "dissolve clusters")

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from backlog.models import BacklogItem
 from backlog.services import backlog_item_create
 from portfolio.errors import RuleViolation, ValidationFailed
-from portfolio.permissions import require_leader
+from portfolio.permissions import AnyUser, require_leader
 from products.models import ManagementModel, OwnershipUnit, Person, Product, Stage
 from products.permissions import require_unit_editor
 from reviews.models import (
@@ -35,6 +38,9 @@ from reviews.models import (
 )
 from reviews.tasks import generate_packet
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 # --- Scheduling ----------------------------------------------------------------------------------
 
 
@@ -47,7 +53,7 @@ def working_days(start: dt.date, end: dt.date) -> list[dt.date]:
     return days
 
 
-def reviewable_units():
+def reviewable_units() -> QuerySet[OwnershipUnit]:
     """Current units with at least one live product run as a product (projects need no review)."""
     live = Product.objects.filter(
         unit_id=OuterRef("pk"), management_model=ManagementModel.PRODUCT
@@ -58,7 +64,7 @@ def reviewable_units():
 class Overbooked(Exception):
     """An owner has more units than the cycle has working days."""
 
-    def __init__(self, owner_id: int):
+    def __init__(self, owner_id: int | None):
         super().__init__(owner_id)
         self.owner_id = owner_id
 
@@ -71,7 +77,7 @@ class ScheduleResult:
 
 
 def plan_dates(
-    units: list[tuple[int, int | None]],
+    units: Sequence[tuple[int, int | None]],
     days: list[dt.date],
     taken: dict[int | None, set[dt.date]] | None = None,
     load: dict[dt.date, int] | None = None,
@@ -105,7 +111,7 @@ def plan_dates(
 @transaction.atomic
 def cycle_schedule(
     *,
-    actor,
+    actor: AnyUser,
     year: int,
     quarter: int,
     starts_on: dt.date | None = None,
@@ -116,7 +122,7 @@ def cycle_schedule(
     Safe to run again: units that already have a review in the cycle keep it; units added
     since get one on a day their owner is free.
     """
-    require_leader(actor, "schedule quarterly reviews")
+    actor = require_leader(actor, "schedule quarterly reviews")
     if quarter not in (1, 2, 3, 4):
         raise ValidationFailed({"quarter": ["Choose a quarter from 1 to 4."]})
     if not 2000 <= year <= 2100:
@@ -149,7 +155,8 @@ def cycle_schedule(
     try:
         plan = plan_dates(todo, days, taken, load)
     except Overbooked as exc:
-        name = Person.objects.filter(pk=exc.owner_id).values_list("name", flat=True).first()
+        # pk=None is a valid lookup that matches nothing; the stubs refuse None for pk.
+        name = Person.objects.filter(pk=exc.owner_id).values_list("name", flat=True).first()  # type: ignore[misc]
         raise RuleViolation(
             f"{name} owns more units than {cycle.label} has working days "
             f"({len(days)}); widen the cycle's dates or hand a unit to another owner first.",
@@ -171,7 +178,7 @@ def cycle_schedule(
 
 
 @transaction.atomic
-def review_reschedule(*, actor, review: Review, scheduled_on: dt.date) -> Review:
+def review_reschedule(*, actor: AnyUser, review: Review, scheduled_on: dt.date) -> Review:
     require_leader(actor, "move a review")
     review = (
         Review.objects.select_for_update(of=("self",)).select_related("cycle").get(pk=review.pk)
@@ -212,7 +219,12 @@ def _dispatch_packet(packet_id: int) -> None:
     generate_packet.delay(packet_id)
 
 
-def _new_packet(review: Review, actor) -> Packet:
+def _dispatch_packets(packet_ids: list[int]) -> None:
+    for packet_id in packet_ids:
+        _dispatch_packet(packet_id)
+
+
+def _new_packet(review: Review, actor: User) -> Packet:
     version = (review.packets.aggregate(m=Max("version"))["m"] or 0) + 1
     packet = Packet.objects.create(review=review, version=version, requested_by=actor)
     transaction.on_commit(lambda: _dispatch_packet(packet.pk))
@@ -220,14 +232,14 @@ def _new_packet(review: Review, actor) -> Packet:
 
 
 @transaction.atomic
-def packet_request(*, actor, review: Review) -> Packet:
+def packet_request(*, actor: AnyUser, review: Review) -> Packet:
     """A new version of the review's packet (leaders or the unit's owner). Old ones stay."""
     review = (
         Review.objects.select_for_update(of=("self",))
         .select_related("unit__owner")
         .get(pk=review.pk)
     )
-    require_unit_editor(actor, review.unit, "prepare the review packet")
+    actor = require_unit_editor(actor, review.unit, "prepare the review packet")
     _refuse_closed(review)
     pending = review.packets.filter(status=PacketStatus.PENDING).first()
     if pending is not None:
@@ -242,14 +254,14 @@ class FanOut:
 
 
 @transaction.atomic
-def cycle_generate_packets(*, actor, cycle: ReviewCycle, dispatch: bool = True) -> FanOut:
+def cycle_generate_packets(*, actor: AnyUser, cycle: ReviewCycle, dispatch: bool = True) -> FanOut:
     """Queue one packet task per review of the cycle that has none yet (or only failed ones).
 
     Running it again queues nothing new while packets exist or are on their way.
     `dispatch=False` only makes the pending packets: the caller runs `generate_packet` on
     them itself (the demo builds them in-process, the benchmark sends them to its worker).
     """
-    require_leader(actor, "generate the cycle's packets")
+    actor = require_leader(actor, "generate the cycle's packets")
     cycle = ReviewCycle.objects.select_for_update().get(pk=cycle.pk)
     reviews = list(
         cycle.reviews.filter(status=ReviewStatus.SCHEDULED)
@@ -259,13 +271,16 @@ def cycle_generate_packets(*, actor, cycle: ReviewCycle, dispatch: bool = True) 
         )
         .order_by("scheduled_on", "position", "id")
     )
-    todo = [r for r in reviews if r.usable == 0]
+    # `usable` and `versions` come from annotate(); the stubs lose them when a custom queryset
+    # is iterated, so mypy sees a plain Review.
+    todo = [r for r in reviews if r.usable == 0]  # type: ignore[attr-defined]
     packets = Packet.objects.bulk_create(
-        Packet(review=r, version=(r.versions or 0) + 1, requested_by=actor) for r in todo
+        Packet(review=r, version=(r.versions or 0) + 1, requested_by=actor)  # type: ignore[attr-defined]
+        for r in todo
     )
     ids = [p.pk for p in packets]
     if dispatch:
-        transaction.on_commit(lambda: [_dispatch_packet(pk) for pk in ids])
+        transaction.on_commit(lambda: _dispatch_packets(ids))
     return FanOut(queued=len(todo), already=len(reviews) - len(todo))
 
 
@@ -288,9 +303,9 @@ def _locked_review(review: Review) -> Review:
 
 
 @transaction.atomic
-def decision_record(*, actor, review: Review, kind: str, rationale: str) -> Decision:
+def decision_record(*, actor: AnyUser, review: Review, kind: str, rationale: str) -> Decision:
     """The meeting's decision on the unit (leaders), with its rationale."""
-    require_leader(actor, "record review decisions")
+    actor = require_leader(actor, "record review decisions")
     review = _locked_review(review)
     _refuse_closed(review)
     errors = {}
@@ -306,7 +321,7 @@ def decision_record(*, actor, review: Review, kind: str, rationale: str) -> Deci
 
 
 @transaction.atomic
-def decision_delete(*, actor, decision: Decision) -> None:
+def decision_delete(*, actor: AnyUser, decision: Decision) -> None:
     require_leader(actor, "remove review decisions")
     _refuse_closed(_locked_review(decision.review))
     decision.delete()
@@ -315,14 +330,14 @@ def decision_delete(*, actor, decision: Decision) -> None:
 @transaction.atomic
 def action_item_create(
     *,
-    actor,
+    actor: AnyUser,
     review: Review,
     title: str,
     owner: Person | None = None,
     due_on: dt.date | None = None,
 ) -> ActionItem:
     review = _locked_review(review)
-    require_unit_editor(actor, review.unit, "record action items")
+    actor = require_unit_editor(actor, review.unit, "record action items")
     _refuse_closed(review)
     title = (title or "").strip()
     if not title:
@@ -339,7 +354,7 @@ def action_item_create(
 
 
 @transaction.atomic
-def action_item_set_done(*, actor, item: ActionItem, done: bool) -> ActionItem:
+def action_item_set_done(*, actor: AnyUser, item: ActionItem, done: bool) -> ActionItem:
     """Follow-through: allowed after the review closed too."""
     item = (
         ActionItem.objects.select_for_update(of=("self",))
@@ -354,7 +369,7 @@ def action_item_set_done(*, actor, item: ActionItem, done: bool) -> ActionItem:
 
 
 @transaction.atomic
-def action_item_delete(*, actor, item: ActionItem) -> None:
+def action_item_delete(*, actor: AnyUser, item: ActionItem) -> None:
     review = _locked_review(item.review)
     require_unit_editor(actor, review.unit, "remove action items")
     _refuse_closed(review)
@@ -362,7 +377,9 @@ def action_item_delete(*, actor, item: ActionItem) -> None:
 
 
 @transaction.atomic
-def action_item_to_backlog(*, actor, item: ActionItem, product: Product | None = None):
+def action_item_to_backlog(
+    *, actor: AnyUser, item: ActionItem, product: Product | None = None
+) -> BacklogItem:
     """Turn an action into an item at the top of the unit's backlog (source: review action)."""
 
     item = (
@@ -380,8 +397,9 @@ def action_item_to_backlog(*, actor, item: ActionItem, product: Product | None =
         )
     members = Product.objects.filter(unit_id=unit.pk).exclude(lifecycle_stage=Stage.RETIRED)
     if product is None:
-        # A product's own unit: the product; a cluster: its first member by name.
-        product = members.filter(pk=unit.product_id).first() or members.order_by("name").first()
+        # A product's own unit: the product; a cluster (product_id None, and pk=None matches
+        # nothing, a lookup the stubs refuse): its first member by name.
+        product = members.filter(pk=unit.product_id).first() or members.order_by("name").first()  # type: ignore[misc]
     elif not members.filter(pk=product.pk).exists():
         raise ValidationFailed({"product": [f"{product.name} is not part of {unit.name}."]})
     if product is None:
@@ -403,9 +421,9 @@ def action_item_to_backlog(*, actor, item: ActionItem, product: Product | None =
 
 
 @transaction.atomic
-def review_close(*, actor, review: Review, summary: str | None = None) -> Review:
+def review_close(*, actor: AnyUser, review: Review, summary: str | None = None) -> Review:
     """Close the review (leaders): from now on its record is locked."""
-    require_leader(actor, "close reviews")
+    actor = require_leader(actor, "close reviews")
     review = _locked_review(review)
     _refuse_closed(review)
     if not review.decisions.exists():
@@ -423,7 +441,7 @@ def review_close(*, actor, review: Review, summary: str | None = None) -> Review
 
 
 @transaction.atomic
-def cycle_close(*, actor, cycle: ReviewCycle) -> ReviewCycle:
+def cycle_close(*, actor: AnyUser, cycle: ReviewCycle) -> ReviewCycle:
     require_leader(actor, "close a review cycle")
     cycle = ReviewCycle.objects.select_for_update().get(pk=cycle.pk)
     open_reviews = cycle.reviews.exclude(status=ReviewStatus.CLOSED).count()
