@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -14,7 +15,7 @@ from django.utils import timezone
 from metrics.models import Metric, Reading
 from metrics.status import severity_expression
 from portfolio.models import PortfolioSettings
-from products.models import Dimension
+from products.models import Dimension, Product
 
 RANGES: dict[str, tuple[str, dt.timedelta]] = {
     "30d": ("30 days", dt.timedelta(days=30)),
@@ -29,7 +30,7 @@ NICE_STEPS = [
 ]
 
 
-def with_status(queryset: QuerySet[Metric], *, now: dt.datetime | None = None) -> QuerySet:
+def with_status(queryset: QuerySet[Metric], *, now: dt.datetime | None = None) -> QuerySet[Metric]:
     """Metrics annotated with `severity` (see models.SEVERITY), computed in the query."""
     return queryset.annotate(severity=severity_expression(now=now or timezone.now()))
 
@@ -113,7 +114,7 @@ def coverage_from(dimensions: list[str], settings: PortfolioSettings) -> Coverag
     return Coverage(len(dimensions), settings.metrics_min, settings.metrics_max, present, missing)
 
 
-def coverage(product) -> Coverage:
+def coverage(product: Product) -> Coverage:
     dims = list(Metric.objects.filter(product=product).values_list("dimension", flat=True))
     return coverage_from(dims, PortfolioSettings.load())
 
@@ -153,7 +154,8 @@ def series(
     """A metric's readings in [start, end), averaged per time bucket by the database."""
     width = bucket_width(end - start, points)
     with connection.cursor() as cursor:
-        cursor.execute(SERIES_SQL, [width, start, metric_id, start, end])
+        # psycopg2 sends a timedelta as an interval; the stubs' parameter types leave it out.
+        cursor.execute(SERIES_SQL, [width, start, metric_id, start, end])  # type: ignore[list-item]
         return width, [Bucket(*row) for row in cursor.fetchall()]
 
 
@@ -168,7 +170,7 @@ SERIES_MANY_SQL = f"""
 
 
 def series_many(
-    metric_ids, start: dt.datetime, end: dt.datetime, width: dt.timedelta
+    metric_ids: Iterable[int], start: dt.datetime, end: dt.datetime, width: dt.timedelta
 ) -> dict[int, list[Bucket]]:
     """The bucketed series of several metrics over one window, in one query."""
     ids = list(metric_ids)
@@ -176,7 +178,7 @@ def series_many(
         return {}
     out: dict[int, list[Bucket]] = defaultdict(list)
     with connection.cursor() as cursor:
-        cursor.execute(SERIES_MANY_SQL, [width, start, ids, start, end])
+        cursor.execute(SERIES_MANY_SQL, [width, start, ids, start, end])  # type: ignore[list-item]
         for metric_id, *bucket in cursor.fetchall():
             out[metric_id].append(Bucket(*bucket))
     return dict(out)
@@ -197,7 +199,7 @@ SPARK_SQL = f"""
 
 
 def sparklines(
-    metric_ids, *, days: int = 30, now: dt.datetime | None = None, points: int = 30
+    metric_ids: Iterable[int], *, days: int = 30, now: dt.datetime | None = None, points: int = 30
 ) -> dict[int, list[tuple[dt.datetime, float]]]:
     """Small series for many metrics at once (one query): bucketed averages over `days`."""
     ids = list(metric_ids)
@@ -208,7 +210,7 @@ def sparklines(
     width = bucket_width(end - start, points)
     out: dict[int, list[tuple[dt.datetime, float]]] = defaultdict(list)
     with connection.cursor() as cursor:
-        cursor.execute(SPARK_SQL, [width, start, ids, start, end])
+        cursor.execute(SPARK_SQL, [width, start, ids, start, end])  # type: ignore[list-item]
         for metric_id, bucket, avg in cursor.fetchall():
             out[metric_id].append((bucket, avg))
     return dict(out)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import html
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
@@ -11,6 +13,7 @@ from django.db.models import F, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from portfolio.permissions import AnyUser
 from products.extensions import product_health
 from products.filters import NONE, ProductFilterSet
 from products.models import (
@@ -28,7 +31,9 @@ from products.models import (
 )
 
 
-def product_list(*, user, params=None) -> tuple[ProductFilterSet, QuerySet[Product]]:
+def product_list(
+    *, user: AnyUser, params: Mapping[str, Any] | None = None
+) -> tuple[ProductFilterSet, QuerySet[Product]]:
     """Products the user may see, filtered by `params`, with what a list row shows."""
     base = Product.objects.visible_to(user).with_unit()
     filterset = ProductFilterSet(params or None, queryset=base)
@@ -70,17 +75,21 @@ _LABELS = {
 _MARK = "0000000000"
 
 
-def product_rows(qs: QuerySet[Product]) -> QuerySet[dict]:
+def product_rows(qs: QuerySet[Product]) -> QuerySet[Product, dict[str, Any]]:
     """The list's rows as dictionaries (one query, no model instances). `health` is the worst
     severity of the product's metrics, read in the same statement (None without metrics)."""
-    return qs.values(*ROW_COLUMNS, **ROW_JOINS, health=product_health("pk"))
+    # Column names from tuples leave the plugin unable to type the rows: say what they are.
+    rows: QuerySet[Product, dict[str, Any]] = qs.values(
+        *ROW_COLUMNS, **ROW_JOINS, health=product_health("pk")
+    )
+    return rows
 
 
 def _url_pattern(name: str) -> str:
     return reverse(name, args=[_MARK])
 
 
-def present_rows(rows) -> list[dict]:
+def present_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add display labels, links and the owner warning to rows from product_rows()."""
     product_url = _url_pattern("product-detail")
     cluster_url = _url_pattern("cluster-detail")
@@ -120,8 +129,8 @@ API_COLUMNS = (
 )
 
 
-def product_api_rows(qs: QuerySet[Product]) -> QuerySet[dict]:
-    return qs.values(
+def product_api_rows(qs: QuerySet[Product]) -> QuerySet[Product, dict[str, Any]]:
+    rows: QuerySet[Product, dict[str, Any]] = qs.values(
         *API_COLUMNS,
         team_slug=F("team__slug"),
         cluster_slug=F("unit__cluster__slug"),
@@ -130,9 +139,10 @@ def product_api_rows(qs: QuerySet[Product]) -> QuerySet[dict]:
         owner_active=F("unit__owner__active"),
         owner_login_active=F("unit__owner__user__is_active"),
     )
+    return rows
 
 
-def attach_api_relations(rows: list[dict]) -> list[dict]:
+def attach_api_relations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add `dependency_slugs` and `external` to a page of product_api_rows (two queries)."""
     by_id = {row["id"]: row for row in rows}
     for row in rows:
@@ -160,7 +170,7 @@ def attach_api_relations(rows: list[dict]) -> list[dict]:
 FILTER_OPTIONS_SECONDS = 300
 
 
-def _options_version() -> tuple:
+def _options_version() -> tuple[Any, ...]:
     """Changes whenever a cluster, team, person or unit is added, removed or edited."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -172,7 +182,8 @@ def _options_version() -> tuple:
             "(SELECT max(updated_at) FROM products_person), "
             "(SELECT max(updated_at) FROM products_ownershipunit)"
         )
-        return cursor.fetchone()
+        version: tuple[Any, ...] = cursor.fetchone()
+        return version
 
 
 def _options_html(choices: list[tuple[str, str]]) -> str:
@@ -181,7 +192,11 @@ def _options_html(choices: list[tuple[str, str]]) -> str:
     )
 
 
-def product_filter_options() -> dict[str, tuple[list[tuple[str, str]], str]]:
+# Per filter (cluster, owner, team): its (value, label) choices and their rendered <option>s.
+FilterOptions = dict[str, tuple[list[tuple[str, str]], str]]
+
+
+def product_filter_options() -> FilterOptions:
     """The filter bar's cluster, owner and team options, with their rendered <option> HTML.
 
     At portfolio scale these are about a thousand options; they are built and rendered once
@@ -189,7 +204,7 @@ def product_filter_options() -> dict[str, tuple[list[tuple[str, str]], str]]:
     """
     version = _options_version()
     key = "product-filter-options:" + hashlib.sha1(repr(version).encode()).hexdigest()
-    cached = cache.get(key)
+    cached: FilterOptions | None = cache.get(key)
     if cached is not None:
         return cached
     lists = {
@@ -216,7 +231,7 @@ def product_filter_options() -> dict[str, tuple[list[tuple[str, str]], str]]:
     return options
 
 
-def product_detail(*, user, slug: str) -> Product:
+def product_detail(*, user: AnyUser, slug: str) -> Product:
 
     return get_object_or_404(
         Product.objects.visible_to(user)

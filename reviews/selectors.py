@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet
 from django.urls import reverse
@@ -24,7 +25,9 @@ class ReviewsDue:
     next_on: dt.date | None
 
 
-def reviews_due(*, units: QuerySet | None = None, days: int = REVIEWS_DUE_DAYS) -> list[ReviewsDue]:
+def reviews_due(
+    *, units: QuerySet[Any, Any] | None = None, days: int = REVIEWS_DUE_DAYS
+) -> list[ReviewsDue]:
     """Reviews not held yet that are overdue or due soon, counted per cycle (one query).
 
     `units` narrows them to the ownership units of a dashboard scope (rows with a `unit_id`)."""
