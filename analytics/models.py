@@ -10,6 +10,8 @@ condition clears.
 
 from __future__ import annotations
 
+from typing import Self, TypeVar
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -30,8 +32,11 @@ class Trigger(models.TextChoices):
     MANUAL = "manual", "Recompute now"
 
 
-class SnapshotQuerySet(models.QuerySet["Snapshot"]):
-    def done(self) -> SnapshotQuerySet:
+_SnapshotT = TypeVar("_SnapshotT", bound="Snapshot")
+
+
+class SnapshotQuerySet(models.QuerySet[_SnapshotT]):
+    def done(self) -> Self:
         return self.filter(status=SnapshotStatus.DONE)
 
     def latest_done(self) -> Snapshot | None:
@@ -168,11 +173,14 @@ class SignalStatus(models.TextChoices):
     CLEARED = "cleared", "Cleared"
 
 
-class SplitSignalQuerySet(models.QuerySet["SplitSignal"]):
-    def visible_to(self, user: AnyUser) -> SplitSignalQuerySet:
+_SplitSignalT = TypeVar("_SplitSignalT", bound="SplitSignal")
+
+
+class SplitSignalQuerySet(models.QuerySet[_SplitSignalT]):
+    def visible_to(self, user: AnyUser) -> Self:
         return self if user.is_authenticated else self.none()
 
-    def open(self) -> SplitSignalQuerySet:
+    def open(self) -> Self:
         return self.filter(status=SignalStatus.OPEN)
 
 

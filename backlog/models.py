@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self, TypeVar
+
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -35,21 +37,24 @@ class ItemSource(models.TextChoices):
     INCIDENT = "incident", "Incident"
 
 
-class BacklogItemQuerySet(models.QuerySet["BacklogItem"]):
-    def visible_to(self, user: AnyUser) -> BacklogItemQuerySet:
+_BacklogItemT = TypeVar("_BacklogItemT", bound="BacklogItem")
+
+
+class BacklogItemQuerySet(models.QuerySet[_BacklogItemT]):
+    def visible_to(self, user: AnyUser) -> Self:
         return self if user.is_authenticated else self.none()
 
-    def editable_by(self, user: AnyUser) -> BacklogItemQuerySet:
+    def editable_by(self, user: AnyUser) -> Self:
         if is_leader(user):
             return self
         if not user.is_authenticated:
             return self.none()
         return self.filter(unit__owner__user=user)
 
-    def open(self) -> BacklogItemQuerySet:
+    def open(self) -> Self:
         return self.filter(status__in=OPEN_STATUSES)
 
-    def in_order(self) -> BacklogItemQuerySet:
+    def in_order(self) -> Self:
         return self.order_by("rank")
 
 

@@ -8,7 +8,7 @@ currency (PortfolioSettings.currency). The fiscal year is the calendar year.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TypedDict
+from typing import Self, TypedDict, TypeVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -35,8 +35,11 @@ class FundingMode(models.TextChoices):
     REACTIVE = "reactive", "Reactive"
 
 
-class AllocationQuerySet(models.QuerySet["FundingAllocation"]):
-    def visible_to(self, user: AnyUser) -> AllocationQuerySet:
+_FundingAllocationT = TypeVar("_FundingAllocationT", bound="FundingAllocation")
+
+
+class AllocationQuerySet(models.QuerySet[_FundingAllocationT]):
+    def visible_to(self, user: AnyUser) -> Self:
         return self if user.is_authenticated else self.none()
 
 
@@ -93,11 +96,14 @@ class RequestStatus(models.TextChoices):
 COMMITTED = (RequestStatus.APPROVED,)
 
 
-class InvestmentRequestQuerySet(models.QuerySet["InvestmentRequest"]):
-    def visible_to(self, user: AnyUser) -> InvestmentRequestQuerySet:
+_InvestmentRequestT = TypeVar("_InvestmentRequestT", bound="InvestmentRequest")
+
+
+class InvestmentRequestQuerySet(models.QuerySet[_InvestmentRequestT]):
+    def visible_to(self, user: AnyUser) -> Self:
         return self if user.is_authenticated else self.none()
 
-    def awaiting_leader(self) -> InvestmentRequestQuerySet:
+    def awaiting_leader(self) -> Self:
         return self.filter(status=RequestStatus.SUBMITTED)
 
 

@@ -8,6 +8,7 @@ show badges for any number of products without reading the readings table.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Self, TypeVar
 
 from django.contrib.postgres.indexes import BrinIndex
 from django.core.validators import MinValueValidator
@@ -58,11 +59,14 @@ INTERVAL_CHOICES = [
 ]
 
 
-class MetricQuerySet(models.QuerySet["Metric"]):
-    def visible_to(self, user: AnyUser) -> MetricQuerySet:
+_MetricT = TypeVar("_MetricT", bound="Metric")
+
+
+class MetricQuerySet(models.QuerySet[_MetricT]):
+    def visible_to(self, user: AnyUser) -> Self:
         return self if user.is_authenticated else self.none()
 
-    def editable_by(self, user: AnyUser) -> MetricQuerySet:
+    def editable_by(self, user: AnyUser) -> Self:
 
         if is_leader(user):
             return self

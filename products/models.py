@@ -3,6 +3,8 @@ their lifecycle."""
 
 from __future__ import annotations
 
+from typing import Self, TypeVar
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
@@ -13,15 +15,17 @@ from simple_history.models import HistoricalRecords
 
 from portfolio.permissions import AnyUser, is_leader
 
+_PersonT = TypeVar("_PersonT", bound="Person")
 
-class PersonQuerySet(models.QuerySet["Person"]):
-    def visible_to(self, user: AnyUser) -> PersonQuerySet:
+
+class PersonQuerySet(models.QuerySet[_PersonT]):
+    def visible_to(self, user: AnyUser) -> Self:
         return self if user.is_authenticated else self.none()
 
-    def editable_by(self, user: AnyUser) -> PersonQuerySet:
+    def editable_by(self, user: AnyUser) -> Self:
         return self if is_leader(user) else self.none()
 
-    def accountable(self) -> PersonQuerySet:
+    def accountable(self) -> Self:
         """People who can be held accountable: not departed and not locked out."""
         return self.filter(active=True).exclude(user__is_active=False)
 
@@ -69,11 +73,14 @@ class Person(models.Model):
         return self.active and (self.user is None or self.user.is_active)
 
 
-class TeamQuerySet(models.QuerySet["Team"]):
-    def visible_to(self, user: AnyUser) -> TeamQuerySet:
+_TeamT = TypeVar("_TeamT", bound="Team")
+
+
+class TeamQuerySet(models.QuerySet[_TeamT]):
+    def visible_to(self, user: AnyUser) -> Self:
         return self if user.is_authenticated else self.none()
 
-    def editable_by(self, user: AnyUser) -> TeamQuerySet:
+    def editable_by(self, user: AnyUser) -> Self:
         return self if is_leader(user) else self.none()
 
 
@@ -108,18 +115,21 @@ class ClusterReason(models.TextChoices):
     TECHNICAL_DEPENDENCY = "technical_dependency", "Technical dependency"
 
 
-class ClusterQuerySet(models.QuerySet["Cluster"]):
-    def visible_to(self, user: AnyUser) -> ClusterQuerySet:
+_ClusterT = TypeVar("_ClusterT", bound="Cluster")
+
+
+class ClusterQuerySet(models.QuerySet[_ClusterT]):
+    def visible_to(self, user: AnyUser) -> Self:
         return self if user.is_authenticated else self.none()
 
-    def editable_by(self, user: AnyUser) -> ClusterQuerySet:
+    def editable_by(self, user: AnyUser) -> Self:
         if is_leader(user):
             return self
         if not user.is_authenticated:
             return self.none()
         return self.filter(unit__owner__user=user)
 
-    def without_reason(self) -> ClusterQuerySet:
+    def without_reason(self) -> Self:
         return self.filter(reasons=[])
 
 
@@ -220,21 +230,24 @@ class UnitKind(models.TextChoices):
     PRODUCT = "product", "Product"
 
 
-class OwnershipUnitQuerySet(models.QuerySet["OwnershipUnit"]):
-    def visible_to(self, user: AnyUser) -> OwnershipUnitQuerySet:
+_OwnershipUnitT = TypeVar("_OwnershipUnitT", bound="OwnershipUnit")
+
+
+class OwnershipUnitQuerySet(models.QuerySet[_OwnershipUnitT]):
+    def visible_to(self, user: AnyUser) -> Self:
         return self if user.is_authenticated else self.none()
 
-    def editable_by(self, user: AnyUser) -> OwnershipUnitQuerySet:
+    def editable_by(self, user: AnyUser) -> Self:
         if is_leader(user):
             return self
         if not user.is_authenticated:
             return self.none()
         return self.filter(owner__user=user)
 
-    def current(self) -> OwnershipUnitQuerySet:
+    def current(self) -> Self:
         return self.filter(is_active=True)
 
-    def without_accountable_owner(self) -> OwnershipUnitQuerySet:
+    def without_accountable_owner(self) -> Self:
         return self.filter(
             Q(owner__isnull=True) | Q(owner__active=False) | Q(owner__user__is_active=False)
         )
@@ -313,21 +326,24 @@ class OwnershipUnit(models.Model):
         return self.owner is not None and self.owner.is_accountable
 
 
-class ProductQuerySet(models.QuerySet["Product"]):
-    def visible_to(self, user: AnyUser) -> ProductQuerySet:
+_ProductT = TypeVar("_ProductT", bound="Product")
+
+
+class ProductQuerySet(models.QuerySet[_ProductT]):
+    def visible_to(self, user: AnyUser) -> Self:
         return self if user.is_authenticated else self.none()
 
-    def editable_by(self, user: AnyUser) -> ProductQuerySet:
+    def editable_by(self, user: AnyUser) -> Self:
         if is_leader(user):
             return self
         if not user.is_authenticated:
             return self.none()
         return self.filter(unit__owner__user=user)
 
-    def with_unit(self) -> ProductQuerySet:
+    def with_unit(self) -> Self:
         return self.select_related("unit__cluster", "unit__owner__user", "team")
 
-    def without_accountable_owner(self) -> ProductQuerySet:
+    def without_accountable_owner(self) -> Self:
         return self.filter(
             Q(unit__owner__isnull=True)
             | Q(unit__owner__active=False)

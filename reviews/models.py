@@ -9,6 +9,7 @@ Closing a review locks its decisions and action items.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Self, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -23,8 +24,11 @@ class CycleStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
-class ReviewCycleQuerySet(models.QuerySet["ReviewCycle"]):
-    def visible_to(self, user: AnyUser) -> ReviewCycleQuerySet:
+_ReviewCycleT = TypeVar("_ReviewCycleT", bound="ReviewCycle")
+
+
+class ReviewCycleQuerySet(models.QuerySet[_ReviewCycleT]):
+    def visible_to(self, user: AnyUser) -> Self:
         return self if user.is_authenticated else self.none()
 
 
@@ -79,11 +83,14 @@ class ReviewStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
-class ReviewQuerySet(models.QuerySet["Review"]):
-    def visible_to(self, user: AnyUser) -> ReviewQuerySet:
+_ReviewT = TypeVar("_ReviewT", bound="Review")
+
+
+class ReviewQuerySet(models.QuerySet[_ReviewT]):
+    def visible_to(self, user: AnyUser) -> Self:
         return self if user.is_authenticated else self.none()
 
-    def in_agenda_order(self) -> ReviewQuerySet:
+    def in_agenda_order(self) -> Self:
         return self.order_by("scheduled_on", "position", "id")
 
 

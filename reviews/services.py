@@ -271,12 +271,9 @@ def cycle_generate_packets(*, actor: AnyUser, cycle: ReviewCycle, dispatch: bool
         )
         .order_by("scheduled_on", "position", "id")
     )
-    # `usable` and `versions` come from annotate(); the stubs lose them when a custom queryset
-    # is iterated, so mypy sees a plain Review.
-    todo = [r for r in reviews if r.usable == 0]  # type: ignore[attr-defined]
+    todo = [r for r in reviews if r.usable == 0]
     packets = Packet.objects.bulk_create(
-        Packet(review=r, version=(r.versions or 0) + 1, requested_by=actor)  # type: ignore[attr-defined]
-        for r in todo
+        Packet(review=r, version=(r.versions or 0) + 1, requested_by=actor) for r in todo
     )
     ids = [p.pk for p in packets]
     if dispatch:
