@@ -320,7 +320,7 @@ def _signal_panel(board: Dashboard, scope: Scope) -> None:
     signals = signal_queryset(scope).filter(status=SignalStatus.OPEN)
     board.signals = with_summaries(signals.order_by("-opened_at", "id")[:SIGNALS_SHOWN])
     board.signals_total = signals.count()
-    query = {"status": SignalStatus.OPEN}
+    query: dict[str, str] = {"status": SignalStatus.OPEN}
     if scope.cluster is not None:
         query["cluster"] = scope.cluster.slug
     board.signals_url = f"{reverse('split-signal-list')}?{urlencode(query)}"

@@ -46,6 +46,8 @@ class ComponentField(forms.TypedChoiceField):
 class ComponentChoiceMixin:
     """The component select lists the unit's products (a cluster's members)."""
 
+    fields: dict[str, forms.Field]  # the form's, once mixed into one
+
     def set_components(self, components) -> None:
         self.fields["product"] = ComponentField(components)
         self.fields["estimate"].label = "Estimate (days)"

@@ -66,10 +66,8 @@ def index_of(unit_id: int, rank: int, exclude_id: int | None) -> int:
 
 def between(lo: int | None, hi: int | None) -> int | None:
     """A rank strictly between lo and hi (None: open-ended), or None if there is no room."""
-    if lo is None and hi is None:
-        return 0
     if lo is None:
-        return hi - GAP
+        return 0 if hi is None else hi - GAP
     if hi is None:
         return lo + GAP
     if hi - lo > 1:
@@ -130,7 +128,9 @@ def place_at(unit_id: int, index: int, *, item_id: int | None) -> Placement:
 
 def place_bottom(unit_id: int, *, item_id: int | None) -> Placement:
     """Below the last item: always room (ranks are open-ended), one index probe."""
-    return Placement(between(_last_rank(unit_id, item_id), None), {})
+    rank = between(_last_rank(unit_id, item_id), None)
+    assert rank is not None  # open-ended above: there is always room
+    return Placement(rank, {})
 
 
 def _last_rank(unit_id: int, exclude_id: int | None) -> int | None:

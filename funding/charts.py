@@ -41,7 +41,7 @@ def stacked_bars(
         f'<svg class="funding-chart" viewBox="0 0 {width} {height}" width="100%" '
         f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
     ]
-    x = label_w
+    x: float = label_w
     for name, colour in zip(segments, SEGMENT_COLOURS, strict=False):
         parts.append(
             f'<rect x="{x}" y="4" width="10" height="10" fill="{colour}"/>'

@@ -7,6 +7,7 @@ The forms only parse input; the services validate it and their errors land on th
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -36,8 +37,9 @@ class IntervalField(forms.TypedChoiceField):
     def keep(self, value: dt.timedelta) -> None:
         """Offer an interval set elsewhere (the API allows any) so editing does not change it."""
         seconds = int(value.total_seconds())
-        if seconds not in {c for c, _label in self.choices}:
-            self.choices = [*self.choices, (seconds, f"Every {value}")]
+        # choices reads back as a list; the stubs type it as everything the setter accepts.
+        if seconds not in {c for c, _label in self.choices}:  # type: ignore[misc, union-attr]
+            self.choices = [*self.choices, (seconds, f"Every {value}")]  # type: ignore[misc]
 
 
 DEFINITION = [
@@ -110,7 +112,7 @@ class MetricCreateForm(MetricForm):
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
         template = data.get("template") or None
-        fields = {}
+        fields: dict[str, Any] = {}
         for name in (*DEFINITION, "expected_interval"):
             value = data.get(name)
             if value in ("", None):

@@ -20,8 +20,9 @@ def panel_context(product: Product, *, can_edit: bool, form=None) -> dict:
     metrics = list(with_status(Metric.objects.filter(product=product)).order_by("name", "pk"))
     lines = sparklines([m.pk for m in metrics])
     for metric in metrics:
-        metric.status = status_from_severity(metric.severity)
-        metric.spark = lines.get(metric.pk, [])
+        # Display values hung on each metric for the template.
+        metric.status = status_from_severity(metric.severity)  # type: ignore[attr-defined]
+        metric.spark = lines.get(metric.pk, [])  # type: ignore[attr-defined]
     # Read, never created here: a page view does not write (the defaults stand in).
     settings = PortfolioSettings.objects.filter(pk=1).first() or PortfolioSettings()
     coverage = coverage_from([m.dimension for m in metrics], settings)
@@ -31,7 +32,7 @@ def panel_context(product: Product, *, can_edit: bool, form=None) -> dict:
     return {
         "product": product,
         "metrics": metrics,
-        "health": worst(m.status for m in metrics),
+        "health": worst(m.status for m in metrics),  # type: ignore[attr-defined]
         "coverage": coverage,
         "covered": covered,
         "can_edit": can_edit,

@@ -7,6 +7,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db import connection
 from django.db.models import IntegerField, Max, OuterRef, QuerySet, Subquery
@@ -16,6 +17,9 @@ from metrics.models import Metric, Reading
 from metrics.status import severity_expression
 from portfolio.models import PortfolioSettings
 from products.models import Dimension, Product
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 RANGES: dict[str, tuple[str, dt.timedelta]] = {
     "30d": ("30 days", dt.timedelta(days=30)),
@@ -30,7 +34,13 @@ NICE_STEPS = [
 ]
 
 
-def with_status(queryset: QuerySet[Metric], *, now: dt.datetime | None = None) -> QuerySet[Metric]:
+class _Severity(TypedDict):
+    severity: int
+
+
+def with_status(
+    queryset: QuerySet[Metric], *, now: dt.datetime | None = None
+) -> QuerySet[WithAnnotations[Metric, _Severity]]:
     """Metrics annotated with `severity` (see models.SEVERITY), computed in the query."""
     return queryset.annotate(severity=severity_expression(now=now or timezone.now()))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -98,7 +99,7 @@ def copy_rows(
     fields = {f.attname: f for f in model._meta.concrete_fields}
     constants = constants or {}
     getter = itemgetter(*columns)
-    tuples = map(getter, rows)
+    tuples: Iterable[tuple[Any, ...]] = map(getter, rows)
     if constants:
         same = tuple(constants.values())
         tuples = (values + same for values in tuples)

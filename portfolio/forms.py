@@ -181,7 +181,7 @@ class PortfolioSettingsForm(ServiceForm):
         labels = SETTINGS_LABELS
 
     def sections(self) -> list[tuple[str, str, list[str], list]]:
-        values = {name: _plain(getattr(self.instance, name)) for name in self._meta.fields}
+        values = {name: _plain(getattr(self.instance, name)) for name in self._meta.fields or ()}
         return [
             (
                 title,

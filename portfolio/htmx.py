@@ -22,7 +22,9 @@ NON_FIELD_KEYS = {"__all__", "non_field_errors"}
 def wants_partial(request: HttpRequest) -> bool:
     """An htmx request that swaps a fragment (not a boosted link, not a history restore)."""
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+    if not htmx:
+        return False
+    return not htmx.boosted and not htmx.history_restore_request
 
 
 def render_page(

@@ -108,7 +108,9 @@ def _clean_external_id(value: Any, errs: RowErrors) -> tuple[str, str] | None:
     unknown = set(value) - {"source", "id"}
     for key in sorted(unknown, key=str):
         errs.add(f"external_id.{printable(key)}", "Unknown field.")
-    source, ext_id = value.get("source"), value.get("id")
+    # The client's JSON, checked below.
+    source: Any = value.get("source")
+    ext_id: Any = value.get("id")
     ok = True
     if not isinstance(source, str) or not SOURCE_RE.match(source):
         errs.add(
@@ -536,6 +538,7 @@ def _resolve_row(
                 rule="stage_changes_by_transition",
             )
         if "owner" in clean:
+            assert existing is not None  # the product came from it
             if unit is not None and unit["kind"] == UnitKind.CLUSTER:
                 if owner is not None and owner.pk != unit["owner_id"]:
                     errs.add(
@@ -584,6 +587,7 @@ def _write(*, actor, plans: list[_Plan]) -> BulkUpsertResult:
             changed_products.append(product)
             changed_columns.update(diff)
         if owner_changes:
+            assert unit is not None  # owner_changes asks for one
             unit.update(owner_id=owner_id, updated_at=now)
             changed_units.append(unit)
         action = "updated" if diff or owner_changes else "unchanged"

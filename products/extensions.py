@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Expression, IntegerField, Value
+from django.db.models import IntegerField, Value
+from django.db.models.expressions import BaseExpression
 
-HealthFactory = Callable[..., Expression]
+# A Subquery is a BaseExpression, not an Expression.
+HealthFactory = Callable[..., BaseExpression]
 
 _health: dict[str, HealthFactory] = {}
 
@@ -25,15 +27,15 @@ def register_health(*, product: HealthFactory, unit: HealthFactory) -> None:
     _health["unit"] = unit
 
 
-def _none(*_args: Any, **_kwargs: Any) -> Expression:
+def _none(*_args: Any, **_kwargs: Any) -> BaseExpression:
     return Value(None, output_field=IntegerField())
 
 
-def product_health(outer: str = "pk", **kwargs: Any) -> Expression:
+def product_health(outer: str = "pk", **kwargs: Any) -> BaseExpression:
     """The worst severity of the product's metrics (`outer` names the product's id)."""
     return _health.get("product", _none)(outer, **kwargs)
 
 
-def unit_health(outer: str = "pk", **kwargs: Any) -> Expression:
+def unit_health(outer: str = "pk", **kwargs: Any) -> BaseExpression:
     """The worst severity of the metrics of the unit's products (`outer` names the unit's id)."""
     return _health.get("unit", _none)(outer, **kwargs)

@@ -22,7 +22,7 @@ from products.models import (
     Stage,
     Team,
 )
-from products.selectors import product_filter_options
+from products.selectors import FilterOptions, product_filter_options
 from products.services import MODEL_QUESTIONS, MigrationPlanInput
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -185,7 +185,7 @@ class TransitionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Needed when moving back to an earlier stage, and for a leader's override.",
     )
-    targets = forms.ModelMultipleChoiceField(
+    targets: forms.ModelMultipleChoiceField[Product] = forms.ModelMultipleChoiceField(
         queryset=None,
         required=False,
         label="Migrate to",
@@ -209,7 +209,8 @@ class TransitionForm(forms.Form):
 
     def __init__(self, *args, product: Product, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["targets"].queryset = (
+        # Typed as a plain Field by the stubs; this one is the ModelMultipleChoiceField above.
+        self.fields["targets"].queryset = (  # type: ignore[attr-defined]
             Product.objects.visible_to(user)
             .filter(lifecycle_stage__in=LIVE_STAGES)
             .exclude(pk=product.pk)
@@ -250,7 +251,7 @@ class _FilterOptions:
     """The filter bar's options, loaded on first use and at most once per form."""
 
     def __init__(self) -> None:
-        self._data = None
+        self._data: FilterOptions | None = None
 
     def get(self, name: str) -> tuple[list[tuple[str, str]], str]:
         if self._data is None:
@@ -405,7 +406,7 @@ class ClusterMembersForm(forms.Form):
     """Add a product to a cluster, or take one out to a unit of its own."""
 
     action = forms.ChoiceField(choices=[("add", "Add"), ("remove", "Remove")])
-    product = forms.ModelChoiceField(queryset=None)
+    product: forms.ModelChoiceField[Product] = forms.ModelChoiceField(queryset=None)
     new_owner = forms.ModelChoiceField(
         Person.objects.accountable(),
         required=False,

@@ -72,14 +72,14 @@ def build_packet_data(review: Review, *, now: dt.datetime | None = None) -> dict
             "id": unit.pk,
             "name": unit.name,
             "kind": unit.kind,
-            "reasons": unit.cluster.get_reasons_display() if unit.cluster_id else [],
+            "reasons": unit.cluster.get_reasons_display() if unit.cluster is not None else [],
         },
         "owner": (
             {"id": owner.pk, "name": owner.name, "email": owner.email, "active": owner.active}
             if owner
             else None
         ),
-        "teams": sorted({p.team.name for p in members if p.team_id}),
+        "teams": sorted({p.team.name for p in members if p.team is not None}),
         "members": [_member(p, now) for p in members],
         "last_quarter": {
             "label": f"Q{quarter} {year}",
@@ -112,7 +112,7 @@ def _member(p: Product, now: dt.datetime) -> dict[str, Any]:
         "focus": STAGE_FOCUS[p.lifecycle_stage],
         "project": p.management_model == ManagementModel.PROJECT,
         "strategic": p.strategic,
-        "team": p.team.name if p.team_id else None,
+        "team": p.team.name if p.team is not None else None,
     }
 
 
@@ -210,7 +210,7 @@ BACKLOG_SQL = f"""
 def _backlog(unit_id: int, now: dt.datetime, q_start: dt.date, q_end: dt.date) -> dict[str, Any]:
     """Backlog health in two statements: one conditional aggregate, one for the top items."""
     tz = timezone.get_current_timezone()
-    params = {
+    params: dict[str, Any] = {
         "unit": unit_id,
         "open": [str(s) for s in OPEN_STATUSES],
         "stale": now - dt.timedelta(days=180),

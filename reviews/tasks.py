@@ -109,6 +109,7 @@ def send_review_reminders(today: str | None = None) -> dict:
     sent = 0
     for review in due:
         owner = review.unit.owner
+        assert owner is not None  # the query asks for the unit's active owner
         subject = (
             f"Your {review.cycle.label} review of {review.unit.name} is on "
             f"{review.scheduled_on:%a %d %b}"

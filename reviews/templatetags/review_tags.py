@@ -17,7 +17,7 @@ register = template.Library()
 SHOWN = 12
 
 
-def _count(queryset) -> Subquery:
+def _count(queryset) -> Coalesce:
     counted = queryset.order_by().values("review").annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
@@ -38,8 +38,9 @@ def _split(rows: list[Review]) -> dict:
     today = timezone.localdate()
     labels = dict(DecisionKind.choices)
     for review in rows:
-        review.decision_labels = [labels.get(k, k) for k in review.decision_kinds or []]
-        review.overdue = not review.is_closed and review.scheduled_on < today
+        # Display values hung on the row for the template (decision_kinds is annotated).
+        review.decision_labels = [labels.get(k, k) for k in review.decision_kinds or []]  # type: ignore[attr-defined]
+        review.overdue = not review.is_closed and review.scheduled_on < today  # type: ignore[attr-defined]
     ahead = [r for r in rows if not r.is_closed and r.scheduled_on >= today]
     upcoming = min(ahead, key=lambda r: (r.scheduled_on, r.pk)) if ahead else None
     past = [r for r in rows if r is not upcoming and r not in ahead]
