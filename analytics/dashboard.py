@@ -28,6 +28,7 @@ from analytics.models import (
     Snapshot,
     SnapshotStatus,
     SplitSignal,
+    SplitSignalQuerySet,
     UnitState,
 )
 from metrics.models import BY_SEVERITY, Status
@@ -296,7 +297,7 @@ def _load_panel(
     )
 
 
-def signal_queryset(scope: Scope | None = None) -> QuerySet[SplitSignal]:
+def signal_queryset(scope: Scope | None = None) -> SplitSignalQuerySet[SplitSignal]:
     signals = SplitSignal.objects.select_related("cluster", "product")
     if scope is None:
         return signals

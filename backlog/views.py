@@ -105,9 +105,10 @@ def _filtered(unit: OwnershipUnit, filters: dict):
 def _present(items: list[BacklogItem]) -> list[BacklogItem]:
     today = timezone.now()
     for item in items:
-        item.position = (item.position or 0) + 1  # no row before it: the count is NULL
-        item.age_days = (today - item.created_at).days
-        item.idle_days = (today - item.updated_at).days
+        # Display values hung on the item for the template (position is annotated).
+        item.position = (item.position or 0) + 1  # type: ignore[attr-defined]  # NULL: none before
+        item.age_days = (today - item.created_at).days  # type: ignore[attr-defined]
+        item.idle_days = (today - item.updated_at).days  # type: ignore[attr-defined]
     return items
 
 
@@ -182,15 +183,16 @@ def _shown(name: str, value) -> str:
         return "—"
     if name == "product":
         return value.name
+    # get_field() may answer a relation or a generic key; the form's fields are plain fields.
     field = BacklogItem._meta.get_field(name)
-    return str(dict(field.flatchoices).get(value, value)) if field.choices else str(value)
+    return str(dict(field.flatchoices).get(value, value)) if field.choices else str(value)  # type: ignore[union-attr]
 
 
 def _conflict(exc: StaleVersion, mine: dict, stored: BacklogItem) -> dict:
     """What they entered beside what is stored now, field by field."""
     rows = []
     for name in BacklogItemEditForm.Meta.fields:
-        label = "Component" if name == "product" else BacklogItem._meta.get_field(name).verbose_name
+        label = "Component" if name == "product" else BacklogItem._meta.get_field(name).verbose_name  # type: ignore[union-attr]
         ours, theirs = _shown(name, mine.get(name)), _shown(name, getattr(stored, name))
         rows.append((label.capitalize(), ours, theirs, ours != theirs))
     return {"message": exc.message, "stored": stored, "rows": rows}
@@ -270,7 +272,7 @@ def backlog_item_edit(request: HttpRequest, item_id: int) -> HttpResponse:
             "product", "unit__cluster", "unit__product"
         ).get(pk=item.pk)
         data = request.POST.copy()
-        data["version"] = stored.version  # re-applying means: mine over what is stored now
+        data["version"] = str(stored.version)  # re-applying means: mine over what is stored now
         retry = _edit_form(data, stored, components)
         retry.is_valid()
         conflict = _conflict(exc, kwargs["changes"], stored)

@@ -68,7 +68,7 @@ DETAIL = "funding/request_detail.html"
 PORTFOLIO = "funding/portfolio.html"
 QUEUE_PER_PAGE = 50
 PANEL_REQUESTS = 20
-MONEY_FIELD = DecimalField(**MONEY)
+MONEY_FIELD: DecimalField = DecimalField(**MONEY)
 LIVE_STAGE_KEYS = [Stage.INTRODUCTION, Stage.GROWTH, Stage.MATURITY, Stage.RETIREMENT]
 NO_STAGE = "none"
 NO_MODE = "none"
@@ -175,9 +175,10 @@ def _why_not(user, req: InvestmentRequest) -> str:
 
 
 def _present(user, req: InvestmentRequest) -> InvestmentRequest:
-    req.waiting = req.status == RequestStatus.SUBMITTED
-    req.can_decide = req.waiting and services.may_decide(user, req)
-    req.why_not = _why_not(user, req) if req.waiting and not req.can_decide else ""
+    # Display values hung on the request for the template.
+    req.waiting = req.status == RequestStatus.SUBMITTED  # type: ignore[attr-defined]
+    req.can_decide = req.waiting and services.may_decide(user, req)  # type: ignore[attr-defined]
+    req.why_not = _why_not(user, req) if req.waiting and not req.can_decide else ""  # type: ignore[attr-defined]
     return req
 
 

@@ -15,7 +15,7 @@ status of its members, in the order green < no data < stale < amber < red.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, overload
 
 from django.db.models import (
     Case,
@@ -131,5 +131,11 @@ def severity_expression(
     )
 
 
+@overload
+def status_from_severity(rank: int) -> Status: ...
+@overload
+def status_from_severity(rank: None) -> None: ...
+@overload
+def status_from_severity(rank: int | None) -> Status | None: ...
 def status_from_severity(rank: int | None) -> Status | None:
     return None if rank is None else BY_SEVERITY[rank]

@@ -57,7 +57,7 @@ def _metric(request: HttpRequest, pk: int) -> Metric:
         .select_related("product__unit__owner__user", "product__unit__cluster")
     )
     metric = get_object_or_404(metrics, pk=pk)
-    metric.status = status_from_severity(metric.severity)
+    metric.status = status_from_severity(metric.severity)  # type: ignore[attr-defined]
     return metric
 
 
@@ -162,8 +162,9 @@ def _detail_context(request: HttpRequest, metric: Metric, key: str, *, form=None
         form = ReadingForm()
     return {
         "metric": metric,
-        "status": metric.status,
-        "explanation": explain(metric, metric.status, metric.stale_multiple),
+        # Hung on the metric by _metric(): its status and the stale multiple.
+        "status": metric.status,  # type: ignore[attr-defined]
+        "explanation": explain(metric, metric.status, metric.stale_multiple),  # type: ignore[attr-defined]
         **_chart_context(metric, key),
         "page": Paginator(readings, READINGS_PER_PAGE).get_page(page),
         "can_edit": can_edit,

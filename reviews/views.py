@@ -191,7 +191,7 @@ def _agenda(cycle: ReviewCycle) -> list[tuple]:
     )
     for review in reviews:
         packets = list(review.packets.all())
-        review.latest_packet = packets[0] if packets else None
+        review.latest_packet = packets[0] if packets else None  # type: ignore[attr-defined]
     return [(day, list(rows)) for day, rows in itertools.groupby(reviews, lambda r: r.scheduled_on)]
 
 
@@ -501,7 +501,9 @@ def packet_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     review = packet.review
     name = slugify(f"{review.unit.name} review {review.cycle.label} v{packet.version}")
     response = HttpResponse(bytes(packet.pdf), content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(False, f"{name}.pdf")
+    disposition = content_disposition_header(False, f"{name}.pdf")
+    assert disposition is not None  # None only without a file name
+    response["Content-Disposition"] = disposition
     return response
 
 
@@ -542,6 +544,7 @@ def meeting(request: HttpRequest, pk: int, review_pk: int | None = None) -> Http
     cycle = _cycle(request, pk)
     wanted = review_pk or request.GET.get("review")
     reviews = cycle.reviews.in_agenda_order()
+    review_id: int | None
     if wanted:
         try:
             review_id = int(wanted)

@@ -81,12 +81,14 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 @GET_POST
 def api_token(request: HttpRequest) -> HttpResponse:
     """The signed-in user's token for /api/v1/; POST replaces it (the old one stops working)."""
+    user = request.user
+    assert user.is_authenticated  # LoginRequiredMiddleware: no page without a login
     if request.method == "POST":
-        Token.objects.filter(user=request.user).delete()
-        Token.objects.create(user=request.user)
+        Token.objects.filter(user=user).delete()
+        Token.objects.create(user=user)
         messages.success(request, "A new API token was made; the old one no longer works.")
         return redirect("api-token")
-    token = Token.objects.filter(user=request.user).first()
+    token = Token.objects.filter(user=user).first()
     return render_page(request, "portfolio/api_token.html", {"token": token})
 
 
