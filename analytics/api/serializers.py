@@ -115,6 +115,7 @@ class SnapshotPagination(PageNumberPagination):
     snapshot: dict | None = None
 
     def get_paginated_response(self, data) -> Response:
+        assert self.page is not None  # paginate_queryset() set it
         return Response(
             OrderedDict(
                 [

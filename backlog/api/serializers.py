@@ -100,7 +100,8 @@ class BacklogItemSerializer(serializers.Serializer):
     estimate = serializers.DecimalField(
         max_digits=7, decimal_places=1, allow_null=True, help_text="Effort in days."
     )
-    source = serializers.ChoiceField(choices=ItemSource.choices)
+    # To mypy this shadows Field.source; DRF's metaclass lifts declared fields off the class.
+    source = serializers.ChoiceField(choices=ItemSource.choices)  # type: ignore[assignment]
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
@@ -124,7 +125,8 @@ class BacklogItemInputSerializer(serializers.Serializer):
     estimate = serializers.DecimalField(
         max_digits=7, decimal_places=1, min_value=0, allow_null=True, required=False
     )
-    source = serializers.ChoiceField(choices=ItemSource.choices, required=False)
+    # To mypy this shadows Field.source; DRF's metaclass lifts declared fields off the class.
+    source = serializers.ChoiceField(choices=ItemSource.choices, required=False)  # type: ignore[assignment]
 
 
 class BacklogItemCreateSerializer(BacklogItemInputSerializer):
@@ -184,7 +186,8 @@ class BacklogItemMoveResultSerializer(serializers.Serializer):
 class StaleVersionSerializer(serializers.Serializer):
     code = serializers.CharField()
     detail = serializers.CharField()
-    errors = serializers.DictField(
+    # To mypy this shadows Serializer.errors; DRF's metaclass lifts declared fields off the class.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()), required=False
     )
     rule = serializers.CharField(required=False)

@@ -203,7 +203,7 @@ def _sum_of(status: str) -> Coalesce:
         .annotate(s=Sum("amount"))
         .values("s")[:1]
     )
-    out = DecimalField(**MONEY)
+    out: DecimalField = DecimalField(**MONEY)
     return Coalesce(Subquery(rows, output_field=out), Value(ZERO), output_field=out)
 
 

@@ -323,7 +323,8 @@ class ReadingSerializer(serializers.Serializer):
     metric_ref = serializers.CharField(help_text="The metric as 'product-slug/key'.")
     time = serializers.DateTimeField(help_text="When the value was taken.")
     value = serializers.FloatField()
-    source = serializers.CharField(help_text="Where it came from (a tool, a person, a file).")
+    # To mypy this shadows Field.source; DRF's metaclass lifts declared fields off the class.
+    source = serializers.CharField(help_text="Where it came from (a tool, a person, a file).")  # type: ignore[assignment]
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField(
         help_text="Changes when a correction replaces the value."
@@ -365,7 +366,8 @@ class ReadingInputSerializer(serializers.Serializer):
         "5 minutes ahead of the server clock."
     )
     value = ReadingValueField()
-    source = serializers.CharField(
+    # To mypy this shadows Field.source; DRF's metaclass lifts declared fields off the class.
+    source = serializers.CharField(  # type: ignore[assignment]
         max_length=60, required=False, help_text="Defaults to `api`. Part of the reading's key."
     )
     unit = serializers.CharField(
@@ -376,7 +378,8 @@ class ReadingInputSerializer(serializers.Serializer):
 
 
 class ReadingBatchSerializer(serializers.Serializer):
-    readings = ReadingInputSerializer(many=True, min_length=1, max_length=MAX_READINGS)
+    # many=True hands max_length/min_length to the ListSerializer; the stubs check the child.
+    readings = ReadingInputSerializer(many=True, min_length=1, max_length=MAX_READINGS)  # type: ignore[call-arg]
 
 
 class ReadingBatchResultSerializer(serializers.Serializer):

@@ -22,7 +22,8 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField()
     detail = serializers.CharField()
-    errors = serializers.DictField(
+    # To mypy this shadows Serializer.errors; DRF's metaclass lifts declared fields off the class.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()), required=False
     )
     rule = serializers.CharField(required=False)

@@ -126,7 +126,9 @@ class PersonInputSerializer(serializers.Serializer):
 
 
 class TeamSerializer(serializers.ModelSerializer):
-    members = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    members: serializers.PrimaryKeyRelatedField[Person] = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True
+    )
 
     class Meta:
         model = Team
@@ -255,7 +257,8 @@ def _date(value):
 
 
 class ExternalIdSerializer(serializers.Serializer):
-    source = serializers.CharField(
+    # To mypy this shadows Field.source; DRF's metaclass lifts declared fields off the class.
+    source = serializers.CharField(  # type: ignore[assignment]
         max_length=40,
         validators=[source_validator],
         help_text="The system the id comes from, e.g. 'cmdb'.",
@@ -295,7 +298,7 @@ class ProductSerializer(serializers.Serializer):
 
     def to_representation(self, p: Product) -> dict:
         unit = p.unit
-        in_cluster = unit is not None and unit.kind == UnitKind.CLUSTER
+        cluster = unit.cluster if unit is not None and unit.kind == UnitKind.CLUSTER else None
         return {
             "id": p.pk,
             "name": p.name,
@@ -313,8 +316,8 @@ class ProductSerializer(serializers.Serializer):
             "stage_changed_at": _dt(p.stage_changed_at),
             "management_model": p.management_model,
             "project_end_date": _date(p.project_end_date),
-            "team": p.team.slug if p.team_id is not None else None,
-            "cluster": unit.cluster.slug if in_cluster else None,
+            "team": p.team.slug if p.team is not None else None,
+            "cluster": cluster.slug if cluster is not None else None,
             "owner": owner_ref(unit.owner) if unit is not None else None,
             "unit": p.unit_id,
             "dependencies": sorted(d.slug for d in p.dependencies.all()),
@@ -400,7 +403,8 @@ class ProductInputSerializer(serializers.Serializer):
     )
     owner = PersonRefField(allow_null=True, required=False, help_text="Person id (leaders only).")
     dependencies = ProductRefList(required=False, help_text="Product ids or slugs.")
-    external_ids = ExternalIdSerializer(many=True, required=False, max_length=50)
+    # many=True hands max_length/min_length to the ListSerializer; the stubs check the child.
+    external_ids = ExternalIdSerializer(many=True, required=False, max_length=50)  # type: ignore[call-arg]
 
     def validate_external_ids(self, value):
         # A PATCH makes nested fields optional too; an external id still needs both parts.
@@ -496,7 +500,8 @@ class UpsertRowSerializer(serializers.Serializer):
 
 
 class BulkUpsertInputSerializer(serializers.Serializer):
-    rows = UpsertRowSerializer(many=True, max_length=MAX_ROWS, min_length=1)
+    # many=True hands max_length/min_length to the ListSerializer; the stubs check the child.
+    rows = UpsertRowSerializer(many=True, max_length=MAX_ROWS, min_length=1)  # type: ignore[call-arg]
 
 
 class UpsertRowResultSerializer(serializers.Serializer):
@@ -520,14 +525,16 @@ class UpsertResultSerializer(serializers.Serializer):
 
 class BulkRowErrorSerializer(serializers.Serializer):
     index = serializers.IntegerField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    # To mypy this shadows Serializer.errors; DRF's metaclass lifts declared fields off the class.
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]
     rule = serializers.CharField(required=False)
 
 
 class BulkErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     detail = serializers.CharField()
-    errors = serializers.DictField(
+    # To mypy this shadows Serializer.errors; DRF's metaclass lifts declared fields off the class.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()), required=False
     )
     rows = BulkRowErrorSerializer(many=True, required=False)

@@ -43,7 +43,7 @@ def _date(value: dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _count(model, **match) -> Subquery:
+def _count(model, **match) -> Coalesce:
     """A correlated COUNT(*) (a subquery, so several counts never multiply each other)."""
     rows = (
         model.objects.filter(**match)
@@ -152,7 +152,8 @@ class ReviewCycleSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     year = serializers.IntegerField()
     quarter = serializers.IntegerField(min_value=1, max_value=4)
-    label = serializers.CharField(help_text='E.g. "Q3 2026".')
+    # To mypy this shadows Field.label; DRF's metaclass lifts declared fields off the class.
+    label = serializers.CharField(help_text='E.g. "Q3 2026".')  # type: ignore[assignment]
     starts_on = serializers.DateField()
     ends_on = serializers.DateField()
     status = CycleStatusField()
