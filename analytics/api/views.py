@@ -8,6 +8,8 @@ through `analytics_request_run` (leaders).
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django.db.models import QuerySet
 from django.http import Http404
@@ -51,7 +53,7 @@ from analytics.api.serializers import (
 )
 from analytics.models import Candidate, OwnerLoad, Readiness, Snapshot, SplitSignal, UnitState
 from analytics.services import analytics_request_run
-from portfolio.api.views import RENDERERS, errors_for
+from portfolio.api.views import RENDERERS, GenericAPIViewMixin, errors_for
 
 ID = r"[0-9]{1,18}"
 EMPTY = (
@@ -60,13 +62,13 @@ EMPTY = (
 )
 
 
-class FromLatestSnapshot:
+class FromLatestSnapshot(GenericAPIViewMixin):
     """Reads of the latest finished snapshot; `snapshot` goes at the top of every list page."""
 
     renderer_classes = RENDERERS
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
     pagination_class = SnapshotPagination
-    model: type
+    model: type[Any]  # a model class (type[Model] has no `objects` to mypy)
     order: tuple[str, ...] = ()
 
     def latest(self) -> Snapshot | None:
@@ -84,8 +86,12 @@ class FromLatestSnapshot:
 
     def page_of(self, fields: tuple[str, ...]) -> list[dict]:
         rows = self.filter_queryset(self.get_queryset()).values(*fields)
-        self.paginator.snapshot = snapshot_ref(self.latest())
-        return list(self.paginate_queryset(rows))
+        paginator = self.paginator
+        assert isinstance(paginator, SnapshotPagination)  # pagination_class above
+        paginator.snapshot = snapshot_ref(self.latest())
+        page = self.paginate_queryset(rows)
+        assert page is not None  # a list view always has a paginator
+        return list(page)
 
 
 @extend_schema_view(
@@ -266,6 +272,7 @@ class AnalyticsRunViewSet(
     def list(self, request: Request, *args, **kwargs) -> Response:
         rows = self.filter_queryset(self.get_queryset()).values(*RUN_FIELDS)
         page = self.paginate_queryset(rows)
+        assert page is not None  # a list view always has a paginator
         return self.get_paginated_response([run_representation(r) for r in page])
 
     def retrieve(self, request: Request, pk=None) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
@@ -77,7 +78,7 @@ def _version_from(request: Request, body_version: int | None) -> int | None:
     return version
 
 
-UPDATE_SCHEMA = {
+UPDATE_SCHEMA: dict[str, Any] = {
     "request": BacklogItemUpdateSerializer,
     "parameters": [IF_MATCH_PARAM],
     "responses": {200: BacklogItemSerializer, **errors_for(400, 403, 404, 409), 412: STALE},
@@ -126,6 +127,7 @@ class BacklogItemViewSet(viewsets.ModelViewSet):
     def list(self, request: Request, *args, **kwargs) -> Response:
         rows = backlog_item_rows(self.filter_queryset(self.get_queryset()))
         page = self.paginate_queryset(rows)
+        assert page is not None  # a list view always has a paginator
         now = timezone.now()
         return self.get_paginated_response([backlog_item_representation(r, now) for r in page])
 

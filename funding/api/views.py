@@ -65,6 +65,7 @@ class RowsViewSet(viewsets.GenericViewSet):
     def list(self, request: Request, *args, **kwargs) -> Response:
         rows = self.rows(self.filter_queryset(self.get_queryset())).order_by(*self.order)
         page = self.paginate_queryset(rows)
+        assert page is not None  # a list view always has a paginator
         currency = PortfolioSettings.load().currency
         return self.get_paginated_response([self.represent(row, currency) for row in page])
 

@@ -8,6 +8,7 @@ expected reading interval travels as whole seconds (`expected_interval_seconds`)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -464,7 +465,9 @@ STATUS_METRIC_FIELDS = (
 )
 
 
-def product_status_entries(products: list[dict], metrics: list[dict], settings) -> list[dict]:
+def product_status_entries(
+    products: Sequence[Mapping[str, Any]], metrics: list[dict], settings
+) -> list[dict]:
     """The status body of each product (rows with id, slug, name, unit_id), from its metrics'
     rows (STATUS_METRIC_FIELDS, ordered as they should show)."""
     by_product: dict[int, list[dict]] = {p["id"]: [] for p in products}

@@ -9,6 +9,8 @@ as the client sent it (it validates 10,000 rows in plain Python, not a serialize
 from __future__ import annotations
 
 import gc
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
@@ -78,7 +80,7 @@ def _in_api_terms(exc: ValidationFailed) -> ValidationFailed:
     return ValidationFailed(errors)
 
 
-WRITE = {
+WRITE: dict[str, Any] = {
     "request": MetricUpdateSerializer,
     "responses": {200: MetricSerializer, **errors_for(400, 403, 404)},
 }
@@ -134,6 +136,7 @@ class MetricViewSet(viewsets.ModelViewSet):
     def list(self, request: Request, *args, **kwargs) -> Response:
         rows = metric_rows(self.filter_queryset(self.get_queryset()))
         page = self.paginate_queryset(rows)
+        assert page is not None  # a list view always has a paginator
         return self.get_paginated_response([metric_representation(r) for r in page])
 
     def retrieve(self, request: Request, pk=None) -> Response:
@@ -227,6 +230,7 @@ class ReadingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def list(self, request: Request, *args, **kwargs) -> Response:
         rows = reading_rows(self.filter_queryset(self.get_queryset()))
         page = self.paginate_queryset(rows)
+        assert page is not None  # a list view always has a paginator
         return self.get_paginated_response([reading_representation(r) for r in page])
 
     @extend_schema(
@@ -311,7 +315,7 @@ class MetricStatusViewSet(viewsets.ReadOnlyModelViewSet):
             .order_by("name", "id")
         )
 
-    def _entries(self, products: list[dict]) -> list[dict]:
+    def _entries(self, products: Sequence[Mapping[str, Any]]) -> list[dict]:
         metrics = (
             with_status(
                 Metric.objects.filter(product_id__in=[p["id"] for p in products]), now=self.now
@@ -323,7 +327,9 @@ class MetricStatusViewSet(viewsets.ReadOnlyModelViewSet):
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         rows = self.filter_queryset(self.get_queryset()).values("id", "slug", "name", "unit_id")
-        page = list(self.paginate_queryset(rows))
+        paged = self.paginate_queryset(rows)
+        assert paged is not None  # a list view always has a paginator
+        page = list(paged)
         return self.get_paginated_response(self._entries(page) if page else [])
 
     def retrieve(self, request: Request, slug=None) -> Response:

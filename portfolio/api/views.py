@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, renderers, status, viewsets
 from rest_framework.request import Request
@@ -33,7 +36,7 @@ class JSONRenderer(renderers.JSONRenderer):
             return super().render(data, accepted_media_type, renderer_context)
 
 
-RENDERERS = [JSONRenderer, renderers.BrowsableAPIRenderer]
+RENDERERS: list[type[renderers.BaseRenderer]] = [JSONRenderer, renderers.BrowsableAPIRenderer]
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Bad input; `errors` names each field."),
@@ -48,7 +51,14 @@ def errors_for(*codes: int) -> dict:
     return {code: ERRORS[code] for code in codes}
 
 
-class WriteThroughServices:
+if TYPE_CHECKING:
+    # To mypy a view mixin is the GenericAPIView it is always mixed into.
+    GenericAPIViewMixin = generics.GenericAPIView
+else:
+    GenericAPIViewMixin = object
+
+
+class WriteThroughServices(GenericAPIViewMixin):
     """create/update/partial_update that validate an input serializer and call a service.
 
     Subclasses set `input_serializer_class` and implement `perform_write(instance, data)`;
@@ -56,6 +66,7 @@ class WriteThroughServices:
     """
 
     input_serializer_class: type
+    perform_write: Callable[[Any, dict[str, Any]], Any]
     leader_action = "make this change"
     renderer_classes = RENDERERS
 

@@ -151,7 +151,7 @@ def _no_constants(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _single_row_error(exc: BulkValidationFailed) -> ValidationFailed:
+def _single_row_error(exc: BulkValidationFailed) -> ValidationFailed | RuleViolation:
     """The standard error body for the one-row upsert (409 with `rule` if a rule refused it)."""
     row = exc.rows[0]
     error = ValidationFailed(row.errors)
@@ -188,7 +188,9 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         if not request.query_params.get("ordering"):
             base = base.order_by("name", "id")
         rows = selectors.product_api_rows(self.filter_queryset(base))
-        page = selectors.attach_api_relations(list(self.paginate_queryset(rows)))
+        paged = self.paginate_queryset(rows)
+        assert paged is not None  # a list view always has a paginator
+        page = selectors.attach_api_relations(list(paged))
         return self.get_paginated_response([product_row_representation(r) for r in page])
 
     def _answer(self, product: Product, code: int = status.HTTP_200_OK) -> Response:
