@@ -53,9 +53,10 @@ test: services ## Run the whole test suite on PostgreSQL and Redis (exit code 5,
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure."; fi; \
 	exit $$rc
 
-lint: $(STAMP) ## ruff check and ruff format --check
+lint: $(STAMP) ## ruff check, ruff format --check, and the layer contracts (lint-imports)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 fmt: $(STAMP) ## Fix what ruff can fix and format the code
 	$(VENV)/bin/ruff check --fix .
