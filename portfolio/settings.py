@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "metrics",
     "backlog",
     "reviews",
+    "demo",
 ]
 
 MIDDLEWARE = [

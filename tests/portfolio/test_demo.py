@@ -15,10 +15,10 @@ from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
 from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
+from demo import builder as demo
 from metrics.models import Metric, Reading, Status
 from metrics.selectors import coverage
 from metrics.status import status_of
-from portfolio import demo
 from portfolio.analytics.models import (
     Candidate,
     LoadStatus,

@@ -6,7 +6,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from portfolio import demo
+from demo import builder as demo
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""The demo portfolio and the `seed_demo` command that loads it."""
