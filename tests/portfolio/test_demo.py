@@ -15,7 +15,10 @@ from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
 from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
-from demo import builder as demo
+from demo.analytics import ANALYTICS_HISTORY_WEEKS
+from demo.catalogue import demo_password
+from demo.catalogue_products import PRODUCTS
+from demo.common import quarter_of
 from metrics.models import Metric, Reading, Status
 from metrics.selectors import coverage
 from metrics.status import status_of
@@ -244,7 +247,7 @@ def test_demo_portfolio_has_every_case_to_show():
     assert Product.objects.filter(description="").count() == 0
 
     # The printed logins work and have the roles they are printed for.
-    password = demo.demo_password()
+    password = demo_password()
     assert password in output
     roles = {"leader": Role.LEADER, "owner": Role.OWNER, "viewer": Role.VIEWER}
     for username, role in roles.items():
@@ -264,11 +267,9 @@ def test_demo_analytics_have_a_past_and_every_signal():
 
     # Weekly snapshots before the first build, then one from today: all finished.
     snapshots = list(Snapshot.objects.order_by("started_at"))
-    assert [s.status for s in snapshots] == [SnapshotStatus.DONE] * (
-        demo.ANALYTICS_HISTORY_WEEKS + 1
-    )
+    assert [s.status for s in snapshots] == [SnapshotStatus.DONE] * (ANALYTICS_HISTORY_WEEKS + 1)
     days = [(today - timezone.localdate(s.started_at)).days for s in snapshots]
-    assert days == [7 * w for w in range(demo.ANALYTICS_HISTORY_WEEKS, -1, -1)]
+    assert days == [7 * w for w in range(ANALYTICS_HISTORY_WEEKS, -1, -1)]
     for s in snapshots:
         assert s.started_at < s.finished_at < s.started_at + dt.timedelta(minutes=1)
     latest = Snapshot.objects.latest_done()
@@ -287,7 +288,7 @@ def test_demo_analytics_have_a_past_and_every_signal():
     assert loads["mei.chen@example.org"].status == LoadStatus.AT_CEILING
     for load in (jonas, priya):
         assert load.design_problem
-        assert load.consecutive_over == demo.ANALYTICS_HISTORY_WEEKS + 1
+        assert load.consecutive_over == ANALYTICS_HISTORY_WEEKS + 1
     [grouping] = jonas.suggestions
     assert {"Finance systems", "Treasury management", "Tax reporting"} <= set(grouping["units"])
     assert "same users: accountants" in grouping["why"]
@@ -345,7 +346,7 @@ def test_seeding_brings_edited_records_back_to_the_definition():
 
     seed()
 
-    spec = next(p for p in demo.PRODUCTS if p.slug == "crm")
+    spec = next(p for p in PRODUCTS if p.slug == "crm")
     assert Product.objects.get(slug="crm").description == spec.description
     assert Team.objects.get(slug="identity").members.count() == 2
 
@@ -521,10 +522,10 @@ def test_seeding_later_tops_the_readings_up_and_keeps_the_stories(monkeypatch):
     assert Reading.objects.count() > readings
     assert Metric.objects.get(pk=stale.pk).last_read_at == stale.last_read_at
     # One analytics snapshot more, from that day; seeding again the same day adds none.
-    assert Snapshot.objects.count() == demo.ANALYTICS_HISTORY_WEEKS + 2
+    assert Snapshot.objects.count() == ANALYTICS_HISTORY_WEEKS + 2
     assert Snapshot.objects.latest_done().started_at == later
     seed()
-    assert Snapshot.objects.count() == demo.ANALYTICS_HISTORY_WEEKS + 2
+    assert Snapshot.objects.count() == ANALYTICS_HISTORY_WEEKS + 2
     statuses = _statuses(later)
     assert statuses["service-desk-ticketing", "support-tickets"] == Status.RED
     assert statuses["crm", "response-time"] == Status.AMBER
@@ -535,7 +536,7 @@ def test_seeding_later_tops_the_readings_up_and_keeps_the_stories(monkeypatch):
 def test_demo_reviews_last_quarter_held_and_this_quarter_ready():
     output = seed(pdfs=True)
     today = timezone.localdate()
-    year, quarter = demo.quarter_of(today)
+    year, quarter = quarter_of(today)
     last_year, last_quarter = previous_quarter(year, quarter)
     past = ReviewCycle.objects.get(year=last_year, quarter=last_quarter)
     current = ReviewCycle.objects.get(year=year, quarter=quarter)
