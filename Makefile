@@ -56,9 +56,10 @@ test: services ## Run the whole test suite on PostgreSQL and Redis (exit code 5,
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure."; fi; \
 	exit $$rc
 
-lint: $(STAMP) ## ruff check, ruff format --check, then mypy (make typecheck)
+lint: $(STAMP) ## ruff check, ruff format --check, the layer contracts (lint-imports), then mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(MYPY)
 
 typecheck: $(STAMP) ## mypy with django-stubs: the apps at a base level, services and selectors strict

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "funding",
     "reviews",
     "web",
+    "demo",
 ]
 
 MIDDLEWARE = [

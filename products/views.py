@@ -186,7 +186,7 @@ def _clusters(user):
 def cluster_list(request: HttpRequest) -> HttpResponse:
     clusters = _clusters(request.user).annotate(member_count=Count("unit__products"))
     context = {"clusters": clusters.order_by("name")}
-    return render_page(request, "portfolio/cluster_list.html", context)
+    return render_page(request, "products/cluster_list.html", context)
 
 
 @GET_POST
@@ -222,7 +222,7 @@ def cluster_detail(request: HttpRequest, slug: str) -> HttpResponse:
             .only("name")
         )
         context["people"] = Person.objects.accountable().order_by("name").only("name")
-    return render_page(request, "portfolio/cluster_detail.html", context)
+    return render_page(request, "products/cluster_detail.html", context)
 
 
 @GET_POST
@@ -284,7 +284,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
         .annotate(units_owned=Count("units", filter=Q(units__is_active=True)))
         .order_by("name")
     )
-    return render_page(request, "portfolio/person_list.html", {"people": people})
+    return render_page(request, "products/person_list.html", {"people": people})
 
 
 @GET_POST
@@ -336,7 +336,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
         member_count=Count("members", distinct=True),
         product_count=Count("products", distinct=True),
     )
-    return render_page(request, "portfolio/team_list.html", {"teams": teams.order_by("name")})
+    return render_page(request, "products/team_list.html", {"teams": teams.order_by("name")})
 
 
 @GET_POST
@@ -361,7 +361,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "products": team.products.with_unit().order_by("name"),
         "can_edit": is_leader(request.user),
     }
-    return render_page(request, "portfolio/team_detail.html", context)
+    return render_page(request, "products/team_detail.html", context)
 
 
 @GET_POST

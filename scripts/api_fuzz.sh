@@ -60,9 +60,9 @@ TOKEN=$("$PY" manage.py shell -v0 -c '
 import datetime as dt
 from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
-from portfolio.models import ClusterReason
+from products.models import ClusterReason
 from portfolio.permissions import LEADERS_GROUP
-from portfolio.services import cluster_create, person_create, team_create
+from products.services import cluster_create, person_create, team_create
 from products.services import product_create
 
 leader = User.objects.create_user("fuzz-leader", password=None)

@@ -50,7 +50,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": is_leader(request.user),
         "load": owner_load(person),
     }
-    return render_page(request, "portfolio/person_detail.html", context)
+    return render_page(request, "web/person_detail.html", context)
 
 
 @GET_POST
@@ -75,7 +75,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         "analytics_every": django_settings.ANALYTICS_EVERY_MINUTES,
         "last_snapshot": Snapshot.objects.latest_done(),
     }
-    return render_page(request, "portfolio/settings.html", context, partial="form", status=status)
+    return render_page(request, "web/settings.html", context, partial="form", status=status)
 
 
 @GET_POST
@@ -89,7 +89,7 @@ def api_token(request: HttpRequest) -> HttpResponse:
         messages.success(request, "A new API token was made; the old one no longer works.")
         return redirect("api-token")
     token = Token.objects.filter(user=user).first()
-    return render_page(request, "portfolio/api_token.html", {"token": token})
+    return render_page(request, "web/api_token.html", {"token": token})
 
 
 @require_GET
@@ -109,4 +109,4 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "run": board.running,
         "can_recompute": is_leader(request.user),
     }
-    return render_page(request, "analytics/dashboard.html", context, partial="panels")
+    return render_page(request, "web/dashboard.html", context, partial="panels")

@@ -1,16 +1,21 @@
 """`manage.py seed_demo` builds a demo portfolio that shows every rule at work, and building
-it again changes nothing."""
+it again changes nothing.
+
+The demo is built once for this module (`seeded`); each test reads it, or edits and seeds it
+again, inside a savepoint of its own that is rolled back after the test."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
+from django.db import transaction
 from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
@@ -25,11 +30,14 @@ from analytics.models import (
     SplitSignal,
 )
 from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
+from demo.analytics import ANALYTICS_HISTORY_WEEKS
+from demo.catalogue import demo_password
+from demo.catalogue_products import PRODUCTS
+from demo.common import quarter_of
 from funding.models import FundingAllocation, FundingMode, InvestmentRequest, RequestStatus
 from metrics.models import Metric, Reading, Status
 from metrics.selectors import coverage
 from metrics.status import status_of
-from portfolio import demo
 from portfolio.models import PortfolioSettings
 from portfolio.permissions import LEADERS_GROUP, Role
 from products.models import (
@@ -68,6 +76,21 @@ def seed(*, pdfs: bool = False) -> str:
     out = StringIO()
     call_command("seed_demo", stdout=out, no_pdfs=not pdfs)
     return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker) -> Iterator[str]:
+    """The demo, built once for the module (first day's PDFs included), and what the command
+    printed. It is built in a transaction that is rolled back after the module's last test, so
+    nothing is ever committed: each test runs in a savepoint inside it (pytest-django's `db`
+    skips TestCase's class-level transaction for this), and the on-commit callbacks the build
+    queues (the departure notices, which run eagerly under test) are dropped unrun, as they
+    were when each test built the demo in its own transaction."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        try:
+            yield seed(pdfs=True)
+        finally:
+            transaction.set_rollback(True)
 
 
 def owner_load() -> dict[str, tuple[int, int]]:
@@ -193,8 +216,8 @@ def snapshot() -> dict:
     }
 
 
-def test_demo_portfolio_has_every_case_to_show():
-    output = seed()
+def test_demo_portfolio_has_every_case_to_show(seeded):
+    output = seeded
 
     products = Product.objects.all()
     assert products.count() >= 40
@@ -243,7 +266,7 @@ def test_demo_portfolio_has_every_case_to_show():
     assert Product.objects.filter(description="").count() == 0
 
     # The printed logins work and have the roles they are printed for.
-    password = demo.demo_password()
+    password = demo_password()
     assert password in output
     roles = {"leader": Role.LEADER, "owner": Role.OWNER, "viewer": Role.VIEWER}
     for username, role in roles.items():
@@ -257,17 +280,14 @@ def test_demo_portfolio_has_every_case_to_show():
     assert authenticate(username="marek", password=password) is None  # login switched off
 
 
-def test_demo_analytics_have_a_past_and_every_signal():
-    seed()
+def test_demo_analytics_have_a_past_and_every_signal(seeded):
     today = timezone.localdate()
 
     # Weekly snapshots before the first build, then one from today: all finished.
     snapshots = list(Snapshot.objects.order_by("started_at"))
-    assert [s.status for s in snapshots] == [SnapshotStatus.DONE] * (
-        demo.ANALYTICS_HISTORY_WEEKS + 1
-    )
+    assert [s.status for s in snapshots] == [SnapshotStatus.DONE] * (ANALYTICS_HISTORY_WEEKS + 1)
     days = [(today - timezone.localdate(s.started_at)).days for s in snapshots]
-    assert days == [7 * w for w in range(demo.ANALYTICS_HISTORY_WEEKS, -1, -1)]
+    assert days == [7 * w for w in range(ANALYTICS_HISTORY_WEEKS, -1, -1)]
     for s in snapshots:
         assert s.started_at < s.finished_at < s.started_at + dt.timedelta(minutes=1)
     latest = Snapshot.objects.latest_done()
@@ -286,7 +306,7 @@ def test_demo_analytics_have_a_past_and_every_signal():
     assert loads["mei.chen@example.org"].status == LoadStatus.AT_CEILING
     for load in (jonas, priya):
         assert load.design_problem
-        assert load.consecutive_over == demo.ANALYTICS_HISTORY_WEEKS + 1
+        assert load.consecutive_over == ANALYTICS_HISTORY_WEEKS + 1
     [grouping] = jonas.suggestions
     assert {"Finance systems", "Treasury management", "Tax reporting"} <= set(grouping["units"])
     assert "same users: accountants" in grouping["why"]
@@ -323,8 +343,7 @@ def test_demo_analytics_have_a_past_and_every_signal():
     assert sum(c.product.slug in orphans for c in candidates[:shown]) >= shown - 1
 
 
-def test_seeding_again_reuses_everything():
-    seed()
+def test_seeding_again_reuses_everything(seeded):
     first = snapshot()
 
     output = seed()
@@ -335,8 +354,7 @@ def test_seeding_again_reuses_everything():
     assert Person.objects.values("email").distinct().count() == Person.objects.count()
 
 
-def test_seeding_brings_edited_records_back_to_the_definition():
-    seed()
+def test_seeding_brings_edited_records_back_to_the_definition(seeded):
     product = Product.objects.get(slug="crm")
     product.description = "Edited by hand"
     product.save()
@@ -344,7 +362,7 @@ def test_seeding_brings_edited_records_back_to_the_definition():
 
     seed()
 
-    spec = next(p for p in demo.PRODUCTS if p.slug == "crm")
+    spec = next(p for p in PRODUCTS if p.slug == "crm")
     assert Product.objects.get(slug="crm").description == spec.description
     assert Team.objects.get(slug="identity").members.count() == 2
 
@@ -357,8 +375,7 @@ def _live_product_members(unit) -> list[Product]:
     ]
 
 
-def test_demo_backlogs_have_a_story_to_tell():
-    seed()
+def test_demo_backlogs_have_a_story_to_tell(seeded):
     now = timezone.now()
     items = BacklogItem.objects.select_related("product", "unit")
     assert items.count() >= 80
@@ -432,8 +449,7 @@ def test_demo_backlogs_have_a_story_to_tell():
     assert items.filter(status__in=OPEN_STATUSES, created_at__lt=old, updated_at__gte=old)
 
 
-def test_seeding_again_creates_no_backlog_items_and_keeps_their_order():
-    seed()
+def test_seeding_again_creates_no_backlog_items_and_keeps_their_order(seeded):
     before = list(BacklogItem.objects.order_by("unit_id", "rank").values_list("pk", "title"))
 
     output = seed()
@@ -453,8 +469,7 @@ def _statuses(now) -> dict[tuple[str, str], Status]:
     }
 
 
-def test_demo_metrics_show_every_status_and_coverage_gaps():
-    seed()
+def test_demo_metrics_show_every_status_and_coverage_gaps(seeded):
     now = timezone.now()
     statuses = _statuses(now)
     by_status = Counter(statuses.values())
@@ -505,8 +520,7 @@ def test_demo_metrics_show_every_status_and_coverage_gaps():
     assert Reading.objects.count() < 30_000  # the demo stays quick to build
 
 
-def test_seeding_later_tops_the_readings_up_and_keeps_the_stories(monkeypatch):
-    seed()
+def test_seeding_later_tops_the_readings_up_and_keeps_the_stories(seeded, monkeypatch):
     readings = Reading.objects.count()
     stale = Metric.objects.get(product__slug="print-scan-service", key="support-tickets")
     later = timezone.now() + dt.timedelta(days=3)
@@ -520,10 +534,10 @@ def test_seeding_later_tops_the_readings_up_and_keeps_the_stories(monkeypatch):
     assert Reading.objects.count() > readings
     assert Metric.objects.get(pk=stale.pk).last_read_at == stale.last_read_at
     # One analytics snapshot more, from that day; seeding again the same day adds none.
-    assert Snapshot.objects.count() == demo.ANALYTICS_HISTORY_WEEKS + 2
+    assert Snapshot.objects.count() == ANALYTICS_HISTORY_WEEKS + 2
     assert Snapshot.objects.latest_done().started_at == later
     seed()
-    assert Snapshot.objects.count() == demo.ANALYTICS_HISTORY_WEEKS + 2
+    assert Snapshot.objects.count() == ANALYTICS_HISTORY_WEEKS + 2
     statuses = _statuses(later)
     assert statuses["service-desk-ticketing", "support-tickets"] == Status.RED
     assert statuses["crm", "response-time"] == Status.AMBER
@@ -531,10 +545,10 @@ def test_seeding_later_tops_the_readings_up_and_keeps_the_stories(monkeypatch):
     assert statuses["payroll", "availability"] == Status.GREEN
 
 
-def test_demo_reviews_last_quarter_held_and_this_quarter_ready():
-    output = seed(pdfs=True)
+def test_demo_reviews_last_quarter_held_and_this_quarter_ready(seeded):
+    output = seeded
     today = timezone.localdate()
-    year, quarter = demo.quarter_of(today)
+    year, quarter = quarter_of(today)
     last_year, last_quarter = previous_quarter(year, quarter)
     past = ReviewCycle.objects.get(year=last_year, quarter=last_quarter)
     current = ReviewCycle.objects.get(year=year, quarter=quarter)
@@ -601,8 +615,7 @@ def test_demo_reviews_last_quarter_held_and_this_quarter_ready():
     assert readiness.exists() and not readiness.filter(review_scheduled=False).exists()
 
 
-def test_seeding_again_records_no_review_twice():
-    seed()
+def test_seeding_again_records_no_review_twice(seeded):
     counts = [m.objects.count() for m in (ReviewCycle, Review, Packet, Decision, ActionItem)]
 
     output = seed()
@@ -613,8 +626,7 @@ def test_seeding_again_records_no_review_twice():
     assert "created: nothing" in output
 
 
-def test_demo_funding_feeds_the_queue_and_the_analytics():
-    seed()
+def test_demo_funding_feeds_the_queue_and_the_analytics(seeded):
     year = timezone.localdate().year
     settings = PortfolioSettings.load()
     threshold = settings.governance_threshold

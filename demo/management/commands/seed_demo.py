@@ -6,7 +6,10 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from portfolio import demo
+from demo.builder import build
+from demo.catalogue import demo_password
+from demo.catalogue_people import ADMIN_USERNAME, CLUSTERS, PEOPLE, ROLE_LOGINS, TEAMS
+from demo.catalogue_products import PRODUCTS
 
 
 class Command(BaseCommand):
@@ -28,7 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args, no_logins: bool = False, no_pdfs: bool = False, **options):
         started = time.monotonic()
         verbose = options["verbosity"] > 1
-        report = demo.build(
+        report = build(
             log=(lambda m: self.stdout.write(f"  {m}")) if verbose else None, pdfs=not no_pdfs
         )
         elapsed = time.monotonic() - started
@@ -36,8 +39,8 @@ class Command(BaseCommand):
         updated = ", ".join(f"{kind}: {n}" for kind, n in sorted(report.updated.items()))
         self.stdout.write(
             f"Demo portfolio ready in {elapsed:.1f} s: "
-            f"{len(demo.PRODUCTS)} products, {len(demo.CLUSTERS)} clusters, "
-            f"{len(demo.PEOPLE)} people, {len(demo.TEAMS)} teams."
+            f"{len(PRODUCTS)} products, {len(CLUSTERS)} clusters, "
+            f"{len(PEOPLE)} people, {len(TEAMS)} teams."
         )
         self.stdout.write(f"  created: {created or 'nothing (all there already)'}")
         if updated:
@@ -46,16 +49,16 @@ class Command(BaseCommand):
             self.print_logins()
 
     def print_logins(self) -> None:
-        password = demo.demo_password()
+        password = demo_password()
         self.stdout.write("")
         self.stdout.write("Demo logins (demo data only), password for all: " + password)
-        for role, username in demo.ROLE_LOGINS:
+        for role, username in ROLE_LOGINS:
             self.stdout.write(f"  {role:<18} {username}")
-        self.stdout.write(f"  {'superuser':<18} {demo.ADMIN_USERNAME}   (Django admin at /admin/)")
-        shown = {username for _, username in demo.ROLE_LOGINS}
+        self.stdout.write(f"  {'superuser':<18} {ADMIN_USERNAME}   (Django admin at /admin/)")
+        shown = {username for _, username in ROLE_LOGINS}
         others = [
             p.username
-            for p in demo.PEOPLE
+            for p in PEOPLE
             if p.login and p.username not in shown and not p.login_disabled
         ]
         self.stdout.write(f"  more logins, same password: {', '.join(others)}")
