@@ -27,9 +27,12 @@ from rest_framework.response import Response
 
 from metrics.api.filters import MetricApiFilterSet, MetricStatusFilterSet, ReadingApiFilterSet
 from metrics.api.serializers import (
+    METRIC,
     METRIC_ORDER,
+    PRODUCT_METRIC_STATUS,
+    READING,
     READING_ORDER,
-    STATUS_METRIC_FIELDS,
+    STATUS_METRIC,
     MetricCreateSerializer,
     MetricSerializer,
     MetricUpdateSerializer,
@@ -38,10 +41,8 @@ from metrics.api.serializers import (
     ReadingBatchSerializer,
     ReadingSerializer,
     TemplateSerializer,
-    metric_representation,
     metric_rows,
     product_status_entries,
-    reading_representation,
     reading_rows,
     template_representation,
 )
@@ -129,12 +130,12 @@ class MetricViewSet(viewsets.ModelViewSet):
         return qs.select_related("product__unit__owner", "product__unit__cluster")
 
     def _body(self, pk: int) -> dict:
-        return metric_representation(metric_rows(Metric.objects.filter(pk=pk))[0])
+        return METRIC.one(metric_rows(Metric.objects.filter(pk=pk))[0])
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         rows = metric_rows(self.filter_queryset(self.get_queryset()))
         page = self.paginate_queryset(rows)
-        return self.get_paginated_response([metric_representation(r) for r in page])
+        return self.get_paginated_response(METRIC.many(page))
 
     def retrieve(self, request: Request, pk=None) -> Response:
         return Response(self._body(self.get_object().pk))
@@ -227,7 +228,7 @@ class ReadingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def list(self, request: Request, *args, **kwargs) -> Response:
         rows = reading_rows(self.filter_queryset(self.get_queryset()))
         page = self.paginate_queryset(rows)
-        return self.get_paginated_response([reading_representation(r) for r in page])
+        return self.get_paginated_response(READING.many(page))
 
     @extend_schema(
         summary=f"Record up to {MAX_READINGS:,} readings (unit owner or leader)",
@@ -317,18 +318,20 @@ class MetricStatusViewSet(viewsets.ReadOnlyModelViewSet):
                 Metric.objects.filter(product_id__in=[p["id"] for p in products]), now=self.now
             )
             .order_by("product_id", "name", "id")
-            .values(*STATUS_METRIC_FIELDS)
+            .values("product_id", *STATUS_METRIC.columns)
         )
         return product_status_entries(products, list(metrics), PortfolioSettings.load())
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        rows = self.filter_queryset(self.get_queryset()).values("id", "slug", "name", "unit_id")
+        rows = self.filter_queryset(self.get_queryset()).values(
+            "id", *PRODUCT_METRIC_STATUS.columns
+        )
         page = list(self.paginate_queryset(rows))
         return self.get_paginated_response(self._entries(page) if page else [])
 
     def retrieve(self, request: Request, slug=None) -> Response:
         row = Product.objects.visible_to(request.user).filter(slug=slug)
-        found = list(row.values("id", "slug", "name", "unit_id"))
+        found = list(row.values("id", *PRODUCT_METRIC_STATUS.columns))
         if not found:
             raise Http404
         return Response(self._entries(found)[0])
