@@ -184,7 +184,7 @@ class Output:
             (f.name, None, None) if isinstance(f, Contextual) else f.entry() for f in fields
         ]
         self.serializer: type[serializers.Serializer] = _schema(
-            serializer_name, fields, doc, _caller_module()
+            serializer_name, fields, doc, _caller_module(), self.one
         )
 
     def _bound(self, context: Mapping[str, Any]) -> list[Entry]:
@@ -219,11 +219,24 @@ class Output:
 
 
 def _schema(
-    name: str, fields: tuple[OutField, ...], doc: str | None, module: str
+    name: str,
+    fields: tuple[OutField, ...],
+    doc: str | None,
+    module: str,
+    one: Callable[..., dict[str, Any]],
 ) -> type[serializers.Serializer]:
-    """The read-only Serializer drf-spectacular documents: the fields in declaration order."""
+    """The read-only Serializer drf-spectacular documents: the fields in declaration order.
+
+    Given a row as its instance it answers `one(row)` (the serializer's context is the call's
+    context), so the browsable API can show a body made from a row.
+    """
+
+    def to_representation(self, row: Row) -> dict[str, Any]:
+        return one(row, **self.context)
+
     declared = {f.name: f.schema for f in fields}
-    cls = type(name, (serializers.Serializer,), {"__doc__": doc, "__module__": module, **declared})
+    attrs = {"__doc__": doc, "__module__": module, "to_representation": to_representation}
+    cls = type(name, (serializers.Serializer,), {**attrs, **declared})
     # DRF orders declared fields by when each field object was made; the answer's order rules.
     cls._declared_fields = declared
     return cls
