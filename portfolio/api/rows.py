@@ -38,14 +38,15 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from rest_framework import serializers
 
 Row = Mapping[str, Any]
-# (output name, row key, function): row[key], function(row[key]), or function(row) when the
-# key is None.
-Entry = tuple[str, str | None, Callable[[Any], Any] | None]
+# (output name, row key or None, function or None): row[key], function(row[key]), or
+# function(row) when the key is None. Loosely typed: the body's one comprehension reads it.
+Entry = tuple[str, Any, Any]
 
 _DATETIME = serializers.DateTimeField()
 
@@ -120,7 +121,7 @@ class Computed(OutField):
         reads: Iterable[str] = (),
     ):
         super().__init__(name, schema)
-        self.function = function
+        self.function: Callable[..., Any] = function
         self.reads = tuple(reads)
 
     def selects(self) -> tuple[str, ...]:
@@ -132,21 +133,21 @@ class Computed(OutField):
 
 class Contextual(Computed):
     """`function(row, context)`: a value that also needs what the call passes (the clock, the
-    currency, the request), as keywords of `Output.one` / `Output.many`."""
+    currency, the request), as keywords of `Output.one` / `Output.many`. The function takes
+    the mapping of those keywords as its parameter named `context`."""
 
     def __init__(
         self,
         name: str,
         schema: serializers.Field,
-        function: Callable[[Row, Mapping[str, Any]], Any],
+        function: Callable[..., Any],
         *,
         reads: Iterable[str] = (),
     ):
-        super().__init__(name, schema, function, reads=reads)  # type: ignore[arg-type]
+        super().__init__(name, schema, function, reads=reads)
 
     def bound(self, context: Mapping[str, Any]) -> Entry:
-        function = self.function
-        return (self.name, None, lambda row: function(row, context))  # type: ignore[call-arg]
+        return (self.name, None, partial(self.function, context=context))
 
 
 class Nested(OutField):
@@ -236,7 +237,7 @@ def _schema(
 
     declared = {f.name: f.schema for f in fields}
     attrs = {"__doc__": doc, "__module__": module, "to_representation": to_representation}
-    cls = type(name, (serializers.Serializer,), {**attrs, **declared})
+    cls: Any = type(name, (serializers.Serializer,), {**attrs, **declared})
     # DRF orders declared fields by when each field object was made; the answer's order rules.
     cls._declared_fields = declared
     return cls
