@@ -30,7 +30,8 @@ Where a value comes from:
   page in one more query); it is not a column.
 
 Bodies are built by one dict comprehension over a (name, key, convert) list made once per
-declaration, so a list costs about what a hand-written dict literal does.
+declaration: about a microsecond a row more than a hand-written dict literal (the converters,
+DRF's datetime formatting above all, cost the same either way).
 """
 
 from __future__ import annotations
