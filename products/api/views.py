@@ -89,7 +89,8 @@ from products.services import (
 
 
 def product_queryset(user) -> QuerySet[Product]:
-    """Products with everything a response row shows, in a fixed number of queries."""
+    """Products as the views load one to act on it (get_object): unit, owner and login
+    selected, external ids and dependencies prefetched. Bodies come from rows (`_body`)."""
     return (
         Product.objects.visible_to(user)
         .with_unit()
