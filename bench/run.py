@@ -1906,7 +1906,7 @@ def review_figures(
 BACKLOG_STATUS = "ready"
 BACKLOG_API_QUERY = f"status={BACKLOG_STATUS}&page_size=100"
 
-# The same rows the backlog API list answers (backlog.api.serializers.ROW_FIELDS: the item's
+# The same rows the backlog API list answers (backlog.api.serializers.BACKLOG_ITEM: the item's
 # columns, the unit's name from its cluster or product, the component's slug), with the same
 # filter, order and limit; the pagination count is a second statement and left out.
 BACKLOG_SQL = """

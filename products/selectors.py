@@ -17,7 +17,6 @@ from portfolio.permissions import AnyUser
 from products.extensions import product_health
 from products.filters import NONE, ProductFilterSet
 from products.models import (
-    PRODUCT_FIELDS,
     Cluster,
     Criticality,
     ExternalId,
@@ -115,35 +114,9 @@ def present_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-# The API's product rows, read as values: a page of 100 products with their unit, cluster,
-# owner, login, team, dependencies and external ids would otherwise build some 700 model
-# instances. Dependencies and external ids come in one plain query each for the whole page.
-API_COLUMNS = (
-    "id",
-    *PRODUCT_FIELDS,
-    "lifecycle_stage",
-    "stage_changed_at",
-    "unit_id",
-    "created_at",
-    "updated_at",
-)
-
-
-def product_api_rows(qs: QuerySet[Product]) -> QuerySet[Product, dict[str, Any]]:
-    rows: QuerySet[Product, dict[str, Any]] = qs.values(
-        *API_COLUMNS,
-        team_slug=F("team__slug"),
-        cluster_slug=F("unit__cluster__slug"),
-        owner_pk=F("unit__owner_id"),
-        owner_name=F("unit__owner__name"),
-        owner_active=F("unit__owner__active"),
-        owner_login_active=F("unit__owner__user__is_active"),
-    )
-    return rows
-
-
 def attach_api_relations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Add `dependency_slugs` and `external` to a page of product_api_rows (two queries)."""
+    """Add `dependency_slugs` and `external` to a page of the API's product rows (rows with an
+    `id`): two queries for the whole page."""
     by_id = {row["id"]: row for row in rows}
     for row in rows:
         row["dependency_slugs"] = []

@@ -1,12 +1,13 @@
 """Output adapters of the analytics API, plus the paginated envelope that carries the snapshot.
 
-Bodies are built by hand from values() rows (`*_representation`), so a list costs the same
-queries at any page size; the serializers below describe those bodies for the schema.
+Bodies come from values() rows, so a list costs the same queries at any page size; each
+body's fields are declared once (`OWNER_LOAD`, `SPLIT_SIGNAL`, `CANDIDATE`, `READINESS`,
+`ANALYTICS_RUN`, see portfolio/api/rows.py), which makes both the rows' JSON and the schema
+serializer.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import OrderedDict
 
 from rest_framework import serializers
@@ -22,14 +23,8 @@ from analytics.models import (
     Trigger,
 )
 from portfolio.api.pagination import PageNumberPagination
+from portfolio.api.rows import Attached, Column, Nested, Output, iso_datetime
 from portfolio.api.serializers import NamedChoiceField
-
-_DT = serializers.DateTimeField()
-
-
-def _dt(value: dt.datetime | None) -> str | None:
-    return _DT.to_representation(value) if value is not None else None
-
 
 # --- Named enums (a plain ChoiceField named `status` would collide with the other apps') --------
 
@@ -80,8 +75,8 @@ def snapshot_ref(snapshot: Snapshot | None) -> dict | None:
         return None
     return {
         "id": snapshot.pk,
-        "started_at": _dt(snapshot.started_at),
-        "finished_at": _dt(snapshot.finished_at),
+        "started_at": iso_datetime(snapshot.started_at),
+        "finished_at": iso_datetime(snapshot.finished_at),
     }
 
 
@@ -139,46 +134,7 @@ class SnapshotPagination(PageNumberPagination):
 
 # --- Owner load ----------------------------------------------------------------------------------
 
-OWNER_LOAD_FIELDS = (
-    "person_id",
-    "person__name",
-    "person__email",
-    "active_units",
-    "stable_units",
-    "status",
-    "consecutive_over",
-    "design_problem",
-    "suggestions",
-)
 OWNER_LOAD_ORDER = ("person__name", "person_id")
-UNIT_FIELDS = ("owner_id", "unit_id", "name", "active", "reasons")
-
-
-def owner_load_representation(row: dict, units: list[dict]) -> dict:
-    return {
-        "person": row["person_id"],
-        "name": row["person__name"],
-        "email": row["person__email"],
-        "active_units": row["active_units"],
-        "stable_units": row["stable_units"],
-        "status": row["status"],
-        "consecutive_over": row["consecutive_over"],
-        "design_problem": row["design_problem"],
-        "suggestions": row["suggestions"],
-        "units": [
-            {"id": u["unit_id"], "name": u["name"], "active": u["active"], "reasons": u["reasons"]}
-            for u in units
-        ],
-    }
-
-
-class OwnerUnitSerializer(serializers.Serializer):
-    id = serializers.IntegerField(help_text="The ownership unit's id.")
-    name = serializers.CharField()
-    active = serializers.BooleanField(help_text="Actively evolving (else stable).")
-    reasons = serializers.ListField(
-        child=serializers.CharField(), help_text="Why it is active; empty when stable."
-    )
 
 
 class GroupingSerializer(serializers.Serializer):
@@ -189,206 +145,183 @@ class GroupingSerializer(serializers.Serializer):
     )
 
 
-class OwnerLoadSerializer(serializers.Serializer):
-    person = serializers.IntegerField(help_text="The person's id.")
-    name = serializers.CharField()
-    email = serializers.EmailField()
-    active_units = serializers.IntegerField()
-    stable_units = serializers.IntegerField()
-    status = LoadStatusField()
-    consecutive_over = serializers.IntegerField(
-        help_text="Snapshots in a row, up to this one, over the ceiling."
-    )
-    design_problem = serializers.BooleanField(
-        help_text="Over the ceiling in as many snapshots in a row as the settings say."
-    )
-    suggestions = GroupingSerializer(
-        many=True,
-        help_text="With a design problem: groups of this owner's units to run as one cluster.",
-    )
-    units = OwnerUnitSerializer(many=True)
+OWNER_UNIT = Output(
+    "OwnerUnitSerializer",
+    Column("id", serializers.IntegerField(help_text="The ownership unit's id."), "unit_id"),
+    Column("name", serializers.CharField()),
+    Column("active", serializers.BooleanField(help_text="Actively evolving (else stable).")),
+    Column(
+        "reasons",
+        serializers.ListField(
+            child=serializers.CharField(), help_text="Why it is active; empty when stable."
+        ),
+    ),
+)
+
+OWNER_LOAD = Output(
+    "OwnerLoadSerializer",
+    Column("person", serializers.IntegerField(help_text="The person's id."), "person_id"),
+    Column("name", serializers.CharField(), "person__name"),
+    Column("email", serializers.EmailField(), "person__email"),
+    Column("active_units", serializers.IntegerField()),
+    Column("stable_units", serializers.IntegerField()),
+    Column("status", LoadStatusField()),
+    Column(
+        "consecutive_over",
+        serializers.IntegerField(help_text="Snapshots in a row, up to this one, over the ceiling."),
+    ),
+    Column(
+        "design_problem",
+        serializers.BooleanField(
+            help_text="Over the ceiling in as many snapshots in a row as the settings say."
+        ),
+    ),
+    Column(
+        "suggestions",
+        GroupingSerializer(
+            many=True,
+            help_text="With a design problem: groups of this owner's units to run as one cluster.",
+        ),
+    ),
+    # The owner's units (OWNER_UNIT rows), read for the whole page in one more query.
+    Attached("units", OWNER_UNIT.serializer(many=True), convert=OWNER_UNIT.many),
+)
+OwnerLoadSerializer = OWNER_LOAD.serializer
 
 
-class OwnerLoadDetailSerializer(OwnerLoadSerializer):
+class OwnerLoadDetailSerializer(OwnerLoadSerializer):  # type: ignore[valid-type,misc]  # generated by Output
     snapshot = SnapshotRefSerializer(help_text=SNAPSHOT_HELP)
 
 
 # --- Split signals -------------------------------------------------------------------------------
 
-SIGNAL_FIELDS = (
-    "id",
-    "cluster__slug",
-    "cluster__name",
-    "kind",
-    "product__slug",
-    "product__name",
-    "status",
-    "evidence",
-    "opened_at",
-    "last_snapshot__started_at",
-    "closed_at",
-    "closed_by__username",
-    "close_note",
-    "new_owner_id",
-    "split_product__slug",
-)
 SIGNAL_ORDER = ("cluster__name", "cluster_id", "kind", "product__name", "id")
 
+SPLIT_SIGNAL = Output(
+    "SplitSignalSerializer",
+    Column("id", serializers.IntegerField()),
+    Column("cluster", serializers.SlugField(help_text="The cluster's slug."), "cluster__slug"),
+    Column("cluster_name", serializers.CharField(), "cluster__name"),
+    Column("kind", SignalKindField()),
+    Column("product", serializers.SlugField(help_text="The member's slug."), "product__slug"),
+    Column("product_name", serializers.CharField(), "product__name"),
+    Column("status", SignalStatusField()),
+    Column(
+        "evidence",
+        serializers.DictField(
+            help_text="What the rule saw (shares, idle members, weeks seen); keys depend on `kind`."
+        ),
+    ),
+    Column("opened_at", serializers.DateTimeField(), convert=iso_datetime),
+    Column(
+        "last_seen_at",
+        serializers.DateTimeField(
+            allow_null=True, help_text="Time of the last snapshot in which the condition held."
+        ),
+        "last_snapshot__started_at",
+        convert=iso_datetime,
+    ),
+    Column("closed_at", serializers.DateTimeField(allow_null=True), convert=iso_datetime),
+    Column(
+        "closed_by",
+        serializers.CharField(
+            allow_null=True, help_text="Username of the leader who split or dismissed it."
+        ),
+        "closed_by__username",
+    ),
+    Column("close_note", serializers.CharField(allow_blank=True)),
+    Column(
+        "new_owner",
+        serializers.IntegerField(
+            allow_null=True, help_text="Id of the person who owns the member after a split."
+        ),
+        "new_owner_id",
+    ),
+    Column(
+        "split_product",
+        serializers.SlugField(
+            allow_null=True,
+            help_text="Slug of the member a leader split out (usually `product`), after a split.",
+        ),
+        "split_product__slug",
+    ),
+)
+SplitSignalSerializer = SPLIT_SIGNAL.serializer
 
-def split_signal_representation(row: dict) -> dict:
-    return {
-        "id": row["id"],
-        "cluster": row["cluster__slug"],
-        "cluster_name": row["cluster__name"],
-        "kind": row["kind"],
-        "product": row["product__slug"],
-        "product_name": row["product__name"],
-        "status": row["status"],
-        "evidence": row["evidence"],
-        "opened_at": _dt(row["opened_at"]),
-        "last_seen_at": _dt(row["last_snapshot__started_at"]),
-        "closed_at": _dt(row["closed_at"]),
-        "closed_by": row["closed_by__username"],
-        "close_note": row["close_note"],
-        "new_owner": row["new_owner_id"],
-        "split_product": row["split_product__slug"],
-    }
 
-
-class SplitSignalSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    cluster = serializers.SlugField(help_text="The cluster's slug.")
-    cluster_name = serializers.CharField()
-    kind = SignalKindField()
-    product = serializers.SlugField(help_text="The member's slug.")
-    product_name = serializers.CharField()
-    status = SignalStatusField()
-    evidence = serializers.DictField(
-        help_text="What the rule saw (shares, idle members, weeks seen); keys depend on `kind`."
-    )
-    opened_at = serializers.DateTimeField()
-    last_seen_at = serializers.DateTimeField(
-        allow_null=True, help_text="Time of the last snapshot in which the condition held."
-    )
-    closed_at = serializers.DateTimeField(allow_null=True)
-    closed_by = serializers.CharField(
-        allow_null=True, help_text="Username of the leader who split or dismissed it."
-    )
-    close_note = serializers.CharField(allow_blank=True)
-    new_owner = serializers.IntegerField(
-        allow_null=True, help_text="Id of the person who owns the member after a split."
-    )
-    split_product = serializers.SlugField(
-        allow_null=True,
-        help_text="Slug of the member a leader split out (usually `product`), after a split.",
-    )
-
-
-class SplitSignalDetailSerializer(SplitSignalSerializer):
+class SplitSignalDetailSerializer(SplitSignalSerializer):  # type: ignore[valid-type,misc]  # generated by Output
     snapshot = SnapshotRefSerializer(allow_null=True, help_text=SNAPSHOT_HELP)
 
 
 # --- Candidates ----------------------------------------------------------------------------------
 
-CANDIDATE_FIELDS = ("rank", "product__slug", "product__name", "unit_id", "score", "reasons")
-
-
-def candidate_representation(row: dict) -> dict:
-    return {
-        "rank": row["rank"],
-        "product": row["product__slug"],
-        "name": row["product__name"],
-        "unit": row["unit_id"],
-        "score": row["score"],
-        "reasons": row["reasons"],
-    }
-
-
-class CandidateSerializer(serializers.Serializer):
-    rank = serializers.IntegerField(help_text="1 is the one to take on first.")
-    product = serializers.SlugField(help_text="The product's slug.")
-    name = serializers.CharField(help_text="The product's name.")
-    unit = serializers.IntegerField(help_text="The ownership unit it is run in (id).")
-    score = serializers.IntegerField(help_text="Higher is more urgent.")
-    reasons = serializers.ListField(child=serializers.CharField())
+CANDIDATE = Output(
+    "CandidateSerializer",
+    Column("rank", serializers.IntegerField(help_text="1 is the one to take on first.")),
+    Column("product", serializers.SlugField(help_text="The product's slug."), "product__slug"),
+    Column("name", serializers.CharField(help_text="The product's name."), "product__name"),
+    Column(
+        "unit",
+        serializers.IntegerField(help_text="The ownership unit it is run in (id)."),
+        "unit_id",
+    ),
+    Column("score", serializers.IntegerField(help_text="Higher is more urgent.")),
+    Column("reasons", serializers.ListField(child=serializers.CharField())),
+)
+CandidateSerializer = CANDIDATE.serializer
 
 
 # --- Readiness -----------------------------------------------------------------------------------
 
-CHECK_NAMES = tuple(name for name, _label in READINESS_CHECKS)
-READINESS_FIELDS = ("product__slug", "product__name", *CHECK_NAMES, "score")
-
-
-def readiness_representation(row: dict) -> dict:
-    return {
-        "product": row["product__slug"],
-        "product_name": row["product__name"],
-        "checks": {name: row[name] for name in CHECK_NAMES},
-        "score": row["score"],
-    }
-
-
-ReadinessChecksSerializer = type(
+READINESS_CHECKS_OUTPUT = Output(
     "ReadinessChecksSerializer",
-    (serializers.Serializer,),
-    {
-        name: serializers.BooleanField(allow_null=True, help_text=label)
+    *(
+        Column(name, serializers.BooleanField(allow_null=True, help_text=label))
         for name, label in READINESS_CHECKS
-    },
+    ),
 )
 
-
-class ReadinessSerializer(serializers.Serializer):
-    product = serializers.SlugField(help_text="The product's slug.")
-    product_name = serializers.CharField()
-    checks = ReadinessChecksSerializer(
-        help_text="Each check met (true), not met (false) or not known yet (null)."
-    )
-    score = serializers.IntegerField(help_text="Share of the known checks met, in %.")
+READINESS = Output(
+    "ReadinessSerializer",
+    Column("product", serializers.SlugField(help_text="The product's slug."), "product__slug"),
+    Column("product_name", serializers.CharField(), "product__name"),
+    Nested(
+        "checks",
+        READINESS_CHECKS_OUTPUT,
+        help_text="Each check met (true), not met (false) or not known yet (null).",
+    ),
+    Column("score", serializers.IntegerField(help_text="Share of the known checks met, in %.")),
+)
+ReadinessSerializer = READINESS.serializer
 
 
 # --- Runs ----------------------------------------------------------------------------------------
 
-RUN_FIELDS = (
-    "id",
-    "status",
-    "trigger",
-    "step",
-    "steps",
-    "step_label",
-    "started_at",
-    "finished_at",
-    "requested_by__username",
-    "error",
-)
 RUN_ORDER = ("-started_at", "-id")
 
-
-def run_representation(row: dict) -> dict:
-    return {
-        "id": row["id"],
-        "status": row["status"],
-        "trigger": row["trigger"],
-        "step": row["step"],
-        "steps": row["steps"],
-        "step_label": row["step_label"],
-        "started_at": _dt(row["started_at"]),
-        "finished_at": _dt(row["finished_at"]),
-        "requested_by": row["requested_by__username"],
-        "error": row["error"],
-    }
-
-
-class AnalyticsRunSerializer(serializers.Serializer):
-    id = serializers.IntegerField(help_text="The snapshot's id.")
-    status = RunStatusField()
-    trigger = TriggerField()
-    step = serializers.IntegerField(help_text="The step under way (or the last one done).")
-    steps = serializers.IntegerField(help_text="How many steps the run has; 0 while queued.")
-    step_label = serializers.CharField(allow_blank=True, help_text="What the step computes.")
-    started_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField(allow_null=True)
-    requested_by = serializers.CharField(
-        allow_null=True, help_text="Username of the leader who asked; null for scheduled runs."
-    )
-    error = serializers.CharField(allow_blank=True, help_text="Why a failed run failed.")
+ANALYTICS_RUN = Output(
+    "AnalyticsRunSerializer",
+    Column("id", serializers.IntegerField(help_text="The snapshot's id.")),
+    Column("status", RunStatusField()),
+    Column("trigger", TriggerField()),
+    Column(
+        "step", serializers.IntegerField(help_text="The step under way (or the last one done).")
+    ),
+    Column(
+        "steps", serializers.IntegerField(help_text="How many steps the run has; 0 while queued.")
+    ),
+    Column(
+        "step_label", serializers.CharField(allow_blank=True, help_text="What the step computes.")
+    ),
+    Column("started_at", serializers.DateTimeField(), convert=iso_datetime),
+    Column("finished_at", serializers.DateTimeField(allow_null=True), convert=iso_datetime),
+    Column(
+        "requested_by",
+        serializers.CharField(
+            allow_null=True, help_text="Username of the leader who asked; null for scheduled runs."
+        ),
+        "requested_by__username",
+    ),
+    Column("error", serializers.CharField(allow_blank=True, help_text="Why a failed run failed.")),
+)
+AnalyticsRunSerializer = ANALYTICS_RUN.serializer

@@ -27,15 +27,15 @@ from analytics.api.filters import (
     SplitSignalFilterSet,
 )
 from analytics.api.serializers import (
-    CANDIDATE_FIELDS,
-    OWNER_LOAD_FIELDS,
+    ANALYTICS_RUN,
+    CANDIDATE,
+    OWNER_LOAD,
     OWNER_LOAD_ORDER,
-    READINESS_FIELDS,
-    RUN_FIELDS,
+    OWNER_UNIT,
+    READINESS,
     RUN_ORDER,
-    SIGNAL_FIELDS,
     SIGNAL_ORDER,
-    UNIT_FIELDS,
+    SPLIT_SIGNAL,
     AnalyticsRunSerializer,
     CandidateSerializer,
     OwnerLoadDetailSerializer,
@@ -44,15 +44,11 @@ from analytics.api.serializers import (
     SnapshotPagination,
     SplitSignalDetailSerializer,
     SplitSignalSerializer,
-    candidate_representation,
-    owner_load_representation,
-    readiness_representation,
-    run_representation,
     snapshot_ref,
-    split_signal_representation,
 )
 from analytics.models import Candidate, OwnerLoad, Readiness, Snapshot, SplitSignal, UnitState
 from analytics.services import analytics_request_run
+from portfolio.api.rows import Output
 from portfolio.api.views import RENDERERS, GenericAPIViewMixin, errors_for
 
 ID = r"[0-9]{1,18}"
@@ -84,8 +80,8 @@ class FromLatestSnapshot(GenericAPIViewMixin):
             return self.model.objects.none()
         return self.model.objects.filter(snapshot=snapshot).order_by(*self.order)
 
-    def page_of(self, fields: tuple[str, ...]) -> list[dict]:
-        rows = self.filter_queryset(self.get_queryset()).values(*fields)
+    def page_of(self, output: Output) -> list[dict]:
+        rows = self.filter_queryset(self.get_queryset()).values(*output.columns)
         paginator = self.paginator
         assert isinstance(paginator, SnapshotPagination)  # pagination_class above
         paginator.snapshot = snapshot_ref(self.latest())
@@ -126,17 +122,19 @@ class OwnerLoadViewSet(FromLatestSnapshot, viewsets.ReadOnlyModelViewSet):
             states = (
                 UnitState.objects.filter(snapshot=self.latest(), owner_id__in=list(units))
                 .order_by("owner_id", "name", "unit_id")
-                .values(*UNIT_FIELDS)
+                .values("owner_id", *OWNER_UNIT.columns)
             )
             for state in states:
                 units[state["owner_id"]].append(state)
-        return [owner_load_representation(row, units[row["person_id"]]) for row in rows]
+        for row in rows:
+            row["units"] = units[row["person_id"]]
+        return OWNER_LOAD.many(rows)
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        return self.get_paginated_response(self._entries(self.page_of(OWNER_LOAD_FIELDS)))
+        return self.get_paginated_response(self._entries(self.page_of(OWNER_LOAD)))
 
     def retrieve(self, request: Request, person_id=None) -> Response:
-        rows = list(self.get_queryset().filter(person_id=person_id).values(*OWNER_LOAD_FIELDS))
+        rows = list(self.get_queryset().filter(person_id=person_id).values(*OWNER_LOAD.columns))
         if not rows:
             raise Http404
         return Response({**self._entries(rows)[0], "snapshot": snapshot_ref(self.latest())})
@@ -168,14 +166,13 @@ class SplitSignalViewSet(FromLatestSnapshot, viewsets.ReadOnlyModelViewSet):
         return SplitSignal.objects.visible_to(self.request.user).order_by(*SIGNAL_ORDER)
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        rows = self.page_of(SIGNAL_FIELDS)
-        return self.get_paginated_response([split_signal_representation(r) for r in rows])
+        return self.get_paginated_response(SPLIT_SIGNAL.many(self.page_of(SPLIT_SIGNAL)))
 
     def retrieve(self, request: Request, pk=None) -> Response:
-        rows = list(self.get_queryset().filter(pk=pk).values(*SIGNAL_FIELDS))
+        rows = list(self.get_queryset().filter(pk=pk).values(*SPLIT_SIGNAL.columns))
         if not rows:
             raise Http404
-        body = split_signal_representation(rows[0])
+        body = SPLIT_SIGNAL.one(rows[0])
         return Response({**body, "snapshot": snapshot_ref(self.latest())})
 
 
@@ -198,8 +195,7 @@ class CandidateViewSet(FromLatestSnapshot, mixins.ListModelMixin, viewsets.Gener
     order = ("rank", "id")
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        rows = self.page_of(CANDIDATE_FIELDS)
-        return self.get_paginated_response([candidate_representation(r) for r in rows])
+        return self.get_paginated_response(CANDIDATE.many(self.page_of(CANDIDATE)))
 
 
 @extend_schema_view(
@@ -221,8 +217,7 @@ class ReadinessViewSet(FromLatestSnapshot, mixins.ListModelMixin, viewsets.Gener
     order = ("product__name", "product_id")
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        rows = self.page_of(READINESS_FIELDS)
-        return self.get_paginated_response([readiness_representation(r) for r in rows])
+        return self.get_paginated_response(READINESS.many(self.page_of(READINESS)))
 
 
 @extend_schema_view(
@@ -264,16 +259,16 @@ class AnalyticsRunViewSet(
         return Snapshot.objects.order_by(*RUN_ORDER)
 
     def _body(self, pk: int) -> dict:
-        rows = list(Snapshot.objects.filter(pk=pk).values(*RUN_FIELDS))
+        rows = list(Snapshot.objects.filter(pk=pk).values(*ANALYTICS_RUN.columns))
         if not rows:
             raise Http404
-        return run_representation(rows[0])
+        return ANALYTICS_RUN.one(rows[0])
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        rows = self.filter_queryset(self.get_queryset()).values(*RUN_FIELDS)
+        rows = self.filter_queryset(self.get_queryset()).values(*ANALYTICS_RUN.columns)
         page = self.paginate_queryset(rows)
         assert page is not None  # a list view always has a paginator
-        return self.get_paginated_response([run_representation(r) for r in page])
+        return self.get_paginated_response(ANALYTICS_RUN.many(page))
 
     def retrieve(self, request: Request, pk=None) -> Response:
         return Response(self._body(pk))

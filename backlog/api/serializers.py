@@ -1,114 +1,101 @@
 """Input and output adapters for backlog items.
 
-The output is built by hand from a values() row (see `backlog_item_rows`), so the list costs
-the same queries at any page size and a single item answers with the same body.
+The output comes from a values() row (see `backlog_item_rows`), so the list costs the same
+queries at any page size and a single item answers with the same body; its fields are declared
+once (`BACKLOG_ITEM`, see portfolio/api/rows.py), which makes both the rows' JSON and the
+schema serializer.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+from decimal import Decimal
 
 from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 from rest_framework import serializers
 
 from backlog.models import BacklogItem, ItemSource, ItemStatus, ItemType
+from portfolio.api.rows import Column, Contextual, Output, iso_datetime
 from products.api.serializers import ProductRefField
 from products.models import Dimension
 
-_DT = serializers.DateTimeField()
 _ESTIMATE = serializers.DecimalField(max_digits=7, decimal_places=1)
 
-ROW_FIELDS = (
-    "id",
-    "unit_id",
-    "unit_name",
-    "product__slug",
-    "title",
-    "description",
-    "type",
-    "dimension",
-    "status",
-    "rank",
-    "estimate",
-    "source",
-    "created_at",
-    "updated_at",
-    "started_at",
-    "finished_at",
-    "version",
+
+def _estimate(value: Decimal | None) -> str | None:
+    return _ESTIMATE.to_representation(value) if value is not None else None
+
+
+def _days_since(column: str):
+    """Whole days from the row's `column` to the call's `now` (never below 0)."""
+
+    def days(row: dict, context) -> int:
+        return max((context["now"] - row[column]).days, 0)
+
+    return days
+
+
+BACKLOG_ITEM = Output(
+    "BacklogItemSerializer",
+    Column("id", serializers.IntegerField()),
+    Column(
+        "unit",
+        serializers.IntegerField(help_text="The ownership unit whose backlog holds the item."),
+        "unit_id",
+    ),
+    Column("unit_name", serializers.CharField()),
+    Column(
+        "product", serializers.SlugField(help_text="The component product's slug."), "product__slug"
+    ),
+    Column("title", serializers.CharField()),
+    Column("description", serializers.CharField()),
+    Column("type", serializers.ChoiceField(choices=ItemType.choices)),
+    Column("dimension", serializers.ChoiceField(choices=Dimension.choices)),
+    Column("status", serializers.ChoiceField(choices=ItemStatus.choices)),
+    Column(
+        "rank",
+        serializers.IntegerField(
+            help_text="Orders the unit's backlog (smaller is higher); gapped, not a position."
+        ),
+    ),
+    Column(
+        "estimate",
+        serializers.DecimalField(
+            max_digits=7, decimal_places=1, allow_null=True, help_text="Effort in days."
+        ),
+        convert=_estimate,
+    ),
+    Column("source", serializers.ChoiceField(choices=ItemSource.choices)),
+    Column("created_at", serializers.DateTimeField(), convert=iso_datetime),
+    Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+    Column("started_at", serializers.DateTimeField(allow_null=True), convert=iso_datetime),
+    Column("finished_at", serializers.DateTimeField(allow_null=True), convert=iso_datetime),
+    Column(
+        "version",
+        serializers.IntegerField(help_text="Send it back with an edit (or as If-Match)."),
+    ),
+    Contextual(
+        "age_days",
+        serializers.IntegerField(help_text="Whole days since the item was created."),
+        _days_since("created_at"),
+        reads=("created_at",),
+    ),
+    Contextual(
+        "days_since_touched",
+        serializers.IntegerField(help_text="Whole days since its last change."),
+        _days_since("updated_at"),
+        reads=("updated_at",),
+    ),
+    doc="A backlog item as the API answers it (read-only; described here for the schema).",
 )
+BacklogItemSerializer = BACKLOG_ITEM.serializer
 
 
 def backlog_item_rows(queryset: QuerySet[BacklogItem]) -> QuerySet:
     """The rows an item body is made of, in one query (unit name from its cluster or product)."""
     return queryset.annotate(
         unit_name=Coalesce("unit__cluster__name", "unit__product__name")
-    ).values(*ROW_FIELDS)
-
-
-def _dt(value):
-    return _DT.to_representation(value) if value is not None else None
-
-
-def _days(since: dt.datetime, now: dt.datetime) -> int:
-    return max((now - since).days, 0)
-
-
-def backlog_item_representation(row: dict, now: dt.datetime | None = None) -> dict:
-    now = now or timezone.now()
-    estimate = row["estimate"]
-    return {
-        "id": row["id"],
-        "unit": row["unit_id"],
-        "unit_name": row["unit_name"],
-        "product": row["product__slug"],
-        "title": row["title"],
-        "description": row["description"],
-        "type": row["type"],
-        "dimension": row["dimension"],
-        "status": row["status"],
-        "rank": row["rank"],
-        "estimate": _ESTIMATE.to_representation(estimate) if estimate is not None else None,
-        "source": row["source"],
-        "created_at": _dt(row["created_at"]),
-        "updated_at": _dt(row["updated_at"]),
-        "started_at": _dt(row["started_at"]),
-        "finished_at": _dt(row["finished_at"]),
-        "version": row["version"],
-        "age_days": _days(row["created_at"], now),
-        "days_since_touched": _days(row["updated_at"], now),
-    }
-
-
-class BacklogItemSerializer(serializers.Serializer):
-    """A backlog item as the API answers it (read-only; described here for the schema)."""
-
-    id = serializers.IntegerField()
-    unit = serializers.IntegerField(help_text="The ownership unit whose backlog holds the item.")
-    unit_name = serializers.CharField()
-    product = serializers.SlugField(help_text="The component product's slug.")
-    title = serializers.CharField()
-    description = serializers.CharField()
-    type = serializers.ChoiceField(choices=ItemType.choices)
-    dimension = serializers.ChoiceField(choices=Dimension.choices)
-    status = serializers.ChoiceField(choices=ItemStatus.choices)
-    rank = serializers.IntegerField(
-        help_text="Orders the unit's backlog (smaller is higher); gapped, not a position."
-    )
-    estimate = serializers.DecimalField(
-        max_digits=7, decimal_places=1, allow_null=True, help_text="Effort in days."
-    )
-    # To mypy this shadows Field.source; DRF's metaclass lifts declared fields off the class.
-    source = serializers.ChoiceField(choices=ItemSource.choices)  # type: ignore[assignment]
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
-    version = serializers.IntegerField(help_text="Send it back with an edit (or as If-Match).")
-    age_days = serializers.IntegerField(help_text="Whole days since the item was created.")
-    days_since_touched = serializers.IntegerField(help_text="Whole days since its last change.")
+    ).values(*BACKLOG_ITEM.columns)
 
 
 class BacklogItemInputSerializer(serializers.Serializer):

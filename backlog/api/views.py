@@ -21,13 +21,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backlog.api.serializers import (
+    BACKLOG_ITEM,
     BacklogItemCreateSerializer,
     BacklogItemMoveResultSerializer,
     BacklogItemMoveSerializer,
     BacklogItemSerializer,
     BacklogItemUpdateSerializer,
     StaleVersionSerializer,
-    backlog_item_representation,
     backlog_item_rows,
 )
 from backlog.filters import BacklogItemFilterSet
@@ -122,14 +122,14 @@ class BacklogItemViewSet(viewsets.ModelViewSet):
         return qs.select_related("unit__owner", "unit__cluster", "unit__product")
 
     def _body(self, pk: int) -> dict:
-        return backlog_item_representation(backlog_item_rows(BacklogItem.objects.filter(pk=pk))[0])
+        row = backlog_item_rows(BacklogItem.objects.filter(pk=pk))[0]
+        return BACKLOG_ITEM.one(row, now=timezone.now())
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         rows = backlog_item_rows(self.filter_queryset(self.get_queryset()))
         page = self.paginate_queryset(rows)
         assert page is not None  # a list view always has a paginator
-        now = timezone.now()
-        return self.get_paginated_response([backlog_item_representation(r, now) for r in page])
+        return self.get_paginated_response(BACKLOG_ITEM.many(page, now=timezone.now()))
 
     def retrieve(self, request: Request, pk=None) -> Response:
         item = self.get_object()

@@ -4,14 +4,14 @@ Money is never a JSON float: amounts go out as strings with exactly two decimals
 and come in as strings or whole JSON numbers, parsed by `services.parse_money` (a JSON number
 with a fraction, e.g. 12.5, is refused: it may already have lost cents on the way).
 
-Bodies are built by hand from values() rows (`*_rows` and `*_representation`), with the
-committed and waiting sums of an allocation in correlated subqueries, so a list costs the same
-queries at any page size; the serializers below describe those bodies for the schema.
+Bodies come from values() rows (`*_rows`), with the committed and waiting sums of an
+allocation in correlated subqueries, so a list costs the same queries at any page size; each
+body's fields are declared once (`ALLOCATION`, `INVESTMENT_REQUEST`, see portfolio/api/rows.py),
+which makes both the rows' JSON and the schema serializer.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +30,7 @@ from funding.models import (
 )
 from funding.services import parse_money
 from metrics.models import Metric
+from portfolio.api.rows import Column, Contextual, Output, iso_datetime
 from portfolio.api.serializers import NamedChoiceField
 from portfolio.errors import ValidationFailed
 from products.api.serializers import ProductRefField
@@ -39,11 +40,6 @@ MAX_ID = 2**63 - 1
 MAX_TEXT = 10_000
 MONEY_PATTERN = r"^-?[0-9]{1,12}\.[0-9]{2}$"
 UNIT_NAME = Coalesce("unit__cluster__name", "unit__product__name")
-_DT = serializers.DateTimeField()
-
-
-def _dt(value: dt.datetime | None) -> str | None:
-    return _DT.to_representation(value) if value is not None else None
 
 
 def money(value: Decimal | None) -> str:
@@ -174,22 +170,54 @@ def fiscal_year_field(**kwargs) -> serializers.IntegerField:
 
 # --- Allocations ---------------------------------------------------------------------------------
 
-ALLOCATION_FIELDS = (
-    "id",
-    "unit_id",
-    "unit_name",
-    "fiscal_year",
-    "operations_amount",
-    "improvement_amount",
-    "mode",
-    "note",
-    "committed",
-    "waiting",
-    "remaining",
-    "created_at",
-    "updated_at",
-)
 ALLOCATION_ORDER = ("-fiscal_year", "unit_name", "id")
+CURRENCY = Contextual(
+    "currency",
+    serializers.CharField(help_text="The organisation's one currency (ISO 4217)."),
+    lambda row, context: context["currency"],
+)
+
+ALLOCATION = Output(
+    "AllocationSerializer",
+    Column("id", serializers.IntegerField()),
+    Column("unit", serializers.IntegerField(help_text="Ownership unit (id)."), "unit_id"),
+    Column("unit_name", serializers.CharField(help_text="The cluster's or the product's name.")),
+    Column("fiscal_year", serializers.IntegerField(help_text="The calendar year.")),
+    Column(
+        "operations_amount", MoneyOutField(help_text="To run the unit this year."), convert=money
+    ),
+    Column(
+        "improvement_amount",
+        MoneyOutField(help_text="To improve the unit this year (the capacity)."),
+        convert=money,
+    ),
+    Column("mode", FundingModeField()),
+    Column("note", serializers.CharField()),
+    Column(
+        "committed",
+        MoneyOutField(help_text="Approved investment requests of the unit and year."),
+        convert=money,
+    ),
+    Column(
+        "waiting",
+        MoneyOutField(help_text="Requests of the unit and year waiting for a leader."),
+        convert=money,
+    ),
+    Column(
+        "remaining",
+        MoneyOutField(
+            help_text=(
+                "improvement_amount minus committed: what the rules may still approve. Negative "
+                "when leaders approved more than the capacity."
+            )
+        ),
+        convert=money,
+    ),
+    CURRENCY,
+    Column("created_at", serializers.DateTimeField(), convert=iso_datetime),
+    Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+)
+AllocationSerializer = ALLOCATION.serializer
 
 
 def _sum_of(status: str) -> Coalesce:
@@ -215,49 +243,8 @@ def allocation_rows(queryset: QuerySet[FundingAllocation]) -> QuerySet:
             waiting=_sum_of(RequestStatus.SUBMITTED),
         )
         .annotate(remaining=F("improvement_amount") - F("committed"))
-        .values(*ALLOCATION_FIELDS)
+        .values(*ALLOCATION.columns)
     )
-
-
-def allocation_representation(row: dict, currency: str) -> dict:
-    return {
-        "id": row["id"],
-        "unit": row["unit_id"],
-        "unit_name": row["unit_name"],
-        "fiscal_year": row["fiscal_year"],
-        "operations_amount": money(row["operations_amount"]),
-        "improvement_amount": money(row["improvement_amount"]),
-        "mode": row["mode"],
-        "note": row["note"],
-        "committed": money(row["committed"]),
-        "waiting": money(row["waiting"]),
-        "remaining": money(row["remaining"]),
-        "currency": currency,
-        "created_at": _dt(row["created_at"]),
-        "updated_at": _dt(row["updated_at"]),
-    }
-
-
-class AllocationSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    unit = serializers.IntegerField(help_text="Ownership unit (id).")
-    unit_name = serializers.CharField(help_text="The cluster's or the product's name.")
-    fiscal_year = serializers.IntegerField(help_text="The calendar year.")
-    operations_amount = MoneyOutField(help_text="To run the unit this year.")
-    improvement_amount = MoneyOutField(help_text="To improve the unit this year (the capacity).")
-    mode = FundingModeField()
-    note = serializers.CharField()
-    committed = MoneyOutField(help_text="Approved investment requests of the unit and year.")
-    waiting = MoneyOutField(help_text="Requests of the unit and year waiting for a leader.")
-    remaining = MoneyOutField(
-        help_text=(
-            "improvement_amount minus committed: what the rules may still approve. Negative "
-            "when leaders approved more than the capacity."
-        )
-    )
-    currency = serializers.CharField(help_text="The organisation's one currency (ISO 4217).")
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
 
 
 class AllocationInputSerializer(serializers.Serializer):
@@ -284,88 +271,68 @@ class AllocationUpdateSerializer(serializers.Serializer):
 
 # --- Investment requests -------------------------------------------------------------------------
 
-REQUEST_FIELDS = (
-    "id",
-    "unit_id",
-    "unit_name",
-    "product__slug",
-    "fiscal_year",
-    "amount",
-    "purpose",
-    "metric_id",
-    "expected_effect",
-    "status",
-    "auto_approved",
-    "requested_by__username",
-    "submitted_at",
-    "decided_at",
-    "decided_by__username",
-    "decision_reason",
-    "version",
-    "created_at",
-    "updated_at",
-)
 REQUEST_ORDER = ("-created_at", "-id")
+
+INVESTMENT_REQUEST = Output(
+    "InvestmentRequestSerializer",
+    Column("id", serializers.IntegerField()),
+    Column(
+        "unit", serializers.IntegerField(help_text="Ownership unit (id) of the product."), "unit_id"
+    ),
+    Column("unit_name", serializers.CharField()),
+    Column(
+        "product",
+        serializers.CharField(help_text="Component product (slug) the money is for."),
+        "product__slug",
+    ),
+    Column("fiscal_year", serializers.IntegerField()),
+    Column("amount", MoneyOutField(), convert=money),
+    CURRENCY,
+    Column("purpose", serializers.CharField()),
+    Column(
+        "metric",
+        serializers.IntegerField(
+            allow_null=True, help_text="Metric (id) the investment should move."
+        ),
+        "metric_id",
+    ),
+    Column("expected_effect", serializers.CharField(help_text="How the metric should move.")),
+    Column("status", RequestStatusField()),
+    Column(
+        "auto_approved",
+        serializers.BooleanField(
+            help_text="Approved by the rules: within the threshold and the remaining capacity."
+        ),
+    ),
+    Column(
+        "requested_by",
+        serializers.CharField(allow_null=True, help_text="Username."),
+        "requested_by__username",
+    ),
+    Column("submitted_at", serializers.DateTimeField(allow_null=True), convert=iso_datetime),
+    Column("decided_at", serializers.DateTimeField(allow_null=True), convert=iso_datetime),
+    Column(
+        "decided_by",
+        serializers.CharField(
+            allow_null=True, help_text="Username of who approved, rejected or withdrew it."
+        ),
+        "decided_by__username",
+    ),
+    Column(
+        "decision_reason",
+        serializers.CharField(
+            help_text="Why: the rules' reason, the leader's, or why it waits for a leader."
+        ),
+    ),
+    Column("version", serializers.IntegerField(help_text="Goes up with every change of status.")),
+    Column("created_at", serializers.DateTimeField(), convert=iso_datetime),
+    Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+)
+InvestmentRequestSerializer = INVESTMENT_REQUEST.serializer
 
 
 def request_rows(queryset: QuerySet[InvestmentRequest]) -> QuerySet:
-    return queryset.annotate(unit_name=UNIT_NAME).values(*REQUEST_FIELDS)
-
-
-def request_representation(row: dict, currency: str) -> dict:
-    return {
-        "id": row["id"],
-        "unit": row["unit_id"],
-        "unit_name": row["unit_name"],
-        "product": row["product__slug"],
-        "fiscal_year": row["fiscal_year"],
-        "amount": money(row["amount"]),
-        "currency": currency,
-        "purpose": row["purpose"],
-        "metric": row["metric_id"],
-        "expected_effect": row["expected_effect"],
-        "status": row["status"],
-        "auto_approved": row["auto_approved"],
-        "requested_by": row["requested_by__username"],
-        "submitted_at": _dt(row["submitted_at"]),
-        "decided_at": _dt(row["decided_at"]),
-        "decided_by": row["decided_by__username"],
-        "decision_reason": row["decision_reason"],
-        "version": row["version"],
-        "created_at": _dt(row["created_at"]),
-        "updated_at": _dt(row["updated_at"]),
-    }
-
-
-class InvestmentRequestSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    unit = serializers.IntegerField(help_text="Ownership unit (id) of the product.")
-    unit_name = serializers.CharField()
-    product = serializers.CharField(help_text="Component product (slug) the money is for.")
-    fiscal_year = serializers.IntegerField()
-    amount = MoneyOutField()
-    currency = serializers.CharField(help_text="The organisation's one currency (ISO 4217).")
-    purpose = serializers.CharField()
-    metric = serializers.IntegerField(
-        allow_null=True, help_text="Metric (id) the investment should move."
-    )
-    expected_effect = serializers.CharField(help_text="How the metric should move.")
-    status = RequestStatusField()
-    auto_approved = serializers.BooleanField(
-        help_text="Approved by the rules: within the threshold and the remaining capacity."
-    )
-    requested_by = serializers.CharField(allow_null=True, help_text="Username.")
-    submitted_at = serializers.DateTimeField(allow_null=True)
-    decided_at = serializers.DateTimeField(allow_null=True)
-    decided_by = serializers.CharField(
-        allow_null=True, help_text="Username of who approved, rejected or withdrew it."
-    )
-    decision_reason = serializers.CharField(
-        help_text="Why: the rules' reason, the leader's, or why it waits for a leader."
-    )
-    version = serializers.IntegerField(help_text="Goes up with every change of status.")
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    return queryset.annotate(unit_name=UNIT_NAME).values(*INVESTMENT_REQUEST.columns)
 
 
 class InvestmentRequestInputSerializer(serializers.Serializer):

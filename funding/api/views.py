@@ -8,12 +8,10 @@ the same queries at any page size. Money goes out as strings with two decimals.
 
 from __future__ import annotations
 
-import django_filters
 from django.db.models import QuerySet
-from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,7 +19,9 @@ from rest_framework.response import Response
 from funding import services
 from funding.api.filters import AllocationFilterSet, InvestmentRequestFilterSet
 from funding.api.serializers import (
+    ALLOCATION,
     ALLOCATION_ORDER,
+    INVESTMENT_REQUEST,
     REQUEST_ORDER,
     AllocationInputSerializer,
     AllocationSerializer,
@@ -29,51 +29,20 @@ from funding.api.serializers import (
     InvestmentRequestInputSerializer,
     InvestmentRequestSerializer,
     RequestDecisionInputSerializer,
-    allocation_representation,
     allocation_rows,
-    request_representation,
     request_rows,
 )
 from funding.models import FundingAllocation, FundingMode, InvestmentRequest
-from portfolio.api.views import RENDERERS, errors_for
+from portfolio.api.views import RowsViewSet, errors_for
 from portfolio.models import PortfolioSettings
 from portfolio.permissions import require_leader
 
-ID = r"[0-9]{1,18}"
 
+class FundingRowsViewSet(RowsViewSet):
+    """Funding bodies carry the organisation's currency: one settings read per answer."""
 
-class RowsViewSet(viewsets.GenericViewSet):
-    """List and read from values() rows; writes are each viewset's own, calling a service."""
-
-    renderer_classes = RENDERERS
-    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
-    lookup_value_regex = ID
-    order: tuple[str, ...] = ()
-
-    def rows(self, queryset: QuerySet) -> QuerySet:
-        raise NotImplementedError
-
-    def represent(self, row: dict, currency: str) -> dict:
-        raise NotImplementedError
-
-    def body(self, pk: int) -> dict:
-        rows = list(self.rows(self.get_queryset().filter(pk=pk)))
-        if not rows:
-            raise Http404
-        return self.represent(rows[0], PortfolioSettings.load().currency)
-
-    def list(self, request: Request, *args, **kwargs) -> Response:
-        rows = self.rows(self.filter_queryset(self.get_queryset())).order_by(*self.order)
-        page = self.paginate_queryset(rows)
-        assert page is not None  # a list view always has a paginator
-        currency = PortfolioSettings.load().currency
-        return self.get_paginated_response([self.represent(row, currency) for row in page])
-
-    def retrieve(self, request: Request, pk=None) -> Response:
-        return Response(self.body(pk))
-
-    def answer(self, pk: int, code: int = status.HTTP_200_OK, **headers) -> Response:
-        return Response(self.body(pk), status=code, headers=headers or None)
+    def row_context(self) -> dict:
+        return {"currency": PortfolioSettings.load().currency}
 
 
 # --- Allocations ---------------------------------------------------------------------------------
@@ -132,12 +101,13 @@ MONEY_NOTE = (
         responses={200: AllocationSerializer, **errors_for(400, 403, 404, 409)},
     ),
 )
-class AllocationViewSet(RowsViewSet):
+class AllocationViewSet(FundingRowsViewSet):
     """Funding allocations: every login reads; leaders set them (no delete)."""
 
     queryset = FundingAllocation.objects.all()
     serializer_class = AllocationSerializer
     filterset_class = AllocationFilterSet
+    output = ALLOCATION
     order = ALLOCATION_ORDER
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
@@ -149,9 +119,6 @@ class AllocationViewSet(RowsViewSet):
 
     def rows(self, queryset):
         return allocation_rows(queryset)
-
-    def represent(self, row, currency):
-        return allocation_representation(row, currency)
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         require_leader(request.user, "set funding allocations")
@@ -227,12 +194,13 @@ DECIDE_RULES = (
         responses={201: InvestmentRequestSerializer, **errors_for(400, 403)},
     ),
 )
-class InvestmentRequestViewSet(RowsViewSet):
+class InvestmentRequestViewSet(FundingRowsViewSet):
     """Investment requests: every login reads; unit owners and leaders ask, leaders decide."""
 
     queryset = InvestmentRequest.objects.all()
     serializer_class = InvestmentRequestSerializer
     filterset_class = InvestmentRequestFilterSet
+    output = INVESTMENT_REQUEST
     order = REQUEST_ORDER
     http_method_names = ["get", "post", "head", "options"]
 
@@ -241,9 +209,6 @@ class InvestmentRequestViewSet(RowsViewSet):
 
     def rows(self, queryset):
         return request_rows(queryset)
-
-    def represent(self, row, currency):
-        return request_representation(row, currency)
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = InvestmentRequestInputSerializer(data=request.data)

@@ -1,8 +1,10 @@
 """Input and output adapters of the metrics API.
 
-Outputs are built by hand from values() rows (see `metric_rows`, `reading_rows`), so a list
-costs the same queries at any page size and one object answers with the same body. The
-expected reading interval travels as whole seconds (`expected_interval_seconds`).
+Outputs come from values() rows (see `metric_rows`, `reading_rows`), so a list costs the same
+queries at any page size and one object answers with the same body; each body's fields are
+declared once (`METRIC`, `READING`, `PRODUCT_METRIC_STATUS`, see portfolio/api/rows.py), which
+makes both the rows' JSON and the schema serializer. The expected reading interval travels as
+whole seconds (`expected_interval_seconds`).
 """
 
 from __future__ import annotations
@@ -21,16 +23,12 @@ from metrics.models import Better, Level, Metric, Reading, Status
 from metrics.selectors import coverage_from, with_status
 from metrics.services import MAX_READINGS
 from metrics.status import status_from_severity, worst
+from portfolio.api.rows import Attached, Column, Computed, Output, iso_datetime
 from products.api.serializers import ProductRefField
 from products.models import Dimension
 
-_DT = serializers.DateTimeField()
 MAX_INTERVAL = dt.timedelta(days=3653)
 STATUSES = [s.value for s in Status]
-
-
-def _dt(value: dt.datetime | None) -> str | None:
-    return _DT.to_representation(value) if value is not None else None
 
 
 def _seconds(value: dt.timedelta) -> int:
@@ -66,98 +64,78 @@ class MetricStatusFieldSchema(OpenApiSerializerFieldExtension):
 
 # --- Metric definitions ------------------------------------------------------------------------
 
-METRIC_FIELDS = (
-    "id",
-    "product__slug",
-    "product__name",
-    "key",
-    "name",
-    "template",
-    "description",
-    "level",
-    "dimension",
-    "unit",
-    "better",
-    "target",
-    "warning",
-    "critical",
-    "expected_interval",
-    "last_value",
-    "last_read_at",
-    "severity",
-    "created_at",
-    "updated_at",
-)
 METRIC_ORDER = ("product__name", "product_id", "name", "id")
+INTERVAL_HELP = "How often a reading should come in, in whole seconds (e.g. 86400 for daily)."
+
+
+def _status_of(row: Mapping[str, Any]) -> str | None:
+    status = status_from_severity(row["severity"])
+    return status.value if status is not None else None
+
+
+METRIC = Output(
+    "MetricSerializer",
+    Column("id", serializers.IntegerField()),
+    Column("product", serializers.SlugField(help_text="The product's slug."), "product__slug"),
+    Column("product_name", serializers.CharField(), "product__name"),
+    Column(
+        "key",
+        serializers.SlugField(help_text="Unique on the product; readings may refer to it."),
+    ),
+    Computed(
+        "ref",
+        serializers.CharField(
+            help_text="'product-slug/key': how readings and CSV files name the metric."
+        ),
+        lambda row: f"{row['product__slug']}/{row['key']}",
+        reads=("product__slug", "key"),
+    ),
+    Column("name", serializers.CharField()),
+    Column(
+        "template",
+        serializers.CharField(
+            allow_blank=True, help_text="The catalogue template it was made from; empty if custom."
+        ),
+    ),
+    Column("description", serializers.CharField(allow_blank=True)),
+    Column("level", serializers.ChoiceField(choices=Level.choices)),
+    Column("dimension", serializers.ChoiceField(choices=Dimension.choices)),
+    Column(
+        "unit",
+        serializers.CharField(help_text="What a reading counts, e.g. %, ms, tickets/week."),
+    ),
+    Column("better", serializers.ChoiceField(choices=Better.choices)),
+    Column("target", serializers.FloatField()),
+    Column("warning", serializers.FloatField(allow_null=True)),
+    Column("critical", serializers.FloatField(allow_null=True)),
+    Column(
+        "expected_interval_seconds",
+        serializers.IntegerField(help_text=INTERVAL_HELP),
+        "expected_interval",
+        convert=_seconds,
+    ),
+    Column(
+        "last_value",
+        serializers.FloatField(allow_null=True, help_text="The latest reading's value."),
+    ),
+    Column(
+        "last_read_at",
+        serializers.DateTimeField(allow_null=True, help_text="The latest reading's time."),
+        convert=iso_datetime,
+    ),
+    Computed("status", MetricStatusField(), _status_of, reads=("severity",)),
+    Column("created_at", serializers.DateTimeField(), convert=iso_datetime),
+    Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+    doc="A metric definition as the API answers it (read-only; described here for the schema).",
+)
+MetricSerializer = METRIC.serializer
 
 
 def metric_rows(queryset: QuerySet[Metric], *, now: dt.datetime | None = None) -> QuerySet:
     """The rows a metric body is made of, status included, in one query."""
     if "severity" not in queryset.query.annotations:
         queryset = with_status(queryset, now=now)
-    return queryset.values(*METRIC_FIELDS)
-
-
-def metric_representation(row: dict) -> dict:
-    status = status_from_severity(row["severity"])
-    return {
-        "id": row["id"],
-        "product": row["product__slug"],
-        "product_name": row["product__name"],
-        "key": row["key"],
-        "ref": f"{row['product__slug']}/{row['key']}",
-        "name": row["name"],
-        "template": row["template"],
-        "description": row["description"],
-        "level": row["level"],
-        "dimension": row["dimension"],
-        "unit": row["unit"],
-        "better": row["better"],
-        "target": row["target"],
-        "warning": row["warning"],
-        "critical": row["critical"],
-        "expected_interval_seconds": _seconds(row["expected_interval"]),
-        "last_value": row["last_value"],
-        "last_read_at": _dt(row["last_read_at"]),
-        "status": status.value if status is not None else None,
-        "created_at": _dt(row["created_at"]),
-        "updated_at": _dt(row["updated_at"]),
-    }
-
-
-INTERVAL_HELP = "How often a reading should come in, in whole seconds (e.g. 86400 for daily)."
-
-
-class MetricSerializer(serializers.Serializer):
-    """A metric definition as the API answers it (read-only; described here for the schema)."""
-
-    id = serializers.IntegerField()
-    product = serializers.SlugField(help_text="The product's slug.")
-    product_name = serializers.CharField()
-    key = serializers.SlugField(help_text="Unique on the product; readings may refer to it.")
-    ref = serializers.CharField(
-        help_text="'product-slug/key': how readings and CSV files name the metric."
-    )
-    name = serializers.CharField()
-    template = serializers.CharField(
-        allow_blank=True, help_text="The catalogue template it was made from; empty if custom."
-    )
-    description = serializers.CharField(allow_blank=True)
-    level = serializers.ChoiceField(choices=Level.choices)
-    dimension = serializers.ChoiceField(choices=Dimension.choices)
-    unit = serializers.CharField(help_text="What a reading counts, e.g. %, ms, tickets/week.")
-    better = serializers.ChoiceField(choices=Better.choices)
-    target = serializers.FloatField()
-    warning = serializers.FloatField(allow_null=True)
-    critical = serializers.FloatField(allow_null=True)
-    expected_interval_seconds = serializers.IntegerField(help_text=INTERVAL_HELP)
-    last_value = serializers.FloatField(allow_null=True, help_text="The latest reading's value.")
-    last_read_at = serializers.DateTimeField(
-        allow_null=True, help_text="The latest reading's time."
-    )
-    status = MetricStatusField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    return queryset.values(*METRIC.columns)
 
 
 class FiniteFloatField(serializers.FloatField):
@@ -287,49 +265,41 @@ def template_representation(template: Template, currency: str) -> dict:
 
 # --- Readings ----------------------------------------------------------------------------------
 
-READING_FIELDS = (
-    "id",
-    "metric_id",
-    "metric__key",
-    "metric__product__slug",
-    "taken_at",
-    "value",
-    "source",
-    "created_at",
-    "updated_at",
-)
 READING_ORDER = ("metric_id", "taken_at", "source")
+
+READING = Output(
+    "ReadingSerializer",
+    Column("id", serializers.IntegerField()),
+    Column("metric", serializers.IntegerField(help_text="The metric's id."), "metric_id"),
+    Computed(
+        "metric_ref",
+        serializers.CharField(help_text="The metric as 'product-slug/key'."),
+        lambda row: f"{row['metric__product__slug']}/{row['metric__key']}",
+        reads=("metric__key", "metric__product__slug"),
+    ),
+    Column(
+        "time",
+        serializers.DateTimeField(help_text="When the value was taken."),
+        "taken_at",
+        convert=iso_datetime,
+    ),
+    Column("value", serializers.FloatField()),
+    Column(
+        "source",
+        serializers.CharField(help_text="Where it came from (a tool, a person, a file)."),
+    ),
+    Column("created_at", serializers.DateTimeField(), convert=iso_datetime),
+    Column(
+        "updated_at",
+        serializers.DateTimeField(help_text="Changes when a correction replaces the value."),
+        convert=iso_datetime,
+    ),
+)
+ReadingSerializer = READING.serializer
 
 
 def reading_rows(queryset: QuerySet[Reading]) -> QuerySet:
-    return queryset.values(*READING_FIELDS)
-
-
-def reading_representation(row: dict) -> dict:
-    return {
-        "id": row["id"],
-        "metric": row["metric_id"],
-        "metric_ref": f"{row['metric__product__slug']}/{row['metric__key']}",
-        "time": _dt(row["taken_at"]),
-        "value": row["value"],
-        "source": row["source"],
-        "created_at": _dt(row["created_at"]),
-        "updated_at": _dt(row["updated_at"]),
-    }
-
-
-class ReadingSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    metric = serializers.IntegerField(help_text="The metric's id.")
-    metric_ref = serializers.CharField(help_text="The metric as 'product-slug/key'.")
-    time = serializers.DateTimeField(help_text="When the value was taken.")
-    value = serializers.FloatField()
-    # To mypy this shadows Field.source; DRF's metaclass lifts declared fields off the class.
-    source = serializers.CharField(help_text="Where it came from (a tool, a person, a file).")  # type: ignore[assignment]
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField(
-        help_text="Changes when a correction replaces the value."
-    )
+    return queryset.values(*READING.columns)
 
 
 @extend_schema_field(
@@ -418,62 +388,65 @@ class CoverageSerializer(serializers.Serializer):
     problems = serializers.ListField(child=serializers.CharField(), help_text="In words.")
 
 
-class StatusMetricSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    key = serializers.SlugField()
-    ref = serializers.CharField()
-    name = serializers.CharField()
-    level = serializers.ChoiceField(choices=Level.choices)
-    dimension = serializers.ChoiceField(choices=Dimension.choices)
-    unit = serializers.CharField()
-    target = serializers.FloatField()
-    last_value = serializers.FloatField(allow_null=True)
-    last_read_at = serializers.DateTimeField(allow_null=True)
-    status = MetricStatusField()
-
-
-class ProductMetricStatusSerializer(serializers.Serializer):
-    product = serializers.SlugField()
-    product_name = serializers.CharField()
-    unit = serializers.IntegerField(
-        allow_null=True, help_text="The ownership unit the product is run in."
-    )
-    status = MetricStatusField(
-        allow_null=True,
-        help_text="The worst status of its metrics (green < no_data < stale < amber < red); "
-        "null when it has none.",
-    )
-    counts = StatusCountsSerializer(help_text="Metrics per status.")
-    coverage = CoverageSerializer()
-    metrics = StatusMetricSerializer(many=True)
-
-
 DIMENSION_BY_LABEL = {label: value for value, label in Dimension.choices}
-STATUS_METRIC_FIELDS = (
-    "id",
-    "product_id",
-    "product__slug",
-    "key",
-    "name",
-    "level",
-    "dimension",
-    "unit",
-    "target",
-    "last_value",
-    "last_read_at",
-    "severity",
+
+STATUS_METRIC = Output(
+    "StatusMetricSerializer",
+    Column("id", serializers.IntegerField()),
+    Column("key", serializers.SlugField()),
+    Computed(
+        "ref",
+        serializers.CharField(),
+        lambda row: f"{row['product__slug']}/{row['key']}",
+        reads=("product__slug", "key"),
+    ),
+    Column("name", serializers.CharField()),
+    Column("level", serializers.ChoiceField(choices=Level.choices)),
+    Column("dimension", serializers.ChoiceField(choices=Dimension.choices)),
+    Column("unit", serializers.CharField()),
+    Column("target", serializers.FloatField()),
+    Column("last_value", serializers.FloatField(allow_null=True)),
+    Column("last_read_at", serializers.DateTimeField(allow_null=True), convert=iso_datetime),
+    Computed("status", MetricStatusField(), _status_of, reads=("severity",)),
 )
+
+# A product's status: the product's own columns, then what `product_status_entries` adds from
+# its metrics' rows.
+PRODUCT_METRIC_STATUS = Output(
+    "ProductMetricStatusSerializer",
+    Column("product", serializers.SlugField(), "slug"),
+    Column("product_name", serializers.CharField(), "name"),
+    Column(
+        "unit",
+        serializers.IntegerField(
+            allow_null=True, help_text="The ownership unit the product is run in."
+        ),
+        "unit_id",
+    ),
+    Attached(
+        "status",
+        MetricStatusField(
+            allow_null=True,
+            help_text="The worst status of its metrics (green < no_data < stale < amber < red); "
+            "null when it has none.",
+        ),
+        "rollup",
+    ),
+    Attached("counts", StatusCountsSerializer(help_text="Metrics per status.")),
+    Attached("coverage", CoverageSerializer()),
+    Attached("metrics", STATUS_METRIC.serializer(many=True), convert=STATUS_METRIC.many),
+)
+ProductMetricStatusSerializer = PRODUCT_METRIC_STATUS.serializer
 
 
 def product_status_entries(
-    products: Sequence[Mapping[str, Any]], metrics: list[dict], settings
+    products: Sequence[dict[str, Any]], metrics: list[dict], settings
 ) -> list[dict]:
-    """The status body of each product (rows with id, slug, name, unit_id), from its metrics'
-    rows (STATUS_METRIC_FIELDS, ordered as they should show)."""
+    """The status body of each product (rows with id and PRODUCT_METRIC_STATUS.columns), from
+    its metrics' rows (product_id and STATUS_METRIC.columns, ordered as they should show)."""
     by_product: dict[int, list[dict]] = {p["id"]: [] for p in products}
     for row in metrics:
         by_product[row["product_id"]].append(row)
-    entries = []
     for product in products:
         rows = by_product[product["id"]]
         statuses = [status_from_severity(r["severity"]) for r in rows]
@@ -482,37 +455,15 @@ def product_status_entries(
             counts[status.value] += 1
         cover = coverage_from([r["dimension"] for r in rows], settings)
         rollup = worst(statuses)
-        entries.append(
-            {
-                "product": product["slug"],
-                "product_name": product["name"],
-                "unit": product["unit_id"],
-                "status": rollup.value if rollup is not None else None,
-                "counts": counts,
-                "coverage": {
-                    "count": cover.count,
-                    "minimum": cover.minimum,
-                    "maximum": cover.maximum,
-                    "ok": cover.ok,
-                    "missing": [DIMENSION_BY_LABEL[label] for label in cover.missing],
-                    "problems": cover.problems,
-                },
-                "metrics": [
-                    {
-                        "id": r["id"],
-                        "key": r["key"],
-                        "ref": f"{r['product__slug']}/{r['key']}",
-                        "name": r["name"],
-                        "level": r["level"],
-                        "dimension": r["dimension"],
-                        "unit": r["unit"],
-                        "target": r["target"],
-                        "last_value": r["last_value"],
-                        "last_read_at": _dt(r["last_read_at"]),
-                        "status": status.value,
-                    }
-                    for r, status in zip(rows, statuses, strict=True)
-                ],
-            }
-        )
-    return entries
+        product["rollup"] = rollup.value if rollup is not None else None
+        product["counts"] = counts
+        product["coverage"] = {
+            "count": cover.count,
+            "minimum": cover.minimum,
+            "maximum": cover.maximum,
+            "ok": cover.ok,
+            "missing": [DIMENSION_BY_LABEL[label] for label in cover.missing],
+            "problems": cover.problems,
+        }
+        product["metrics"] = rows
+    return PRODUCT_METRIC_STATUS.many(products)

@@ -9,7 +9,7 @@ as the client sent it (it validates 10,000 rows in plain Python, not a serialize
 from __future__ import annotations
 
 import gc
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import django_filters
@@ -29,9 +29,12 @@ from rest_framework.response import Response
 
 from metrics.api.filters import MetricApiFilterSet, MetricStatusFilterSet, ReadingApiFilterSet
 from metrics.api.serializers import (
+    METRIC,
     METRIC_ORDER,
+    PRODUCT_METRIC_STATUS,
+    READING,
     READING_ORDER,
-    STATUS_METRIC_FIELDS,
+    STATUS_METRIC,
     MetricCreateSerializer,
     MetricSerializer,
     MetricUpdateSerializer,
@@ -40,10 +43,8 @@ from metrics.api.serializers import (
     ReadingBatchSerializer,
     ReadingSerializer,
     TemplateSerializer,
-    metric_representation,
     metric_rows,
     product_status_entries,
-    reading_representation,
     reading_rows,
     template_representation,
 )
@@ -131,13 +132,13 @@ class MetricViewSet(viewsets.ModelViewSet):
         return qs.select_related("product__unit__owner", "product__unit__cluster")
 
     def _body(self, pk: int) -> dict:
-        return metric_representation(metric_rows(Metric.objects.filter(pk=pk))[0])
+        return METRIC.one(metric_rows(Metric.objects.filter(pk=pk))[0])
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         rows = metric_rows(self.filter_queryset(self.get_queryset()))
         page = self.paginate_queryset(rows)
         assert page is not None  # a list view always has a paginator
-        return self.get_paginated_response([metric_representation(r) for r in page])
+        return self.get_paginated_response(METRIC.many(page))
 
     def retrieve(self, request: Request, pk=None) -> Response:
         return Response(self._body(self.get_object().pk))
@@ -231,7 +232,7 @@ class ReadingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         rows = reading_rows(self.filter_queryset(self.get_queryset()))
         page = self.paginate_queryset(rows)
         assert page is not None  # a list view always has a paginator
-        return self.get_paginated_response([reading_representation(r) for r in page])
+        return self.get_paginated_response(READING.many(page))
 
     @extend_schema(
         summary=f"Record up to {MAX_READINGS:,} readings (unit owner or leader)",
@@ -315,18 +316,20 @@ class MetricStatusViewSet(viewsets.ReadOnlyModelViewSet):
             .order_by("name", "id")
         )
 
-    def _entries(self, products: Sequence[Mapping[str, Any]]) -> list[dict]:
+    def _entries(self, products: Sequence[dict[str, Any]]) -> list[dict]:
         metrics = (
             with_status(
                 Metric.objects.filter(product_id__in=[p["id"] for p in products]), now=self.now
             )
             .order_by("product_id", "name", "id")
-            .values(*STATUS_METRIC_FIELDS)
+            .values("product_id", *STATUS_METRIC.columns)
         )
         return product_status_entries(products, list(metrics), PortfolioSettings.load())
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        rows = self.filter_queryset(self.get_queryset()).values("id", "slug", "name", "unit_id")
+        rows = self.filter_queryset(self.get_queryset()).values(
+            "id", *PRODUCT_METRIC_STATUS.columns
+        )
         paged = self.paginate_queryset(rows)
         assert paged is not None  # a list view always has a paginator
         page = list(paged)
@@ -334,7 +337,7 @@ class MetricStatusViewSet(viewsets.ReadOnlyModelViewSet):
 
     def retrieve(self, request: Request, slug=None) -> Response:
         row = Product.objects.visible_to(request.user).filter(slug=slug)
-        found = list(row.values("id", "slug", "name", "unit_id"))
+        found = list(row.values("id", *PRODUCT_METRIC_STATUS.columns))
         if not found:
             raise Http404
         return Response(self._entries(found)[0])

@@ -1,8 +1,5 @@
-"""Input and output adapters for people, teams, clusters, units and the portfolio settings.
-
-Output serializers only read what the selectors prefetched (no per-row queries); input
-serializers check shapes and resolve references, then the views hand the values to services.
-"""
+"""The API's shared serializers: the one error shape, choice fields named once in the schema,
+and the portfolio settings. (Row outputs are declared with portfolio/api/rows.py.)"""
 
 from __future__ import annotations
 
@@ -27,25 +24,6 @@ class ErrorSerializer(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField()), required=False
     )
     rule = serializers.CharField(required=False)
-
-
-# --- People -------------------------------------------------------------------------------------
-
-
-# --- Teams --------------------------------------------------------------------------------------
-
-
-# --- Clusters -----------------------------------------------------------------------------------
-
-
-# --- Ownership units (read-only) ----------------------------------------------------------------
-
-
-_DT = serializers.DateTimeField()
-
-
-def _dt(value):
-    return _DT.to_representation(value) if value is not None else None
 
 
 # --- Portfolio settings -------------------------------------------------------------------------

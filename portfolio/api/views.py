@@ -1,15 +1,20 @@
-"""/api/v1/people/, teams/, clusters/ and settings/: thin views over filtersets and services."""
+"""The API's shared view pieces (renderers, documented errors, the base viewsets) and
+/api/v1/settings/."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import django_filters
+from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, renderers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from portfolio.api.rows import Output
 from portfolio.api.serializers import ErrorSerializer, PortfolioSettingsSerializer
 from portfolio.filters import UpdatedSinceFilter
 from portfolio.models import PortfolioSettings
@@ -56,6 +61,50 @@ if TYPE_CHECKING:
     GenericAPIViewMixin = generics.GenericAPIView
 else:
     GenericAPIViewMixin = object
+
+ID = r"[0-9]{1,18}"
+
+
+class RowsViewSet(viewsets.GenericViewSet):
+    """List and read from values() rows: `rows(queryset)` selects them and `output` (the
+    resource's one `Output`) makes the bodies, so a list costs the same queries at any page
+    size and one object answers with the same body as its list entry.
+
+    `row_context()` gives what the output's contextual fields need, once per answer. Writes
+    are each viewset's own `create` / `partial_update` / actions calling a service, answering
+    with `answer(pk)`.
+    """
+
+    renderer_classes = RENDERERS
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+    lookup_value_regex = ID
+    order: tuple[str, ...] = ()
+    output: Output
+
+    def rows(self, queryset: QuerySet) -> QuerySet:
+        """The values() rows of `queryset`; override to annotate what the columns need first."""
+        return queryset.values(*self.output.columns)
+
+    def row_context(self) -> dict[str, Any]:
+        return {}
+
+    def body(self, pk: int) -> dict:
+        rows = list(self.rows(self.get_queryset().filter(pk=pk)))
+        if not rows:
+            raise Http404
+        return self.output.one(rows[0], **self.row_context())
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        rows = self.rows(self.filter_queryset(self.get_queryset())).order_by(*self.order)
+        page = self.paginate_queryset(rows)
+        assert page is not None  # a list view always has a paginator
+        return self.get_paginated_response(self.output.many(page, **self.row_context()))
+
+    def retrieve(self, request: Request, pk=None) -> Response:
+        return Response(self.body(pk))
+
+    def answer(self, pk: int, code: int = status.HTTP_200_OK, **headers) -> Response:
+        return Response(self.body(pk), status=code, headers=headers or None)
 
 
 class WriteThroughServices(GenericAPIViewMixin):

@@ -1,18 +1,29 @@
 """Input and output adapters for products, lifecycle transitions and upserts.
 
-The product output is built by hand from what the selector prefetched: the list endpoint
-serialises up to 1,000 rows, and a field-by-field serializer costs more than the query.
+A product's output is declared once (`PRODUCT`, see portfolio/api/rows.py) and made from
+values() rows: the list endpoint answers up to 1,000 rows, and model instances with a
+field-by-field serializer cost more than the query.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portfolio.api.rows import (
+    Attached,
+    Column,
+    Computed,
+    Nested,
+    Output,
+    iso_date,
+    iso_datetime,
+)
 from portfolio.api.serializers import MAX_INT
 from products.bulk import MAX_ROWS
 from products.models import (
@@ -26,15 +37,25 @@ from products.models import (
     Product,
     Stage,
     Team,
-    UnitKind,
     source_validator,
 )
 
-
-class OwnerRefSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    accountable = serializers.BooleanField()
+# The owner of a product's unit, in a product row (see PRODUCT); owner_ref() makes the same body
+# from a Person for the serializers that read model instances.
+OWNER_REF = Output(
+    "OwnerRefSerializer",
+    Column("id", serializers.IntegerField(), "unit__owner_id"),
+    Column("name", serializers.CharField(), "unit__owner__name"),
+    Computed(
+        "accountable",
+        serializers.BooleanField(),
+        lambda row: (
+            bool(row["unit__owner__active"]) and row["unit__owner__user__is_active"] is not False
+        ),
+        reads=("unit__owner__active", "unit__owner__user__is_active"),
+    ),
+)
+OwnerRefSerializer = OWNER_REF.serializer
 
 
 def owner_ref(person: Person | None) -> dict | None:
@@ -239,21 +260,9 @@ class UnitSerializer(serializers.Serializer):
             "accountable": owner is not None and owner.is_accountable,
             "is_active": unit.is_active,
             "members": sorted(p.slug for p in unit.products.all()),
-            "created_at": _dt(unit.created_at),
-            "updated_at": _dt(unit.updated_at),
+            "created_at": iso_datetime(unit.created_at),
+            "updated_at": iso_datetime(unit.updated_at),
         }
-
-
-_DT = serializers.DateTimeField()
-_DATE = serializers.DateField()
-
-
-def _dt(value):
-    return _DT.to_representation(value) if value is not None else None
-
-
-def _date(value):
-    return _DATE.to_representation(value) if value is not None else None
 
 
 class ExternalIdSerializer(serializers.Serializer):
@@ -266,104 +275,65 @@ class ExternalIdSerializer(serializers.Serializer):
     id = serializers.CharField(max_length=200, help_text="The product's id in that system.")
 
 
-class ProductSerializer(serializers.Serializer):
-    """A product as the API answers it (read-only)."""
-
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    slug = serializers.SlugField()
-    kind = serializers.ChoiceField(choices=Kind.choices)
-    description = serializers.CharField()
-    user_groups = serializers.CharField()
-    user_count = serializers.IntegerField(allow_null=True)
-    key_use_cases = serializers.CharField()
-    business_capabilities = serializers.CharField()
-    criticality = serializers.ChoiceField(choices=Criticality.choices)
-    strategic = serializers.BooleanField()
-    under_significant_change = serializers.BooleanField()
-    lifecycle_stage = serializers.ChoiceField(choices=Stage.choices)
-    stage_changed_at = serializers.DateTimeField()
-    management_model = serializers.ChoiceField(choices=ManagementModel.choices)
-    project_end_date = serializers.DateField(allow_null=True)
-    team = serializers.SlugField(allow_null=True, help_text="The team's slug.")
-    cluster = serializers.SlugField(allow_null=True, help_text="The cluster's slug, if any.")
-    owner = OwnerRefSerializer(allow_null=True, help_text="The owner of the product's unit.")
-    unit = serializers.IntegerField(allow_null=True, help_text="The ownership unit's id.")
-    dependencies = serializers.ListField(
-        child=serializers.SlugField(), help_text="Slugs of the products this one depends on."
-    )
-    external_ids = ExternalIdSerializer(many=True)
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-
-    def to_representation(self, p: Product) -> dict:
-        unit = p.unit
-        cluster = unit.cluster if unit is not None and unit.kind == UnitKind.CLUSTER else None
-        return {
-            "id": p.pk,
-            "name": p.name,
-            "slug": p.slug,
-            "kind": p.kind,
-            "description": p.description,
-            "user_groups": p.user_groups,
-            "user_count": p.user_count,
-            "key_use_cases": p.key_use_cases,
-            "business_capabilities": p.business_capabilities,
-            "criticality": p.criticality,
-            "strategic": p.strategic,
-            "under_significant_change": p.under_significant_change,
-            "lifecycle_stage": p.lifecycle_stage,
-            "stage_changed_at": _dt(p.stage_changed_at),
-            "management_model": p.management_model,
-            "project_end_date": _date(p.project_end_date),
-            "team": p.team.slug if p.team is not None else None,
-            "cluster": cluster.slug if cluster is not None else None,
-            "owner": owner_ref(unit.owner) if unit is not None else None,
-            "unit": p.unit_id,
-            "dependencies": sorted(d.slug for d in p.dependencies.all()),
-            "external_ids": [
-                {"source": e.source, "id": e.external_id} for e in p.external_ids.all()
-            ],
-            "created_at": _dt(p.created_at),
-            "updated_at": _dt(p.updated_at),
-        }
+PRODUCT = Output(
+    "ProductSerializer",
+    Column("id", serializers.IntegerField()),
+    Column("name", serializers.CharField()),
+    Column("slug", serializers.SlugField()),
+    Column("kind", serializers.ChoiceField(choices=Kind.choices)),
+    Column("description", serializers.CharField()),
+    Column("user_groups", serializers.CharField()),
+    Column("user_count", serializers.IntegerField(allow_null=True)),
+    Column("key_use_cases", serializers.CharField()),
+    Column("business_capabilities", serializers.CharField()),
+    Column("criticality", serializers.ChoiceField(choices=Criticality.choices)),
+    Column("strategic", serializers.BooleanField()),
+    Column("under_significant_change", serializers.BooleanField()),
+    Column("lifecycle_stage", serializers.ChoiceField(choices=Stage.choices)),
+    Column("stage_changed_at", serializers.DateTimeField(), convert=iso_datetime),
+    Column("management_model", serializers.ChoiceField(choices=ManagementModel.choices)),
+    Column("project_end_date", serializers.DateField(allow_null=True), convert=iso_date),
+    Column(
+        "team", serializers.SlugField(allow_null=True, help_text="The team's slug."), "team__slug"
+    ),
+    Column(
+        "cluster",
+        serializers.SlugField(allow_null=True, help_text="The cluster's slug, if any."),
+        "unit__cluster__slug",
+    ),
+    Nested(
+        "owner",
+        OWNER_REF,
+        when="unit__owner_id",
+        allow_null=True,
+        help_text="The owner of the product's unit.",
+    ),
+    Column(
+        "unit",
+        serializers.IntegerField(allow_null=True, help_text="The ownership unit's id."),
+        "unit_id",
+    ),
+    # Read for a whole page in two more queries (selectors.attach_api_relations).
+    Attached(
+        "dependencies",
+        serializers.ListField(
+            child=serializers.SlugField(), help_text="Slugs of the products this one depends on."
+        ),
+        "dependency_slugs",
+    ),
+    Attached("external_ids", ExternalIdSerializer(many=True), "external"),
+    Column("created_at", serializers.DateTimeField(), convert=iso_datetime),
+    Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+    doc="A product as the API answers it (read-only).",
+)
+ProductSerializer = PRODUCT.serializer
 
 
-def product_row_representation(row: dict) -> dict:
-    """The same body as ProductSerializer, from a row of selectors.product_api_rows."""
-    owner = None
-    if row["owner_pk"] is not None:
-        owner = {
-            "id": row["owner_pk"],
-            "name": row["owner_name"],
-            "accountable": bool(row["owner_active"]) and row["owner_login_active"] is not False,
-        }
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "slug": row["slug"],
-        "kind": row["kind"],
-        "description": row["description"],
-        "user_groups": row["user_groups"],
-        "user_count": row["user_count"],
-        "key_use_cases": row["key_use_cases"],
-        "business_capabilities": row["business_capabilities"],
-        "criticality": row["criticality"],
-        "strategic": row["strategic"],
-        "under_significant_change": row["under_significant_change"],
-        "lifecycle_stage": row["lifecycle_stage"],
-        "stage_changed_at": _dt(row["stage_changed_at"]),
-        "management_model": row["management_model"],
-        "project_end_date": _date(row["project_end_date"]),
-        "team": row["team_slug"],
-        "cluster": row["cluster_slug"],
-        "owner": owner,
-        "unit": row["unit_id"],
-        "dependencies": row["dependency_slugs"],
-        "external_ids": row["external"],
-        "created_at": _dt(row["created_at"]),
-        "updated_at": _dt(row["updated_at"]),
-    }
+def product_api_rows(qs: QuerySet[Product]) -> QuerySet[Product, dict[str, Any]]:
+    """The API's product rows, read as values: a page of 100 products with their unit, cluster,
+    owner, login and team would otherwise build some 700 model instances. Dependencies and
+    external ids come after, in one plain query each for the page (attach_api_relations)."""
+    return qs.values(*PRODUCT.columns)
 
 
 class ProductInputSerializer(serializers.Serializer):

@@ -6,8 +6,10 @@ import gc
 import json
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -23,6 +25,7 @@ from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.serializer_helpers import ReturnDict
 
 from portfolio.api.views import (
     RENDERERS,
@@ -37,6 +40,7 @@ from portfolio.filters import UpdatedSinceFilterSet
 from portfolio.permissions import require_leader
 from products import selectors
 from products.api.serializers import (
+    PRODUCT,
     BulkErrorSerializer,
     BulkUpsertInputSerializer,
     BulkUpsertResultSerializer,
@@ -54,7 +58,7 @@ from products.api.serializers import (
     UnitSerializer,
     UpsertResultSerializer,
     UpsertRowSerializer,
-    product_row_representation,
+    product_api_rows,
 )
 from products.bulk import BulkValidationFailed, cluster_members_change, products_bulk_upsert
 from products.filters import ClusterFilterSet, PersonFilterSet, ProductFilterSet, TeamFilterSet
@@ -85,7 +89,8 @@ from products.services import (
 
 
 def product_queryset(user) -> QuerySet[Product]:
-    """Products with everything a response row shows, in a fixed number of queries."""
+    """Products as the views load one to act on it (get_object): unit, owner and login
+    selected, external ids and dependencies prefetched. Bodies come from rows (`_body`)."""
     return (
         Product.objects.visible_to(user)
         .with_unit()
@@ -187,15 +192,32 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         base = Product.objects.visible_to(request.user)
         if not request.query_params.get("ordering"):
             base = base.order_by("name", "id")
-        rows = selectors.product_api_rows(self.filter_queryset(base))
+        rows = product_api_rows(self.filter_queryset(base))
         paged = self.paginate_queryset(rows)
         assert paged is not None  # a list view always has a paginator
         page = selectors.attach_api_relations(list(paged))
-        return self.get_paginated_response([product_row_representation(r) for r in page])
+        return self.get_paginated_response(PRODUCT.many(page))
+
+    def _body(self, queryset: QuerySet[Product], pk) -> ReturnDict:
+        """The product's body from its row (three queries, as for a page of the list)."""
+        try:
+            rows = list(product_api_rows(queryset.filter(pk=pk)))
+        except (TypeError, ValueError, DjangoValidationError):
+            raise Http404 from None  # not an id, as DRF's get_object_or_404 has it
+        if not rows:
+            raise Http404
+        row = selectors.attach_api_relations(rows)[0]
+        # As a serializer's answer, so the browsable API fills its PUT form with the product.
+        return ReturnDict(PRODUCT.one(row), serializer=ProductSerializer(row))
+
+    def retrieve(self, request: Request, pk=None) -> Response:
+        return Response(
+            self._body(self.filter_queryset(Product.objects.visible_to(request.user)), pk)
+        )
 
     def _answer(self, product: Product, code: int = status.HTTP_200_OK) -> Response:
-        product = product_queryset(self.request.user).get(pk=product.pk)
-        return Response(ProductSerializer(product).data, status=code)
+        body = self._body(Product.objects.visible_to(self.request.user), product.pk)
+        return Response(body, status=code)
 
     @extend_schema(
         summary="Add a product (leaders)",
@@ -319,9 +341,9 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         except BulkValidationFailed as exc:
             raise _single_row_error(exc) from exc
         row = result.rows[0]
-        product = product_queryset(request.user).get(pk=row.id)
+        product = self._body(Product.objects.visible_to(request.user), row.id)
         code = status.HTTP_201_CREATED if row.action == "created" else status.HTTP_200_OK
-        return Response({"action": row.action, "product": ProductSerializer(product).data}, code)
+        return Response({"action": row.action, "product": product}, code)
 
     @extend_schema(
         summary="Create or update up to 10,000 products by external id (leaders)",

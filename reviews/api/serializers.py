@@ -1,20 +1,20 @@
 """Input and output adapters of the reviews API.
 
-Bodies are built by hand from values() rows (`*_rows` and `*_representation`), so a list costs
-the same queries at any page size and one object answers with the same body; the serializers
-below describe those bodies for the schema. Input serializers check shapes and resolve ids;
+Bodies come from values() rows (`*_rows`), so a list costs the same queries at any page size
+and one object answers with the same body; each body's fields are declared once (`REVIEW_CYCLE`,
+`REVIEW`, `PACKET`, `DECISION`, `ACTION_ITEM`, see portfolio/api/rows.py), which makes both the
+rows' JSON and the schema serializer. Input serializers check shapes and resolve ids;
 the views hand the values to the services in reviews/services.py.
 """
 
 from __future__ import annotations
-
-import datetime as dt
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from rest_framework import serializers
 
+from portfolio.api.rows import Column, Computed, Contextual, Nested, Output, iso_date, iso_datetime
 from portfolio.api.serializers import NamedChoiceField
 from products.api.serializers import ProductRefField
 from products.models import Person
@@ -32,15 +32,6 @@ from reviews.models import (
 
 MAX_ID = 2**63 - 1
 MAX_CYCLE_DAYS = 366
-_DT = serializers.DateTimeField()
-
-
-def _dt(value: dt.datetime | None) -> str | None:
-    return _DT.to_representation(value) if value is not None else None
-
-
-def _date(value: dt.date | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def _count(model, **match) -> Coalesce:
@@ -90,20 +81,42 @@ class DecisionKindField(NamedChoiceField):
 
 # --- Cycles --------------------------------------------------------------------------------------
 
-CYCLE_FIELDS = (
-    "id",
-    "year",
-    "quarter",
-    "starts_on",
-    "ends_on",
-    "status",
-    "n_reviews",
-    "n_closed",
-    "n_ready",
-    "created_at",
-    "updated_at",
-)
 CYCLE_ORDER = ("-year", "-quarter", "-id")
+
+CYCLE_COUNTS = Output(
+    "CycleCountsSerializer",
+    Column(
+        "reviews",
+        serializers.IntegerField(help_text="Reviews scheduled in the cycle."),
+        "n_reviews",
+    ),
+    Column("closed", serializers.IntegerField(help_text="Of those, closed."), "n_closed"),
+    Column(
+        "packets_ready",
+        serializers.IntegerField(help_text="Reviews with at least one generated packet."),
+        "n_ready",
+    ),
+)
+
+REVIEW_CYCLE = Output(
+    "ReviewCycleSerializer",
+    Column("id", serializers.IntegerField()),
+    Column("year", serializers.IntegerField()),
+    Column("quarter", serializers.IntegerField(min_value=1, max_value=4)),
+    Computed(
+        "label",
+        serializers.CharField(help_text='E.g. "Q3 2026".'),
+        lambda row: f"Q{row['quarter']} {row['year']}",
+        reads=("year", "quarter"),
+    ),
+    Column("starts_on", serializers.DateField(), convert=iso_date),
+    Column("ends_on", serializers.DateField(), convert=iso_date),
+    Column("status", CycleStatusField()),
+    Nested("counts", CYCLE_COUNTS),
+    Column("created_at", serializers.DateTimeField(), convert=iso_datetime),
+    Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+)
+ReviewCycleSerializer = REVIEW_CYCLE.serializer
 
 
 def cycle_rows(queryset: QuerySet[ReviewCycle]) -> QuerySet:
@@ -118,51 +131,10 @@ def cycle_rows(queryset: QuerySet[ReviewCycle]) -> QuerySet:
         n_reviews=_count(Review, cycle_id=OuterRef("pk")),
         n_closed=_count(Review, cycle_id=OuterRef("pk"), status=ReviewStatus.CLOSED),
         n_ready=Coalesce(Subquery(ready, output_field=IntegerField()), Value(0)),
-    ).values(*CYCLE_FIELDS)
+    ).values(*REVIEW_CYCLE.columns)
 
 
-def cycle_representation(row: dict) -> dict:
-    return {
-        "id": row["id"],
-        "year": row["year"],
-        "quarter": row["quarter"],
-        "label": f"Q{row['quarter']} {row['year']}",
-        "starts_on": _date(row["starts_on"]),
-        "ends_on": _date(row["ends_on"]),
-        "status": row["status"],
-        "counts": {
-            "reviews": row["n_reviews"],
-            "closed": row["n_closed"],
-            "packets_ready": row["n_ready"],
-        },
-        "created_at": _dt(row["created_at"]),
-        "updated_at": _dt(row["updated_at"]),
-    }
-
-
-class CycleCountsSerializer(serializers.Serializer):
-    reviews = serializers.IntegerField(help_text="Reviews scheduled in the cycle.")
-    closed = serializers.IntegerField(help_text="Of those, closed.")
-    packets_ready = serializers.IntegerField(
-        help_text="Reviews with at least one generated packet."
-    )
-
-
-class ReviewCycleSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    year = serializers.IntegerField()
-    quarter = serializers.IntegerField(min_value=1, max_value=4)
-    # To mypy this shadows Field.label; DRF's metaclass lifts declared fields off the class.
-    label = serializers.CharField(help_text='E.g. "Q3 2026".')  # type: ignore[assignment]
-    starts_on = serializers.DateField()
-    ends_on = serializers.DateField()
-    status = CycleStatusField()
-    counts = CycleCountsSerializer()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-
-
-class ScheduleResultSerializer(ReviewCycleSerializer):
+class ScheduleResultSerializer(ReviewCycleSerializer):  # type: ignore[valid-type,misc]  # generated by Output
     created = serializers.IntegerField(help_text="Reviews this request scheduled.")
     existing = serializers.IntegerField(
         help_text="Reviews the cycle already had (kept as they were)."
@@ -202,28 +174,63 @@ class FanOutSerializer(serializers.Serializer):
 
 # --- Reviews -------------------------------------------------------------------------------------
 
-REVIEW_FIELDS = (
-    "id",
-    "cycle_id",
-    "cycle__year",
-    "cycle__quarter",
-    "unit_id",
-    "unit_name",
-    "owner_id",
-    "owner__name",
-    "scheduled_on",
-    "position",
-    "status",
-    "closed_at",
-    "summary",
-    "packet_id",
-    "packet_version",
-    "packet_status",
-    "n_decisions",
-    "n_actions",
-    "updated_at",
-)
 REVIEW_ORDER = ("-cycle__year", "-cycle__quarter", "scheduled_on", "position", "id")
+
+PACKET_REF = Output(
+    "PacketRefSerializer",
+    Column("id", serializers.IntegerField(), "packet_id"),
+    Column("version", serializers.IntegerField(), "packet_version"),
+    Column("status", PacketStatusField(), "packet_status"),
+)
+
+REVIEW = Output(
+    "ReviewSerializer",
+    Column("id", serializers.IntegerField()),
+    Column("cycle", serializers.IntegerField(help_text="The review cycle's id."), "cycle_id"),
+    Computed(
+        "cycle_label",
+        serializers.CharField(),
+        lambda row: f"Q{row['cycle__quarter']} {row['cycle__year']}",
+        reads=("cycle__year", "cycle__quarter"),
+    ),
+    Column("unit", serializers.IntegerField(help_text="The ownership unit's id."), "unit_id"),
+    Column("unit_name", serializers.CharField()),
+    Column(
+        "owner",
+        serializers.IntegerField(
+            allow_null=True, help_text="The unit's owner (person id) when the review was scheduled."
+        ),
+        "owner_id",
+    ),
+    Column("owner_name", serializers.CharField(allow_null=True), "owner__name"),
+    Column("scheduled_on", serializers.DateField(), convert=iso_date),
+    Column("position", serializers.IntegerField(help_text="Order within the day (0 first).")),
+    Column("status", ReviewStatusField()),
+    Column("closed_at", serializers.DateTimeField(allow_null=True), convert=iso_datetime),
+    Column(
+        "summary",
+        serializers.CharField(allow_blank=True, help_text="Notes taken in the meeting."),
+    ),
+    Nested(
+        "latest_packet",
+        PACKET_REF,
+        when="packet_id",
+        allow_null=True,
+        help_text="The newest packet version; null before the first is asked for.",
+    ),
+    Column(
+        "decisions",
+        serializers.IntegerField(help_text="How many decisions the review recorded."),
+        "n_decisions",
+    ),
+    Column(
+        "action_items",
+        serializers.IntegerField(help_text="How many action items it recorded."),
+        "n_actions",
+    ),
+    Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+)
+ReviewSerializer = REVIEW.serializer
 
 
 def review_rows(queryset: QuerySet[Review]) -> QuerySet:
@@ -235,64 +242,7 @@ def review_rows(queryset: QuerySet[Review]) -> QuerySet:
         packet_status=Subquery(latest.values("status")[:1]),
         n_decisions=_count(Decision, review_id=OuterRef("pk")),
         n_actions=_count(ActionItem, review_id=OuterRef("pk")),
-    ).values(*REVIEW_FIELDS)
-
-
-def review_representation(row: dict) -> dict:
-    packet = None
-    if row["packet_id"] is not None:
-        packet = {
-            "id": row["packet_id"],
-            "version": row["packet_version"],
-            "status": row["packet_status"],
-        }
-    return {
-        "id": row["id"],
-        "cycle": row["cycle_id"],
-        "cycle_label": f"Q{row['cycle__quarter']} {row['cycle__year']}",
-        "unit": row["unit_id"],
-        "unit_name": row["unit_name"],
-        "owner": row["owner_id"],
-        "owner_name": row["owner__name"],
-        "scheduled_on": _date(row["scheduled_on"]),
-        "position": row["position"],
-        "status": row["status"],
-        "closed_at": _dt(row["closed_at"]),
-        "summary": row["summary"],
-        "latest_packet": packet,
-        "decisions": row["n_decisions"],
-        "action_items": row["n_actions"],
-        "updated_at": _dt(row["updated_at"]),
-    }
-
-
-class PacketRefSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    version = serializers.IntegerField()
-    status = PacketStatusField()
-
-
-class ReviewSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    cycle = serializers.IntegerField(help_text="The review cycle's id.")
-    cycle_label = serializers.CharField()
-    unit = serializers.IntegerField(help_text="The ownership unit's id.")
-    unit_name = serializers.CharField()
-    owner = serializers.IntegerField(
-        allow_null=True, help_text="The unit's owner (person id) when the review was scheduled."
-    )
-    owner_name = serializers.CharField(allow_null=True)
-    scheduled_on = serializers.DateField()
-    position = serializers.IntegerField(help_text="Order within the day (0 first).")
-    status = ReviewStatusField()
-    closed_at = serializers.DateTimeField(allow_null=True)
-    summary = serializers.CharField(allow_blank=True, help_text="Notes taken in the meeting.")
-    latest_packet = PacketRefSerializer(
-        allow_null=True, help_text="The newest packet version; null before the first is asked for."
-    )
-    decisions = serializers.IntegerField(help_text="How many decisions the review recorded.")
-    action_items = serializers.IntegerField(help_text="How many action items it recorded.")
-    updated_at = serializers.DateTimeField()
+    ).values(*REVIEW.columns)
 
 
 class ReviewUpdateSerializer(serializers.Serializer):
@@ -307,114 +257,103 @@ class ReviewCloseSerializer(serializers.Serializer):
 
 # --- Packets -------------------------------------------------------------------------------------
 
-PACKET_FIELDS = (
-    "id",
-    "review_id",
-    "version",
-    "status",
-    "requested_at",
-    "generated_at",
-    "pdf_at",
-    "error",
-)
 PACKET_ORDER = ("review_id", "-version")
 
 
+def _packet_link(name: str):
+    """The packet's download URL, absolute when the call passes the request."""
+
+    def link(row: dict, context) -> str:
+        url = reverse(name, args=[row["id"]])
+        request = context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+    return link
+
+
+PACKET = Output(
+    "PacketSerializer",
+    Column("id", serializers.IntegerField()),
+    Column("review", serializers.IntegerField(help_text="The review's id."), "review_id"),
+    Column(
+        "version",
+        serializers.IntegerField(help_text="1 for the first packet; each regeneration adds one."),
+    ),
+    Column("status", PacketStatusField()),
+    Column("requested_at", serializers.DateTimeField(), convert=iso_datetime),
+    Column(
+        "generated_at",
+        serializers.DateTimeField(
+            allow_null=True, help_text="When the data was frozen and the HTML drawn."
+        ),
+        convert=iso_datetime,
+    ),
+    Computed(
+        "pdf_ready",
+        serializers.BooleanField(help_text="The PDF can be downloaded."),
+        lambda row: row["pdf_at"] is not None,
+        reads=("pdf_at",),
+    ),
+    Column(
+        "pdf_at",
+        serializers.DateTimeField(allow_null=True, help_text="When the PDF was printed."),
+        convert=iso_datetime,
+    ),
+    Column(
+        "error", serializers.CharField(allow_blank=True, help_text="Why a failed packet failed.")
+    ),
+    Contextual(
+        "html_url",
+        serializers.URLField(
+            help_text="The packet as HTML (409 `packet_not_ready` until `status` is `done`)."
+        ),
+        _packet_link("api-review-packet-html"),
+    ),
+    Contextual(
+        "pdf_url",
+        serializers.URLField(
+            help_text="The packet as PDF (409 `pdf_not_ready` until `pdf_ready`)."
+        ),
+        _packet_link("api-review-packet-pdf"),
+    ),
+)
+PacketSerializer = PACKET.serializer
+
+
 def packet_rows(queryset: QuerySet[Packet]) -> QuerySet:
-    return queryset.values(*PACKET_FIELDS)
-
-
-def packet_representation(row: dict, request=None) -> dict:
-    html = reverse("api-review-packet-html", args=[row["id"]])
-    pdf = reverse("api-review-packet-pdf", args=[row["id"]])
-    if request is not None:
-        html, pdf = request.build_absolute_uri(html), request.build_absolute_uri(pdf)
-    return {
-        "id": row["id"],
-        "review": row["review_id"],
-        "version": row["version"],
-        "status": row["status"],
-        "requested_at": _dt(row["requested_at"]),
-        "generated_at": _dt(row["generated_at"]),
-        "pdf_ready": row["pdf_at"] is not None,
-        "pdf_at": _dt(row["pdf_at"]),
-        "error": row["error"],
-        "html_url": html,
-        "pdf_url": pdf,
-    }
-
-
-class PacketSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    review = serializers.IntegerField(help_text="The review's id.")
-    version = serializers.IntegerField(
-        help_text="1 for the first packet; each regeneration adds one."
-    )
-    status = PacketStatusField()
-    requested_at = serializers.DateTimeField()
-    generated_at = serializers.DateTimeField(
-        allow_null=True, help_text="When the data was frozen and the HTML drawn."
-    )
-    pdf_ready = serializers.BooleanField(help_text="The PDF can be downloaded.")
-    pdf_at = serializers.DateTimeField(allow_null=True, help_text="When the PDF was printed.")
-    error = serializers.CharField(allow_blank=True, help_text="Why a failed packet failed.")
-    html_url = serializers.URLField(
-        help_text="The packet as HTML (409 `packet_not_ready` until `status` is `done`)."
-    )
-    pdf_url = serializers.URLField(
-        help_text="The packet as PDF (409 `pdf_not_ready` until `pdf_ready`)."
-    )
+    return queryset.values(*PACKET.columns)
 
 
 # --- Decisions -----------------------------------------------------------------------------------
 
-DECISION_FIELDS = (
-    "id",
-    "review_id",
-    "review__cycle_id",
-    "review__unit_id",
-    "unit_name",
-    "kind",
-    "rationale",
-    "decided_by__username",
-    "created_at",
-    "updated_at",
-)
 DECISION_ORDER = ("review_id", "created_at", "id")
+
+DECISION = Output(
+    "DecisionSerializer",
+    Column("id", serializers.IntegerField()),
+    Column("review", serializers.IntegerField(), "review_id"),
+    Column("cycle", serializers.IntegerField(), "review__cycle_id"),
+    Column(
+        "unit", serializers.IntegerField(help_text="The ownership unit's id."), "review__unit_id"
+    ),
+    Column("unit_name", serializers.CharField()),
+    Column("kind", DecisionKindField()),
+    Column("rationale", serializers.CharField()),
+    Column(
+        "decided_by",
+        serializers.CharField(allow_null=True, help_text="Username of the leader."),
+        "decided_by__username",
+    ),
+    Column("created_at", serializers.DateTimeField(), convert=iso_datetime),
+    Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+)
+DecisionSerializer = DECISION.serializer
 
 
 def decision_rows(queryset: QuerySet[Decision]) -> QuerySet:
     return queryset.annotate(
         unit_name=Coalesce("review__unit__cluster__name", "review__unit__product__name")
-    ).values(*DECISION_FIELDS)
-
-
-def decision_representation(row: dict) -> dict:
-    return {
-        "id": row["id"],
-        "review": row["review_id"],
-        "cycle": row["review__cycle_id"],
-        "unit": row["review__unit_id"],
-        "unit_name": row["unit_name"],
-        "kind": row["kind"],
-        "rationale": row["rationale"],
-        "decided_by": row["decided_by__username"],
-        "created_at": _dt(row["created_at"]),
-        "updated_at": _dt(row["updated_at"]),
-    }
-
-
-class DecisionSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    review = serializers.IntegerField()
-    cycle = serializers.IntegerField()
-    unit = serializers.IntegerField(help_text="The ownership unit's id.")
-    unit_name = serializers.CharField()
-    kind = DecisionKindField()
-    rationale = serializers.CharField()
-    decided_by = serializers.CharField(allow_null=True, help_text="Username of the leader.")
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    ).values(*DECISION.columns)
 
 
 class IdRefField(serializers.IntegerField):
@@ -460,87 +399,66 @@ class DecisionInputSerializer(serializers.Serializer):
 
 # --- Action items --------------------------------------------------------------------------------
 
-ACTION_FIELDS = (
-    "id",
-    "review_id",
-    "review__cycle_id",
-    "review__unit_id",
-    "review__status",
-    "unit_name",
-    "title",
-    "owner_id",
-    "owner__name",
-    "due_on",
-    "done",
-    "done_at",
-    "backlog_item_id",
-    "backlog_item__status",
-    "created_at",
-    "updated_at",
-)
 ACTION_ORDER = ("review_id", "created_at", "id")
+
+ACTION_ITEM = Output(
+    "ActionItemSerializer",
+    Column("id", serializers.IntegerField()),
+    Column("review", serializers.IntegerField(), "review_id"),
+    Column("cycle", serializers.IntegerField(), "review__cycle_id"),
+    Column(
+        "unit", serializers.IntegerField(help_text="The ownership unit's id."), "review__unit_id"
+    ),
+    Column("unit_name", serializers.CharField()),
+    Column("title", serializers.CharField()),
+    Column(
+        "owner",
+        serializers.IntegerField(allow_null=True, help_text="Who does it (person id)."),
+        "owner_id",
+    ),
+    Column("owner_name", serializers.CharField(allow_null=True), "owner__name"),
+    Column("due_on", serializers.DateField(allow_null=True), convert=iso_date),
+    Column("done", serializers.BooleanField(help_text="Marked done by hand.")),
+    Column("done_at", serializers.DateTimeField(allow_null=True), convert=iso_datetime),
+    Column(
+        "backlog_item",
+        serializers.IntegerField(
+            allow_null=True, help_text="The backlog item it became (id), if any."
+        ),
+        "backlog_item_id",
+    ),
+    Column(
+        "backlog_item_status",
+        serializers.CharField(allow_null=True, help_text="That backlog item's status."),
+        "backlog_item__status",
+    ),
+    Computed(
+        "followed_through",
+        serializers.BooleanField(help_text="Done by hand, or its backlog item is done."),
+        lambda row: row["done"] or row["backlog_item__status"] == "done",
+        reads=("done", "backlog_item__status"),
+    ),
+    Computed(
+        "locked",
+        serializers.BooleanField(help_text="Its review is closed: only `done` can still change."),
+        lambda row: row["review__status"] == ReviewStatus.CLOSED,
+        reads=("review__status",),
+    ),
+    Column("created_at", serializers.DateTimeField(), convert=iso_datetime),
+    Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+)
+ActionItemSerializer = ACTION_ITEM.serializer
 
 
 def action_item_rows(queryset: QuerySet[ActionItem]) -> QuerySet:
     return queryset.annotate(
         unit_name=Coalesce("review__unit__cluster__name", "review__unit__product__name")
-    ).values(*ACTION_FIELDS)
+    ).values(*ACTION_ITEM.columns)
 
 
 def followed_through() -> Q:
     """Done by hand, or through the backlog item it became (same rule as ActionItem.is_done)."""
     return Q(done=True) | Q(backlog_item__status="done")
-
-
-def action_item_representation(row: dict) -> dict:
-    backlog_status = row["backlog_item__status"]
-    return {
-        "id": row["id"],
-        "review": row["review_id"],
-        "cycle": row["review__cycle_id"],
-        "unit": row["review__unit_id"],
-        "unit_name": row["unit_name"],
-        "title": row["title"],
-        "owner": row["owner_id"],
-        "owner_name": row["owner__name"],
-        "due_on": _date(row["due_on"]),
-        "done": row["done"],
-        "done_at": _dt(row["done_at"]),
-        "backlog_item": row["backlog_item_id"],
-        "backlog_item_status": backlog_status,
-        "followed_through": row["done"] or backlog_status == "done",
-        "locked": row["review__status"] == ReviewStatus.CLOSED,
-        "created_at": _dt(row["created_at"]),
-        "updated_at": _dt(row["updated_at"]),
-    }
-
-
-class ActionItemSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    review = serializers.IntegerField()
-    cycle = serializers.IntegerField()
-    unit = serializers.IntegerField(help_text="The ownership unit's id.")
-    unit_name = serializers.CharField()
-    title = serializers.CharField()
-    owner = serializers.IntegerField(allow_null=True, help_text="Who does it (person id).")
-    owner_name = serializers.CharField(allow_null=True)
-    due_on = serializers.DateField(allow_null=True)
-    done = serializers.BooleanField(help_text="Marked done by hand.")
-    done_at = serializers.DateTimeField(allow_null=True)
-    backlog_item = serializers.IntegerField(
-        allow_null=True, help_text="The backlog item it became (id), if any."
-    )
-    backlog_item_status = serializers.CharField(
-        allow_null=True, help_text="That backlog item's status."
-    )
-    followed_through = serializers.BooleanField(
-        help_text="Done by hand, or its backlog item is done."
-    )
-    locked = serializers.BooleanField(
-        help_text="Its review is closed: only `done` can still change."
-    )
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
 
 
 class ActionItemInputSerializer(serializers.Serializer):

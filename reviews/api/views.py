@@ -7,20 +7,19 @@ service in reviews/services.py, which holds the rules (who may, and a closed rev
 
 from __future__ import annotations
 
-import django_filters
 from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import renderers, status, viewsets
+from rest_framework import renderers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portfolio.api.serializers import ErrorSerializer
-from portfolio.api.views import RENDERERS, JSONRenderer, errors_for
+from portfolio.api.views import JSONRenderer, RowsViewSet, errors_for
 from portfolio.errors import RuleViolation
 from portfolio.permissions import require_leader
 from products.permissions import require_unit_editor
@@ -33,10 +32,15 @@ from reviews.api.filters import (
     ReviewFilterSet,
 )
 from reviews.api.serializers import (
+    ACTION_ITEM,
     ACTION_ORDER,
     CYCLE_ORDER,
+    DECISION,
     DECISION_ORDER,
+    PACKET,
     PACKET_ORDER,
+    REVIEW,
+    REVIEW_CYCLE,
     REVIEW_ORDER,
     ActionItemInputSerializer,
     ActionItemSerializer,
@@ -53,58 +57,13 @@ from reviews.api.serializers import (
     ScheduleResultSerializer,
     ToBacklogInputSerializer,
     ToBacklogResultSerializer,
-    action_item_representation,
     action_item_rows,
-    cycle_representation,
     cycle_rows,
-    decision_representation,
     decision_rows,
-    packet_representation,
     packet_rows,
-    review_representation,
     review_rows,
 )
 from reviews.models import ActionItem, Decision, Packet, PacketStatus, Review, ReviewCycle
-
-ID = r"[0-9]{1,18}"
-FILTERS = [django_filters.rest_framework.DjangoFilterBackend]
-
-
-class RowsViewSet(viewsets.GenericViewSet):
-    """List and read from values() rows: `rows(queryset)` and `represent(row)` make the body.
-
-    Writes are each viewset's own `create` / `partial_update` / `destroy` calling a service.
-    """
-
-    renderer_classes = RENDERERS
-    filter_backends = FILTERS
-    lookup_value_regex = ID
-    order: tuple[str, ...] = ()
-
-    def rows(self, queryset: QuerySet) -> QuerySet:
-        raise NotImplementedError
-
-    def represent(self, row: dict) -> dict:
-        raise NotImplementedError
-
-    def body(self, pk: int) -> dict:
-        rows = list(self.rows(self.get_queryset().filter(pk=pk)))
-        if not rows:
-            raise Http404
-        return self.represent(rows[0])
-
-    def list(self, request: Request, *args, **kwargs) -> Response:
-        rows = self.rows(self.filter_queryset(self.get_queryset()).order_by(*self.order))
-        page = self.paginate_queryset(rows)
-        assert page is not None  # a list view always has a paginator
-        return self.get_paginated_response([self.represent(row) for row in page])
-
-    def retrieve(self, request: Request, pk=None) -> Response:
-        return Response(self.body(pk))
-
-    def answer(self, pk: int, code: int = status.HTTP_200_OK, **headers) -> Response:
-        return Response(self.body(pk), status=code, headers=headers or None)
-
 
 # --- Cycles --------------------------------------------------------------------------------------
 
@@ -143,6 +102,7 @@ class ReviewCycleViewSet(RowsViewSet):
     queryset = ReviewCycle.objects.all()
     serializer_class = ReviewCycleSerializer
     filterset_class = ReviewCycleFilterSet
+    output = REVIEW_CYCLE
     order = CYCLE_ORDER
 
     def get_queryset(self) -> QuerySet[ReviewCycle]:
@@ -150,9 +110,6 @@ class ReviewCycleViewSet(RowsViewSet):
 
     def rows(self, queryset):
         return cycle_rows(queryset)
-
-    def represent(self, row):
-        return cycle_representation(row)
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         require_leader(request.user, "schedule quarterly reviews")
@@ -240,6 +197,7 @@ class ReviewViewSet(RowsViewSet):
     queryset = Review.objects.all()
     serializer_class = ReviewSerializer
     filterset_class = ReviewFilterSet
+    output = REVIEW
     order = REVIEW_ORDER
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -248,9 +206,6 @@ class ReviewViewSet(RowsViewSet):
 
     def rows(self, queryset):
         return review_rows(queryset)
-
-    def represent(self, row):
-        return review_representation(row)
 
     def partial_update(self, request: Request, pk=None) -> Response:
         review = self.get_object()
@@ -301,7 +256,7 @@ class ReviewViewSet(RowsViewSet):
         row = packet_rows(Packet.objects.filter(pk=packet.pk)).get()
         location = reverse("api-review-packet-detail", args=[packet.pk])
         return Response(
-            packet_representation(row, request),
+            PACKET.one(row, request=request),
             status=status.HTTP_202_ACCEPTED,
             headers={"Location": location},
         )
@@ -363,6 +318,7 @@ class PacketViewSet(RowsViewSet):
     queryset = Packet.objects.all()
     serializer_class = PacketSerializer
     filterset_class = PacketFilterSet
+    output = PACKET
     order = PACKET_ORDER
 
     def get_queryset(self) -> QuerySet[Packet]:
@@ -372,8 +328,8 @@ class PacketViewSet(RowsViewSet):
     def rows(self, queryset):
         return packet_rows(queryset)
 
-    def represent(self, row):
-        return packet_representation(row, self.request)
+    def row_context(self):
+        return {"request": self.request}
 
     def handle_exception(self, exc):
         # The downloads negotiate PDF or HTML; their errors are the API's one JSON body.
@@ -478,6 +434,7 @@ class DecisionViewSet(RowsViewSet):
     queryset = Decision.objects.all()
     serializer_class = DecisionSerializer
     filterset_class = DecisionFilterSet
+    output = DECISION
     order = DECISION_ORDER
     http_method_names = ["get", "post", "delete", "head", "options"]
 
@@ -487,9 +444,6 @@ class DecisionViewSet(RowsViewSet):
 
     def rows(self, queryset):
         return decision_rows(queryset)
-
-    def represent(self, row):
-        return decision_representation(row)
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         require_leader(request.user, "record review decisions")
@@ -540,6 +494,7 @@ class ActionItemViewSet(RowsViewSet):
     queryset = ActionItem.objects.all()
     serializer_class = ActionItemSerializer
     filterset_class = ActionItemFilterSet
+    output = ACTION_ITEM
     order = ACTION_ORDER
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
@@ -552,9 +507,6 @@ class ActionItemViewSet(RowsViewSet):
 
     def rows(self, queryset):
         return action_item_rows(queryset)
-
-    def represent(self, row):
-        return action_item_representation(row)
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = ActionItemInputSerializer(data=request.data)

@@ -1,0 +1,253 @@
+"""A resource's output, written once: the row bodies and the OpenAPI schema come from it.
+
+The API answers lists and single objects from values() rows (one query for a page, no model
+instances). A resource declares its output as an `Output`: its fields in answer order, each
+with its output name, where its value comes from in the row, how the value is converted and
+its schema field (with its help text). From that one declaration come:
+
+- `Output.columns`: the columns to pass to `.values(...)`;
+- `Output.one(row)` and `Output.many(rows)`: the JSON bodies;
+- `Output.serializer`: the schema-only Serializer class drf-spectacular documents, named as
+  the declaration says, so the OpenAPI component keeps its name.
+
+    DECISION = Output(
+        "DecisionSerializer",
+        Column("id", serializers.IntegerField()),
+        Column("unit", serializers.IntegerField(help_text="The unit's id."), "review__unit_id"),
+        Computed("label", serializers.CharField(), lambda row: ..., reads=("kind",)),
+        Column("created_at", serializers.DateTimeField(), convert=iso_datetime),
+    )
+    DECISION.many(queryset.values(*DECISION.columns))
+
+Where a value comes from:
+
+- `Column`: a values() column, as it is or converted (`convert`);
+- `Computed`: a function of the whole row (`reads` names the columns it needs);
+- `Contextual`: a function of the row and of what the call passes (`many(rows, now=...)`:
+  the clock, the currency, the request for absolute links);
+- `Nested`: an object of its own (another `Output`) made from the same row;
+- `Attached`: a key the code adds to each row after the query (relations read for a whole
+  page in one more query); it is not a column.
+
+Bodies are built by one dict comprehension over a (name, key, convert) list made once per
+declaration: about a microsecond a row more than a hand-written dict literal (the converters,
+DRF's datetime formatting above all, cost the same either way).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from typing import Any
+
+from rest_framework import serializers
+
+Row = Mapping[str, Any]
+# (output name, row key or None, function or None): row[key], function(row[key]), or
+# function(row) when the key is None. Loosely typed: the body's one comprehension reads it.
+Entry = tuple[str, Any, Any]
+
+_DATETIME = serializers.DateTimeField()
+
+
+def iso_datetime(value: dt.datetime | None) -> str | None:
+    """A datetime as DRF writes one (ISO 8601 in the current time zone); None stays None."""
+    return _DATETIME.to_representation(value) if value is not None else None
+
+
+def iso_date(value: dt.date | None) -> str | None:
+    """A date as ISO 8601 ("2026-07-01"), as DRF writes one; None stays None."""
+    return value.isoformat() if value is not None else None
+
+
+class OutField:
+    """One field of an output: its name in the body and its schema field."""
+
+    def __init__(self, name: str, schema: serializers.Field):
+        self.name = name
+        self.schema = schema
+
+    def selects(self) -> tuple[str, ...]:
+        """The values() columns the field reads."""
+        return ()
+
+    def entry(self) -> Entry:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+class Column(OutField):
+    """The value of a values() column (`source`, by default the field's name), converted by
+    `convert` if one is given (a converter gets None for a NULL)."""
+
+    def __init__(
+        self,
+        name: str,
+        schema: serializers.Field,
+        source: str | None = None,
+        *,
+        convert: Callable[[Any], Any] | None = None,
+    ):
+        super().__init__(name, schema)
+        self.source = source or name
+        self.convert = convert
+
+    def selects(self) -> tuple[str, ...]:
+        return (self.source,)
+
+    def entry(self) -> Entry:
+        return (self.name, self.source, self.convert)
+
+
+class Attached(Column):
+    """A key added to each row after the query (for a page at once); not selected."""
+
+    def selects(self) -> tuple[str, ...]:
+        return ()
+
+
+class Computed(OutField):
+    """`function(row)`: a value made from several columns; `reads` names them."""
+
+    def __init__(
+        self,
+        name: str,
+        schema: serializers.Field,
+        function: Callable[[Row], Any],
+        *,
+        reads: Iterable[str] = (),
+    ):
+        super().__init__(name, schema)
+        self.function: Callable[..., Any] = function
+        self.reads = tuple(reads)
+
+    def selects(self) -> tuple[str, ...]:
+        return self.reads
+
+    def entry(self) -> Entry:
+        return (self.name, None, self.function)
+
+
+class Contextual(Computed):
+    """`function(row, context)`: a value that also needs what the call passes (the clock, the
+    currency, the request), as keywords of `Output.one` / `Output.many`. The function takes
+    the mapping of those keywords as its parameter named `context`."""
+
+    def __init__(
+        self,
+        name: str,
+        schema: serializers.Field,
+        function: Callable[..., Any],
+        *,
+        reads: Iterable[str] = (),
+    ):
+        super().__init__(name, schema, function, reads=reads)
+
+    def bound(self, context: Mapping[str, Any]) -> Entry:
+        return (self.name, None, partial(self.function, context=context))
+
+
+class Nested(OutField):
+    """An object of its own, made by `output` from the same row; null when the column `when`
+    is NULL. Keywords go to its schema serializer (`allow_null`, `help_text`)."""
+
+    def __init__(self, name: str, output: Output, *, when: str | None = None, **schema: Any):
+        if output.contextual:
+            raise ValueError(f"{name}: a nested output cannot need a context")
+        super().__init__(name, output.serializer(**schema))
+        self.output = output
+        self.when = when
+
+    def selects(self) -> tuple[str, ...]:
+        return (*self.output.columns, *((self.when,) if self.when else ()))
+
+    def entry(self) -> Entry:
+        one, when = self.output.one, self.when
+        if when is None:
+            return (self.name, None, one)
+        return (self.name, None, lambda row: one(row) if row[when] is not None else None)
+
+
+class Output:
+    """A resource's output fields, in answer order; see the module docstring."""
+
+    def __init__(self, serializer_name: str, *fields: OutField, doc: str | None = None):
+        names = [f.name for f in fields]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{serializer_name}: a field name is used twice: {names}")
+        self.fields = fields
+        self.columns: tuple[str, ...] = tuple(dict.fromkeys(c for f in fields for c in f.selects()))
+        self.contextual = any(isinstance(f, Contextual) for f in fields)
+        self._spec: list[Entry] = [
+            (f.name, None, None) if isinstance(f, Contextual) else f.entry() for f in fields
+        ]
+        self.serializer: type[serializers.Serializer] = _schema(
+            serializer_name, fields, doc, _caller_module(), self.one
+        )
+
+    def _bound(self, context: Mapping[str, Any]) -> list[Entry]:
+        if not self.contextual:
+            return self._spec
+        return [
+            f.bound(context) if isinstance(f, Contextual) else entry
+            for f, entry in zip(self.fields, self._spec, strict=True)
+        ]
+
+    def one(self, row: Row, **context: Any) -> dict[str, Any]:
+        """The body of one row."""
+        spec = self._bound(context)
+        return {
+            name: row[key] if convert is None else convert(row[key]) if key else convert(row)
+            for name, key, convert in spec
+        }
+
+    def many(self, rows: Iterable[Row], **context: Any) -> list[dict[str, Any]]:
+        """The bodies of rows, in their order."""
+        spec = self._bound(context)
+        return [
+            {
+                name: row[key] if convert is None else convert(row[key]) if key else convert(row)
+                for name, key, convert in spec
+            }
+            for row in rows
+        ]
+
+    def __repr__(self) -> str:
+        return f"Output({self.serializer.__name__!r}, {', '.join(map(repr, self.fields))})"
+
+
+def _schema(
+    name: str,
+    fields: tuple[OutField, ...],
+    doc: str | None,
+    module: str,
+    one: Callable[..., dict[str, Any]],
+) -> type[serializers.Serializer]:
+    """The read-only Serializer drf-spectacular documents: the fields in declaration order.
+
+    Given a row as its instance it answers `one(row)` (the serializer's context is the call's
+    context), so the browsable API can show a body made from a row.
+    """
+
+    def to_representation(self, row: Row) -> dict[str, Any]:
+        return one(row, **self.context)
+
+    declared = {f.name: f.schema for f in fields}
+    attrs = {"__doc__": doc, "__module__": module, "to_representation": to_representation}
+    cls: Any = type(name, (serializers.Serializer,), {**attrs, **declared})
+    # DRF orders declared fields by when each field object was made; the answer's order rules.
+    cls._declared_fields = declared
+    return cls
+
+
+def _caller_module() -> str:
+    """The module declaring the output (as collections.namedtuple finds it), so the schema
+    class says where it was written."""
+    try:
+        return sys._getframe(2).f_globals.get("__name__", __name__)
+    except (AttributeError, ValueError):
+        return __name__
