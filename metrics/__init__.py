@@ -1,1 +1,1 @@
-"""Filled by a later issue; see README 'Roadmap'."""
+"""Metrics: a product's few measures, their readings, targets and status (green/amber/red)."""

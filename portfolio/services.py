@@ -1,10 +1,12 @@
-"""Writes on people, teams, clusters and the portfolio settings."""
+"""Kernel writes: the portfolio settings and a user's API token."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 
 from portfolio.models import PortfolioSettings
 from portfolio.permissions import AnyUser, require_leader
@@ -22,3 +24,10 @@ def portfolio_settings_update(*, actor: AnyUser, **changes: Any) -> PortfolioSet
     obj._history_user = actor
     obj.save()
     return obj
+
+
+@transaction.atomic
+def api_token_rotate(*, user: User) -> Token:
+    """Replace the user's API token: the old one stops working the moment this commits."""
+    Token.objects.filter(user=user).delete()
+    return Token.objects.create(user=user)

@@ -1,1 +1,2 @@
-"""Filled by a later issue; see README 'Roadmap'."""
+"""Reviews: quarterly review cycles, each product's review, its packet (HTML and PDF),
+decisions and action items."""

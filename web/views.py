@@ -84,8 +84,7 @@ def api_token(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert user.is_authenticated  # LoginRequiredMiddleware: no page without a login
     if request.method == "POST":
-        Token.objects.filter(user=user).delete()
-        Token.objects.create(user=user)
+        services.api_token_rotate(user=user)
         messages.success(request, "A new API token was made; the old one no longer works.")
         return redirect("api-token")
     token = Token.objects.filter(user=user).first()
