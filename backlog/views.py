@@ -28,9 +28,9 @@ from backlog.forms import (
 )
 from backlog.models import OPEN_STATUSES, BacklogItem
 from metrics.selectors import unit_health_subquery
-from portfolio.errors import DomainError, StaleVersion
-from portfolio.htmx import add_domain_error, render_page, wants_partial
-from portfolio.pages import GET_POST, post_data
+from portfolio.errors import StaleVersion
+from portfolio.htmx import render_page, wants_partial
+from portfolio.pages import GET_POST, post_data, submit_form
 from products.models import OwnershipUnit, Product
 from products.permissions import can_edit_unit
 
@@ -204,17 +204,15 @@ def backlog_item_create(request: HttpRequest, unit_id: int) -> HttpResponse:
     _require_editor(request, unit)
     components = _components(unit)
     form = _create_form(request.POST, components)
-    status = 400
-    if form.is_valid():
-        try:
-            services.backlog_item_create(actor=request.user, **form.service_kwargs())
-        except DomainError as exc:
-            status = add_domain_error(form, exc)
-        else:
-            if not wants_partial(request):
-                return _back_to_list(request, unit.pk)
-            form = _create_form(None, components)
-            status = 200
+    _, status = submit_form(
+        request,
+        form,
+        lambda f: services.backlog_item_create(actor=request.user, **f.service_kwargs()),
+    )
+    if status == 200:
+        if not wants_partial(request):
+            return _back_to_list(request, unit.pk)
+        form = _create_form(None, components)
     if not wants_partial(request):
         return _detail_page(request, unit, create_form=form, status=status)
     # The form (fresh, or with its errors) plus the list, swapped out of band.
@@ -260,13 +258,15 @@ def backlog_item_edit(request: HttpRequest, item_id: int) -> HttpResponse:
     form = _edit_form(post_data(request), item, components)
     if request.method == "GET":
         return _edit_page(request, item, form)
-    if not form.is_valid():
-        return _edit_page(request, item, form, status=400)
-    kwargs = form.service_kwargs()
-    try:
+
+    def write(f):
+        kwargs = f.service_kwargs()
         services.backlog_item_update(
             actor=request.user, item=item, version=kwargs["version"], **kwargs["changes"]
         )
+
+    try:
+        _, status = submit_form(request, form, write, passes=(StaleVersion,))
     except StaleVersion as exc:
         stored = BacklogItem.objects.select_related(
             "product", "unit__cluster", "unit__product"
@@ -275,11 +275,11 @@ def backlog_item_edit(request: HttpRequest, item_id: int) -> HttpResponse:
         data["version"] = str(stored.version)  # re-applying means: mine over what is stored now
         retry = _edit_form(data, stored, components)
         retry.is_valid()
-        conflict = _conflict(exc, kwargs["changes"], stored)
+        conflict = _conflict(exc, form.service_kwargs()["changes"], stored)
         # 409, not 412: htmx swaps 409 answers into the row, so the person sees both versions.
         return _edit_page(request, stored, retry, status=409, conflict=conflict)
-    except DomainError as exc:
-        return _edit_page(request, item, form, status=add_domain_error(form, exc))
+    if status != 200:
+        return _edit_page(request, item, form, status=status)
     if wants_partial(request):
         return _row(request, item)
     return _back_to_list(request, item.unit_id)
@@ -302,22 +302,21 @@ def backlog_item_move(request: HttpRequest, item_id: int) -> HttpResponse:
     """Move one item: before=<id>, after=<id> or position=<n|top|bottom>."""
     item = _editable_item(request, item_id)
     form = BacklogMoveForm(request.POST)
-    status = 400
-    if form.is_valid():
-        data = form.cleaned_data
+
+    def write(f):
+        data = f.cleaned_data
         # The service loads the anchor itself (and says so if it is not in this backlog).
         anchors = {k: BacklogItem(pk=data[k]) for k in ("before", "after") if data.get(k)}
-        try:
-            services.backlog_item_move(
-                actor=request.user, item=item, position=data.get("position"), **anchors
-            )
-        except DomainError as exc:
-            status = add_domain_error(form, exc)
-        else:
-            if wants_partial(request):
-                return _render_list(request, item.unit)
-            return _back_to_list(request, item.unit_id)
-    return _form_errors(request, form, status)
+        services.backlog_item_move(
+            actor=request.user, item=item, position=data.get("position"), **anchors
+        )
+
+    _, status = submit_form(request, form, write)
+    if status != 200:
+        return _form_errors(request, form, status)
+    if wants_partial(request):
+        return _render_list(request, item.unit)
+    return _back_to_list(request, item.unit_id)
 
 
 def _form_errors(request: HttpRequest, form, status: int) -> HttpResponse:
@@ -333,18 +332,17 @@ def backlog_bulk(request: HttpRequest, unit_id: int) -> HttpResponse:
     _require_editor(request, unit)
     components = _components(unit)
     form = BacklogBulkForm(request.POST, components=components)
-    status = 400
-    if form.is_valid():
+
+    def write(f):
         # The service loads the selection and refuses ids outside this backlog.
-        items = [BacklogItem(pk=i) for i in dict.fromkeys(form.cleaned_data["items"])]
-        try:
-            services.backlog_items_bulk_update(
-                actor=request.user, unit=unit, items=items, **form.service_kwargs()
-            )
-        except DomainError as exc:
-            status = add_domain_error(form, exc)
-        else:
-            if wants_partial(request):
-                return _render_list(request, unit, components)
-            return _back_to_list(request, unit.pk)
-    return _form_errors(request, form, status)
+        items = [BacklogItem(pk=i) for i in dict.fromkeys(f.cleaned_data["items"])]
+        services.backlog_items_bulk_update(
+            actor=request.user, unit=unit, items=items, **f.service_kwargs()
+        )
+
+    _, status = submit_form(request, form, write)
+    if status != 200:
+        return _form_errors(request, form, status)
+    if wants_partial(request):
+        return _render_list(request, unit, components)
+    return _back_to_list(request, unit.pk)

@@ -470,12 +470,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _act(request: HttpRequest, pk: int, service) -> HttpResponse:
     req = get_object_or_404(InvestmentRequest.objects.visible_to(request.user), pk=pk)
-    try:
-        done = service(actor=request.user, request=req)
-    except DomainError as exc:
-        fresh = get_object_or_404(_requests(request.user), pk=pk)
-        context = _detail_context(request, fresh, error=exc)
-        return render(request, DETAIL, context, status=exc.status_code)
+    done = service(actor=request.user, request=req)  # a refusal is the middleware's to show
     outcome = _outcome(done, PortfolioSettings.load().currency)
     if done.status == RequestStatus.WITHDRAWN:
         messages.info(request, "Request withdrawn.")

@@ -33,8 +33,7 @@ from metrics.selectors import (
 )
 from metrics.status import settings_multiple, status_from_severity
 from metrics.templatetags.metric_tags import explain
-from portfolio.errors import DomainError
-from portfolio.htmx import add_domain_error, redirect_after_post, render_page, wants_partial
+from portfolio.htmx import redirect_after_post, render_page, wants_partial
 from portfolio.pages import GET_POST, form_page, post_data, submit_form
 from products.models import Product
 from products.permissions import can_edit_unit
@@ -229,12 +228,13 @@ def reading_create(request: HttpRequest, pk: int) -> HttpResponse:
     _require_editor(request, metric.product)
     key = _range(request.POST) or DEFAULT_RANGE
     form = ReadingForm(request.POST)
-    if not form.is_valid():
-        return _live(request, pk, key, form=form, status=400)
-    try:
-        services.reading_record(actor=request.user, metric=metric, **form.cleaned_data)
-    except DomainError as exc:
-        return _live(request, pk, key, form=form, status=add_domain_error(form, exc))
+    _, status = submit_form(
+        request,
+        form,
+        lambda f: services.reading_record(actor=request.user, metric=metric, **f.cleaned_data),
+    )
+    if status != 200:
+        return _live(request, pk, key, form=form, status=status)
     if not wants_partial(request):
         messages.success(request, "Reading recorded.")
         return redirect(metric.get_absolute_url())
@@ -336,21 +336,19 @@ def upload_example(request: HttpRequest) -> HttpResponse:
 def readings_upload(request: HttpRequest) -> HttpResponse:
     """Upload readings as CSV; the answer is a line-by-line report. A bad file stores nothing."""
     form = UploadForm(post_data(request), request.FILES or None)
-    report, problem, status = None, "", 200
-    if request.method == "POST":
+    # Refused (Forbidden: a metric of someone else's product): the reason lands on the form.
+    report, status = submit_form(
+        request,
+        form,
+        lambda f: services.readings_import_csv(
+            actor=request.user, data=f.cleaned_data["file"].read()
+        ),
+    )
+    if report is not None and not report.ok:
         status = 400
-        if form.is_valid():
-            try:
-                data = form.cleaned_data["file"].read()
-                report = services.readings_import_csv(actor=request.user, data=data)
-            except DomainError as exc:  # Forbidden: a metric of someone else's product
-                problem, status = exc.message, exc.status_code
-            else:
-                status = 200 if report.ok else 400
     context = {
         "form": form,
         "report": report,
-        "problem": problem,
         "example_url": reverse("metrics-upload-example"),
     }
     return render_page(request, "metrics/upload.html", context, partial="result", status=status)

@@ -73,18 +73,33 @@ def _display(model_field, value):
     return value
 
 
-def submit_form(request: HttpRequest, form, write) -> tuple[Any, int]:
+def submit_form(
+    request: HttpRequest,
+    form,
+    write,
+    *,
+    validate: bool = True,
+    passes: tuple[type[DomainError], ...] = (),
+) -> tuple[Any, int]:
     """Validate a bound form and run `write(form)` (a service call).
 
     Returns (result, 200) on success, or (None, status) with the errors on the form:
-    400 for invalid input, or the domain error's own status (400/403/409).
+    400 for invalid input, or the domain error's own status (400/403/409/412).
+
+    This is the one place a page maps a service's refusal onto a form; a refusal with no form
+    to show it on is left to portfolio.middleware.DomainErrorMiddleware. `validate=False` is
+    for a button without input of its own (remove, mark done): `form` is the unbound form shown
+    beside the list, and a refusal lands there. `passes` are errors the caller answers itself
+    (a stale edit is shown beside the stored version, not as a form error).
     """
     if request.method != "POST":
         return None, 200
-    if not form.is_valid():
+    if validate and not form.is_valid():
         return None, 400
     try:
         return write(form), 200
+    except passes:
+        raise
     except DomainError as exc:
         return None, add_domain_error(form, exc)
 

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from portfolio.errors import DomainError, ValidationFailed
+from portfolio.errors import ValidationFailed
 from portfolio.htmx import redirect_after_post, render_page
 from portfolio.pages import (
     GET_POST,
@@ -157,13 +157,7 @@ def product_transition(request: HttpRequest, slug: str) -> HttpResponse:
 def product_plan_done(request: HttpRequest, slug: str) -> HttpResponse:
     """Mark the migration plan done, which opens the way to 'retired'."""
     product = _editable_product(request, slug)
-    try:
-        services.migration_plan_mark_done(actor=request.user, product=product)
-    except DomainError as exc:
-        context = {"error": exc, "back_url": product.get_absolute_url()}
-        return render_page(
-            request, "htmx/domain_error.html", context, partial="error", status=exc.status_code
-        )
+    services.migration_plan_mark_done(actor=request.user, product=product)
     messages.success(request, f"The migration plan of {product.name} is marked done.")
     return redirect_after_post(request, product.get_absolute_url())
 

@@ -22,8 +22,7 @@ from django.utils.text import slugify
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from portfolio.errors import DomainError
-from portfolio.htmx import add_domain_error, redirect_after_post, render_page, wants_partial
+from portfolio.htmx import redirect_after_post, render_page, wants_partial
 from portfolio.pages import require_leader_page, submit_form
 from portfolio.permissions import is_leader
 from products.permissions import can_edit_unit
@@ -79,13 +78,6 @@ def _require_unit_editor(request: HttpRequest, review: Review) -> None:
         raise PermissionDenied(
             f"Only the owner of {review.unit.name} or a portfolio leader can do this."
         )
-
-
-def _error_page(request: HttpRequest, exc: DomainError, back_url: str) -> HttpResponse:
-    context = {"error": exc, "back_url": back_url}
-    return render_page(
-        request, "htmx/domain_error.html", context, partial="error", status=exc.status_code
-    )
 
 
 # --- cycles --------------------------------------------------------------------------------------
@@ -214,10 +206,7 @@ def cycle_generate_packets(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue a packet for every open review that has none (leaders); htmx gets the progress."""
     require_leader_page(request)
     cycle = _cycle(request, pk)
-    try:
-        fan = services.cycle_generate_packets(actor=request.user, cycle=cycle)
-    except DomainError as exc:
-        return _error_page(request, exc, cycle.get_absolute_url())
+    fan = services.cycle_generate_packets(actor=request.user, cycle=cycle)
     if wants_partial(request):
         context = {
             "cycle": cycle,
@@ -249,10 +238,7 @@ def cycle_progress(request: HttpRequest, pk: int) -> HttpResponse:
 def cycle_close(request: HttpRequest, pk: int) -> HttpResponse:
     require_leader_page(request)
     cycle = _cycle(request, pk)
-    try:
-        services.cycle_close(actor=request.user, cycle=cycle)
-    except DomainError as exc:
-        return _error_page(request, exc, cycle.get_absolute_url())
+    services.cycle_close(actor=request.user, cycle=cycle)
     messages.success(request, f"{cycle.label} is closed.")
     return redirect_after_post(request, cycle.get_absolute_url())
 
@@ -308,10 +294,7 @@ def packet_request(request: HttpRequest, pk: int) -> HttpResponse:
     """A new version of the packet (leaders or the unit's owner); older versions stay."""
     review = _review(request, pk)
     _require_unit_editor(request, review)
-    try:
-        services.packet_request(actor=request.user, review=review)
-    except DomainError as exc:
-        return _error_page(request, exc, review.get_absolute_url())
+    services.packet_request(actor=request.user, review=review)
     if wants_partial(request):
         return _review_page(request, review)
     messages.info(request, "A new packet version is being prepared.")
@@ -364,22 +347,16 @@ def decision_delete(request: HttpRequest, pk: int) -> HttpResponse:
     decision = get_object_or_404(decisions, pk=pk)
     review = _review(request, decision.review_id)
     require_leader_page(request)
-    status = 200
+    # A refusal (the review is closed) is shown above the decision form, beside the list.
     form = DecisionForm(review=review)
-    try:
-        services.decision_delete(actor=request.user, decision=decision)
-    except DomainError as exc:
-        form = DecisionForm({}, review=review)
-        form.is_valid()
-        status = _add_error(form, exc)
+    _, status = submit_form(
+        request,
+        form,
+        lambda f: services.decision_delete(actor=request.user, decision=decision),
+        validate=False,
+    )
     bound = {"decision_form": form} if status != 200 else {}
     return _record_answer(request, review, "decisions", status=status, **bound)
-
-
-def _add_error(form, exc: DomainError) -> int:
-    """A service's refusal shown on an otherwise empty form (no field errors of its own)."""
-    form.errors.clear()
-    return add_domain_error(form, exc)
 
 
 @require_POST
@@ -402,14 +379,10 @@ def _action_write(request: HttpRequest, pk: int, write) -> HttpResponse:
     """Run `write(item)` on one action item (unit owner or leaders); answer with the list."""
     item = _action(request, pk)
     _require_unit_editor(request, item.review)
-    status, bound = 200, {}
-    try:
-        write(item)
-    except DomainError as exc:
-        form = ActionItemForm({}, review=item.review)
-        form.is_valid()
-        status = _add_error(form, exc)
-        bound = {"action_form": form}
+    # A refusal is shown above the form for a new action, beside the list.
+    form = ActionItemForm(review=item.review)
+    _, status = submit_form(request, form, lambda f: write(item), validate=False)
+    bound = {"action_form": form} if status != 200 else {}
     return _record_answer(request, item.review, "actions", status=status, **bound)
 
 
