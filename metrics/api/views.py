@@ -27,7 +27,6 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from metrics.api.filters import MetricApiFilterSet, MetricStatusFilterSet, ReadingApiFilterSet
 from metrics.api.serializers import (
     METRIC,
     METRIC_ORDER,
@@ -49,6 +48,7 @@ from metrics.api.serializers import (
     template_representation,
 )
 from metrics.catalogue import TEMPLATES
+from metrics.filters import MetricApiFilterSet, MetricStatusFilterSet, ReadingApiFilterSet
 from metrics.models import Metric, Reading
 from metrics.selectors import health_subquery, with_status
 from metrics.services import (

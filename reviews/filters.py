@@ -10,9 +10,9 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.core.validators import RegexValidator
+from django.db.models import Q
 
 from portfolio.filters import StrictBooleanFilter, UpdatedSinceFilterSet
-from reviews.api.serializers import followed_through
 from reviews.models import (
     ActionItem,
     CycleStatus,
@@ -103,6 +103,11 @@ class DecisionFilterSet(UpdatedSinceFilterSet):
     class Meta:
         model = Decision
         fields = ["review", "unit", "cycle", "kind", "updated_since"]
+
+
+def followed_through() -> Q:
+    """Done by hand, or through the backlog item it became (same rule as ActionItem.is_done)."""
+    return Q(done=True) | Q(backlog_item__status="done")
 
 
 class ActionItemFilterSet(UpdatedSinceFilterSet):
