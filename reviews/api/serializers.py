@@ -16,6 +16,7 @@ from rest_framework import serializers
 
 from portfolio.api.rows import Column, Computed, Contextual, Nested, Output, iso_date, iso_datetime
 from portfolio.api.serializers import NamedChoiceField
+from portfolio.validation import MAX_ID
 from products.api.serializers import ProductRefField
 from products.models import Person
 from reviews.models import (
@@ -30,7 +31,6 @@ from reviews.models import (
     ReviewStatus,
 )
 
-MAX_ID = 2**63 - 1
 MAX_CYCLE_DAYS = 366
 
 
