@@ -1,4 +1,4 @@
-"""Filtersets of the metrics API: definitions, readings and the status per product.
+"""Filtersets of metrics, readings and the status per product, for the pages and the API.
 
 Ids and slugs are checked before they reach the query (portfolio.filters.IdFilter and
 RefFilter); times are ISO 8601, turned into UTC; a bad value answers 400 naming the filter.
@@ -25,8 +25,11 @@ STATUS_CHOICES = Status.choices
 ROLLUP_CHOICES = [*Status.choices, (NO_METRICS, "No metrics defined")]
 
 
-class MetricApiFilterSet(UpdatedSinceFilterSet):
-    """Filters of /api/v1/metrics/. The queryset must carry `severity` (selectors.with_status)."""
+class MetricFilterSet(UpdatedSinceFilterSet):
+    """Filters of /api/v1/metrics/ and the metrics page.
+
+    The queryset must carry `severity` (selectors.with_status).
+    """
 
     product = RefFilter(field_name="product", label="Product (id or slug)")
     unit = IdFilter(
@@ -60,7 +63,7 @@ class ReadingRangeForm(forms.Form):
         return data
 
 
-class ReadingApiFilterSet(UpdatedSinceFilterSet):
+class ReadingFilterSet(UpdatedSinceFilterSet):
     """Filters of /api/v1/metric-readings/; `from` and `to` are added below (Python keywords)."""
 
     metric = IdFilter(field_name="metric_id", label="Metric (id)")
@@ -73,12 +76,12 @@ class ReadingApiFilterSet(UpdatedSinceFilterSet):
         form = ReadingRangeForm
 
 
-ReadingApiFilterSet.base_filters["from"] = UpdatedSinceFilter(
+ReadingFilterSet.base_filters["from"] = UpdatedSinceFilter(
     field_name="taken_at",
     lookup_expr="gte",
     label="Taken at or after (ISO 8601, inclusive)",
 )
-ReadingApiFilterSet.base_filters["to"] = UpdatedSinceFilter(
+ReadingFilterSet.base_filters["to"] = UpdatedSinceFilter(
     field_name="taken_at",
     lookup_expr="lt",
     label="Taken before (ISO 8601, exclusive)",
