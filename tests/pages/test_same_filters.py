@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from backlog.models import ItemStatus, ItemType
+from funding.models import InvestmentRequest, RequestStatus
+from funding.services import current_fiscal_year
 from products.models import Stage
 from tests.backlog.factories import BacklogItemFactory
 from tests.metrics.factories import MetricFactory
@@ -65,6 +68,22 @@ def world(db) -> World:
     MetricFactory(product=payroll, key="latency", last_value=90.0, last_read_at=now)
     MetricFactory(product=intranet, key="uptime")  # never read: no data
     MetricFactory(product=badges, key="printing", last_value=99.7, last_read_at=now)
+
+    year = current_fiscal_year()
+    for product, status, fiscal_year in [
+        (payroll, RequestStatus.SUBMITTED, year),
+        (badges, RequestStatus.SUBMITTED, year),
+        (leave, RequestStatus.SUBMITTED, year - 1),
+        (leave, RequestStatus.APPROVED, year),
+    ]:
+        InvestmentRequest.objects.create(
+            unit=product.unit,
+            product=product,
+            fiscal_year=fiscal_year,
+            amount=Decimal("1000.00"),
+            purpose="Same filters",
+            status=status,
+        )
     return World(ana, bo, payroll, intranet, hr, badges, leave)
 
 
@@ -157,6 +176,18 @@ CASES = [
         lambda w: {"product": "payroll"},
         "metrics product",
     ),
+    # The approval queue: its status defaults to the waiting ones, so the cases name one.
+    *[
+        Case(fixed("funding-requests"), api("investment-requests"), page_of, query, label)
+        for query, label in [
+            (
+                lambda w: {"status": "submitted", "fiscal_year": current_fiscal_year()},
+                "requests waiting this year",
+            ),
+            (lambda w: {"status": "submitted", "cluster": "hr-services"}, "requests by cluster"),
+            (lambda w: {"status": "approved"}, "requests approved"),
+        ]
+    ],
 ]
 
 
