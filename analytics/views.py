@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from analytics import services
 from analytics.dashboard import evidence_lines, signal_queryset
 from analytics.dashboard import with_summaries as summarise
+from analytics.filters import OwnerLoadFilterSet, SplitSignalFilterSet
 from analytics.forms import DismissForm, SignalListFilterForm, SplitForm
 from analytics.models import LoadStatus, OwnerLoad, SignalStatus, Snapshot, SplitSignal
 from portfolio.htmx import redirect_after_post, render_page, wants_partial
@@ -50,14 +51,17 @@ def run_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def owner_load_list(request: HttpRequest) -> HttpResponse:
-    """Every owner's load in the latest snapshot, narrowed to one status."""
+    """Every owner's load in the latest snapshot, narrowed to one status.
+
+    The rows come from the API's filterset (a value it cannot read is left out).
+    """
     snapshot = Snapshot.objects.latest_done()
     wanted = request.GET.get("status") or ""
     wanted = wanted if wanted in LoadStatus.values else ""
-    loads = OwnerLoad.objects.filter(snapshot=snapshot).select_related("person")
-    if wanted:
-        loads = loads.filter(status=wanted)
-    loads = loads.order_by("-active_units", "-stable_units", "person__name", "pk")
+    loads = OwnerLoadFilterSet(request.GET, queryset=OwnerLoad.objects.filter(snapshot=snapshot)).qs
+    loads = loads.select_related("person").order_by(
+        "-active_units", "-stable_units", "person__name", "pk"
+    )
     page = Paginator(loads, LIST_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "snapshot": snapshot,
@@ -73,14 +77,14 @@ def owner_load_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def signal_list(request: HttpRequest) -> HttpResponse:
+    """The split signals through the API's filterset; the page opens on the open ones."""
     form = SignalListFilterForm(request.GET or None)
     status = form.status_value()
-    signals = signal_queryset().visible_to(request.user)
-    if status != "all":
-        signals = signals.filter(status=status)
-    cluster = form.cleaned_data.get("cluster") if form.is_bound and form.is_valid() else None
-    if cluster is not None:
-        signals = signals.filter(cluster=cluster)
+    params = request.GET.copy()
+    params.pop("status", None)
+    if status != "all":  # "all" is the API's "no status filter"
+        params["status"] = status
+    signals = SplitSignalFilterSet(params, queryset=signal_queryset().visible_to(request.user)).qs
     page = Paginator(signals.order_by("-opened_at", "-id"), LIST_PER_PAGE).get_page(
         request.GET.get("page")
     )

@@ -1,40 +1,44 @@
-"""Filtersets shared by the backlog pages and the API."""
+"""The backlog item filterset, shared by a unit's backlog page and /api/v1/backlog-items/."""
 
 from __future__ import annotations
 
 import django_filters
-from django.core.validators import RegexValidator
 from django.db.models import Q
 
-from backlog.models import BacklogItem, ItemStatus, ItemType
-from portfolio.filters import UpdatedSinceFilterSet
+from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus, ItemType
+from portfolio.filters import IdFilter, RefFilter, UpdatedSinceFilterSet
 from products.models import Dimension
 
-# Ids are checked before they reach the query: a value past bigint would fail in PostgreSQL.
-_ID = RegexValidator(r"^[0-9]{1,18}\Z", "An id (a whole number).")
-_ID_OR_SLUG = RegexValidator(r"^([0-9]{1,18}|[-a-zA-Z0-9_]{1,160})\Z", "An id or a slug.")
+OPEN = "open"
 
 
 class BacklogItemFilterSet(UpdatedSinceFilterSet):
-    unit = django_filters.CharFilter(
-        field_name="unit_id", label="Ownership unit (id)", validators=[_ID]
-    )
-    product = django_filters.CharFilter(
-        method="filter_product", label="Component product (id or slug)", validators=[_ID_OR_SLUG]
-    )
-    # distinct=False: a filter on the item's own column cannot repeat a row.
+    unit = IdFilter(field_name="unit_id", label="Ownership unit (id)")
+    product = RefFilter(field_name="product", label="Component product (id or slug)")
     status = django_filters.MultipleChoiceFilter(
-        choices=ItemStatus.choices, label="Status", distinct=False
+        choices=[(OPEN, "Open (proposed, ready or in progress)"), *ItemStatus.choices],
+        method="filter_status",
+        label="Status (repeat for several; `open`: not done nor declined)",
     )
     type = django_filters.ChoiceFilter(choices=ItemType.choices, label="Type")
     dimension = django_filters.ChoiceFilter(choices=Dimension.choices, label="Dimension")
-    q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label="Title")
+    # Title and description: a search that misses what the description says is no search.
+    q = django_filters.CharFilter(method="search", label="Text in the title or description")
 
     class Meta:
         model = BacklogItem
         fields = ["unit", "product", "status", "type", "dimension", "q", "updated_since"]
 
-    def filter_product(self, queryset, name, value):
-        if value.isdigit():
-            return queryset.filter(Q(product_id=int(value)) | Q(product__slug=value))
-        return queryset.filter(product__slug=value)
+    def filter_status(self, queryset, name, value):
+        if not value:
+            return queryset
+        wanted = {s for s in value if s != OPEN}
+        if OPEN in value:
+            wanted.update(OPEN_STATUSES)
+        return queryset.filter(status__in=wanted)
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))

@@ -19,11 +19,14 @@ class BacklogFilterForm(forms.Form):
     status = forms.ChoiceField(
         choices=[("", "Any"), ("open", "Open"), *ItemStatus.choices], required=False
     )
-    component = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    # `product`, as in the API (backlog.filters.BacklogItemFilterSet, which filters the rows).
+    product = forms.TypedChoiceField(
+        label="Component", coerce=int, required=False, empty_value=None
+    )
 
     def __init__(self, *args, components, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["component"].choices = [("", "Any"), *((p.pk, p.name) for p in components)]
+        self.fields["product"].choices = [("", "Any"), *((p.pk, p.name) for p in components)]
 
     def filters(self) -> dict:
         """The valid filters only: a bad value is ignored (and shown), never a 500."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -19,6 +19,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from backlog import services
+from backlog.filters import BacklogItemFilterSet
 from backlog.forms import (
     BacklogBulkForm,
     BacklogFilterForm,
@@ -26,7 +27,7 @@ from backlog.forms import (
     BacklogItemEditForm,
     BacklogMoveForm,
 )
-from backlog.models import OPEN_STATUSES, BacklogItem
+from backlog.models import BacklogItem
 from metrics.selectors import unit_health_subquery
 from portfolio.errors import StaleVersion
 from portfolio.htmx import render_page, wants_partial
@@ -84,22 +85,12 @@ def _position():
     return Subquery(before, output_field=IntegerField())
 
 
-def _filtered(unit: OwnershipUnit, filters: dict):
-    items = BacklogItem.objects.filter(unit=unit)
-    if filters.get("q"):
-        items = items.filter(
-            Q(title__icontains=filters["q"]) | Q(description__icontains=filters["q"])
-        )
-    for name in ("type", "dimension"):
-        if filters.get(name):
-            items = items.filter(**{name: filters[name]})
-    if filters.get("status") == "open":
-        items = items.filter(status__in=OPEN_STATUSES)
-    elif filters.get("status"):
-        items = items.filter(status=filters["status"])
-    if filters.get("component"):
-        items = items.filter(product_id=filters["component"])
-    return items
+def _filtered(unit: OwnershipUnit, params):
+    """The API's filterset on the unit's items: the same parameters give the same rows.
+
+    A value it cannot read is left out (the form shows it), so a bad link still lists.
+    """
+    return BacklogItemFilterSet(params, queryset=BacklogItem.objects.filter(unit=unit)).qs
 
 
 def _present(items: list[BacklogItem]) -> list[BacklogItem]:
@@ -115,7 +106,7 @@ def _present(items: list[BacklogItem]) -> list[BacklogItem]:
 def _list_context(request: HttpRequest, unit: OwnershipUnit, components, params) -> dict:
     filter_form = BacklogFilterForm(params, components=components, auto_id="filter_%s")
     items = (
-        _filtered(unit, filter_form.filters())
+        _filtered(unit, params)
         .select_related("product")
         .annotate(position=_position())
         .order_by("rank")

@@ -100,7 +100,8 @@ class QueueFilterForm(forms.Form):
     """The approval queue's filters; a bad value is shown and ignored, never a 500."""
 
     status = forms.ChoiceField(choices=STATUS_FILTERS, required=False)
-    year = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Year")
+    # `fiscal_year`, as in the API (funding.filters.InvestmentRequestFilterSet filters the rows).
+    fiscal_year = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Year")
     cluster = forms.ChoiceField(required=False)
     stage = forms.ChoiceField(required=False)
     mode = forms.ChoiceField(
@@ -111,7 +112,7 @@ class QueueFilterForm(forms.Form):
 
     def __init__(self, *args, years, clusters, stages, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["year"].choices = [("", "Any"), *((y, str(y)) for y in years)]
+        self.fields["fiscal_year"].choices = [("", "Any"), *((y, str(y)) for y in years)]
         self.fields["cluster"].choices = [("", "Any"), *clusters]
         self.fields["stage"].choices = [("", "Any"), *stages]
 

@@ -38,6 +38,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from funding import services
 from funding.charts import stacked_bars
+from funding.filters import InvestmentRequestFilterSet
 from funding.forms import (
     AllocationForm,
     DecisionForm,
@@ -362,15 +363,15 @@ def unit_allocation(request: HttpRequest, unit_id: int) -> HttpResponse:
 # --- the approval queue ------------------------------------------------------------------------
 
 
-def _queue(user, filters: dict):
-    requests = _requests(user)
-    status = filters["status"]
-    if status != "all":
-        requests = requests.filter(status=status)
-    if filters.get("year"):
-        requests = requests.filter(fiscal_year=filters["year"])
-    if filters.get("cluster"):
-        requests = requests.filter(unit__cluster__slug=filters["cluster"])
+def _queue(user, params, filters: dict):
+    """The API's filterset (status, fiscal_year, cluster, unit, product, amounts), then the
+    page's own stage and mode, which read the unit's allocation and members."""
+    status = filters["status"]  # the form's: the waiting ones unless told otherwise
+    query = params.copy()
+    query.pop("status", None)
+    if status != "all":  # "all" is the API's "no status filter"
+        query["status"] = status
+    requests = InvestmentRequestFilterSet(query, queryset=_requests(user)).qs
     if filters.get("stage"):
         requests = requests.annotate(unit_stage=unit_stage())
         if filters["stage"] == NO_STAGE:
@@ -397,7 +398,7 @@ def request_queue(request: HttpRequest) -> HttpResponse:
         request.GET or None, years=_years(), clusters=clusters, stages=STAGE_FILTERS
     )
     filters = form.filters()
-    page = Paginator(_queue(request.user, filters), QUEUE_PER_PAGE).get_page(
+    page = Paginator(_queue(request.user, request.GET, filters), QUEUE_PER_PAGE).get_page(
         request.GET.get("page")
     )
     page.object_list = [_present(request.user, r) for r in page.object_list]
@@ -576,14 +577,14 @@ def funding_report(year: int) -> FundingReport:
     for kind, buckets in (("stage", stages), ("mode", modes)):
         for bucket in buckets.values():
             bucket.links = {
-                "committed": _queue_url(status="approved", year=year, **{kind: bucket.key}),
-                "waiting": _queue_url(status="submitted", year=year, **{kind: bucket.key}),
+                "committed": _queue_url(status="approved", fiscal_year=year, **{kind: bucket.key}),
+                "waiting": _queue_url(status="submitted", fiscal_year=year, **{kind: bucket.key}),
             }
             if kind == "stage" and bucket.key != NO_STAGE:
                 bucket.links["units"] = f"{reverse('product-list')}?stage={bucket.key}"
     total.links = {
-        "committed": _queue_url(status="approved", year=year),
-        "waiting": _queue_url(status="submitted", year=year),
+        "committed": _queue_url(status="approved", fiscal_year=year),
+        "waiting": _queue_url(status="submitted", fiscal_year=year),
     }
     return FundingReport(
         year=year,

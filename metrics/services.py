@@ -30,7 +30,7 @@ from portfolio.bulk import BulkValidationFailed, RowError, RowErrors, clean_stri
 from portfolio.errors import Forbidden, ValidationFailed
 from portfolio.models import PortfolioSettings
 from portfolio.permissions import AnyUser, is_leader
-from portfolio.validation import full_clean_or_fail
+from portfolio.validation import full_clean_or_fail, parse_id
 from products.models import Product
 from products.permissions import require_unit_editor
 
@@ -230,12 +230,10 @@ def parse_value(value: Any) -> tuple[float | None, str | None]:
 
 
 def _ref(value: Any, errs: RowErrors) -> int | str | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
+    if (number := parse_id(value.strip() if isinstance(value, str) else value)) is not None:
+        return number
     if isinstance(value, str):
         text = value.strip()
-        if text.isascii() and text.isdigit() and len(text) < 19:
-            return int(text)
         if REF_RE.match(text):
             return text
     errs.add("metric", "Give the metric's id or 'product-slug/metric-key'.")

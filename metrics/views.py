@@ -20,8 +20,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from metrics import services
 from metrics.charts import trend_chart
+from metrics.filters import MetricFilterSet
 from metrics.forms import MetricCreateForm, MetricForm, ReadingForm, UploadForm
-from metrics.models import SEVERITY, Metric, Reading, Status
+from metrics.models import Metric, Reading, Status
 from metrics.panels import panel_context
 from metrics.selectors import (
     DEFAULT_RANGE,
@@ -294,11 +295,13 @@ def metric_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def metric_list(request: HttpRequest) -> HttpResponse:
     """Every metric of the portfolio with its status; the same queries for any size."""
+    # The API's filterset, so a page URL and an API URL with the same parameters list the
+    # same metrics; a value it cannot read is left out and named on the page.
+    filterset = MetricFilterSet(
+        request.GET, queryset=with_status(Metric.objects.visible_to(request.user))
+    )
+    metrics = filterset.qs.select_related("product").order_by("product__name", "name", "pk")
     wanted = request.GET.get("status") or ""
-    metrics = with_status(Metric.objects.visible_to(request.user)).select_related("product")
-    if wanted in SEVERITY:
-        metrics = metrics.filter(severity=SEVERITY[Status(wanted)])
-    metrics = metrics.order_by("product__name", "name", "pk")
     page = Paginator(metrics, LIST_PER_PAGE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     lines = sparklines([m.pk for m in rows])
@@ -309,8 +312,8 @@ def metric_list(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "statuses": Status.choices,
-        "wanted": wanted if wanted in SEVERITY else "",
-        "unknown_status": wanted if wanted and wanted not in SEVERITY else "",
+        "wanted": "" if "status" in filterset.errors else wanted,
+        "unknown_status": wanted if "status" in filterset.errors else "",
     }
     return render_page(request, "metrics/metric_list.html", context, partial="table")
 

@@ -6,7 +6,14 @@ import datetime as dt
 
 import django_filters
 from django import forms
+from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
+from django_filters.constants import EMPTY_VALUES
+
+from portfolio.validation import parse_id, validate_id
+
+# A slug is ASCII letters, digits, '-' and '_' (so an id is one too, as far as the form goes).
+_ID_OR_SLUG = RegexValidator(r"^[-a-zA-Z0-9_]{1,160}\Z", "An id or a slug.")
 
 
 class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
@@ -34,11 +41,39 @@ class UpdatedSinceFilterSet(django_filters.FilterSet):
     )
 
 
-def by_ref(queryset: QuerySet, value: str, path: str) -> QuerySet:
-    """An object given by id or slug at `path` (a slug may be all digits, so both are tried)."""
-    if value.isdigit():
-        return queryset.filter(Q(**{f"{path}_id": int(value)}) | Q(**{f"{path}__slug": value}))
-    return queryset.filter(**{f"{path}__slug": value})
+def by_ref(queryset: QuerySet, value: str, path: str = "") -> QuerySet:
+    """Rows whose object at `path` (the row itself if empty) has `value` as its id or slug.
+
+    A slug may be all digits, so both are tried; a number that is no id (past bigint) is
+    only a slug.
+    """
+    prefix = f"{path}__" if path else ""
+    condition = Q(**{f"{prefix}slug": value})
+    number = parse_id(value)
+    if number is not None:
+        condition |= Q(**{f"{path}_id" if path else "pk": number})
+    return queryset.filter(condition)
+
+
+class IdFilter(django_filters.CharFilter):
+    """A row id at `field_name`; anything else (past bigint, '١٢') is a 400 naming the filter."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("validators", [validate_id])
+        super().__init__(*args, **kwargs)
+
+
+class RefFilter(django_filters.CharFilter):
+    """The object at `field_name` given by id or slug (see by_ref); other text is a 400."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("validators", [_ID_OR_SLUG])
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES:
+            return qs
+        return by_ref(qs, value, self.field_name)
 
 
 class StrictBooleanField(forms.Field):

@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Q
 
 from portfolio.filters import UpdatedSinceFilterSet
+from portfolio.validation import parse_id
 from products.models import (
     Cluster,
     Criticality,
@@ -72,9 +73,10 @@ class ProductFilterSet(UpdatedSinceFilterSet):
     def filter_owner(self, queryset, name, value):
         if value == NONE:
             return queryset.without_accountable_owner()
-        if not (value.isascii() and value.isdigit() and len(value) <= 18):
+        person_id = parse_id(value)
+        if person_id is None:
             return queryset.none()
-        return queryset.filter(unit__owner_id=int(value))
+        return queryset.filter(unit__owner_id=person_id)
 
 
 class PersonFilterSet(UpdatedSinceFilterSet):

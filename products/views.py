@@ -24,6 +24,7 @@ from portfolio.pages import (
 from portfolio.permissions import is_leader
 from products import selectors, services
 from products.extensions import unit_health
+from products.filters import ClusterFilterSet, PersonFilterSet, TeamFilterSet
 from products.forms import (
     ClusterForm,
     ClusterMembersForm,
@@ -179,6 +180,8 @@ def _clusters(user):
 @require_GET
 def cluster_list(request: HttpRequest) -> HttpResponse:
     clusters = _clusters(request.user).annotate(member_count=Count("unit__products"))
+    # The API's filterset, applied after the counts so a filter cannot narrow what they count.
+    clusters = ClusterFilterSet(request.GET, queryset=clusters).qs
     context = {"clusters": clusters.order_by("name")}
     return render_page(request, "products/cluster_list.html", context)
 
@@ -278,6 +281,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
         .annotate(units_owned=Count("units", filter=Q(units__is_active=True)))
         .order_by("name")
     )
+    people = PersonFilterSet(request.GET, queryset=people).qs  # the API's filters
     return render_page(request, "products/person_list.html", {"people": people})
 
 
@@ -330,6 +334,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
         member_count=Count("members", distinct=True),
         product_count=Count("products", distinct=True),
     )
+    teams = TeamFilterSet(request.GET, queryset=teams).qs  # the API's filters
     return render_page(request, "products/team_list.html", {"teams": teams.order_by("name")})
 
 

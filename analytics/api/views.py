@@ -19,13 +19,6 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from analytics.api.filters import (
-    CandidateFilterSet,
-    OwnerLoadFilterSet,
-    ReadinessFilterSet,
-    RunFilterSet,
-    SplitSignalFilterSet,
-)
 from analytics.api.serializers import (
     ANALYTICS_RUN,
     CANDIDATE,
@@ -45,6 +38,13 @@ from analytics.api.serializers import (
     SplitSignalDetailSerializer,
     SplitSignalSerializer,
     snapshot_ref,
+)
+from analytics.filters import (
+    CandidateFilterSet,
+    OwnerLoadFilterSet,
+    ReadinessFilterSet,
+    RunFilterSet,
+    SplitSignalFilterSet,
 )
 from analytics.models import Candidate, OwnerLoad, Readiness, Snapshot, SplitSignal, UnitState
 from analytics.services import analytics_request_run

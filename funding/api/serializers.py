@@ -33,10 +33,10 @@ from metrics.models import Metric
 from portfolio.api.rows import Column, Contextual, Output, iso_datetime
 from portfolio.api.serializers import NamedChoiceField
 from portfolio.errors import ValidationFailed
+from portfolio.validation import parse_id
 from products.api.serializers import ProductRefField
 from products.models import OwnershipUnit
 
-MAX_ID = 2**63 - 1
 MAX_TEXT = 10_000
 MONEY_PATTERN = r"^-?[0-9]{1,12}\.[0-9]{2}$"
 UNIT_NAME = Coalesce("unit__cluster__name", "unit__product__name")
@@ -97,13 +97,10 @@ class _RefField(serializers.Field):
     default_error_messages = {"invalid": "Give an id (a whole number)."}
 
     def as_id(self, data: Any) -> int:
-        if isinstance(data, bool):
+        number = parse_id(data)
+        if number is None:
             self.fail("invalid")
-        if isinstance(data, str) and data.isascii() and data.isdigit() and len(data) < 20:
-            data = int(data)
-        if not isinstance(data, int) or not 1 <= data <= MAX_ID:
-            self.fail("invalid")
-        return data
+        return number
 
     def to_representation(self, value) -> int:
         return value.pk

@@ -17,7 +17,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from funding import services
-from funding.api.filters import AllocationFilterSet, InvestmentRequestFilterSet
 from funding.api.serializers import (
     ALLOCATION,
     ALLOCATION_ORDER,
@@ -32,6 +31,7 @@ from funding.api.serializers import (
     allocation_rows,
     request_rows,
 )
+from funding.filters import AllocationFilterSet, InvestmentRequestFilterSet
 from funding.models import FundingAllocation, FundingMode, InvestmentRequest
 from portfolio.api.views import RowsViewSet, errors_for
 from portfolio.models import PortfolioSettings

@@ -27,7 +27,6 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from metrics.api.filters import MetricApiFilterSet, MetricStatusFilterSet, ReadingApiFilterSet
 from metrics.api.serializers import (
     METRIC,
     METRIC_ORDER,
@@ -49,6 +48,7 @@ from metrics.api.serializers import (
     template_representation,
 )
 from metrics.catalogue import TEMPLATES
+from metrics.filters import MetricFilterSet, MetricStatusFilterSet, ReadingFilterSet
 from metrics.models import Metric, Reading
 from metrics.selectors import health_subquery, with_status
 from metrics.services import (
@@ -121,7 +121,7 @@ class MetricViewSet(viewsets.ModelViewSet):
     queryset = Metric.objects.all()
     serializer_class = MetricSerializer
     renderer_classes = RENDERERS
-    filterset_class = MetricApiFilterSet
+    filterset_class = MetricFilterSet
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
     lookup_value_regex = ID
 
@@ -221,7 +221,7 @@ class ReadingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Reading.objects.all()
     serializer_class = ReadingSerializer
     renderer_classes = RENDERERS
-    filterset_class = ReadingApiFilterSet
+    filterset_class = ReadingFilterSet
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
 
     def get_queryset(self) -> QuerySet[Reading]:

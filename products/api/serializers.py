@@ -25,6 +25,7 @@ from portfolio.api.rows import (
     iso_datetime,
 )
 from portfolio.api.serializers import MAX_INT
+from portfolio.validation import parse_id
 from products.bulk import MAX_ROWS
 from products.models import (
     Cluster,
@@ -86,9 +87,9 @@ class ProductRefListField(serializers.ListField):
         if isinstance(data, list):
             data = [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in data]
         refs = super().to_internal_value(data)
-        ids = {int(r) for r in refs if r.isascii() and r.isdigit() and len(r) < 19}
-        slugs = {r for r in refs if not (r.isascii() and r.isdigit())}
-        found = Product.objects.filter(Q(pk__in=ids) | Q(slug__in=slugs)).select_related("unit")
+        # Every ref may be a slug (a slug can be all digits); those that spell an id may be one.
+        ids = {number for number in map(parse_id, refs) if number is not None}
+        found = Product.objects.filter(Q(pk__in=ids) | Q(slug__in=refs)).select_related("unit")
         by_ref: dict[str, Product] = {}
         for product in found:
             by_ref[str(product.pk)] = product
@@ -531,8 +532,8 @@ class ProductRefField(serializers.Field):
             # no product, and PostgreSQL would refuse it as a literal.
             self.fail("unknown", ref=ref.encode("unicode_escape").decode("ascii")[:40])
         query = Q(slug=ref)
-        if ref.isascii() and ref.isdigit() and len(ref) < 19:
-            query |= Q(pk=int(ref))
+        if (number := parse_id(ref)) is not None:
+            query |= Q(pk=number)
         product = Product.objects.filter(query).order_by("pk").first()
         if product is None:
             self.fail("unknown", ref=ref)

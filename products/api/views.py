@@ -7,7 +7,6 @@ import json
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import RegexValidator
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -38,6 +37,7 @@ from portfolio.api.views import (
 from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.filters import UpdatedSinceFilterSet
 from portfolio.permissions import require_leader
+from portfolio.validation import parse_id
 from products import selectors
 from products.api.serializers import (
     PRODUCT,
@@ -61,7 +61,13 @@ from products.api.serializers import (
     product_api_rows,
 )
 from products.bulk import BulkValidationFailed, cluster_members_change, products_bulk_upsert
-from products.filters import ClusterFilterSet, PersonFilterSet, ProductFilterSet, TeamFilterSet
+from products.filters import (
+    NONE,
+    ClusterFilterSet,
+    PersonFilterSet,
+    ProductFilterSet,
+    TeamFilterSet,
+)
 from products.models import (
     Cluster,
     ExternalId,
@@ -101,13 +107,18 @@ def product_queryset(user) -> QuerySet[Product]:
     )
 
 
+def _person_id_or_none(value: str) -> None:
+    if value != NONE and parse_id(value) is None:
+        raise DjangoValidationError("A person id or 'none'.", code="invalid")
+
+
 class ApiProductFilterSet(ProductFilterSet):
     """The shared product filterset, with `owner` checked before it reaches the query."""
 
     owner = django_filters.CharFilter(
         method="filter_owner",
         label="Owner (person id or 'none')",
-        validators=[RegexValidator(r"^(none|[0-9]{1,18})\Z", "A person id or 'none'.")],
+        validators=[_person_id_or_none],
     )
     updated_since = updated_since_filter()
 

@@ -9,13 +9,14 @@ the views hand the values to the services in reviews/services.py.
 
 from __future__ import annotations
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from rest_framework import serializers
 
 from portfolio.api.rows import Column, Computed, Contextual, Nested, Output, iso_date, iso_datetime
 from portfolio.api.serializers import NamedChoiceField
+from portfolio.validation import MAX_ID
 from products.api.serializers import ProductRefField
 from products.models import Person
 from reviews.models import (
@@ -30,7 +31,6 @@ from reviews.models import (
     ReviewStatus,
 )
 
-MAX_ID = 2**63 - 1
 MAX_CYCLE_DAYS = 366
 
 
@@ -454,11 +454,6 @@ def action_item_rows(queryset: QuerySet[ActionItem]) -> QuerySet:
     return queryset.annotate(
         unit_name=Coalesce("review__unit__cluster__name", "review__unit__product__name")
     ).values(*ACTION_ITEM.columns)
-
-
-def followed_through() -> Q:
-    """Done by hand, or through the backlog item it became (same rule as ActionItem.is_done)."""
-    return Q(done=True) | Q(backlog_item__status="done")
 
 
 class ActionItemInputSerializer(serializers.Serializer):

@@ -24,13 +24,6 @@ from portfolio.errors import RuleViolation
 from portfolio.permissions import require_leader
 from products.permissions import require_unit_editor
 from reviews import services
-from reviews.api.filters import (
-    ActionItemFilterSet,
-    DecisionFilterSet,
-    PacketFilterSet,
-    ReviewCycleFilterSet,
-    ReviewFilterSet,
-)
 from reviews.api.serializers import (
     ACTION_ITEM,
     ACTION_ORDER,
@@ -62,6 +55,13 @@ from reviews.api.serializers import (
     decision_rows,
     packet_rows,
     review_rows,
+)
+from reviews.filters import (
+    ActionItemFilterSet,
+    DecisionFilterSet,
+    PacketFilterSet,
+    ReviewCycleFilterSet,
+    ReviewFilterSet,
 )
 from reviews.models import ActionItem, Decision, Packet, PacketStatus, Review, ReviewCycle
 

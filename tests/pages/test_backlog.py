@@ -107,7 +107,7 @@ def test_filters_narrow_the_list_in_place_and_keep_whole_backlog_positions(
     add(owner, leave, "Leave report", dimension="operations")
     url = backlog_url(cluster.unit.pk)
 
-    by_component = owner_client.get(url + f"?component={leave.pk}")
+    by_component = owner_client.get(url + f"?product={leave.pk}")
     assert shown(by_component) == ["Leave fix", "Leave report"]
     assert [r.position for r in by_component.context["page"].object_list] == [2, 3]
     assert shown(owner_client.get(url + "?type=fix")) == ["Badge fix", "Leave fix"]
@@ -125,7 +125,7 @@ def test_filters_narrow_the_list_in_place_and_keep_whole_backlog_positions(
 
 
 def test_bad_filter_values_are_shown_not_a_500(viewer_client, product, abc):
-    response = viewer_client.get(backlog_url(product.unit_id, "?type=nope&component=x"))
+    response = viewer_client.get(backlog_url(product.unit_id, "?type=nope&product=not+a+slug"))
     assert response.status_code == 200
     assert shown(response) == ["A", "B", "C"]
     assert "Some filters could not be read" in response.content.decode()
@@ -422,4 +422,4 @@ def test_product_backlog_section_lists_its_top_open_items(
     assert [
         line.split("<li>")[1].split(" <span")[0] for line in section.split("\n") if "<li>" in line
     ] == expected
-    assert backlog_url(cluster.unit.pk, f"?component={onboarding.pk}") in section
+    assert backlog_url(cluster.unit.pk, f"?product={onboarding.pk}") in section

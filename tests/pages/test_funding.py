@@ -283,13 +283,13 @@ def test_queue_filters_by_year_cluster_stage_and_mode(viewer_client, waiting, cl
     html = viewer_client.get(f"{url}?cluster={cluster.slug}").content.decode()
     assert "Payslip archive" not in html
     asked(member, "400", purpose="Last year ask", year=YEAR - 1)
-    html = viewer_client.get(f"{url}?year={YEAR - 1}").content.decode()
+    html = viewer_client.get(f"{url}?fiscal_year={YEAR - 1}").content.decode()
     assert "Last year ask" in html and "Payslip archive" not in html
     html = viewer_client.get(f"{url}?mode=capacity").content.decode()
     assert "Payslip archive" in html and "Cluster ask" not in html
     html = viewer_client.get(f"{url}?mode=none&stage=maturity").content.decode()
     assert "Cluster ask" in html and "Payslip archive" not in html
-    bad = viewer_client.get(f"{url}?status=nonsense&year=abc&stage=x")
+    bad = viewer_client.get(f"{url}?status=nonsense&fiscal_year=abc&stage=x")
     assert bad.status_code == 200 and "Payslip archive" in bad.content.decode()
 
 
@@ -474,7 +474,7 @@ def test_funding_page_shows_the_numbers_chart_and_links(viewer_client, portfolio
     for shown in ("1,115.00", "725.00", "50,042.00", "69.75", "Reactive", "No allocation"):
         assert shown in html, shown
     assert "/products/?stage=growth" in html
-    assert f"/funding/requests/?status=submitted&amp;year={YEAR}&amp;stage=maturity" in html
+    assert f"/funding/requests/?status=submitted&amp;fiscal_year={YEAR}&amp;stage=maturity" in html
     last_year = viewer_client.get(reverse("funding-portfolio") + f"?year={YEAR - 1}")
     assert "999.00" in last_year.content.decode()
     assert viewer_client.get(reverse("funding-portfolio") + "?year=abc").status_code == 200

@@ -54,7 +54,7 @@ CASES = [
         "backlog-detail",
         page_read(),
         kwargs=unit,
-        query="?type=fix&status=open&q=x&component=1",
+        query="?type=fix&status=open&q=x&product=1",
         label="filtered",
     ),
     Case("backlog-detail", NOT_ALLOWED, method="post", kwargs=unit),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.core.validators import RegexValidator
 
 from analytics.models import (
     Candidate,
@@ -22,10 +21,7 @@ from analytics.models import (
     SnapshotStatus,
     SplitSignal,
 )
-from portfolio.filters import IntegerFilter, StrictBooleanFilter, by_ref
-
-_ID = RegexValidator(r"^[0-9]{1,18}\Z", "An id (a whole number).")
-_ID_OR_SLUG = RegexValidator(r"^([0-9]{1,18}|[-a-zA-Z0-9_]{1,160})\Z", "An id or a slug.")
+from portfolio.filters import IdFilter, IntegerFilter, RefFilter, StrictBooleanFilter
 
 
 class OwnerLoadFilterSet(django_filters.FilterSet):
@@ -33,9 +29,7 @@ class OwnerLoadFilterSet(django_filters.FilterSet):
         choices=LoadStatus.choices, label="Load status (repeat for several)"
     )
     design_problem = StrictBooleanFilter(label="Over the ceiling in enough snapshots in a row")
-    person = django_filters.CharFilter(
-        field_name="person_id", label="Person (id)", validators=[_ID]
-    )
+    person = IdFilter(field_name="person_id", label="Person (id)")
 
     class Meta:
         model = OwnerLoad
@@ -50,22 +44,12 @@ class SplitSignalFilterSet(django_filters.FilterSet):
     kind = django_filters.MultipleChoiceFilter(
         choices=SignalKind.choices, label="Kind of signal (repeat for several)"
     )
-    cluster = django_filters.CharFilter(
-        method="filter_cluster", label="Cluster (id or slug)", validators=[_ID_OR_SLUG]
-    )
-    product = django_filters.CharFilter(
-        method="filter_product", label="Product (id or slug)", validators=[_ID_OR_SLUG]
-    )
+    cluster = RefFilter(field_name="cluster", label="Cluster (id or slug)")
+    product = RefFilter(field_name="product", label="Product (id or slug)")
 
     class Meta:
         model = SplitSignal
         fields = ["status", "kind", "cluster", "product"]
-
-    def filter_cluster(self, queryset, name, value):
-        return by_ref(queryset, value, "cluster")
-
-    def filter_product(self, queryset, name, value):
-        return by_ref(queryset, value, "product")
 
 
 class CandidateFilterSet(django_filters.FilterSet):
@@ -75,10 +59,8 @@ class CandidateFilterSet(django_filters.FilterSet):
         min_value=1,
         max_value=100000,
     )
-    cluster = django_filters.CharFilter(
-        method="filter_cluster",
-        label="Cluster (id or slug) the product belongs to",
-        validators=[_ID_OR_SLUG],
+    cluster = RefFilter(
+        field_name="unit__cluster", label="Cluster (id or slug) the product belongs to"
     )
 
     class Meta:
@@ -87,9 +69,6 @@ class CandidateFilterSet(django_filters.FilterSet):
 
     def filter_top(self, queryset, name, value: int):
         return queryset  # applied last, in filter_queryset: a slice takes no more filters
-
-    def filter_cluster(self, queryset, name, value):
-        return by_ref(queryset, value, "unit__cluster")
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
@@ -107,9 +86,7 @@ class ScoreRangeForm(forms.Form):
 
 
 class ReadinessFilterSet(django_filters.FilterSet):
-    product = django_filters.CharFilter(
-        method="filter_product", label="Product (id or slug)", validators=[_ID_OR_SLUG]
-    )
+    product = RefFilter(field_name="product", label="Product (id or slug)")
     min_score = IntegerFilter(
         field_name="score",
         lookup_expr="gte",
@@ -129,9 +106,6 @@ class ReadinessFilterSet(django_filters.FilterSet):
         model = Readiness
         fields = ["product", "min_score", "max_score"]
         form = ScoreRangeForm
-
-    def filter_product(self, queryset, name, value):
-        return by_ref(queryset, value, "product")
 
 
 class RunFilterSet(django_filters.FilterSet):

@@ -9,25 +9,17 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.core.validators import RegexValidator
 
 from funding.models import MONEY, FundingAllocation, FundingMode, InvestmentRequest, RequestStatus
-from portfolio.filters import IntegerFilter, UpdatedSinceFilterSet, by_ref
-
-_ID = RegexValidator(r"^[0-9]{1,18}\Z", "An id (a whole number).")
-_ID_OR_SLUG = RegexValidator(r"^([0-9]{1,18}|[-a-zA-Z0-9_]{1,160})\Z", "An id or a slug.")
+from portfolio.filters import IdFilter, IntegerFilter, RefFilter, UpdatedSinceFilterSet
 
 
-def unit_filter() -> django_filters.CharFilter:
-    return django_filters.CharFilter(
-        field_name="unit_id", label="Ownership unit (id)", validators=[_ID]
-    )
+def unit_filter() -> IdFilter:
+    return IdFilter(field_name="unit_id", label="Ownership unit (id)")
 
 
-def cluster_filter() -> django_filters.CharFilter:
-    return django_filters.CharFilter(
-        method="filter_cluster", label="Cluster (id or slug) of the unit", validators=[_ID_OR_SLUG]
-    )
+def cluster_filter() -> RefFilter:
+    return RefFilter(field_name="unit__cluster", label="Cluster (id or slug) of the unit")
 
 
 def fiscal_year_filter() -> IntegerFilter:
@@ -36,12 +28,7 @@ def fiscal_year_filter() -> IntegerFilter:
     )
 
 
-class ClusterFilterMixin:
-    def filter_cluster(self, queryset, name, value):
-        return by_ref(queryset, value, "unit__cluster")
-
-
-class AllocationFilterSet(ClusterFilterMixin, UpdatedSinceFilterSet):
+class AllocationFilterSet(UpdatedSinceFilterSet):
     unit = unit_filter()
     fiscal_year = fiscal_year_filter()
     mode = django_filters.MultipleChoiceFilter(
@@ -70,14 +57,12 @@ def amount_filter(lookup: str, label: str) -> django_filters.NumberFilter:
     )
 
 
-class InvestmentRequestFilterSet(ClusterFilterMixin, UpdatedSinceFilterSet):
+class InvestmentRequestFilterSet(UpdatedSinceFilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=RequestStatus.choices, label="Status (repeat for several)"
     )
     unit = unit_filter()
-    product = django_filters.CharFilter(
-        method="filter_product", label="Product (id or slug)", validators=[_ID_OR_SLUG]
-    )
+    product = RefFilter(field_name="product", label="Product (id or slug)")
     fiscal_year = fiscal_year_filter()
     cluster = cluster_filter()
     min_amount = amount_filter("gte", 'Amount at least (e.g. "10000.00")')
@@ -96,6 +81,3 @@ class InvestmentRequestFilterSet(ClusterFilterMixin, UpdatedSinceFilterSet):
             "updated_since",
         ]
         form = AmountRangeForm
-
-    def filter_product(self, queryset, name, value):
-        return by_ref(queryset, value, "product")

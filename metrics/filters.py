@@ -1,47 +1,40 @@
-"""Filtersets of the metrics API: definitions, readings and the status per product.
+"""Filtersets of metrics, readings and the status per product, for the pages and the API.
 
-Ids and slugs are checked before they reach the query (a value past bigint would fail in
-PostgreSQL); times are ISO 8601, turned into UTC; a bad value answers 400 naming the filter.
+Ids and slugs are checked before they reach the query (portfolio.filters.IdFilter and
+RefFilter); times are ISO 8601, turned into UTC; a bad value answers 400 naming the filter.
 """
 
 from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.core.validators import RegexValidator
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from metrics.models import SEVERITY, Level, Metric, Reading, Status
-from portfolio.filters import UpdatedSinceFilter, UpdatedSinceFilterSet
+from portfolio.filters import (
+    IdFilter,
+    RefFilter,
+    UpdatedSinceFilter,
+    UpdatedSinceFilterSet,
+    by_ref,
+)
 from products.models import Dimension, Product
-
-_ID = RegexValidator(r"^[0-9]{1,18}\Z", "An id (a whole number).")
-_ID_OR_SLUG = RegexValidator(r"^([0-9]{1,18}|[-a-zA-Z0-9_]{1,160})\Z", "An id or a slug.")
 
 NO_METRICS = "none"
 STATUS_CHOICES = Status.choices
 ROLLUP_CHOICES = [*Status.choices, (NO_METRICS, "No metrics defined")]
 
 
-def by_product(queryset: QuerySet, value: str, prefix: str = "") -> QuerySet:
-    """A product given by id or slug (a slug may be all digits, so both are tried)."""
-    if value.isdigit():
-        return queryset.filter(
-            Q(**{f"{prefix}product_id": int(value)}) | Q(**{f"{prefix}product__slug": value})
-        )
-    return queryset.filter(**{f"{prefix}product__slug": value})
+class MetricFilterSet(UpdatedSinceFilterSet):
+    """Filters of /api/v1/metrics/ and the metrics page.
 
+    The queryset must carry `severity` (selectors.with_status).
+    """
 
-class MetricApiFilterSet(UpdatedSinceFilterSet):
-    """Filters of /api/v1/metrics/. The queryset must carry `severity` (selectors.with_status)."""
-
-    product = django_filters.CharFilter(
-        method="filter_product", label="Product (id or slug)", validators=[_ID_OR_SLUG]
-    )
-    unit = django_filters.CharFilter(
+    product = RefFilter(field_name="product", label="Product (id or slug)")
+    unit = IdFilter(
         field_name="product__unit_id",
         label="Ownership unit (id) the product is run in; not the measurement unit",
-        validators=[_ID],
     )
     dimension = django_filters.ChoiceFilter(choices=Dimension.choices, label="Dimension")
     level = django_filters.ChoiceFilter(choices=Level.choices, label="Level")
@@ -54,9 +47,6 @@ class MetricApiFilterSet(UpdatedSinceFilterSet):
     class Meta:
         model = Metric
         fields = ["product", "unit", "dimension", "level", "status", "updated_since"]
-
-    def filter_product(self, queryset, name, value):
-        return by_product(queryset, value)
 
     def filter_status(self, queryset, name, value):
         if not value:
@@ -73,15 +63,11 @@ class ReadingRangeForm(forms.Form):
         return data
 
 
-class ReadingApiFilterSet(UpdatedSinceFilterSet):
+class ReadingFilterSet(UpdatedSinceFilterSet):
     """Filters of /api/v1/metric-readings/; `from` and `to` are added below (Python keywords)."""
 
-    metric = django_filters.CharFilter(
-        field_name="metric_id", label="Metric (id)", validators=[_ID]
-    )
-    product = django_filters.CharFilter(
-        method="filter_product", label="Product (id or slug)", validators=[_ID_OR_SLUG]
-    )
+    metric = IdFilter(field_name="metric_id", label="Metric (id)")
+    product = RefFilter(field_name="metric__product", label="Product (id or slug)")
     source = django_filters.CharFilter(field_name="source", label="Source (exact)")
 
     class Meta:
@@ -89,16 +75,13 @@ class ReadingApiFilterSet(UpdatedSinceFilterSet):
         fields = ["metric", "product", "source", "updated_since"]
         form = ReadingRangeForm
 
-    def filter_product(self, queryset, name, value):
-        return by_product(queryset, value, prefix="metric__")
 
-
-ReadingApiFilterSet.base_filters["from"] = UpdatedSinceFilter(
+ReadingFilterSet.base_filters["from"] = UpdatedSinceFilter(
     field_name="taken_at",
     lookup_expr="gte",
     label="Taken at or after (ISO 8601, inclusive)",
 )
-ReadingApiFilterSet.base_filters["to"] = UpdatedSinceFilter(
+ReadingFilterSet.base_filters["to"] = UpdatedSinceFilter(
     field_name="taken_at",
     lookup_expr="lt",
     label="Taken before (ISO 8601, exclusive)",
@@ -108,12 +91,8 @@ ReadingApiFilterSet.base_filters["to"] = UpdatedSinceFilter(
 class MetricStatusFilterSet(django_filters.FilterSet):
     """Filters of /api/v1/metric-status/. The queryset must carry `health` (the roll-up)."""
 
-    product = django_filters.CharFilter(
-        method="filter_product", label="Product (id or slug)", validators=[_ID_OR_SLUG]
-    )
-    unit = django_filters.CharFilter(
-        field_name="unit_id", label="Ownership unit (id)", validators=[_ID]
-    )
+    product = RefFilter(method="filter_product", label="Product (id or slug)")
+    unit = IdFilter(field_name="unit_id", label="Ownership unit (id)")
     status = django_filters.MultipleChoiceFilter(
         choices=ROLLUP_CHOICES,
         method="filter_status",
@@ -125,9 +104,7 @@ class MetricStatusFilterSet(django_filters.FilterSet):
         fields = ["product", "unit", "status"]
 
     def filter_product(self, queryset, name, value):
-        if value.isdigit():
-            return queryset.filter(Q(pk=int(value)) | Q(slug=value))
-        return queryset.filter(slug=value)
+        return by_ref(queryset, value)
 
     def filter_status(self, queryset, name, value):
         if not value:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.core.validators import RegexValidator
+from django.db.models import Q
 
-from portfolio.filters import StrictBooleanFilter, UpdatedSinceFilterSet
-from reviews.api.serializers import followed_through
+from portfolio.filters import IdFilter, IntegerFilter, StrictBooleanFilter, UpdatedSinceFilterSet
 from reviews.models import (
     ActionItem,
     CycleStatus,
@@ -24,16 +23,6 @@ from reviews.models import (
     ReviewCycle,
     ReviewStatus,
 )
-
-_ID = RegexValidator(r"^[0-9]{1,18}\Z", "An id (a whole number).")
-
-
-def id_filter(field_name: str, label: str) -> django_filters.CharFilter:
-    return django_filters.CharFilter(field_name=field_name, label=label, validators=[_ID])
-
-
-class IntegerFilter(django_filters.NumberFilter):
-    field_class = forms.IntegerField
 
 
 class ReviewCycleFilterSet(UpdatedSinceFilterSet):
@@ -59,9 +48,9 @@ class DateRangeForm(forms.Form):
 class ReviewFilterSet(UpdatedSinceFilterSet):
     """`from` and `to` (scheduled day, both inclusive) are added below: Python keywords."""
 
-    cycle = id_filter("cycle_id", "Review cycle (id)")
-    unit = id_filter("unit_id", "Ownership unit (id)")
-    owner = id_filter("owner_id", "Owner when scheduled (person id)")
+    cycle = IdFilter(field_name="cycle_id", label="Review cycle (id)")
+    unit = IdFilter(field_name="unit_id", label="Ownership unit (id)")
+    owner = IdFilter(field_name="owner_id", label="Owner when scheduled (person id)")
     status = django_filters.MultipleChoiceFilter(
         choices=ReviewStatus.choices, label="Status (repeat for several)"
     )
@@ -81,8 +70,8 @@ ReviewFilterSet.base_filters["to"] = django_filters.DateFilter(
 
 
 class PacketFilterSet(django_filters.FilterSet):
-    review = id_filter("review_id", "Review (id)")
-    cycle = id_filter("review__cycle_id", "Review cycle (id)")
+    review = IdFilter(field_name="review_id", label="Review (id)")
+    cycle = IdFilter(field_name="review__cycle_id", label="Review cycle (id)")
     status = django_filters.MultipleChoiceFilter(
         choices=PacketStatus.choices, label="Status (repeat for several)"
     )
@@ -93,9 +82,9 @@ class PacketFilterSet(django_filters.FilterSet):
 
 
 class DecisionFilterSet(UpdatedSinceFilterSet):
-    review = id_filter("review_id", "Review (id)")
-    unit = id_filter("review__unit_id", "Ownership unit (id)")
-    cycle = id_filter("review__cycle_id", "Review cycle (id)")
+    review = IdFilter(field_name="review_id", label="Review (id)")
+    unit = IdFilter(field_name="review__unit_id", label="Ownership unit (id)")
+    cycle = IdFilter(field_name="review__cycle_id", label="Review cycle (id)")
     kind = django_filters.MultipleChoiceFilter(
         choices=DecisionKind.choices, label="Kind (repeat for several)"
     )
@@ -105,11 +94,16 @@ class DecisionFilterSet(UpdatedSinceFilterSet):
         fields = ["review", "unit", "cycle", "kind", "updated_since"]
 
 
+def followed_through() -> Q:
+    """Done by hand, or through the backlog item it became (same rule as ActionItem.is_done)."""
+    return Q(done=True) | Q(backlog_item__status="done")
+
+
 class ActionItemFilterSet(UpdatedSinceFilterSet):
-    review = id_filter("review_id", "Review (id)")
-    unit = id_filter("review__unit_id", "Ownership unit (id)")
-    cycle = id_filter("review__cycle_id", "Review cycle (id)")
-    owner = id_filter("owner_id", "Who does it (person id)")
+    review = IdFilter(field_name="review_id", label="Review (id)")
+    unit = IdFilter(field_name="review__unit_id", label="Ownership unit (id)")
+    cycle = IdFilter(field_name="review__cycle_id", label="Review cycle (id)")
+    owner = IdFilter(field_name="owner_id", label="Who does it (person id)")
     done = StrictBooleanFilter(field_name="done", label="Marked done by hand (true/false)")
     followed_through = StrictBooleanFilter(
         method="filter_followed_through",
