@@ -58,10 +58,11 @@ def refuse(refusals: Iterable[Refusal | None]) -> None:
 
 # --- Field limits ----------------------------------------------------------------------------
 
+NAME_MAX_LENGTH = 160
 # Text columns and their longest value (None: unbounded). The model's max_length says the same;
 # the API serializers and the bulk upsert read it from here.
 TEXT_LIMITS: dict[str, int | None] = {
-    "name": 160,
+    "name": NAME_MAX_LENGTH,
     "description": None,
     "user_groups": None,
     "key_use_cases": None,

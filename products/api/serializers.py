@@ -39,7 +39,13 @@ from products.models import (
     Team,
     source_validator,
 )
-from products.rules import SLUG_MAX_LENGTH, SLUG_MESSAGE, TEXT_LIMITS, UNKNOWN_TEAM, choice_message
+from products.rules import (
+    NAME_MAX_LENGTH,
+    SLUG_MAX_LENGTH,
+    SLUG_MESSAGE,
+    UNKNOWN_TEAM,
+    choice_message,
+)
 
 # The owner of a product's unit, in a product row (see PRODUCT); owner_ref() makes the same body
 # from a Person for the serializers that read model instances.
@@ -351,7 +357,7 @@ class ProductInputSerializer(serializers.Serializer):
     The limits and messages are products/rules.py's, which the services and the bulk upsert
     apply too, so a bad value is named the same way on every path."""
 
-    name = serializers.CharField(max_length=TEXT_LIMITS["name"])
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
     slug = serializers.SlugField(
         max_length=SLUG_MAX_LENGTH,
         required=False,
