@@ -69,11 +69,11 @@ TEXT_LIMITS: dict[str, int | None] = {
     "business_capabilities": None,
 }
 SLUG_MAX_LENGTH = 160
-CHOICES: dict[str, tuple[str, ...]] = {
-    "kind": tuple(Kind.values),
-    "criticality": tuple(Criticality.values),
-    "management_model": tuple(ManagementModel.values),
-    "lifecycle_stage": tuple(Stage.values),
+CHOICES: dict[str, frozenset[str]] = {
+    "kind": frozenset(Kind.values),
+    "criticality": frozenset(Criticality.values),
+    "management_model": frozenset(ManagementModel.values),
+    "lifecycle_stage": frozenset(Stage.values),
 }
 MAX_USER_COUNT = 2_147_483_647  # PostgreSQL's integer
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+\Z")
@@ -107,7 +107,7 @@ def text_refusal(field: str, value: str) -> Refusal | None:
     limit = TEXT_LIMITS.get(field)
     if limit is not None and len(value) > limit:
         return Refusal(field, TOO_LONG.format(max_length=limit))
-    if field == "name" and not value.strip():
+    if field == "name" and (not value or value.isspace()):
         return Refusal(field, BLANK)
     return None
 
