@@ -5,12 +5,21 @@ through the services behind the pages and the API.
 """
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
 from portfolio.models import PortfolioSettings
 
 
 class ReadOnlyAdmin(SimpleHistoryAdmin):
+    """Lists, shows and shows the history of a record; writes nothing.
+
+    simple_history's page for a past version saves the form posted to it ("revert") after
+    checking only that the user may *view* the record, so a superuser could otherwise rewrite
+    any field there (a lifecycle stage, an owner) past every rule. Past versions are shown,
+    never posted back.
+    """
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
@@ -19,6 +28,14 @@ class ReadOnlyAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def revert_disabled(self, request, obj=None) -> bool:
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 @admin.register(PortfolioSettings)

@@ -31,9 +31,7 @@ from portfolio.permissions import require_leader
 from products.models import (
     PRODUCT_FIELDS,
     Cluster,
-    Criticality,
     ExternalId,
-    Kind,
     LifecycleTransition,
     ManagementModel,
     OwnershipUnit,
@@ -43,38 +41,43 @@ from products.models import (
     Team,
     UnitKind,
 )
+from products.rules import (
+    CHOICES,
+    EXTERNAL_ID_MAX_LENGTH,
+    EXTERNAL_ID_MESSAGE,
+    SOURCE_MESSAGE,
+    SOURCE_RE,
+    TEXT_LIMITS,
+    Refusal,
+    choice_refusal,
+    cluster_owner_refusal,
+    effective_end_date,
+    end_date_refusal,
+    new_product_stage_refusal,
+    owner_refusal,
+    slug_refusal,
+    stage_change_refusal,
+    text_refusal,
+    unknown_team_message,
+    user_count_refusal,
+)
 from products.services import product_set_cluster
 
 MAX_ROWS = 10_000
 ADVISORY_LOCK_KEY = 0x5052_4F44  # "PROD": serialises bulk upserts
 CHANGE_REASON = "Bulk upsert"
 
-# Field -> max length (None: unbounded text). Names follow the model.
-TEXT_FIELDS: dict[str, int | None] = {
-    "name": 160,
-    "description": None,
-    "user_groups": None,
-    "key_use_cases": None,
-    "business_capabilities": None,
-}
-CHOICE_FIELDS: dict[str, frozenset[str]] = {
-    "kind": frozenset(Kind.values),
-    "criticality": frozenset(Criticality.values),
-    "management_model": frozenset(ManagementModel.values),
-    "lifecycle_stage": frozenset(Stage.values),
-}
+# The limits, choices and rules are the single-product services' (products/rules.py); this
+# module only checks the JSON types and applies them to each row.
 BOOL_FIELDS = ("strategic", "under_significant_change")
 SUPPORTED_FIELDS = frozenset(
     {"external_id", "slug", "user_count", "project_end_date", "team", "owner"}
-    | set(TEXT_FIELDS)
-    | set(CHOICE_FIELDS)
+    | set(TEXT_LIMITS)
+    | set(CHOICES)
     | set(BOOL_FIELDS)
 )
 # Product columns a row may change, in a fixed order (team and owner are handled apart).
 PRODUCT_COLUMNS = PRODUCT_FIELDS
-MAX_INT = 2_147_483_647
-SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+\Z")
-SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}\Z")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\Z")
 
@@ -101,6 +104,12 @@ class BulkUpsertResult:
 # --- Row validation (plain Python, no queries) ------------------------------------------------
 
 
+def _refuse(errs: RowErrors, refusal: Refusal | None) -> None:
+    """A rule's refusal as this row's error, under the same field and rule name."""
+    if refusal is not None:
+        errs.add(refusal.field, refusal.message, rule=refusal.rule)
+
+
 def _clean_external_id(value: Any, errs: RowErrors) -> tuple[str, str] | None:
     if not isinstance(value, dict):
         errs.add("external_id", 'Expected an object like {"source": "cmdb", "id": "CI-1"}.')
@@ -113,21 +122,18 @@ def _clean_external_id(value: Any, errs: RowErrors) -> tuple[str, str] | None:
     ext_id: Any = value.get("id")
     ok = True
     if not isinstance(source, str) or not SOURCE_RE.match(source):
-        errs.add(
-            "external_id.source",
-            "Lower-case letters, digits, '.', '_' or '-', at most 40 characters.",
-        )
+        errs.add("external_id.source", SOURCE_MESSAGE)
         ok = False
     if isinstance(ext_id, int) and not isinstance(ext_id, bool):
         ext_id = str(ext_id)
     if not isinstance(ext_id, str):
-        errs.add("external_id.id", "A string of 1 to 200 characters is required.")
+        errs.add("external_id.id", EXTERNAL_ID_MESSAGE)
         return None
-    ext_id = clean_string(ext_id, "external_id.id", errs, 200)
+    ext_id = clean_string(ext_id, "external_id.id", errs, EXTERNAL_ID_MAX_LENGTH)
     if ext_id is None:
         return None
     if not ext_id:
-        errs.add("external_id.id", "A string of 1 to 200 characters is required.")
+        errs.add("external_id.id", EXTERNAL_ID_MESSAGE)
         return None
     return (source, ext_id) if ok and not unknown else None
 
@@ -145,26 +151,27 @@ def _clean_row(row: Any) -> tuple[dict[str, Any], RowErrors]:
         errs.add("external_id", "This field is required.")
     else:
         clean["external_id"] = _clean_external_id(row["external_id"], errs)
-    for name, max_length in TEXT_FIELDS.items():
+    for name in TEXT_LIMITS:
         if name not in row:
             continue
         if row[name] is None:
             errs.add(name, "This field may not be null.")
             continue
-        value = clean_string(row[name], name, errs, max_length)
+        value = clean_string(row[name], name, errs, None)
         if value is None:
             continue
-        if name == "name" and not value:
-            errs.add(name, "This field may not be blank.")
+        refusal = text_refusal(name, value)
+        if refusal is not None:
+            _refuse(errs, refusal)
             continue
         clean[name] = value
-    for name, choices in CHOICE_FIELDS.items():
+    for name in CHOICES:
         if name not in row:
             continue
         value = row[name]
-        if not isinstance(value, str) or value not in choices:
-            allowed = ", ".join(sorted(choices))
-            errs.add(name, f"Not a valid choice; one of: {allowed}.")
+        refusal = choice_refusal(name, printable(value) if isinstance(value, str) else value)
+        if refusal is not None:
+            _refuse(errs, refusal)
             continue
         clean[name] = value
     for name in BOOL_FIELDS:
@@ -179,10 +186,8 @@ def _clean_row(row: Any) -> tuple[dict[str, Any], RowErrors]:
             clean["user_count"] = None
         elif not isinstance(value, int) or isinstance(value, bool):
             errs.add("user_count", "A whole number is required.")
-        elif value < 0:
-            errs.add("user_count", "Ensure this value is greater than or equal to 0.")
-        elif value > MAX_INT:
-            errs.add("user_count", f"Ensure this value is less than or equal to {MAX_INT}.")
+        elif (refusal := user_count_refusal(value)) is not None:
+            _refuse(errs, refusal)
         else:
             clean["user_count"] = value
     if "project_end_date" in row:
@@ -197,10 +202,11 @@ def _clean_row(row: Any) -> tuple[dict[str, Any], RowErrors]:
             except ValueError:
                 errs.add("project_end_date", "Date has wrong format. Use YYYY-MM-DD.")
     if "slug" in row:
-        value = clean_string(row["slug"], "slug", errs, 160)
+        value = clean_string(row["slug"], "slug", errs, None)
         if value is not None:
-            if not SLUG_RE.match(value):
-                errs.add("slug", "Letters, numbers, underscores or hyphens only.")
+            refusal = slug_refusal(value)
+            if refusal is not None:
+                _refuse(errs, refusal)
             else:
                 clean["slug"] = value
     if "team" in row:
@@ -503,60 +509,57 @@ def _resolve_row(
         elif slug in teams:
             plan.team_id = teams[slug]
         else:
-            errs.add("team", f"No team with the slug '{slug}'.")
+            errs.add("team", unknown_team_message(slug))
     elif product is not None:
         plan.team_id = product["team_id"]
     owner = None
     if clean.get("owner"):
         owner = people.get(clean["owner"])
-        current = unit["owner_id"] if unit else None
         if owner is None:
             errs.add("owner", f"No person with the email {clean['owner']}.")
-        elif owner.pk != current and not owner.is_accountable:
-            # Repeating a departed owner is no change; naming one anew is refused.
-            errs.add("owner", f"{owner.name} has left or cannot log in.")
     plan.owner = owner
+    # The rules product_create and product_update apply, with the same names (products/rules.py).
+    if owner is not None:
+        if unit is not None and unit["kind"] == UnitKind.CLUSTER:
+            assert existing is not None  # the unit came from it
+            _refuse(
+                errs,
+                cluster_owner_refusal(
+                    cluster_name=existing.cluster_name or "",
+                    owner_id=owner.pk,
+                    cluster_owner_id=unit["owner_id"],
+                ),
+            )
+        else:
+            _refuse(
+                errs,
+                owner_refusal(
+                    name=owner.name,
+                    accountable=owner.is_accountable,
+                    already_owner=unit is not None and owner.pk == unit["owner_id"],
+                ),
+            )
     stage = clean.get("lifecycle_stage")
     if product is None:
         if "name" not in clean and "name" not in errs.errors:
             errs.add("name", "This field is required to create a product.")
-        if stage == Stage.RETIREMENT:
-            errs.add(
-                "lifecycle_stage",
-                "A new product cannot start in retirement: create it, then move it with a "
-                "migration plan.",
-                rule="retirement_needs_migration_plan",
-            )
+        if stage is not None:
+            _refuse(errs, new_product_stage_refusal(stage))
         model = clean.get("management_model", ManagementModel.PRODUCT)
-        end = clean.get("project_end_date")
+        end = effective_end_date(model=model, changes=clean)
     else:
-        if stage is not None and stage != product["lifecycle_stage"]:
-            errs.add(
-                "lifecycle_stage",
-                f"{product['name']} is in {product['lifecycle_stage']}; the lifecycle stage "
-                "changes only through a recorded transition.",
-                rule="stage_changes_by_transition",
+        if stage is not None:
+            _refuse(
+                errs,
+                stage_change_refusal(
+                    name=product["name"], current=product["lifecycle_stage"], wanted=stage
+                ),
             )
-        if "owner" in clean:
-            assert existing is not None  # the product came from it
-            if unit is not None and unit["kind"] == UnitKind.CLUSTER:
-                if owner is not None and owner.pk != unit["owner_id"]:
-                    errs.add(
-                        "owner",
-                        f"{product['name']} is in the cluster {existing.cluster_name}; it is "
-                        "owned by the cluster's owner. Leave the owner out or name that person.",
-                    )
-            elif unit is None and clean["owner"] is not None:
-                errs.add("owner", f"{product['name']} has no ownership unit to own.")
+        if unit is None and clean.get("owner") is not None:
+            errs.add("owner", f"{product['name']} has no ownership unit to own.")
         model = clean.get("management_model", product["management_model"])
-        if "project_end_date" in clean:
-            end = clean["project_end_date"]
-        elif model == ManagementModel.PRODUCT:
-            end = None  # as product_update does: a product-managed item has no end date
-        else:
-            end = product["project_end_date"]
-    if model == ManagementModel.PROJECT and end is None:
-        errs.add("project_end_date", "A project needs an end date.")
+        end = effective_end_date(model=model, changes=clean, current=product["project_end_date"])
+    _refuse(errs, end_date_refusal(model=model, end=end))
     clean["project_end_date"] = None if model == ManagementModel.PRODUCT else end
 
 

@@ -22,6 +22,7 @@ from products.models import (
     Stage,
     Team,
 )
+from products.rules import end_date_refusal
 from products.selectors import FilterOptions, product_filter_options
 from products.services import MODEL_QUESTIONS, MigrationPlanInput
 
@@ -146,11 +147,14 @@ class ProductForm(ServiceForm):
 
     def clean(self):
         data = super().clean()
-        # The model's constraint says the same, in words meant for developers.
-        if data.get("management_model") == ManagementModel.PROJECT and not data.get(
-            "project_end_date"
-        ):
-            self.add_error("project_end_date", "A project needs an end date.")
+        # The service's rule (products/rules.py), checked here too so the page shows it beside
+        # the field together with the form's own errors.
+        refusal = end_date_refusal(
+            model=data.get("management_model") or ManagementModel.PRODUCT,
+            end=data.get("project_end_date"),
+        )
+        if refusal is not None:
+            self.add_error(refusal.field, refusal.message)
         return data
 
     def service_kwargs(self) -> dict:

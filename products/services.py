@@ -18,9 +18,7 @@ from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.permissions import AnyUser, is_leader, require_leader
 from portfolio.validation import full_clean_or_fail
 from products.models import (
-    LIVE_STAGES,
     PRODUCT_FIELDS,
-    STAGE_ORDER,
     Cluster,
     ExternalId,
     LifecycleTransition,
@@ -32,10 +30,29 @@ from products.models import (
     Stage,
     Team,
     UnitKind,
-    source_validator,
 )
 from products.permissions import require_unit_editor
+from products.rules import (
+    EXTERNAL_ID_MESSAGE,
+    SOURCE_MESSAGE,
+    Refusal,
+    allowed_moves,
+    cluster_owner_refusal,
+    effective_end_date,
+    end_date_refusal,
+    external_id_refusal,
+    field_refusals,
+    join_cluster_refusal,
+    new_product_stage_refusal,
+    owner_refusal,
+    refuse,
+    self_dependency_refusal,
+    stage_change_refusal,
+    transition_refusal,
+)
 from products.tasks import dispatch_departure_notice
+
+__all__ = ["allowed_moves"]  # the pages read the lifecycle's moves from here
 
 # Fields any editor of the product's unit may change; the rest need a leader.
 OWNER_EDITABLE_FIELDS = (set(PRODUCT_FIELDS) - {"strategic"}) | {"team"}
@@ -57,13 +74,13 @@ def _check_external_ids(product: Product | None, external_ids: list[tuple[str, s
     errors: list[str] = []
     seen_sources: set[str] = set()
     for source, ext_id in external_ids:
-        try:
-            source_validator(source)
-        except Exception:
-            errors.append(f"'{source}' is not a valid source name.")
+        # The same limits as the bulk upsert's external_id (products/rules.py).
+        refusal = external_id_refusal(source, ext_id)
+        if refusal is not None and refusal.message == SOURCE_MESSAGE:
+            errors.append(f"'{source}': {SOURCE_MESSAGE}")
             continue
-        if not ext_id or len(ext_id) > 200:
-            errors.append(f"The id for source '{source}' must be 1 to 200 characters.")
+        if refusal is not None:
+            errors.append(f"The id for source '{source}': {EXTERNAL_ID_MESSAGE}")
         if source in seen_sources:
             errors.append(f"Source '{source}' appears twice; a product has one id per source.")
         seen_sources.add(source)
@@ -90,8 +107,14 @@ def _set_external_ids(product: Product, external_ids: list[tuple[str, str]]) -> 
 
 
 def _check_dependencies(product: Product | None, dependencies: list[Product]) -> None:
-    if product is not None and any(d.pk == product.pk for d in dependencies):
-        raise ValidationFailed({"dependencies": ["A product cannot depend on itself."]})
+    refuse(
+        [
+            self_dependency_refusal(
+                product_id=product.pk if product is not None else None,
+                dependency_ids=[d.pk for d in dependencies],
+            )
+        ]
+    )
 
 
 @transaction.atomic
@@ -110,17 +133,27 @@ def product_create(
 ) -> Product:
     """Create a product with its own ownership unit, joining `cluster` if one is given."""
     require_leader(actor, "add products to the portfolio")
-    if cluster is not None and owner is not None and cluster.unit.owner_id != owner.pk:
-        raise ValidationFailed(
-            {"owner": [f"Products in {cluster.name} are owned by the cluster's owner."]}
-        )
-    if lifecycle_stage == Stage.RETIREMENT:
-        raise RuleViolation(
-            "A new product cannot start in retirement: create it, then move it with a "
-            "migration plan.",
-            field="lifecycle_stage",
-            rule="retirement_needs_migration_plan",
-        )
+    # The rules the bulk upsert applies to a new row, with the same names (products/rules.py).
+    model = fields.get("management_model", ManagementModel.PRODUCT)
+    refuse(
+        [
+            new_product_stage_refusal(lifecycle_stage),
+            *field_refusals({"name": name, "slug": slug, "lifecycle_stage": lifecycle_stage}),
+            *field_refusals(fields),
+            end_date_refusal(model=model, end=effective_end_date(model=model, changes=fields)),
+            owner_refusal(name=owner.name, accountable=owner.is_accountable)
+            if owner is not None
+            else None,
+            cluster_owner_refusal(
+                cluster_name=cluster.name,
+                owner_id=owner.pk if owner is not None else None,
+                cluster_owner_id=cluster.unit.owner_id,
+            )
+            if cluster is not None and owner is not None
+            else None,
+            join_cluster_refusal(stage=lifecycle_stage) if cluster is not None else None,
+        ]
+    )
     product = Product(
         name=name,
         slug=slug or unique_slug(name),
@@ -174,19 +207,31 @@ def product_update(
     unknown = set(changes) - OWNER_EDITABLE_FIELDS - LEADER_ONLY_FIELDS - {"lifecycle_stage"}
     if unknown:
         raise ValidationFailed({f: ["This field cannot be changed here."] for f in sorted(unknown)})
-    if "lifecycle_stage" in changes and changes.pop("lifecycle_stage") != product.lifecycle_stage:
-        raise RuleViolation(
-            "The lifecycle stage changes only through a recorded transition.",
-            field="lifecycle_stage",
-            rule="stage_changes_by_transition",
+    if "lifecycle_stage" in changes:
+        refuse(
+            [
+                stage_change_refusal(
+                    name=product.name,
+                    current=product.lifecycle_stage,
+                    wanted=changes.pop("lifecycle_stage"),
+                )
+            ]
         )
     for name in LEADER_ONLY_FIELDS & set(changes):
         if changes[name] != getattr(product, name):
             require_leader(actor, f"change '{name}'")
+    # The rules the bulk upsert applies to a row for an existing product (products/rules.py).
+    model = changes.get("management_model", product.management_model)
+    end = effective_end_date(model=model, changes=changes, current=product.project_end_date)
+    refusals = [*field_refusals(changes), end_date_refusal(model=model, end=end)]
+    if owner is not _UNSET:
+        if (owner.pk if owner is not None else None) != product.unit.owner_id:
+            require_leader(actor, "assign owners")
+        refusals += _owner_refusals(product, owner, cluster)
+    refuse(refusals)
     for name, value in changes.items():
         setattr(product, name, value)
-    if product.management_model == ManagementModel.PRODUCT and "project_end_date" not in changes:
-        product.project_end_date = None
+    product.project_end_date = end
     full_clean_or_fail(product)
     if external_ids is not None:
         _check_external_ids(product, external_ids)
@@ -200,10 +245,37 @@ def product_update(
         product.dependencies.set(dependencies)
     if cluster is not _UNSET and cluster != product.cluster:
         product = product_set_cluster(actor=actor, product=product, cluster=cluster)
-    if owner is not _UNSET and owner != product.owner:
-        assert product.unit is not None
+    assert product.unit is not None
+    # A cluster's members are owned by the cluster's owner, who is changed on the cluster.
+    if owner is not _UNSET and product.unit.kind == UnitKind.PRODUCT and owner != product.owner:
         unit_assign_owner(actor=actor, unit=product.unit, owner=owner, field="owner")
     return product
+
+
+def _owner_refusals(product: Product, owner: Person | None, cluster: Any) -> list[Refusal | None]:
+    """The owner rules for the unit the product ends up in: its cluster's (the one it joins,
+    or the one it is in) or its own."""
+    if owner is None:
+        return []
+    unit = product.unit
+    assert unit is not None
+    if cluster is _UNSET:
+        cluster, cluster_owner_id = unit.cluster, unit.owner_id
+    elif cluster is not None:
+        cluster_owner_id = cluster.unit.owner_id
+    if cluster is not None:
+        return [
+            cluster_owner_refusal(
+                cluster_name=cluster.name, owner_id=owner.pk, cluster_owner_id=cluster_owner_id
+            )
+        ]
+    return [
+        owner_refusal(
+            name=owner.name,
+            accountable=owner.is_accountable,
+            already_owner=owner.pk == unit.owner_id and unit.kind == UnitKind.PRODUCT,
+        )
+    ]
 
 
 @transaction.atomic
@@ -238,12 +310,7 @@ def product_set_cluster(
     assert old_unit is not None
     own_unit = OwnershipUnit.objects.select_for_update().get(product=product)
     if cluster is not None:
-        if product.lifecycle_stage == Stage.RETIRED:
-            raise RuleViolation(
-                "A retired product cannot join a cluster.",
-                field="cluster",
-                rule="retired_is_final",
-            )
+        refuse([join_cluster_refusal(stage=product.lifecycle_stage)])
         # The cluster's unit row lock orders this join against a concurrent dissolution: once
         # that has committed, the row is gone and the join is refused instead of pointing at it.
         new_unit = OwnershipUnit.objects.select_for_update().filter(cluster_id=cluster.pk).first()
@@ -323,21 +390,6 @@ def _validate_plan(product: Product, plan: MigrationPlanInput | None) -> None:
         raise ValidationFailed(errors)
 
 
-def allowed_moves(stage: str) -> list[str]:
-    """Stages a product in `stage` may move to (rules still apply to each move)."""
-    if stage == Stage.RETIRED:
-        return []
-    idx = STAGE_ORDER.index(stage)
-    moves = [s for s in STAGE_ORDER[:idx] if s in LIVE_STAGES]  # back, with a reason
-    if stage in LIVE_STAGES:
-        if stage != Stage.MATURITY:
-            moves.append(STAGE_ORDER[idx + 1])
-        moves.append(Stage.RETIREMENT)
-    else:  # retirement
-        moves.append(Stage.RETIRED)
-    return moves
-
-
 @transaction.atomic
 def product_transition(
     *,
@@ -358,36 +410,13 @@ def product_transition(
     require_unit_editor(actor, product.unit, f"move {product.name} through its lifecycle")
     from_stage = product.lifecycle_stage
     reason = (reason or "").strip()
-    if to_stage not in STAGE_ORDER:
-        raise ValidationFailed({"to_stage": [f"'{to_stage}' is not a lifecycle stage."]})
-    if to_stage == from_stage:
-        raise RuleViolation(
-            f"{product.name} is already in {from_stage}.", field="to_stage", rule="same_stage"
-        )
-    if from_stage == Stage.RETIRED:
-        raise RuleViolation(
-            "A retired product stays retired; add a new product instead.",
-            field="to_stage",
-            rule="retired_is_final",
-        )
-    moving_back = STAGE_ORDER.index(to_stage) < STAGE_ORDER.index(from_stage)
-    if moving_back:
-        if not reason:
-            raise ValidationFailed(
-                {"reason": ["Moving back to an earlier stage needs a reason (e.g. reinvestment)."]}
+    refuse(
+        [
+            transition_refusal(
+                name=product.name, from_stage=from_stage, to_stage=to_stage, reason=reason
             )
-    elif to_stage not in allowed_moves(from_stage):
-        forward = [
-            s
-            for s in allowed_moves(from_stage)
-            if STAGE_ORDER.index(s) > STAGE_ORDER.index(from_stage)
         ]
-        raise RuleViolation(
-            f"From {from_stage} a product moves forward only to {' or '.join(forward)}, "
-            f"not straight to {to_stage}.",
-            field="to_stage",
-            rule="forward_one_stage_at_a_time",
-        )
+    )
     plan: MigrationPlan | None
     if to_stage == Stage.RETIREMENT:
         _validate_plan(product, migration_plan)

@@ -40,6 +40,13 @@ from products.models import (
     Team,
     source_validator,
 )
+from products.rules import (
+    NAME_MAX_LENGTH,
+    SLUG_MAX_LENGTH,
+    SLUG_MESSAGE,
+    UNKNOWN_TEAM,
+    choice_message,
+)
 
 # The owner of a product's unit, in a product row (see PRODUCT); owner_ref() makes the same body
 # from a Person for the serializers that read model instances.
@@ -337,14 +344,28 @@ def product_api_rows(qs: QuerySet[Product]) -> QuerySet[Product, dict[str, Any]]
     return qs.values(*PRODUCT.columns)
 
 
-class ProductInputSerializer(serializers.Serializer):
-    """What a client may send to create (POST) or change (PUT/PATCH) a product."""
-
-    name = serializers.CharField(max_length=160)
-    slug = serializers.SlugField(
-        max_length=160, required=False, help_text="Made from the name if left out."
+def _choice(field: str, choices, **kwargs) -> serializers.ChoiceField:
+    """A choice field that refuses a value in the words of products/rules.py, as the bulk
+    upsert does."""
+    return serializers.ChoiceField(
+        choices=choices, error_messages={"invalid_choice": choice_message(field)}, **kwargs
     )
-    kind = serializers.ChoiceField(choices=Kind.choices, required=False)
+
+
+class ProductInputSerializer(serializers.Serializer):
+    """What a client may send to create (POST) or change (PUT/PATCH) a product.
+
+    The limits and messages are products/rules.py's, which the services and the bulk upsert
+    apply too, so a bad value is named the same way on every path."""
+
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    slug = serializers.SlugField(
+        max_length=SLUG_MAX_LENGTH,
+        required=False,
+        help_text="Made from the name if left out.",
+        error_messages={"invalid": SLUG_MESSAGE},
+    )
+    kind = _choice("kind", Kind.choices, required=False)
     description = serializers.CharField(allow_blank=True, required=False)
     user_groups = serializers.CharField(allow_blank=True, required=False)
     user_count = serializers.IntegerField(
@@ -352,18 +373,23 @@ class ProductInputSerializer(serializers.Serializer):
     )
     key_use_cases = serializers.CharField(allow_blank=True, required=False)
     business_capabilities = serializers.CharField(allow_blank=True, required=False)
-    criticality = serializers.ChoiceField(choices=Criticality.choices, required=False)
+    criticality = _choice("criticality", Criticality.choices, required=False)
     strategic = serializers.BooleanField(required=False, help_text="Leaders only.")
     under_significant_change = serializers.BooleanField(required=False)
-    lifecycle_stage = serializers.ChoiceField(
-        choices=Stage.choices,
+    lifecycle_stage = _choice(
+        "lifecycle_stage",
+        Stage.choices,
         required=False,
         help_text="On create only; later moves go through the transition endpoint.",
     )
-    management_model = serializers.ChoiceField(choices=ManagementModel.choices, required=False)
+    management_model = _choice("management_model", ManagementModel.choices, required=False)
     project_end_date = serializers.DateField(allow_null=True, required=False)
     team = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Team.objects.all(), allow_null=True, required=False
+        slug_field="slug",
+        queryset=Team.objects.all(),
+        allow_null=True,
+        required=False,
+        error_messages={"does_not_exist": UNKNOWN_TEAM},
     )
     cluster = serializers.SlugRelatedField(
         slug_field="slug",
@@ -382,22 +408,6 @@ class ProductInputSerializer(serializers.Serializer):
         if any("source" not in e or "id" not in e for e in value):
             raise serializers.ValidationError("Each external id needs a source and an id.")
         return [(e["source"], e["id"]) for e in value]
-
-    def validate(self, attrs):
-        # The model's check constraint would name no field; say which one is missing.
-        product = self.context.get("product")
-        model = attrs.get(
-            "management_model", product.management_model if product else ManagementModel.PRODUCT
-        )
-        if "project_end_date" in attrs:
-            end = attrs["project_end_date"]
-        else:
-            end = product.project_end_date if product else None
-        if model == ManagementModel.PROJECT and end is None:
-            raise serializers.ValidationError(
-                {"project_end_date": ["A project needs an end date."]}
-            )
-        return attrs
 
 
 class MigrationPlanInputSerializer(serializers.Serializer):
