@@ -156,6 +156,11 @@ class MoveResult:
     rows_written: int
 
 
+# The largest position a move names (an int column's range); any number past the end of the
+# backlog already means "last", so larger ones are refused rather than carried around.
+MAX_POSITION = 2**31 - 1
+
+
 @transaction.atomic
 def backlog_item_move(
     *,
@@ -202,6 +207,10 @@ def backlog_item_move(
         assert position is not None  # exactly one of before, after, position is given
         if position < 0:
             raise ValidationFailed({"position": ["A position counts from 0 (the top)."]})
+        if position > MAX_POSITION:
+            raise ValidationFailed(
+                {"position": [f"Ensure this value is less than or equal to {MAX_POSITION}."]}
+            )
         placement = ranking.place_at(unit.pk, position, item_id=item.pk)
     BacklogItem.objects.filter(pk=item.pk).update(rank=placement.rank, updated_at=timezone.now())
     item.rank = placement.rank

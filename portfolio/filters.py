@@ -8,18 +8,21 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
+from portfolio.validation import validate_date_range
+
 
 class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
-    """ISO 8601, turned into UTC here: PostgreSQL refuses offsets past 15:59 (`+23:34`)."""
+    """ISO 8601, turned into UTC here: PostgreSQL refuses offsets past 15:59 (`+23:34`).
+
+    Only times within the portfolio's date range pass (portfolio/validation.py); the check
+    comes first, so the conversion to UTC cannot overflow."""
 
     def to_python(self, value):
         value = super().to_python(value)
         if value is None:
             return None
-        try:
-            return value.astimezone(dt.UTC)
-        except OverflowError as exc:
-            raise forms.ValidationError("Enter a date and time within years 1 to 9999.") from exc
+        validate_date_range(value)
+        return value.astimezone(dt.UTC)
 
 
 class UpdatedSinceFilter(django_filters.IsoDateTimeFilter):
