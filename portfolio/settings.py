@@ -66,6 +66,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so a database restart is a 503 with Retry-After wherever it is met.
+    "portfolio.availability.DatabaseAvailabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -106,6 +108,8 @@ else:
 
     DATABASES = {"default": env.db_url_config(embedded_database_url())}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A reused connection is tested before a request uses it, so after a database restart the
+# first request reconnects instead of failing on the dead connection (portfolio/availability.py).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
