@@ -38,17 +38,19 @@ def _refuse_constants(name: str):
 def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
     """How many arrays and objects deep `value` goes, counted without recursion; stops
     counting at limit + 1 (the caller only needs to know it is too deep)."""
+    if not isinstance(value, dict | list):
+        return 0
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node
         if depth > deepest:
             deepest = depth
             if deepest > limit:
                 return deepest
+        children = node.values() if isinstance(node, dict) else node
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return deepest if isinstance(value, dict | list) else 0
+    return deepest
 
 
 class JSONParser(parsers.BaseParser):
