@@ -6,7 +6,7 @@ from django import forms
 
 from backlog.models import BacklogItem, ItemStatus, ItemType
 from backlog.services import MAX_POSITION
-from portfolio.validation import MAX_ID
+from portfolio.validation import MAX_ID, MAX_INT
 from products.models import Dimension
 
 
@@ -77,7 +77,7 @@ class BacklogItemCreateForm(ComponentChoiceMixin, forms.ModelForm):
 
 
 class BacklogItemEditForm(ComponentChoiceMixin, forms.ModelForm):
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=MAX_INT)
 
     class Meta:
         model = BacklogItem

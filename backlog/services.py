@@ -15,7 +15,7 @@ from backlog import ranking
 from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
 from portfolio.errors import RuleViolation, StaleVersion, ValidationFailed
 from portfolio.permissions import AnyUser
-from portfolio.validation import full_clean_or_fail
+from portfolio.validation import MAX_INT, full_clean_or_fail
 from products.models import LifecycleTransition, OwnershipUnit, Product, Stage
 from products.permissions import require_unit_editor
 
@@ -158,7 +158,7 @@ class MoveResult:
 
 # The largest position a move names (an int column's range); any number past the end of the
 # backlog already means "last", so larger ones are refused rather than carried around.
-MAX_POSITION = 2**31 - 1
+MAX_POSITION = MAX_INT
 
 
 @transaction.atomic

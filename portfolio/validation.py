@@ -13,6 +13,8 @@ from portfolio.errors import ValidationFailed
 # The largest id a bigint primary key holds: a larger "id" names nothing and must be a 400
 # before it reaches a query (psycopg refuses to send it and the request would end in a 500).
 MAX_ID = 2**63 - 1
+# The largest value of an integer column (counts, versions, positions).
+MAX_INT = 2**31 - 1
 
 
 def full_clean_or_fail(instance: models.Model, *, exclude: list[str] | None = None) -> None:

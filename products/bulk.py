@@ -28,7 +28,7 @@ from portfolio.bulk import (
 )
 from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.permissions import require_leader
-from portfolio.validation import date_range_error
+from portfolio.validation import MAX_INT, date_range_error
 from products.models import (
     PRODUCT_FIELDS,
     Cluster,
@@ -73,7 +73,6 @@ SUPPORTED_FIELDS = frozenset(
 )
 # Product columns a row may change, in a fixed order (team and owner are handled apart).
 PRODUCT_COLUMNS = PRODUCT_FIELDS
-MAX_INT = 2_147_483_647
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+\Z")
 SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}\Z")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")

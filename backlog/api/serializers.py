@@ -17,7 +17,7 @@ from rest_framework import serializers
 from backlog.models import BacklogItem, ItemSource, ItemStatus, ItemType
 from backlog.services import MAX_POSITION
 from portfolio.api.rows import Column, Contextual, Output, iso_datetime
-from portfolio.validation import MAX_ID
+from portfolio.validation import MAX_ID, MAX_INT
 from products.api.serializers import ProductRefField
 from products.models import Dimension
 
@@ -127,7 +127,7 @@ class BacklogItemCreateSerializer(BacklogItemInputSerializer):
 class BacklogItemUpdateSerializer(BacklogItemInputSerializer):
     version = serializers.IntegerField(
         min_value=1,
-        max_value=2**31 - 1,
+        max_value=MAX_INT,
         required=False,
         help_text=(
             "The version you edited; if the item changed since, the answer is 412. "

@@ -33,10 +33,10 @@ from metrics.models import Metric
 from portfolio.api.rows import Column, Contextual, Output, iso_datetime
 from portfolio.api.serializers import NamedChoiceField
 from portfolio.errors import ValidationFailed
+from portfolio.validation import MAX_ID
 from products.api.serializers import ProductRefField
 from products.models import OwnershipUnit
 
-MAX_ID = 2**63 - 1
 MAX_TEXT = 10_000
 MONEY_PATTERN = r"^-?[0-9]{1,12}\.[0-9]{2}$"
 UNIT_NAME = Coalesce("unit__cluster__name", "unit__product__name")

@@ -24,8 +24,7 @@ from portfolio.api.rows import (
     iso_date,
     iso_datetime,
 )
-from portfolio.api.serializers import MAX_INT
-from portfolio.validation import validate_date_range
+from portfolio.validation import MAX_INT, validate_date_range
 from products.bulk import MAX_ROWS
 from products.models import (
     Cluster,

@@ -16,7 +16,7 @@ from rest_framework import serializers
 
 from portfolio.api.rows import Column, Computed, Contextual, Nested, Output, iso_date, iso_datetime
 from portfolio.api.serializers import NamedChoiceField
-from portfolio.validation import validate_date_range
+from portfolio.validation import MAX_ID, validate_date_range
 from products.api.serializers import ProductRefField
 from products.models import Person
 from reviews.models import (
@@ -31,8 +31,6 @@ from reviews.models import (
     ReviewStatus,
 )
 from reviews.services import cycle_dates_problems
-
-MAX_ID = 2**63 - 1
 
 
 def _count(model, **match) -> Coalesce:

@@ -106,3 +106,25 @@ def test_a_typed_reading_in_year_1_is_refused(owner_client, product):
     assert response.status_code == 400
     assert "Give a date between 1900-01-01" in response.content.decode()
     assert not Reading.objects.exists()
+
+
+def test_a_page_edit_with_a_version_past_the_apis_bound_is_400(owner_client, product):
+    (item,) = make_backlog(product, 1)
+    data = {
+        "title": "Renamed",
+        "product": item.product_id,
+        "type": item.type,
+        "dimension": item.dimension,
+        "status": item.status,
+        "estimate": "",
+        "source": item.source,
+        "description": "",
+        "version": "99999999999999999999",
+    }
+
+    response = owner_client.post(reverse("backlog-edit", args=[item.pk]), data, headers=HTMX)
+
+    assert response.status_code == 400
+    assert "version" in response.context["form"].errors
+    item.refresh_from_db()
+    assert item.title != "Renamed" and item.version == 1
