@@ -49,7 +49,7 @@ def assert_body_error(response, status: int, code: str, words: str) -> None:
 
 def test_nesting_depth_counts_without_recursion():
     assert nesting_depth(1) == 0
-    assert nesting_depth({"a": [1, {"b": []}]}) == 3
+    assert nesting_depth({"a": [1, {"b": []}]}) == 4
     deep: list = []
     for _ in range(100_000):  # far past Python's recursion limit
         deep = [deep]
