@@ -10,7 +10,7 @@ from portfolio.validation import validate_date_range
 from portfolio.widgets import PlainSelect
 from products.models import Person
 from reviews.models import DecisionKind
-from reviews.services import cycle_dates_problems
+from reviews.services import MAX_RATIONALE, MAX_SUMMARY, cycle_dates_problems
 
 
 def next_quarter(today=None) -> tuple[int, int]:
@@ -65,7 +65,7 @@ class DecisionForm(forms.Form):
     rationale = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Why",
-        max_length=4000,
+        max_length=MAX_RATIONALE,
         help_text="The next review reads this first.",
     )
 
@@ -115,7 +115,7 @@ class ReviewCloseForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         label="Meeting notes",
-        max_length=10000,
+        max_length=MAX_SUMMARY,
         help_text="Optional. Kept with the review once it is closed.",
     )
 

@@ -109,6 +109,10 @@ def plan_dates(
     return plan
 
 
+# The longest rationale and meeting notes accepted, on the pages and the API alike.
+MAX_RATIONALE = 20000
+MAX_SUMMARY = 20000
+
 # A cycle's meetings fit in a year: a longer span is a typing slip, and the scheduler walks
 # every day between the dates.
 MAX_CYCLE_DAYS = 366

@@ -30,7 +30,7 @@ from reviews.models import (
     ReviewCycle,
     ReviewStatus,
 )
-from reviews.services import cycle_dates_problems
+from reviews.services import MAX_RATIONALE, MAX_SUMMARY, cycle_dates_problems
 
 
 def _count(model, **match) -> Coalesce:
@@ -251,7 +251,10 @@ class ReviewUpdateSerializer(serializers.Serializer):
 
 class ReviewCloseSerializer(serializers.Serializer):
     summary = serializers.CharField(
-        required=False, allow_blank=True, max_length=20000, help_text="Notes from the meeting."
+        required=False,
+        allow_blank=True,
+        max_length=MAX_SUMMARY,
+        help_text="Notes from the meeting.",
     )
 
 
@@ -394,7 +397,9 @@ class PersonIdField(IdRefField):
 class DecisionInputSerializer(serializers.Serializer):
     review = ReviewRefField()
     kind = DecisionKindField()
-    rationale = serializers.CharField(max_length=20000, help_text="Why: the next review reads it.")
+    rationale = serializers.CharField(
+        max_length=MAX_RATIONALE, help_text="Why: the next review reads it."
+    )
 
 
 # --- Action items --------------------------------------------------------------------------------

@@ -128,3 +128,13 @@ def test_a_page_edit_with_a_version_past_the_apis_bound_is_400(owner_client, pro
     assert "version" in response.context["form"].errors
     item.refresh_from_db()
     assert item.title != "Renamed" and item.version == 1
+
+
+def test_the_decision_and_notes_limits_are_the_apis():
+    from reviews.api.serializers import DecisionInputSerializer, ReviewCloseSerializer
+    from reviews.forms import DecisionForm, ReviewCloseForm
+
+    rationale = DecisionInputSerializer().fields["rationale"].max_length
+    summary = ReviewCloseSerializer().fields["summary"].max_length
+    assert DecisionForm().fields["rationale"].max_length == rationale
+    assert ReviewCloseForm().fields["summary"].max_length == summary
