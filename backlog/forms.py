@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 
 from backlog.models import BacklogItem, ItemStatus, ItemType
+from backlog.services import MAX_POSITION
+from portfolio.validation import MAX_ID, MAX_INT
 from products.models import Dimension
 
 
@@ -78,7 +80,7 @@ class BacklogItemCreateForm(ComponentChoiceMixin, forms.ModelForm):
 
 
 class BacklogItemEditForm(ComponentChoiceMixin, forms.ModelForm):
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=MAX_INT)
 
     class Meta:
         model = BacklogItem
@@ -108,7 +110,7 @@ class BacklogItemEditForm(ComponentChoiceMixin, forms.ModelForm):
         return {"version": data.pop("version"), "changes": data}
 
 
-BOTTOM = 2**31 - 1  # any index past the end: the service places the item last
+BOTTOM = MAX_POSITION  # any index past the end: the service places the item last
 
 
 class PositionField(forms.IntegerField):
@@ -137,9 +139,11 @@ class IdListField(forms.Field):
 
 
 class BacklogMoveForm(forms.Form):
-    before = forms.IntegerField(required=False, min_value=1)
-    after = forms.IntegerField(required=False, min_value=1)
-    position = PositionField(required=False, min_value=0)
+    """The page's move; its bounds are the API's (BacklogItemMoveSerializer)."""
+
+    before = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    after = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    position = PositionField(required=False, min_value=0, max_value=MAX_POSITION)
 
     def clean(self):
         data = super().clean()

@@ -15,7 +15,7 @@ from backlog import ranking
 from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
 from portfolio.errors import RuleViolation, StaleVersion, ValidationFailed
 from portfolio.permissions import AnyUser
-from portfolio.validation import full_clean_or_fail
+from portfolio.validation import MAX_INT, full_clean_or_fail
 from products.models import LifecycleTransition, OwnershipUnit, Product, Stage
 from products.permissions import require_unit_editor
 
@@ -156,6 +156,11 @@ class MoveResult:
     rows_written: int
 
 
+# The largest position a move names (an int column's range); any number past the end of the
+# backlog already means "last", so larger ones are refused rather than carried around.
+MAX_POSITION = MAX_INT
+
+
 @transaction.atomic
 def backlog_item_move(
     *,
@@ -202,6 +207,10 @@ def backlog_item_move(
         assert position is not None  # exactly one of before, after, position is given
         if position < 0:
             raise ValidationFailed({"position": ["A position counts from 0 (the top)."]})
+        if position > MAX_POSITION:
+            raise ValidationFailed(
+                {"position": [f"Ensure this value is less than or equal to {MAX_POSITION}."]}
+            )
         placement = ranking.place_at(unit.pk, position, item_id=item.pk)
     BacklogItem.objects.filter(pk=item.pk).update(rank=placement.rank, updated_at=timezone.now())
     item.rank = placement.rank

@@ -6,6 +6,7 @@ class MetricsConfig(AppConfig):
 
     def ready(self) -> None:
         # Django's documented place for start-up registration: models are loaded only now.
+        from metrics import checks  # noqa: F401  (registers the stored-readings check)
         from metrics.selectors import health_subquery, unit_health_subquery
         from products import extensions
 

@@ -30,7 +30,7 @@ from portfolio.bulk import BulkValidationFailed, RowError, RowErrors, clean_stri
 from portfolio.errors import Forbidden, ValidationFailed
 from portfolio.models import PortfolioSettings
 from portfolio.permissions import AnyUser, is_leader
-from portfolio.validation import full_clean_or_fail, parse_id
+from portfolio.validation import date_range_error, full_clean_or_fail, parse_id
 from products.models import Product
 from products.permissions import require_unit_editor
 
@@ -260,6 +260,8 @@ def _clean_reading(
         taken_at = parse_time(row["time"])
         if taken_at is None:
             errs.add("time", "Not a time; use ISO 8601, e.g. 2026-11-25T10:00:00Z.")
+        elif problem := date_range_error(taken_at):
+            errs.add("time", problem)
         elif taken_at > latest:
             errs.add(
                 "time",

@@ -10,23 +10,24 @@ from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
 from django_filters.constants import EMPTY_VALUES
 
-from portfolio.validation import parse_id, validate_id
+from portfolio.validation import parse_id, validate_date_range, validate_id
 
 # A slug is ASCII letters, digits, '-' and '_' (so an id is one too, as far as the form goes).
 _ID_OR_SLUG = RegexValidator(r"^[-a-zA-Z0-9_]{1,160}\Z", "An id or a slug.")
 
 
 class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
-    """ISO 8601, turned into UTC here: PostgreSQL refuses offsets past 15:59 (`+23:34`)."""
+    """ISO 8601, turned into UTC here: PostgreSQL refuses offsets past 15:59 (`+23:34`).
+
+    Only times within the portfolio's date range pass (portfolio/validation.py); the check
+    comes first, so the conversion to UTC cannot overflow."""
 
     def to_python(self, value):
         value = super().to_python(value)
         if value is None:
             return None
-        try:
-            return value.astimezone(dt.UTC)
-        except OverflowError as exc:
-            raise forms.ValidationError("Enter a date and time within years 1 to 9999.") from exc
+        validate_date_range(value)
+        return value.astimezone(dt.UTC)
 
 
 class UpdatedSinceFilter(django_filters.IsoDateTimeFilter):

@@ -1,11 +1,20 @@
-"""Turn Django's model validation into the domain's ValidationFailed."""
+"""Validation every app shares: Django's model validation as the domain's ValidationFailed,
+and the one range every date and time must lie in."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 
 from portfolio.errors import ValidationFailed
+
+# The largest id a bigint primary key holds: a larger "id" names nothing and must be a 400
+# before it reaches a query (psycopg refuses to send it and the request would end in a 500).
+MAX_ID = 2**63 - 1
+# The largest value of an integer column (counts, versions, positions).
+MAX_INT = 2**31 - 1
 
 
 def full_clean_or_fail(instance: models.Model, *, exclude: list[str] | None = None) -> None:
@@ -15,11 +24,6 @@ def full_clean_or_fail(instance: models.Model, *, exclude: list[str] | None = No
         raise ValidationFailed(
             {field: [str(m) for m in messages] for field, messages in exc.message_dict.items()}
         ) from exc
-
-
-# Primary keys are PostgreSQL bigints: a larger number never names a row, and a query given one
-# fails in the database instead of finding nothing.
-MAX_ID = 2**63 - 1
 
 
 def parse_id(value: object) -> int | None:
@@ -45,3 +49,63 @@ def validate_id(value: object) -> None:
     """A form or filter validator: the value must be a row id (see parse_id)."""
     if parse_id(value) is None:
         raise DjangoValidationError("An id (a whole number).", code="invalid")
+
+
+# --- Dates and times ----------------------------------------------------------------------------
+# Every date and time the portfolio stores lies in these years. Python and PostgreSQL both
+# accept far more (year 1; PostgreSQL even years BC, which psycopg cannot read back), and a
+# date typed as 0001-01-01 or 9999-12-31 is a slip, not a plan: it overflows date arithmetic
+# and, stored, breaks every page and list that reads the row.
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 9999
+EARLIEST_DATE = dt.date(EARLIEST_YEAR, 1, 1)
+LATEST_DATE = dt.date(LATEST_YEAR, 12, 31)
+
+
+def date_range_error(
+    value: dt.date | dt.datetime,
+    *,
+    earliest: dt.date = EARLIEST_DATE,
+    latest: dt.date = LATEST_DATE,
+) -> str | None:
+    """Why `value` lies outside the dates the portfolio keeps, or None if it is inside.
+
+    A time with an offset is judged by its UTC day, the day PostgreSQL stores: year 1 at
+    +14:00 is still year 1 BC in UTC.
+    """
+    day: dt.date
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            try:
+                value = value.astimezone(dt.UTC)
+            except OverflowError:
+                return _range_message(earliest, latest)
+        day = value.date()
+    else:
+        day = value
+    if earliest <= day <= latest:
+        return None
+    return _range_message(earliest, latest)
+
+
+def _range_message(earliest: dt.date, latest: dt.date) -> str:
+    return f"Give a date between {earliest.isoformat()} and {latest.isoformat()}."
+
+
+def validate_date_range(value: dt.date | dt.datetime | None) -> None:
+    """The range as a validator for form fields, serializer fields and filters alike (DRF
+    turns Django's ValidationError into its own)."""
+    if value is None:
+        return
+    problem = date_range_error(value)
+    if problem:
+        raise DjangoValidationError(problem, code="date_range")
+
+
+def date_range_or_fail(value: dt.date | dt.datetime | None, *, field: str) -> None:
+    """The range inside a service: a ValidationFailed naming `field`."""
+    if value is None:
+        return
+    problem = date_range_error(value)
+    if problem:
+        raise ValidationFailed({field: [problem]})

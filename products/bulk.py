@@ -28,6 +28,7 @@ from portfolio.bulk import (
 )
 from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.permissions import require_leader
+from portfolio.validation import date_range_error
 from products.models import (
     PRODUCT_FIELDS,
     Cluster,
@@ -198,9 +199,15 @@ def _clean_row(row: Any) -> tuple[dict[str, Any], RowErrors]:
             try:
                 if not isinstance(value, str) or not DATE_RE.match(value):
                     raise ValueError
-                clean["project_end_date"] = dt.date.fromisoformat(value)
+                day = dt.date.fromisoformat(value)
             except ValueError:
                 errs.add("project_end_date", "Date has wrong format. Use YYYY-MM-DD.")
+            else:
+                problem = date_range_error(day)
+                if problem:
+                    errs.add("project_end_date", problem)
+                else:
+                    clean["project_end_date"] = day
     if "slug" in row:
         value = clean_string(row["slug"], "slug", errs, None)
         if value is not None:

@@ -11,6 +11,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from portfolio.forms import ServiceForm, drop_unless_leader
+from portfolio.validation import validate_date_range
 from products.models import (
     LIVE_STAGES,
     Cluster,
@@ -118,6 +119,7 @@ class ProductForm(ServiceForm):
         super().__init__(*args, **kwargs)
         product = self.instance
         self.fields["slug"].required = False
+        self.fields["project_end_date"].validators.append(validate_date_range)
         self.fields["slug"].help_text = "Used in addresses; left empty, it is made from the name."
         self.fields["team"].queryset = Team.objects.order_by("name")
         self.fields["team"].empty_label = "No team"
@@ -204,7 +206,9 @@ class TransitionForm(forms.Form):
         label="Why it is dropped",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    planned_end_date = forms.DateField(required=False, widget=DATE, label="Planned end date")
+    planned_end_date = forms.DateField(
+        required=False, widget=DATE, label="Planned end date", validators=[validate_date_range]
+    )
     override = forms.BooleanField(
         required=False,
         label="Retire before the migration plan is done (leader override)",

@@ -12,6 +12,7 @@ from django import forms
 from django.db.models import Q
 
 from portfolio.filters import IdFilter, IntegerFilter, StrictBooleanFilter, UpdatedSinceFilterSet
+from portfolio.validation import validate_date_range
 from reviews.models import (
     ActionItem,
     CycleStatus,
@@ -62,10 +63,16 @@ class ReviewFilterSet(UpdatedSinceFilterSet):
 
 
 ReviewFilterSet.base_filters["from"] = django_filters.DateFilter(
-    field_name="scheduled_on", lookup_expr="gte", label="Scheduled on or after (YYYY-MM-DD)"
+    field_name="scheduled_on",
+    lookup_expr="gte",
+    label="Scheduled on or after (YYYY-MM-DD)",
+    validators=[validate_date_range],
 )
 ReviewFilterSet.base_filters["to"] = django_filters.DateFilter(
-    field_name="scheduled_on", lookup_expr="lte", label="Scheduled on or before (YYYY-MM-DD)"
+    field_name="scheduled_on",
+    lookup_expr="lte",
+    label="Scheduled on or before (YYYY-MM-DD)",
+    validators=[validate_date_range],
 )
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from portfolio.validation import validate_date_range
 from portfolio.widgets import PlainSelect
 from products.models import Person
 from reviews.models import DecisionKind
+from reviews.services import MAX_RATIONALE, MAX_SUMMARY, cycle_dates_problems
 
 
 def next_quarter(today=None) -> tuple[int, int]:
@@ -25,12 +27,14 @@ class CycleScheduleForm(forms.Form):
     starts_on = forms.DateField(
         required=False,
         label="First day",
+        validators=[validate_date_range],
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Leave empty to use the quarter's first day.",
     )
     ends_on = forms.DateField(
         required=False,
         label="Last day",
+        validators=[validate_date_range],
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Leave empty to use the quarter's last day.",
     )
@@ -42,6 +46,16 @@ class CycleScheduleForm(forms.Form):
             year, quarter = next_quarter()
             self.initial.update(year=year, quarter=quarter)
 
+    def clean(self):
+        data = super().clean()
+        if data.get("year") is not None:
+            problems = cycle_dates_problems(
+                year=data["year"], starts_on=data.get("starts_on"), ends_on=data.get("ends_on")
+            )
+            for name, messages in problems.items():
+                self.add_error(name, messages)
+        return data
+
     def service_kwargs(self) -> dict:
         return dict(self.cleaned_data)
 
@@ -51,7 +65,7 @@ class DecisionForm(forms.Form):
     rationale = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Why",
-        max_length=4000,
+        max_length=MAX_RATIONALE,
         help_text="The next review reads this first.",
     )
 
@@ -65,7 +79,10 @@ class ActionItemForm(forms.Form):
     title = forms.CharField(max_length=200, label="Action")
     owner = forms.ChoiceField(required=False, label="Who", widget=PlainSelect)
     due_on = forms.DateField(
-        required=False, label="Due", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="Due",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_date_range],
     )
 
     def __init__(self, *args, review=None, **kwargs):
@@ -98,7 +115,7 @@ class ReviewCloseForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         label="Meeting notes",
-        max_length=10000,
+        max_length=MAX_SUMMARY,
         help_text="Optional. Kept with the review once it is closed.",
     )
 

@@ -22,6 +22,7 @@ from backlog.models import BacklogItem
 from backlog.services import backlog_item_create
 from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.permissions import AnyUser, require_leader
+from portfolio.validation import date_range_error
 from products.models import ManagementModel, OwnershipUnit, Person, Product, Stage
 from products.permissions import require_unit_editor
 from reviews.models import (
@@ -108,6 +109,36 @@ def plan_dates(
     return plan
 
 
+# The longest rationale and meeting notes accepted, on the pages and the API alike.
+MAX_RATIONALE = 20000
+MAX_SUMMARY = 20000
+
+# A cycle's meetings fit in a year: a longer span is a typing slip, and the scheduler walks
+# every day between the dates.
+MAX_CYCLE_DAYS = 366
+
+
+def cycle_dates_problems(
+    *, year: int, starts_on: dt.date | None, ends_on: dt.date | None
+) -> dict[str, list[str]]:
+    """What is wrong with a cycle's own dates (at most one problem; empty when they are fine).
+
+    The API serializer, the schedule page's form and the service all ask this one function,
+    so a date the API refuses is refused on the page with the same words.
+    """
+    for name, day in (("starts_on", starts_on), ("ends_on", ends_on)):
+        if day is not None and (problem := date_range_error(day)):
+            return {name: [problem]}
+    if starts_on and ends_on and starts_on > ends_on:
+        return {"ends_on": ["Must not be before `starts_on`."]}
+    if starts_on and ends_on and (ends_on - starts_on).days > MAX_CYCLE_DAYS:
+        return {"ends_on": ["A cycle spans at most a year."]}
+    for name, day in (("starts_on", starts_on), ("ends_on", ends_on)):
+        if day is not None and abs(day.year - year) > 1:
+            return {name: ["Keep the cycle's dates within a year of its quarter."]}
+    return {}
+
+
 @transaction.atomic
 def cycle_schedule(
     *,
@@ -127,6 +158,9 @@ def cycle_schedule(
         raise ValidationFailed({"quarter": ["Choose a quarter from 1 to 4."]})
     if not 2000 <= year <= 2100:
         raise ValidationFailed({"year": ["Choose a year between 2000 and 2100."]})
+    problems = cycle_dates_problems(year=year, starts_on=starts_on, ends_on=ends_on)
+    if problems:
+        raise ValidationFailed(problems)
     first, last = quarter_bounds(year, quarter)
     cycle = ReviewCycle.objects.select_for_update().filter(year=year, quarter=quarter).first()
     if cycle is None:

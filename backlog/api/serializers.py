@@ -15,7 +15,9 @@ from django.db.models.functions import Coalesce
 from rest_framework import serializers
 
 from backlog.models import BacklogItem, ItemSource, ItemStatus, ItemType
+from backlog.services import MAX_POSITION
 from portfolio.api.rows import Column, Contextual, Output, iso_datetime
+from portfolio.validation import MAX_ID, MAX_INT
 from products.api.serializers import ProductRefField
 from products.models import Dimension
 
@@ -125,7 +127,7 @@ class BacklogItemCreateSerializer(BacklogItemInputSerializer):
 class BacklogItemUpdateSerializer(BacklogItemInputSerializer):
     version = serializers.IntegerField(
         min_value=1,
-        max_value=2**31 - 1,
+        max_value=MAX_INT,
         required=False,
         help_text=(
             "The version you edited; if the item changed since, the answer is 412. "
@@ -138,13 +140,13 @@ class BacklogItemMoveSerializer(serializers.Serializer):
     """Exactly one of `before`, `after`, `position`."""
 
     before = serializers.IntegerField(
-        required=False, min_value=1, max_value=2**63 - 1, help_text="Place above this item."
+        required=False, min_value=1, max_value=MAX_ID, help_text="Place above this item."
     )
     after = serializers.IntegerField(
-        required=False, min_value=1, max_value=2**63 - 1, help_text="Place below this item."
+        required=False, min_value=1, max_value=MAX_ID, help_text="Place below this item."
     )
     position = serializers.IntegerField(
-        required=False, min_value=0, max_value=2**31 - 1, help_text="0 is the top."
+        required=False, min_value=0, max_value=MAX_POSITION, help_text="0 is the top."
     )
 
     def validate(self, attrs):

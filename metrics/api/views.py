@@ -58,11 +58,11 @@ from metrics.services import (
     metric_update,
     readings_ingest,
 )
+from portfolio.api.parsers import BulkJSONParser
 from portfolio.api.views import RENDERERS, errors_for
 from portfolio.errors import ValidationFailed
 from portfolio.models import PortfolioSettings
 from products.api.serializers import BulkErrorSerializer
-from products.api.views import BulkJSONParser
 from products.models import Product
 from products.permissions import require_unit_editor
 

@@ -5,13 +5,17 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from portfolio.api.parsers import PayloadTooLarge
 from portfolio.errors import DomainError
+
+# Errors about the body as a whole (not one field): their `errors` name it `body`.
+BODY_ERRORS = (exceptions.ParseError, exceptions.UnsupportedMediaType, PayloadTooLarge)
 
 
 def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
@@ -40,6 +44,13 @@ def exception_handler(exc, context):
         first = next(iter(errors.values()), ["Invalid input."])[0]
         body = {"code": "invalid", "detail": first, "errors": errors}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent):
+        # Django's own limits, met when a form or multipart body is read: the same 413.
+        exc = PayloadTooLarge(
+            "The body is larger than this endpoint reads."
+            if isinstance(exc, RequestDataTooBig)
+            else "The body has more fields than this endpoint reads."
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -51,4 +62,6 @@ def exception_handler(exc, context):
             "code": codes if isinstance(codes, str) else "error",
             "detail": str(exc.detail),
         }
+        if isinstance(exc, BODY_ERRORS):
+            response.data["errors"] = {"body": [str(exc.detail)]}
     return response

@@ -8,9 +8,6 @@ from rest_framework import serializers
 
 from portfolio.models import PortfolioSettings
 
-MAX_INT = 2_147_483_647
-
-
 # --- Shared pieces ------------------------------------------------------------------------------
 
 

@@ -24,8 +24,7 @@ from portfolio.api.rows import (
     iso_date,
     iso_datetime,
 )
-from portfolio.api.serializers import MAX_INT
-from portfolio.validation import parse_id
+from portfolio.validation import MAX_INT, parse_id, validate_date_range
 from products.bulk import MAX_ROWS
 from products.models import (
     Cluster,
@@ -143,7 +142,9 @@ class PersonInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     title = serializers.CharField(max_length=120, allow_blank=True, required=False)
     active = serializers.BooleanField(required=False)
-    departed_on = serializers.DateField(allow_null=True, required=False)
+    departed_on = serializers.DateField(
+        allow_null=True, required=False, validators=[validate_date_range]
+    )
     username = serializers.SlugRelatedField(
         source="user",
         slug_field="username",
@@ -383,7 +384,9 @@ class ProductInputSerializer(serializers.Serializer):
         help_text="On create only; later moves go through the transition endpoint.",
     )
     management_model = _choice("management_model", ManagementModel.choices, required=False)
-    project_end_date = serializers.DateField(allow_null=True, required=False)
+    project_end_date = serializers.DateField(
+        allow_null=True, required=False, validators=[validate_date_range]
+    )
     team = serializers.SlugRelatedField(
         slug_field="slug",
         queryset=Team.objects.all(),
@@ -411,7 +414,9 @@ class ProductInputSerializer(serializers.Serializer):
 
 
 class MigrationPlanInputSerializer(serializers.Serializer):
-    planned_end_date = serializers.DateField(allow_null=True, required=False)
+    planned_end_date = serializers.DateField(
+        allow_null=True, required=False, validators=[validate_date_range]
+    )
     targets = ProductRefList(required=False, default=list, help_text="Product ids or slugs.")
     capability_dropped = serializers.BooleanField(required=False, default=False)
     dropped_reason = serializers.CharField(allow_blank=True, required=False, default="")
@@ -466,7 +471,9 @@ class UpsertRowSerializer(serializers.Serializer):
     strategic = serializers.BooleanField(required=False)
     under_significant_change = serializers.BooleanField(required=False)
     management_model = serializers.ChoiceField(choices=ManagementModel.choices, required=False)
-    project_end_date = serializers.DateField(allow_null=True, required=False)
+    project_end_date = serializers.DateField(
+        allow_null=True, required=False, validators=[validate_date_range]
+    )
     team = serializers.SlugField(allow_null=True, required=False, help_text="Team slug.")
     owner = serializers.EmailField(
         allow_null=True,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -18,14 +17,15 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, parsers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ParseError, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.serializer_helpers import ReturnDict
 
+from portfolio.api.parsers import BulkJSONParser
 from portfolio.api.views import (
     RENDERERS,
     UpdateViewSet,
@@ -129,42 +129,6 @@ class TransitionFilterSet(UpdatedSinceFilterSet):
     class Meta:
         model = LifecycleTransition
         fields = ["updated_since"]
-
-
-class PayloadTooLarge(APIException):
-    status_code = 413
-    default_code = "too_large"
-
-
-class BulkJSONParser(parsers.BaseParser):
-    """JSON read straight from the request stream, up to MAX_BYTES.
-
-    DRF's JSONParser goes through `request.body`, which Django caps at
-    DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB): a 10,000-row sync with descriptions is larger.
-    """
-
-    media_type = "application/json"
-    MAX_BYTES = 32 * 1024 * 1024
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        request = (parser_context or {}).get("request")
-        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-        if declared and declared.isdigit() and int(declared) > self.MAX_BYTES:
-            raise PayloadTooLarge(self._too_large())
-        raw = stream.read(self.MAX_BYTES + 1) if stream is not None else b""
-        if len(raw) > self.MAX_BYTES:
-            raise PayloadTooLarge(self._too_large())
-        try:
-            return json.loads(raw, parse_constant=_no_constants)
-        except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from exc
-
-    def _too_large(self) -> str:
-        return f"The body is larger than {self.MAX_BYTES // (1024 * 1024)} MB; send fewer rows."
-
-
-def _no_constants(name: str):
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def _single_row_error(exc: BulkValidationFailed) -> ValidationFailed | RuleViolation:

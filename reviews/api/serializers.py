@@ -16,7 +16,7 @@ from rest_framework import serializers
 
 from portfolio.api.rows import Column, Computed, Contextual, Nested, Output, iso_date, iso_datetime
 from portfolio.api.serializers import NamedChoiceField
-from portfolio.validation import MAX_ID
+from portfolio.validation import MAX_ID, validate_date_range
 from products.api.serializers import ProductRefField
 from products.models import Person
 from reviews.models import (
@@ -30,8 +30,7 @@ from reviews.models import (
     ReviewCycle,
     ReviewStatus,
 )
-
-MAX_CYCLE_DAYS = 366
+from reviews.services import MAX_RATIONALE, MAX_SUMMARY, cycle_dates_problems
 
 
 def _count(model, **match) -> Coalesce:
@@ -145,23 +144,22 @@ class ReviewCycleInputSerializer(serializers.Serializer):
     year = serializers.IntegerField(min_value=2000, max_value=2100)
     quarter = serializers.IntegerField(min_value=1, max_value=4)
     starts_on = serializers.DateField(
-        required=False, help_text="First day of the meetings; default: the quarter's first day."
+        required=False,
+        validators=[validate_date_range],
+        help_text="First day of the meetings; default: the quarter's first day.",
     )
     ends_on = serializers.DateField(
-        required=False, help_text="Last day of the meetings; default: the quarter's last day."
+        required=False,
+        validators=[validate_date_range],
+        help_text="Last day of the meetings; default: the quarter's last day.",
     )
 
     def validate(self, attrs):
-        start, end = attrs.get("starts_on"), attrs.get("ends_on")
-        if start and end and start > end:
-            raise serializers.ValidationError({"ends_on": ["Must not be before `starts_on`."]})
-        if start and end and (end - start).days > MAX_CYCLE_DAYS:
-            raise serializers.ValidationError({"ends_on": ["A cycle spans at most a year."]})
-        for name, day in (("starts_on", start), ("ends_on", end)):
-            if day is not None and abs(day.year - attrs["year"]) > 1:
-                raise serializers.ValidationError(
-                    {name: ["Keep the cycle's dates within a year of its quarter."]}
-                )
+        problems = cycle_dates_problems(
+            year=attrs["year"], starts_on=attrs.get("starts_on"), ends_on=attrs.get("ends_on")
+        )
+        if problems:
+            raise serializers.ValidationError(problems)
         return attrs
 
 
@@ -246,12 +244,17 @@ def review_rows(queryset: QuerySet[Review]) -> QuerySet:
 
 
 class ReviewUpdateSerializer(serializers.Serializer):
-    scheduled_on = serializers.DateField(help_text="A day within the cycle's dates.")
+    scheduled_on = serializers.DateField(
+        help_text="A day within the cycle's dates.", validators=[validate_date_range]
+    )
 
 
 class ReviewCloseSerializer(serializers.Serializer):
     summary = serializers.CharField(
-        required=False, allow_blank=True, max_length=20000, help_text="Notes from the meeting."
+        required=False,
+        allow_blank=True,
+        max_length=MAX_SUMMARY,
+        help_text="Notes from the meeting.",
     )
 
 
@@ -394,7 +397,9 @@ class PersonIdField(IdRefField):
 class DecisionInputSerializer(serializers.Serializer):
     review = ReviewRefField()
     kind = DecisionKindField()
-    rationale = serializers.CharField(max_length=20000, help_text="Why: the next review reads it.")
+    rationale = serializers.CharField(
+        max_length=MAX_RATIONALE, help_text="Why: the next review reads it."
+    )
 
 
 # --- Action items --------------------------------------------------------------------------------
@@ -464,7 +469,9 @@ class ActionItemInputSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Who does it (person id); default: the unit's owner.",
     )
-    due_on = serializers.DateField(required=False, allow_null=True)
+    due_on = serializers.DateField(
+        required=False, allow_null=True, validators=[validate_date_range]
+    )
 
 
 class ActionItemUpdateSerializer(serializers.Serializer):

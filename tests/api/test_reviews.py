@@ -151,9 +151,10 @@ def test_an_owner_with_more_units_than_days_is_refused(leader, portfolio):
             {"year": 2030, "quarter": 1, "starts_on": "2030-03-01", "ends_on": "2030-02-01"},
             "ends_on",
         ),
+        # year 1 is outside the date range: the field at fault is the start itself
         (
             {"year": 2030, "quarter": 1, "starts_on": "0001-01-01", "ends_on": "2030-02-01"},
-            "ends_on",
+            "starts_on",
         ),
         ({"year": 2030, "quarter": 1, "ends_on": "9999-12-31"}, "ends_on"),
         (
