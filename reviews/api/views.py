@@ -242,8 +242,8 @@ class ReviewViewSet(RowsViewSet):
         description=(
             "Queues a new version of the review's packet and answers 202 with it at once; older "
             "versions stay. While a version is still pending that one is the answer (no new "
-            "version; its job is sent again). Follow it at review-packets/{id}/. 409 `review_closed` once the "
-            "review is closed."
+            "version; its job is sent again). Follow it at review-packets/{id}/. "
+            "409 `review_closed` once the review is closed."
         ),
         request=None,
         responses={202: PacketSerializer, **errors_for(403, 404, 409)},

@@ -34,10 +34,13 @@ def broker():
 def test_enqueue_waits_for_the_commit_and_a_rollback_sends_nothing(
     broker, django_capture_on_commit_callbacks
 ):
-    with pytest.raises(RuntimeError), django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            outbox.enqueue(NOTICE, 1)
-            raise RuntimeError("the change failed")
+    with (
+        pytest.raises(RuntimeError),
+        django_capture_on_commit_callbacks(execute=True),
+        transaction.atomic(),
+    ):
+        outbox.enqueue(NOTICE, 1)
+        raise RuntimeError("the change failed")
     assert not OutboxMessage.objects.exists()
     broker.assert_not_called()
 
