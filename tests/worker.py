@@ -96,15 +96,15 @@ def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         process.wait(timeout=5)
 
 
-def reconfigure_publisher(conf: dict) -> None:
+def reconfigure_publisher(conf: dict, *, new_broker: bool = False) -> None:
     """Point this process's Celery app at another broker, queue or eagerness.
 
     The app caches its queues, router and connection pool on first use; an earlier test in
-    this process may have built them for another broker, so drop them with the change."""
+    this process may have built them for another broker, so drop them with the change (the
+    connection pool only when the broker itself changes: `new_broker`)."""
     celery_app.conf.update(conf)
     celery_app.__dict__.pop("amqp", None)
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    if new_broker:
         celery_app._pool = None
 
 

@@ -112,12 +112,12 @@ def workers(transactional_db, tmp_path, private_redis):
     publish = {"task_always_eager": False, "broker_url": private_redis.url}
     publish["task_default_queue"] = "celery"
     saved = {key: celery_app.conf.get(key) for key in publish}
-    reconfigure_publisher(publish)
+    reconfigure_publisher(publish, new_broker=True)
     group = Workers(private_redis, tmp_path)
     try:
         yield group
     finally:
-        reconfigure_publisher(saved)
+        reconfigure_publisher(saved, new_broker=True)
         for process in group.processes:
             stop_process(process)
 
