@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from analytics.models import SignalStatus, Snapshot, SnapshotStatus, SplitSignal, Trigger
 from analytics.tasks import compute_portfolio_analytics
+from portfolio import outbox
 from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.permissions import AnyUser, require_leader
 from products.models import Person, Product
@@ -20,19 +21,6 @@ logger = logging.getLogger(__name__)
 
 # A run that has not finished after this long died with its worker; a new request replaces it.
 ABANDONED_AFTER = dt.timedelta(minutes=15)
-
-
-def _dispatch(snapshot_id: int) -> None:
-
-    try:
-        compute_portfolio_analytics.delay(snapshot_id, wait=True)
-    except Exception as exc:  # the broker is down: say so on the row instead of a 500
-        logger.exception("Could not queue analytics run %s", snapshot_id)
-        Snapshot.objects.filter(pk=snapshot_id, status=SnapshotStatus.RUNNING).update(
-            status=SnapshotStatus.FAILED,
-            finished_at=timezone.now(),
-            error=f"The task queue could not be reached ({type(exc).__name__}); try again.",
-        )
 
 
 @transaction.atomic
@@ -54,7 +42,11 @@ def analytics_request_run(*, actor: AnyUser) -> Snapshot:
     snapshot = Snapshot.objects.create(
         started_at=now, trigger=Trigger.MANUAL, requested_by=actor, step_label="Queued"
     )
-    transaction.on_commit(lambda: _dispatch(snapshot.pk))
+    # Through the outbox: while the broker is down the run stays queued and starts once it is
+    # back (within OUTBOX_PENDING_AFTER plus a beat interval), instead of failing.
+    outbox.enqueue(
+        compute_portfolio_analytics, snapshot.pk, wait=True, outbox_key=f"analytics:{snapshot.pk}"
+    )
     return snapshot
 
 

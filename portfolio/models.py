@@ -1,4 +1,5 @@
-"""The one model every layer reads: the portfolio settings that hold every rule's threshold."""
+"""The kernel's models: the portfolio settings that hold every rule's threshold, and the
+outbox of background jobs every app dispatches through (portfolio/outbox.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from decimal import Decimal
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from portfolio.permissions import AnyUser
@@ -94,3 +96,46 @@ class PortfolioSettings(models.Model):
     def load(cls) -> PortfolioSettings:
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+
+class OutboxMessage(models.Model):
+    """A background job a committed change asked for, kept until a worker reports it done.
+
+    Written in the caller's transaction (portfolio/outbox.py), so the job exists exactly when
+    the change committed; relayed to the broker after the commit and again by the beat task
+    `outbox_redeliver` until the task succeeds. A broker outage or a killed worker therefore
+    delays the work but never loses it; the tasks themselves make a second delivery harmless.
+    """
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    # One open message per key (say "packet:12"): asking twice re-sends the same message
+    # rather than queueing a second job.
+    key = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the broker last accepted it; empty: never yet."
+    )
+    attempts = models.PositiveIntegerField(default=0, help_text="Publications tried so far.")
+    last_error = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=Q(done_at__isnull=True) & ~Q(key=""),
+                name="outbox_one_open_message_per_key",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(done_at__isnull=True), name="outbox_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "done" if self.done_at else ("published" if self.published_at else "pending")
+        return f"{self.task}{tuple(self.args)} ({state})"

@@ -159,20 +159,57 @@ CELERY_TASK_ALWAYS_EAGER = env.bool(
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+# Delivery: every job goes through the outbox (portfolio/outbox.py) and every task is
+# idempotent, so the broker settings aim at "never lost" and accept "sometimes twice".
+# A task is acknowledged after it ran, not when it was received: a worker that dies mid-task
+# leaves its message to be delivered again.
 CELERY_TASK_ACKS_LATE = True
+# ...including when the pool's child process is killed (OOM, SIGKILL), not only the worker.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One message in hand per worker process: a killed worker strands one job, not a prefetched batch.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
-# A down broker must not hang a web request: publish retries are few and short.
+# A down broker must not hang a web request. The outbox publishes with retry=False (it is the
+# retry); anything else publishing directly gets few, short retries.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 2, "socket_connect_timeout": 2}
+# Workers keep trying to reach a broker that went away, for as long as it takes.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Connecting to or talking to Redis gives up after 2 s (a request pays at most that).
+    "socket_timeout": 2,
+    "socket_connect_timeout": 2,
+    # Redis hands an unacknowledged message to another worker after this long. It must exceed
+    # the longest task (CELERY_TASK_TIME_LIMIT) plus the longest retry countdown (120 s), or a
+    # slow task would be started twice; a killed worker's message waits this long at most
+    # (the outbox usually re-sends it sooner, after OUTBOX_REDELIVER_AFTER).
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
+}
+# The outbox (docs/operations.md, "Failure behaviour"): the beat relays what is still owed
+# every OUTBOX_RELAY_EVERY seconds; a message never published goes once OUTBOX_PENDING_AFTER
+# old, one published but not done goes again after OUTBOX_REDELIVER_AFTER; after
+# OUTBOX_MAX_ATTEMPTS publications it is left for a person (manage.py outbox).
+OUTBOX_RELAY_EVERY = env.float("OUTBOX_RELAY_EVERY", default=30.0)
+OUTBOX_PENDING_AFTER = env.float("OUTBOX_PENDING_AFTER", default=10.0)
+OUTBOX_REDELIVER_AFTER = env.float("OUTBOX_REDELIVER_AFTER", default=600.0)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=20)
+# After a failed publish a process leaves the broker alone this long (seconds).
+OUTBOX_BROKER_BACKOFF = env.float("OUTBOX_BROKER_BACKOFF", default=5.0)
 CELERY_TIMEZONE = TIME_ZONE
 # The portfolio analytics (owner load, split signals, candidates, readiness) run on this
 # schedule; a leader can also ask for a run from the dashboard.
 ANALYTICS_EVERY_MINUTES = env.int("ANALYTICS_EVERY_MINUTES", default=60)
 CELERY_BEAT_SCHEDULE = {
+    # The outbox's safety net: publishes what a request could not, and what a broker or a
+    # killed worker lost.
+    "outbox-redeliver": {
+        "task": "portfolio.tasks.outbox_redeliver",
+        "schedule": OUTBOX_RELAY_EVERY,
+        "options": {"expires": OUTBOX_RELAY_EVERY},
+    },
     "portfolio-analytics": {
         "task": "analytics.tasks.compute_portfolio_analytics",
         "schedule": ANALYTICS_EVERY_MINUTES * 60.0,

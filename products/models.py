@@ -45,6 +45,9 @@ class Person(models.Model):
     title = models.CharField("job title", max_length=120, blank=True)
     active = models.BooleanField(default=True, help_text="Unticked once the person has left.")
     departed_on = models.DateField(null=True, blank=True)
+    # When the leaders were told which units this departure orphaned: the notice goes once
+    # per departure however often its task runs; a return clears it for the next departure.
+    departure_notice_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     history = HistoricalRecords()

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from portfolio import outbox
 from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.permissions import AnyUser, is_leader, require_leader
 from portfolio.validation import full_clean_or_fail
@@ -50,7 +51,6 @@ from products.rules import (
     stage_change_refusal,
     transition_refusal,
 )
-from products.tasks import dispatch_departure_notice
 
 __all__ = ["allowed_moves"]  # the pages read the lifecycle's moves from here
 
@@ -571,6 +571,7 @@ def person_update(*, actor: AnyUser, person: Person, **changes: Any) -> Person:
         setattr(person, name, value)
     if person.active:
         person.departed_on = None
+        person.departure_notice_sent_at = None  # a later departure is told again
     elif person.departed_on is None:
         person.departed_on = timezone.localdate()
     full_clean_or_fail(person)
@@ -579,6 +580,35 @@ def person_update(*, actor: AnyUser, person: Person, **changes: Any) -> Person:
     if was_active and not person.active:
         dispatch_departure_notice(person)
     return person
+
+
+def dispatch_departure_notice(person: Person) -> None:
+    """Queue the leaders' notice for `person`'s departure through the outbox.
+
+    Nothing is sent if the transaction rolls back; asking twice (say, the service and a
+    caller both do) keeps one message, and the task sends one notice per departure.
+    """
+    outbox.enqueue(
+        "products.tasks.notify_units_orphaned", person.pk, outbox_key=f"departure:{person.pk}"
+    )
+
+
+def departure_notice_claim(*, person_id: int) -> Person | None:
+    """Lock the departed person for their notice; None when there is nothing to send (gone,
+    back, or already told). Call inside a transaction that sends the notice and then
+    `departure_notice_record`s it, so the notice goes once."""
+    person = Person.objects.select_for_update().filter(pk=person_id).first()
+    if person is None or person.active or person.departure_notice_sent_at is not None:
+        return None
+    return person
+
+
+def departure_notice_record(*, person: Person) -> None:
+    """Stamp the departure's notice as sent (a bookkeeping field: no history entry)."""
+    person.departure_notice_sent_at = timezone.now()
+    Person.objects.filter(pk=person.pk).update(
+        departure_notice_sent_at=person.departure_notice_sent_at
+    )
 
 
 def person_depart(*, actor: AnyUser, person: Person) -> Person:

@@ -2,7 +2,8 @@
 
 When a person departs, every unit they owned is left without an accountable owner until a
 leader names a new one. `notify_units_orphaned` tells the portfolio leaders which units those
-are; the departure path dispatches it on commit through `dispatch_departure_notice`.
+are; the departure path dispatches it through the outbox (`dispatch_departure_notice` in
+products/services.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.db import OperationalError, transaction
 
 from portfolio.permissions import LEADERS_GROUP
 from products.models import OwnershipUnit, Person, UnitKind
+from products.services import departure_notice_claim, departure_notice_record
 
 logger = logging.getLogger(__name__)
 
@@ -67,54 +69,27 @@ def _orphan_notice(person: Person, units) -> tuple[str, str]:
 def notify_units_orphaned(person_id: int) -> dict:
     """Email the portfolio leaders the units a departed person leaves without an owner.
 
-    Safe to run again: it reads the current state and sends nothing when the person is back,
-    owns no live unit any more (a leader already reassigned them), or no leader has an email.
+    Once per departure, however often it is delivered: the person's row is locked, the notice
+    sent and `departure_notice_sent_at` stamped in one transaction. It reads the current state
+    and sends nothing when the person is back, owns no live unit any more (a leader already
+    reassigned them), or no leader has an email.
     """
-    person = Person.objects.filter(pk=person_id).first()
-    if person is None or person.active:
-        return {"person": person_id, "units": 0, "sent": 0}
-    units = list(
-        OwnershipUnit.objects.current()
-        .filter(owner=person)
-        .select_related("cluster", "product")
-        .prefetch_related("products")
-        .order_by("id")
-    )
-    recipients = leader_emails()
-    if not units or not recipients:
-        return {"person": person_id, "units": len(units), "sent": 0}
-    subject, body = _orphan_notice(person, units)
-    sent = send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    with transaction.atomic():
+        person = departure_notice_claim(person_id=person_id)
+        if person is None:
+            return {"person": person_id, "units": 0, "sent": 0}
+        units = list(
+            OwnershipUnit.objects.current()
+            .filter(owner=person)
+            .select_related("cluster", "product")
+            .prefetch_related("products")
+            .order_by("id")
+        )
+        recipients = leader_emails()
+        if not units or not recipients:
+            return {"person": person_id, "units": len(units), "sent": 0}
+        subject, body = _orphan_notice(person, units)
+        sent = send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+        departure_notice_record(person=person)
     logger.info("Orphaned-unit notice for person %s sent to %d leaders", person_id, sent)
     return {"person": person_id, "units": len(units), "sent": sent}
-
-
-class _DepartureNotice:
-    """The on-commit callback of one departure; equal for the same person, so it runs once."""
-
-    def __init__(self, person_id: int) -> None:
-        self.person_id = person_id
-
-    def __call__(self) -> None:
-        notify_units_orphaned.delay(self.person_id)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _DepartureNotice) and other.person_id == self.person_id
-
-    def __hash__(self) -> int:
-        return hash(("departure", self.person_id))
-
-
-def dispatch_departure_notice(person: Person) -> None:
-    """Queue the leaders' notice for `person`'s departure once the transaction commits.
-
-    Nothing is sent if the transaction rolls back; asking twice in one transaction (say, the
-    service and a caller both do) queues a single notice.
-    """
-    notice = _DepartureNotice(person.pk)
-    connection = transaction.get_connection()
-    if connection.in_atomic_block and any(
-        callback == notice for _, callback, *_ in connection.run_on_commit
-    ):
-        return
-    transaction.on_commit(notice)

@@ -9,17 +9,19 @@ action was done (by hand, or through the backlog item it became) keeps being tra
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from backlog.models import BacklogItem
 from backlog.services import backlog_item_create
+from portfolio import outbox
 from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.permissions import AnyUser, require_leader
 from portfolio.validation import date_range_error
@@ -37,10 +39,12 @@ from reviews.models import (
     ReviewStatus,
     quarter_bounds,
 )
-from reviews.tasks import generate_packet
+from reviews.packets import build_packet_data, render_packet_html, render_packet_pdf
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+logger = logging.getLogger(__name__)
 
 # --- Scheduling ----------------------------------------------------------------------------------
 
@@ -248,26 +252,30 @@ def review_reschedule(*, actor: AnyUser, review: Review, scheduled_on: dt.date) 
 # --- Packets -------------------------------------------------------------------------------------
 
 
+GENERATE_PACKET = "reviews.tasks.generate_packet"
+RENDER_PDF = "reviews.tasks.render_pdf"
+
+
 def _dispatch_packet(packet_id: int) -> None:
-
-    generate_packet.delay(packet_id)
-
-
-def _dispatch_packets(packet_ids: list[int]) -> None:
-    for packet_id in packet_ids:
-        _dispatch_packet(packet_id)
+    """Queue the packet's generation through the outbox; asking again while it is pending
+    re-sends the same message (whatever became of the first one) instead of adding one."""
+    outbox.enqueue(GENERATE_PACKET, packet_id, outbox_key=f"packet:{packet_id}")
 
 
 def _new_packet(review: Review, actor: User) -> Packet:
     version = (review.packets.aggregate(m=Max("version"))["m"] or 0) + 1
     packet = Packet.objects.create(review=review, version=version, requested_by=actor)
-    transaction.on_commit(lambda: _dispatch_packet(packet.pk))
+    _dispatch_packet(packet.pk)
     return packet
 
 
 @transaction.atomic
 def packet_request(*, actor: AnyUser, review: Review) -> Packet:
-    """A new version of the review's packet (leaders or the unit's owner). Old ones stay."""
+    """A new version of the review's packet (leaders or the unit's owner). Old ones stay.
+
+    While a version is still pending, asking again returns it and sends its job again: a job
+    lost with the broker or a killed worker is not waited for forever.
+    """
     review = (
         Review.objects.select_for_update(of=("self",))
         .select_related("unit__owner")
@@ -277,6 +285,7 @@ def packet_request(*, actor: AnyUser, review: Review) -> Packet:
     _refuse_closed(review)
     pending = review.packets.filter(status=PacketStatus.PENDING).first()
     if pending is not None:
+        _dispatch_packet(pending.pk)
         return pending
     return _new_packet(review, actor)
 
@@ -291,7 +300,8 @@ class FanOut:
 def cycle_generate_packets(*, actor: AnyUser, cycle: ReviewCycle, dispatch: bool = True) -> FanOut:
     """Queue one packet task per review of the cycle that has none yet (or only failed ones).
 
-    Running it again queues nothing new while packets exist or are on their way.
+    Running it again makes no new packets while packets exist, and sends the jobs of those
+    still pending again (one outbox message per packet, so nothing is queued twice).
     `dispatch=False` only makes the pending packets: the caller runs `generate_packet` on
     them itself (the demo builds them in-process, the benchmark sends them to its worker).
     """
@@ -309,10 +319,98 @@ def cycle_generate_packets(*, actor: AnyUser, cycle: ReviewCycle, dispatch: bool
     packets = Packet.objects.bulk_create(
         Packet(review=r, version=(r.versions or 0) + 1, requested_by=actor) for r in todo
     )
-    ids = [p.pk for p in packets]
     if dispatch:
-        transaction.on_commit(lambda: _dispatch_packets(ids))
+        had = [r for r in reviews if r.usable]
+        waiting = (
+            Packet.objects.filter(review__in=had, status=PacketStatus.PENDING).values_list(
+                "pk", flat=True
+            )
+            if had
+            else []
+        )
+        ids = [p.pk for p in packets] + list(waiting)
+        outbox.enqueue_many(
+            GENERATE_PACKET, [(pk,) for pk in ids], keys=[f"packet:{pk}" for pk in ids]
+        )
     return FanOut(queued=len(todo), already=len(reviews) - len(todo))
+
+
+def packet_generate(*, packet_id: int, pdf: bool = True) -> str:
+    """Freeze the review's data into the packet and render its HTML; then queue the PDF.
+
+    Called by the `generate_packet` task, as often as the broker delivers it: the packet row
+    stays locked from the check to the write, so a packet is generated once however many
+    deliveries race; a packet already generated is left alone (its data never changes).
+    `pdf=False` leaves the PDF to a later `render_pdf`. Returns the packet's outcome:
+    "gone", "done" or "failed".
+    """
+    with transaction.atomic():
+        packet = (
+            Packet.objects.select_for_update(of=("self",))
+            .select_related("review")
+            .filter(pk=packet_id)
+            .first()
+        )
+        if packet is None:
+            return "gone"
+        if packet.status == PacketStatus.DONE:
+            if pdf and packet.pdf_at is None:
+                outbox.enqueue(RENDER_PDF, packet_id, outbox_key=f"packet-pdf:{packet_id}")
+            return "done"
+        try:
+            with transaction.atomic():
+                data = build_packet_data(packet.review)
+                html = render_packet_html(data)
+        except (OperationalError, InterfaceError):
+            raise  # the database went away: the task retries
+        except Exception as exc:
+            logger.exception("Packet %s failed", packet_id)
+            packet.status = PacketStatus.FAILED
+            packet.error = f"{type(exc).__name__}: {exc}"[:2000]
+            packet.save(update_fields=["status", "error"])
+            return "failed"
+        packet.data, packet.html, packet.error = data, html, ""
+        packet.status, packet.generated_at = PacketStatus.DONE, timezone.now()
+        packet.save(update_fields=["data", "html", "error", "status", "generated_at"])
+        if pdf:
+            outbox.enqueue(RENDER_PDF, packet_id, outbox_key=f"packet-pdf:{packet_id}")
+        transaction.on_commit(lambda: logger.info("Packet %s generated", packet_id))
+    return "done"
+
+
+def packet_print(*, packet_id: int) -> int | None:
+    """Print the packet's stored HTML to PDF (the HTML, not the live data: it stays frozen).
+
+    Called by the `render_pdf` task; the row is locked while printing, so a PDF is printed
+    once however many deliveries race. Returns the PDF's size, 0 if it was already printed,
+    None if the packet is gone or not generated.
+    """
+    with transaction.atomic():
+        packet = (
+            Packet.objects.select_for_update()
+            .filter(pk=packet_id)
+            .only("status", "html", "pdf_at")
+            .first()
+        )
+        if packet is None or packet.status != PacketStatus.DONE:
+            return None
+        if packet.pdf_at is not None:
+            return 0
+        packet.pdf, packet.pdf_at = render_packet_pdf(packet.html), timezone.now()
+        packet.save(update_fields=["pdf", "pdf_at"])
+        transaction.on_commit(lambda: logger.info("Packet %s printed", packet_id))
+        return len(packet.pdf)
+
+
+def review_reminder_claim(*, review: Review) -> bool:
+    """Stamp the review's reminder as sent, unless it already is; True when this call did it.
+
+    The reminder task mails inside the same transaction, so a reminder goes once."""
+    return bool(
+        Review.objects.filter(pk=review.pk, reminder_sent_at__isnull=True).update(
+            reminder_sent_at=timezone.now()
+        )
+    )
 
 
 # --- The meeting ---------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Background jobs of the quarterly reviews: packets (data and HTML, then the PDF) and the
-owners' reminders. Each task takes ids, reads the current state, and is safe to run again."""
+owners' reminders. Each task takes ids and calls a service that locks the row, checks its
+state and writes: safe to run again, and dispatched only through the outbox."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from portfolio.models import PortfolioSettings
-from reviews.models import Packet, PacketStatus, Review, ReviewStatus
-from reviews.packets import build_packet_data, render_packet_html, render_packet_pdf
+from reviews.models import Review, ReviewStatus
+from reviews.services import packet_generate, packet_print, review_reminder_claim
 
 logger = logging.getLogger(__name__)
 
@@ -31,58 +32,18 @@ RETRY = {
 
 @shared_task(**RETRY)
 def generate_packet(packet_id: int, pdf: bool = True) -> dict:
-    """Freeze the review's data into the packet and render its HTML; then queue the PDF.
-
-    A packet already generated is left alone (its data never changes), so a redelivered task
-    does nothing twice. `pdf=False` leaves the PDF to a later `render_pdf` (the demo prints
-    only some; the benchmark times the HTML alone).
-    """
-    packet = Packet.objects.filter(pk=packet_id).select_related("review").first()
-    if packet is None:
-        return {"packet": packet_id, "status": "gone"}
-    if packet.status == PacketStatus.DONE:
-        if pdf and packet.pdf_at is None:
-            render_pdf.delay(packet_id)
-        return {"packet": packet_id, "status": "done"}
-    try:
-        data = build_packet_data(packet.review)
-        html = render_packet_html(data)
-    except (OperationalError, InterfaceError):
-        raise
-    except Exception as exc:
-        logger.exception("Packet %s failed", packet_id)
-        Packet.objects.filter(pk=packet_id).update(
-            status=PacketStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
-        )
-        return {"packet": packet_id, "status": "failed"}
-    with transaction.atomic():
-        updated = (
-            Packet.objects.filter(pk=packet_id)
-            .exclude(status=PacketStatus.DONE)
-            .update(
-                data=data,
-                html=html,
-                status=PacketStatus.DONE,
-                generated_at=timezone.now(),
-                error="",
-            )
-        )
-        if updated and pdf:
-            transaction.on_commit(lambda: render_pdf.delay(packet_id))
-    return {"packet": packet_id, "status": "done"}
+    """Generate the packet (`packet_generate`), then queue its PDF unless `pdf=False` (the demo
+    prints only some; the benchmark times the HTML alone). A redelivery does nothing twice."""
+    return {"packet": packet_id, "status": packet_generate(packet_id=packet_id, pdf=pdf)}
 
 
 @shared_task(**RETRY)
 def render_pdf(packet_id: int) -> dict:
-    """Print the packet's stored HTML to PDF (the HTML, not the live data: it stays frozen)."""
-    packet = Packet.objects.filter(pk=packet_id).only("status", "html", "pdf_at").first()
-    if packet is None or packet.status != PacketStatus.DONE:
+    """Print the packet's PDF (`packet_print`); once, however often it is delivered."""
+    size = packet_print(packet_id=packet_id)
+    if size is None:
         return {"packet": packet_id, "pdf": False}
-    if packet.pdf_at is not None:
-        return {"packet": packet_id, "pdf": True}
-    pdf = render_packet_pdf(packet.html)
-    Packet.objects.filter(pk=packet_id, pdf_at__isnull=True).update(pdf=pdf, pdf_at=timezone.now())
-    return {"packet": packet_id, "pdf": True, "bytes": len(pdf)}
+    return {"packet": packet_id, "pdf": True, **({"bytes": size} if size else {})}
 
 
 @shared_task(**RETRY)
@@ -127,10 +88,7 @@ def send_review_reminders(today: str | None = None) -> dict:
             ]
         )
         with transaction.atomic():
-            claimed = Review.objects.filter(pk=review.pk, reminder_sent_at__isnull=True).update(
-                reminder_sent_at=timezone.now()
-            )
-            if claimed:
+            if review_reminder_claim(review=review):
                 send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [owner.email])
                 sent += 1
     return {"day": day.isoformat(), "sent": sent}

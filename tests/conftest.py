@@ -75,3 +75,13 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _broker_not_marked_down():
+    """A test that made a publish fail must not leave the next one skipping the broker."""
+    from portfolio import outbox
+
+    outbox._broker_down_until = 0.0
+    yield
+    outbox._broker_down_until = 0.0

@@ -139,8 +139,9 @@ class ReviewCycleViewSet(RowsViewSet):
         description=(
             "Queues one packet per open review that has none (or only failed ones) and answers "
             "202 at once; follow the progress in `counts.packets_ready` or in review-packets/. "
-            "Running it again queues nothing new (`queued: 0`) while packets exist or are on "
-            "their way."
+            "Running it again makes nothing new (`queued: 0`) while packets exist, and sends the "
+            "jobs of those still pending again, so a job lost while the queue was down is not "
+            "waited for forever."
         ),
         request=None,
         responses={202: FanOutSerializer, **errors_for(403, 404)},
@@ -240,9 +241,9 @@ class ReviewViewSet(RowsViewSet):
         summary="Ask for a new packet version (unit owner or leaders)",
         description=(
             "Queues a new version of the review's packet and answers 202 with it at once; older "
-            "versions stay. While a version is still pending that one is the answer (nothing "
-            "new is queued). Follow it at review-packets/{id}/. 409 `review_closed` once the "
-            "review is closed."
+            "versions stay. While a version is still pending that one is the answer (no new "
+            "version; its job is sent again). Follow it at review-packets/{id}/. "
+            "409 `review_closed` once the review is closed."
         ),
         request=None,
         responses={202: PacketSerializer, **errors_for(403, 404, 409)},

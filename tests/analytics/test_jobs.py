@@ -23,7 +23,9 @@ from analytics.models import (
 )
 from analytics.services import analytics_request_run, split_signal_act, split_signal_dismiss
 from backlog.models import BacklogItem
+from portfolio import outbox
 from portfolio.errors import Forbidden, RuleViolation, ValidationFailed
+from portfolio.models import OutboxMessage
 from tests.backlog.factories import BacklogItemFactory
 from tests.metrics.factories import MetricFactory
 from tests.portfolio.factories import ClusterFactory, PersonFactory
@@ -134,35 +136,56 @@ def test_recompute_now_is_for_leaders_and_queues_one_run(
     with pytest.raises(Forbidden):
         analytics_request_run(actor=owner)
     with (
-        mock.patch.object(tasks.compute_portfolio_analytics, "delay") as delay,
+        mock.patch.object(outbox, "_publish") as publish,
         django_capture_on_commit_callbacks(execute=True),
     ):
         first = analytics_request_run(actor=leader)
         second = analytics_request_run(actor=leader)
     assert first == second
     assert (first.status, first.trigger, first.step_label) == ("running", "manual", "Queued")
-    delay.assert_called_once_with(first.pk, wait=True)
+    (message,) = OutboxMessage.objects.all()
+    assert (message.task, message.args, message.kwargs) == (
+        "analytics.tasks.compute_portfolio_analytics",
+        [first.pk],
+        {"wait": True},
+    )
+    publish.assert_called_once_with(message)
 
 
 @pytest.mark.django_db
-def test_an_unreachable_queue_fails_the_request_visibly(leader, django_capture_on_commit_callbacks):
+def test_an_unreachable_queue_leaves_the_run_queued_until_it_is_back(
+    leader, django_capture_on_commit_callbacks
+):
+    # given a broker that refuses connections (and not the tests' eager mode)
     with (
-        mock.patch.object(
-            tasks.compute_portfolio_analytics, "delay", side_effect=ConnectionError("refused")
-        ),
+        mock.patch.object(outbox, "_eager", return_value=False),
+        mock.patch.object(outbox, "_publish", side_effect=ConnectionError("refused")),
         django_capture_on_commit_callbacks(execute=True),
     ):
         snapshot = analytics_request_run(actor=leader)
+    # then the request succeeded and the run waits, its message pending with the reason
     snapshot.refresh_from_db()
-    assert snapshot.status == SnapshotStatus.FAILED
-    assert "could not be reached" in snapshot.error
+    assert (snapshot.status, snapshot.step_label) == (SnapshotStatus.RUNNING, "Queued")
+    (message,) = OutboxMessage.objects.all()
+    assert message.published_at is None and message.attempts == 1
+    assert "refused" in message.last_error
+
+    # when the broker is back, the beat's relay publishes it
+    with (
+        mock.patch.object(outbox, "_eager", return_value=False),
+        mock.patch.object(outbox, "_publish") as publish,
+    ):
+        assert outbox.redeliver(pending_after=0) == {"due": 1, "published": 1}
+    publish.assert_called_once_with(message)
+    message.refresh_from_db()
+    assert message.published_at is not None and message.last_error == ""
 
 
 @pytest.mark.django_db
 def test_an_abandoned_run_does_not_block_a_new_request(leader, django_capture_on_commit_callbacks):
     stuck = Snapshot.objects.create(started_at=timezone.now() - dt.timedelta(hours=1))
     with (
-        mock.patch.object(tasks.compute_portfolio_analytics, "delay"),
+        mock.patch.object(outbox, "_publish"),
         django_capture_on_commit_callbacks(execute=True),
     ):
         fresh = analytics_request_run(actor=leader)

@@ -9,9 +9,12 @@ from unittest import mock
 import pytest
 from django.db import transaction
 
+from portfolio import outbox
+from portfolio.models import OutboxMessage
 from products import tasks
-from products.services import person_depart
-from products.tasks import dispatch_departure_notice, notify_units_orphaned
+from products.models import Person
+from products.services import dispatch_departure_notice, person_depart, person_update
+from products.tasks import notify_units_orphaned
 from tests.portfolio.factories import ClusterFactory, PersonFactory, UserFactory
 from tests.products.factories import ProductFactory
 from tests.worker import wait_for
@@ -106,6 +109,7 @@ def test_database_outage_is_retried_and_other_errors_are_not(leader, departing, 
     assert result["sent"] == 1
     assert len(mailoutbox) == 1
 
+    Person.objects.filter(pk=departing.pk).update(departure_notice_sent_at=None)  # not yet told
     with (
         mock.patch.object(tasks, "leader_emails", side_effect=ValueError("a bug")) as emails,
         pytest.raises(ValueError),
@@ -121,22 +125,24 @@ def test_committed_departure_dispatches_one_notice(
     leader, departing, django_capture_on_commit_callbacks
 ):
     with (
-        mock.patch.object(tasks, "notify_units_orphaned") as task,
+        mock.patch.object(outbox, "_publish") as publish,
         django_capture_on_commit_callbacks(execute=True) as callbacks,
         transaction.atomic(),
     ):
         person_depart(actor=leader, person=departing)
         dispatch_departure_notice(departing)
         dispatch_departure_notice(departing)  # asked twice, queued once
-        task.delay.assert_not_called()  # nothing before the commit
+        publish.assert_not_called()  # nothing before the commit
 
     assert len(callbacks) == 1
-    task.delay.assert_called_once_with(departing.pk)
+    (message,) = OutboxMessage.objects.all()
+    assert (message.task, message.args) == ("products.tasks.notify_units_orphaned", [departing.pk])
+    publish.assert_called_once_with(message)
 
 
 def test_failed_departure_dispatches_nothing(leader, departing, django_capture_on_commit_callbacks):
     with (
-        mock.patch.object(tasks, "notify_units_orphaned") as task,
+        mock.patch.object(outbox, "_publish") as publish,
         django_capture_on_commit_callbacks(execute=True) as callbacks,
         pytest.raises(RuntimeError),
         transaction.atomic(),
@@ -146,9 +152,24 @@ def test_failed_departure_dispatches_nothing(leader, departing, django_capture_o
         raise RuntimeError("the rest of the change failed")
 
     assert callbacks == []
-    task.delay.assert_not_called()
+    publish.assert_not_called()
+    assert not OutboxMessage.objects.exists()
     departing.refresh_from_db()
     assert departing.active
+
+
+def test_notice_goes_once_per_departure_however_often_it_runs(leader, departing, mailoutbox):
+    person_depart(actor=leader, person=departing)
+
+    assert notify_units_orphaned(departing.pk)["sent"] == 1
+    assert notify_units_orphaned(departing.pk)["sent"] == 0  # a redelivery sends nothing
+    assert len(mailoutbox) == 1
+
+    # a return and a second departure is a new departure: the leaders hear of it again
+    person_update(actor=leader, person=departing, active=True)
+    person_depart(actor=leader, person=departing)
+    assert notify_units_orphaned(departing.pk)["sent"] == 1
+    assert len(mailoutbox) == 2
 
 
 # --- A real worker behind the real broker (fixture in tests/worker.py) ----------------------
@@ -163,7 +184,6 @@ def test_worker_sends_the_notice_for_a_committed_departure(worker):
 
     with transaction.atomic():
         person_depart(actor=leader, person=person)
-        dispatch_departure_notice(person)
 
     files = wait_for(
         lambda: sorted(worker["outbox"].iterdir()), 90, "no mail was written", worker["log"]

@@ -219,7 +219,7 @@ def test_a_broken_packet_is_marked_failed_with_the_reason(leader, product, monke
     def boom(review):
         raise ValueError("no data")
 
-    monkeypatch.setattr(tasks, "build_packet_data", boom)
+    monkeypatch.setattr(services, "build_packet_data", boom)
     assert tasks.generate_packet(packet.pk) == {"packet": packet.pk, "status": "failed"}
     packet.refresh_from_db()
     assert (packet.status, packet.error) == (PacketStatus.FAILED, "ValueError: no data")
