@@ -14,7 +14,16 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from rest_framework import serializers
 
-from portfolio.api.rows import Column, Computed, Contextual, Nested, Output, iso_date, iso_datetime
+from portfolio.api.rows import (
+    Column,
+    Computed,
+    Contextual,
+    Nested,
+    Output,
+    iso_date,
+    iso_datetime,
+    version_column,
+)
 from portfolio.api.serializers import NamedChoiceField
 from products.api.serializers import ProductRefField
 from products.models import Person
@@ -229,6 +238,7 @@ REVIEW = Output(
         "n_actions",
     ),
     Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+    version_column(),
 )
 ReviewSerializer = REVIEW.serializer
 
@@ -346,6 +356,7 @@ DECISION = Output(
     ),
     Column("created_at", serializers.DateTimeField(), convert=iso_datetime),
     Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+    version_column(),
 )
 DecisionSerializer = DECISION.serializer
 
@@ -446,6 +457,7 @@ ACTION_ITEM = Output(
     ),
     Column("created_at", serializers.DateTimeField(), convert=iso_datetime),
     Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+    version_column(),
 )
 ActionItemSerializer = ACTION_ITEM.serializer
 
