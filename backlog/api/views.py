@@ -23,8 +23,8 @@ from backlog.api.serializers import (
     BacklogItemMoveResultSerializer,
     BacklogItemMoveSerializer,
     BacklogItemSerializer,
+    BacklogItemStaleSerializer,
     BacklogItemUpdateSerializer,
-    StaleVersionSerializer,
     backlog_item_rows,
 )
 from backlog.filters import BacklogItemFilterSet
@@ -48,7 +48,7 @@ from products.permissions import require_unit_editor
 ORDER = ("unit_id", "rank", "id")
 
 STALE = OpenApiResponse(
-    StaleVersionSerializer,
+    BacklogItemStaleSerializer,
     description="The item changed since your version: `current` is it now, `yours` what you sent.",
 )
 MOVED_AWAY = OpenApiResponse(
