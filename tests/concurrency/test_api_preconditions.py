@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 from funding import services as funding_services
 from funding.models import FundingAllocation
 from portfolio.api.views import PortfolioSettingsView, Preconditions
+from products.models import ExternalId, Product
 from reviews.models import ActionItem, Decision, Review, ReviewCycle
 from tests.backlog.factories import BacklogItemFactory
 from tests.metrics.factories import MetricFactory
@@ -264,3 +265,37 @@ def test_an_investment_request_decided_on_a_stale_read_is_refused(world):
     current_tag = _read(leader, url)[1]
     ok = leader.post(approve, {"reason": "Fits."}, format="json", HTTP_IF_MATCH=current_tag)
     assert (ok.status_code, ok.json()["status"]) == (200, "approved")
+
+
+def test_a_sync_that_changes_a_product_makes_an_older_read_stale(world):
+    """The bulk upsert writes with set-based SQL; it still moves the version on, so an edit made
+    on what was read before the sync is refused rather than undoing the sync."""
+    client, url = _client(world), _url("api-product", world.product.pk)
+    ExternalId.objects.create(product=world.product, source="cmdb", external_id="PAY")
+    unchanged = ExternalId.objects.create(
+        product=world.other_product, source="cmdb", external_id="INT"
+    )
+    read, tag = _read(client, url)
+    other_before = _read(client, _url("api-product", unchanged.product_id))[0]["version"]
+
+    synced = client.post(
+        reverse("api-product-bulk-upsert"),
+        {
+            "rows": [
+                {"external_id": {"source": "cmdb", "id": "PAY"}, "description": "From the CMDB"},
+                {"external_id": {"source": "cmdb", "id": "INT"}, "name": "Intranet"},
+            ]
+        },
+        format="json",
+    )
+    assert synced.status_code == 200, synced.json()
+
+    after, _ = _read(client, url)
+    assert after["version"] == read["version"] + 1
+    assert Product.history.filter(id=world.product.pk).latest("history_id").version == (
+        read["version"] + 1
+    )
+    assert _read(client, _url("api-product", unchanged.product_id))[0]["version"] == other_before
+    stale = client.patch(url, {"description": "Mine"}, format="json", HTTP_IF_MATCH=tag)
+    assert stale.status_code == 412
+    assert stale.json()["current"]["description"] == "From the CMDB"
