@@ -16,6 +16,7 @@ from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
 from portfolio.errors import RuleViolation, StaleVersion, ValidationFailed
 from portfolio.permissions import AnyUser
 from portfolio.validation import MAX_INT, full_clean_or_fail
+from portfolio.versioning import check_version
 from products.models import LifecycleTransition, OwnershipUnit, Product, Stage
 from products.permissions import require_unit_editor
 
@@ -143,9 +144,15 @@ def backlog_item_update(
 
 
 @transaction.atomic
-def backlog_item_delete(*, actor: AnyUser, item: BacklogItem) -> None:
-    item = BacklogItem.objects.select_related("unit__owner", "product").get(pk=item.pk)
+def backlog_item_delete(*, actor: AnyUser, item: BacklogItem, version: int | None = None) -> None:
+    """Remove an item. With `version`, refuse if someone changed it since that version."""
+    item = (
+        BacklogItem.objects.select_for_update(of=("self",))
+        .select_related("unit__owner", "product")
+        .get(pk=item.pk)
+    )
     require_unit_editor(actor, item.unit, f"edit the backlog of {item.unit.name}")
+    check_version(item, version, name=f"'{item.title}'")
     _refuse_frozen(item)
     item.delete()
 

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 
 from portfolio.permissions import AnyUser
+from portfolio.versioning import Versioned
 
 
 class _MoneyDigits(TypedDict):
@@ -43,7 +44,7 @@ class AllocationQuerySet(models.QuerySet[_FundingAllocationT]):
         return self if user.is_authenticated else self.none()
 
 
-class FundingAllocation(models.Model):
+class FundingAllocation(Versioned):
     """What a unit may spend in a fiscal year: on running it, and on improving it."""
 
     unit = models.ForeignKey(
@@ -107,7 +108,7 @@ class InvestmentRequestQuerySet(models.QuerySet[_InvestmentRequestT]):
         return self.filter(status=RequestStatus.SUBMITTED)
 
 
-class InvestmentRequest(models.Model):
+class InvestmentRequest(Versioned):
     """Money asked for to improve a unit, for what, and which metric should move."""
 
     unit = models.ForeignKey(
@@ -148,7 +149,6 @@ class InvestmentRequest(models.Model):
     auto_approved = models.BooleanField(
         default=False, help_text="Approved by the rules: within the threshold and the capacity."
     )
-    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 

@@ -31,6 +31,7 @@ from metrics.models import Metric
 from portfolio.errors import Forbidden, RuleViolation, ValidationFailed
 from portfolio.models import PortfolioSettings
 from portfolio.permissions import AnyUser, is_leader, require_leader
+from portfolio.versioning import check_version
 from products.models import OwnershipUnit, Product, Stage
 from products.permissions import can_edit_unit, require_unit_editor
 
@@ -121,8 +122,10 @@ def allocation_set(
     improvement_amount: Any,
     mode: str = FundingMode.CAPACITY,
     note: str = "",
+    version: int | None = None,
 ) -> FundingAllocation:
-    """Set a unit's allocation for a year (leaders), creating or replacing it."""
+    """Set a unit's allocation for a year (leaders), creating or replacing it. With
+    `version`, refuse to replace an allocation that changed since that version."""
     require_leader(actor, "set funding allocations")
     year = _check_year(fiscal_year)
     errors: dict[str, list[str]] = {}
@@ -153,11 +156,15 @@ def allocation_set(
             field="improvement_amount",
             rule="below_committed",
         )
-    allocation, _created = FundingAllocation.objects.update_or_create(
-        unit=unit,
-        fiscal_year=year,
-        defaults={**amounts, "mode": mode, "note": note or ""},
-    )
+    values = {**amounts, "mode": mode, "note": note or ""}
+    # Under the unit's lock no other write reaches this allocation: read, compare, save.
+    allocation = FundingAllocation.objects.filter(unit=unit, fiscal_year=year).first()
+    if allocation is None:
+        return FundingAllocation.objects.create(unit=unit, fiscal_year=year, **values)
+    check_version(allocation, version, name=f"The {year} allocation of {unit.name}")
+    for name, value in values.items():
+        setattr(allocation, name, value)
+    allocation.save()
     return allocation
 
 
@@ -214,20 +221,25 @@ def request_create(
     return request
 
 
-def _locked(request: InvestmentRequest) -> InvestmentRequest:
-    return (
+def _locked(request: InvestmentRequest, version: int | None = None) -> InvestmentRequest:
+    """The request, locked; refused (412) if it moved past `version` since the caller read it."""
+    locked = (
         InvestmentRequest.objects.select_for_update(of=("self",))
         .select_related("unit__owner", "product")
         .get(pk=request.pk)
     )
+    check_version(locked, version, name=f"Investment request #{locked.pk}")
+    return locked
 
 
 @transaction.atomic
-def request_submit(*, actor: AnyUser, request: InvestmentRequest) -> InvestmentRequest:
+def request_submit(
+    *, actor: AnyUser, request: InvestmentRequest, version: int | None = None
+) -> InvestmentRequest:
     """Send a draft on: approved by the rules when it may be, else into the leaders' queue."""
     # The unit's row lock first: concurrent submissions on one unit take turns.
     OwnershipUnit.objects.select_for_update().get(pk=request.unit_id)
-    request = _locked(request)
+    request = _locked(request, version)
     actor = require_unit_editor(actor, request.unit, "submit investment requests")
     if request.status != RequestStatus.DRAFT:
         raise RuleViolation(
@@ -238,7 +250,6 @@ def request_submit(*, actor: AnyUser, request: InvestmentRequest) -> InvestmentR
     room = capacity(request.unit, request.fiscal_year)
     now = timezone.now()
     request.submitted_at = now
-    request.version += 1
     within_threshold = request.amount <= settings.governance_threshold
     within_capacity = request.amount <= room.remaining
     if within_threshold and within_capacity:
@@ -281,10 +292,16 @@ def _refuse_self(actor: AnyUser, request: InvestmentRequest) -> None:
 
 
 def _decide(
-    *, actor: AnyUser, request: InvestmentRequest, status: str, reason: str, verb: str
+    *,
+    actor: AnyUser,
+    request: InvestmentRequest,
+    status: str,
+    reason: str,
+    verb: str,
+    version: int | None,
 ) -> InvestmentRequest:
     actor = require_leader(actor, f"{verb} investment requests")
-    request = _locked(request)
+    request = _locked(request, version)
     _refuse_self(actor, request)
     if request.status != RequestStatus.SUBMITTED:
         raise RuleViolation(
@@ -298,30 +315,43 @@ def _decide(
     request.decided_at = timezone.now()
     request.decided_by = actor
     request.decision_reason = reason.strip()
-    request.version += 1
     request.save()
     return request
 
 
 @transaction.atomic
 def request_approve(
-    *, actor: AnyUser, request: InvestmentRequest, reason: str
+    *, actor: AnyUser, request: InvestmentRequest, reason: str, version: int | None = None
 ) -> InvestmentRequest:
     return _decide(
-        actor=actor, request=request, status=RequestStatus.APPROVED, reason=reason, verb="approve"
+        actor=actor,
+        request=request,
+        status=RequestStatus.APPROVED,
+        reason=reason,
+        verb="approve",
+        version=version,
     )
 
 
 @transaction.atomic
-def request_reject(*, actor: AnyUser, request: InvestmentRequest, reason: str) -> InvestmentRequest:
+def request_reject(
+    *, actor: AnyUser, request: InvestmentRequest, reason: str, version: int | None = None
+) -> InvestmentRequest:
     return _decide(
-        actor=actor, request=request, status=RequestStatus.REJECTED, reason=reason, verb="reject"
+        actor=actor,
+        request=request,
+        status=RequestStatus.REJECTED,
+        reason=reason,
+        verb="reject",
+        version=version,
     )
 
 
 @transaction.atomic
-def request_withdraw(*, actor: AnyUser, request: InvestmentRequest) -> InvestmentRequest:
-    request = _locked(request)
+def request_withdraw(
+    *, actor: AnyUser, request: InvestmentRequest, version: int | None = None
+) -> InvestmentRequest:
+    request = _locked(request, version)
     # Anonymous is refused outright: its pk (None) would match a request whose requester is gone.
     if not actor.is_authenticated or not (
         request.requested_by_id == actor.pk or can_edit_unit(actor, request.unit)
@@ -337,7 +367,6 @@ def request_withdraw(*, actor: AnyUser, request: InvestmentRequest) -> Investmen
     request.decided_at = timezone.now()
     request.decided_by = actor
     request.decision_reason = "Withdrawn."
-    request.version += 1
     request.save()
     return request
 

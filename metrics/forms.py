@@ -80,9 +80,9 @@ class MetricForm(forms.ModelForm):
         pass
 
     def changes(self) -> dict:
-        return {
-            k: v for k, v in self.cleaned_data.items() if k in (*DEFINITION, "expected_interval")
-        }
+        """The definition fields, and the version the edit was read at (see carry_version)."""
+        keep = (*DEFINITION, "expected_interval", "version")
+        return {k: v for k, v in self.cleaned_data.items() if k in keep}
 
 
 class MetricCreateForm(MetricForm):

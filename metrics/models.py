@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from portfolio.permissions import AnyUser, is_leader
+from portfolio.versioning import Versioned
 from products.models import Dimension, Product
 
 
@@ -75,7 +76,7 @@ class MetricQuerySet(models.QuerySet[_MetricT]):
         return self.filter(product__unit__owner__user=user)
 
 
-class Metric(models.Model):
+class Metric(Versioned):
     """A metric definition on a product (see DOMAIN.md: Metric).
 
     Thresholds are the last value still inside their band: with a higher-is-better metric,
@@ -108,6 +109,8 @@ class Metric(models.Model):
     )
     last_value = models.FloatField(null=True, blank=True, editable=False)
     last_read_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Refreshed by readings, not edited: a new reading is no conflict for an edit in progress.
+    unversioned_fields = frozenset({"last_value", "last_read_at"})
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 

@@ -31,6 +31,7 @@ from portfolio.errors import Forbidden, ValidationFailed
 from portfolio.models import PortfolioSettings
 from portfolio.permissions import AnyUser, is_leader
 from portfolio.validation import date_range_error, full_clean_or_fail, parse_id
+from portfolio.versioning import check_version
 from products.models import Product
 from products.permissions import require_unit_editor
 
@@ -120,13 +121,17 @@ def metric_create(
 
 
 @transaction.atomic
-def metric_update(*, actor: AnyUser, metric: Metric, **changes: Any) -> Metric:
+def metric_update(
+    *, actor: AnyUser, metric: Metric, version: int | None = None, **changes: Any
+) -> Metric:
+    """Change a metric's definition. With `version`, refuse if it changed since then."""
     metric = (
         Metric.objects.select_for_update(of=("self",))
         .select_related("product__unit__owner")
         .get(pk=metric.pk)
     )
     assert metric.product.unit is not None
+    check_version(metric, version, name=metric.name)
     require_unit_editor(actor, metric.product.unit, f"change metrics of {metric.product.name}")
     unknown = set(changes) - set(DEFINITION_FIELDS)
     if unknown:
@@ -141,10 +146,15 @@ def metric_update(*, actor: AnyUser, metric: Metric, **changes: Any) -> Metric:
 
 
 @transaction.atomic
-def metric_delete(*, actor: AnyUser, metric: Metric) -> None:
-    """Remove a metric with its readings."""
-    metric = Metric.objects.select_related("product__unit__owner").get(pk=metric.pk)
+def metric_delete(*, actor: AnyUser, metric: Metric, version: int | None = None) -> None:
+    """Remove a metric with its readings. With `version`, refuse if it changed since then."""
+    metric = (
+        Metric.objects.select_for_update(of=("self",))
+        .select_related("product__unit__owner")
+        .get(pk=metric.pk)
+    )
     assert metric.product.unit is not None
+    check_version(metric, version, name=metric.name)
     require_unit_editor(actor, metric.product.unit, f"remove metrics of {metric.product.name}")
     metric.delete()
 

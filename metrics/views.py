@@ -35,7 +35,7 @@ from metrics.selectors import (
 from metrics.status import settings_multiple, status_from_severity
 from metrics.templatetags.metric_tags import explain
 from portfolio.htmx import redirect_after_post, render_page, wants_partial
-from portfolio.pages import GET_POST, form_page, post_data, submit_form
+from portfolio.pages import GET_POST, carry_version, form_page, post_data, submit_form
 from products.models import Product
 from products.permissions import can_edit_unit
 
@@ -258,7 +258,7 @@ def reading_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def metric_edit(request: HttpRequest, pk: int) -> HttpResponse:
     metric = _metric(request, pk)
     _require_editor(request, metric.product)
-    form = MetricForm(post_data(request), instance=metric)
+    form = carry_version(MetricForm(post_data(request), instance=metric), metric)
     updated, status = submit_form(
         request,
         form,

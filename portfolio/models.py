@@ -12,9 +12,10 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from portfolio.permissions import AnyUser
+from portfolio.versioning import Versioned
 
 
-class PortfolioSettings(models.Model):
+class PortfolioSettings(Versioned):
     """Every threshold the portfolio rules read. One row (pk=1), editable by leaders."""
 
     max_active_units = models.PositiveSmallIntegerField(

@@ -1,16 +1,19 @@
 """Helpers every app's pages share: change history, form submission through a service, the
-leader-only guard and the plain form page."""
+version an edit form was read at and the conflict it may meet, the leader-only guard and the
+plain form page."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from django import forms
 from django.core.exceptions import PermissionDenied
+from django.db.models import Manager, Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
-from portfolio.errors import DomainError
+from portfolio.errors import DomainError, StaleVersion
 from portfolio.htmx import add_domain_error, render_page
 from portfolio.permissions import is_leader
 
@@ -90,7 +93,8 @@ def submit_form(
     to show it on is left to portfolio.middleware.DomainErrorMiddleware. `validate=False` is
     for a button without input of its own (remove, mark done): `form` is the unbound form shown
     beside the list, and a refusal lands there. `passes` are errors the caller answers itself
-    (a stale edit is shown beside the stored version, not as a form error).
+    (a stale edit is shown beside the stored version, not as a form error). An edit made on an
+    older version (see `carry_version`) answers 409 with the conflict view on the form.
     """
     if request.method != "POST":
         return None, 200
@@ -100,8 +104,99 @@ def submit_form(
         return write(form), 200
     except passes:
         raise
+    except StaleVersion as exc:
+        if getattr(form, "versioned", None) is None:
+            return None, add_domain_error(form, exc)
+        return None, show_conflict(form, exc)
     except DomainError as exc:
         return None, add_domain_error(form, exc)
+
+
+def carry_version(form, obj: Model):
+    """Give an edit form the version of `obj` its values were read at, as a hidden field.
+
+    The version reaches the service in `cleaned_data["version"]`, so the service refuses the
+    save if someone else changed `obj` since the page was opened (see `show_conflict`).
+    """
+    form.fields["version"] = forms.IntegerField(
+        widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1, required=False
+    )
+    if not form.is_bound:
+        form.initial["version"] = obj.version  # type: ignore[attr-defined]
+    form.versioned = obj
+    form.conflict = None
+    return form
+
+
+@dataclass
+class Conflict:
+    """What a stale save met: the stored values beside the ones typed, and who changed it."""
+
+    message: str
+    version: int
+    rows: list[tuple[str, str, str, bool]]  # label, typed, stored, differs
+    who: Any = None
+    when: Any = None
+
+
+def show_conflict(form, exc: StaleVersion) -> int:
+    """Put the conflict on `form` and make it re-apply the typed values on the stored version.
+
+    Nothing typed is lost: the form keeps the input, shows it beside the stored values and
+    now carries the stored version, so submitting again saves the typed values over the new
+    ones ("re-apply"); reloading the page drops them ("discard"). Answers 409, which htmx
+    swaps into the page like a form error.
+    """
+    obj = form.versioned
+    stored = type(obj)._default_manager.get(pk=obj.pk)
+    rows = []
+    for name, form_field in form.fields.items():
+        if name == "version" or form_field.widget.is_hidden:
+            continue
+        typed = _shown(form_field, form.cleaned_data.get(name))
+        now = _shown(form_field, _stored_value(stored, name))
+        label = str(form_field.label or name.replace("_", " ")).capitalize()
+        rows.append((label, typed, now, typed != now))
+    form.data = form.data.copy()
+    form.data[form.add_prefix("version")] = str(stored.version)
+    who = when = None
+    if hasattr(stored, "history"):
+        last = stored.history.select_related("history_user").order_by("-history_date").first()
+        if last is not None:
+            who, when = last.history_user, last.history_date
+    form.versioned = stored
+    form.conflict = Conflict(exc.message, stored.version, rows, who, when)
+    return 409
+
+
+_MISSING = object()
+
+
+def _stored_value(stored: Model, name: str) -> Any:
+    """The stored value behind a form field: the model's own, else its ownership unit's (a
+    product's or a cluster's owner lives on the unit)."""
+    value = getattr(stored, name, _MISSING)
+    if value is _MISSING:
+        value = getattr(getattr(stored, "unit", None), name, None)
+    return value
+
+
+def _shown(field: forms.Field, value: Any) -> str:
+    """A value as a person reads it, the same way for typed and stored values."""
+    if isinstance(value, Manager):
+        value = list(value.all())
+    if isinstance(value, QuerySet):
+        value = list(value)
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    choices = dict(getattr(field, "choices", None) or [])
+    if isinstance(value, list | tuple):
+        return ", ".join(sorted(str(choices.get(v, v)) for v in value))
+    if isinstance(value, Model):
+        return str(value)
+    return str(choices.get(value, value)) if choices else str(value)
 
 
 def post_data(request: HttpRequest):

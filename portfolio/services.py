@@ -11,13 +11,18 @@ from rest_framework.authtoken.models import Token
 from portfolio.models import PortfolioSettings
 from portfolio.permissions import AnyUser, require_leader
 from portfolio.validation import full_clean_or_fail
+from portfolio.versioning import check_version
 
 
 @transaction.atomic
-def portfolio_settings_update(*, actor: AnyUser, **changes: Any) -> PortfolioSettings:
+def portfolio_settings_update(
+    *, actor: AnyUser, version: int | None = None, **changes: Any
+) -> PortfolioSettings:
+    """Change thresholds. With `version`, refuse if the settings changed since then."""
     require_leader(actor, "change the portfolio settings")
     obj = PortfolioSettings.load()
     obj = PortfolioSettings.objects.select_for_update().get(pk=obj.pk)
+    check_version(obj, version, name="The portfolio settings")
     for name, value in changes.items():
         setattr(obj, name, value)
     full_clean_or_fail(obj)

@@ -323,8 +323,12 @@ def _taken_slugs(explicit: set[str], bases: set[str]) -> dict[str, int]:
 # --- Set-based SQL: COPY for inserts, UPDATE ... FROM (VALUES ...) for updates -----------------
 
 
-def _update(model, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    """Set `columns` on each row (matched by id) with one UPDATE ... FROM (VALUES ...)."""
+def _update(
+    model, columns: list[str], rows: list[dict[str, Any]], *, bump_version: bool = False
+) -> None:
+    """Set `columns` on each row (matched by id) with one UPDATE ... FROM (VALUES ...); with
+    `bump_version`, the same statement adds one to each row's `version` (see
+    portfolio.versioning), so a client editing on an older version gets its 412."""
     qn = connection.ops.quote_name
     fields = {f.attname: f for f in model._meta.concrete_fields}
     names = ["id", *columns]
@@ -335,6 +339,7 @@ def _update(model, columns: list[str], rows: list[dict[str, Any]]) -> None:
         sql = (
             f"UPDATE {qn(model._meta.db_table)} AS t SET "
             + ", ".join(f"{qn(c)} = v.{qn(c)}" for c in columns)
+            + (", version = t.version + 1" if bump_version else "")
             + f" FROM (VALUES {values.decode()}) AS v({', '.join(qn(c) for c in names)})"
             + " WHERE t.id = v.id"
         )
@@ -593,7 +598,11 @@ def _write(*, actor, plans: list[_Plan]) -> BulkUpsertResult:
             and unit["owner_id"] != owner_id
         )
         if diff:
-            product.update({name: wanted[name] for name in diff}, updated_at=now)
+            product.update(
+                {name: wanted[name] for name in diff},
+                updated_at=now,
+                version=product["version"] + 1,
+            )
             changed_products.append(product)
             changed_columns.update(diff)
         if owner_changes:
@@ -605,7 +614,9 @@ def _write(*, actor, plans: list[_Plan]) -> BulkUpsertResult:
         result.rows.append(RowResult(plan.index, product["id"], product["slug"], action))
 
     if changed_products:
-        _update(Product, sorted(changed_columns) + ["updated_at"], changed_products)
+        _update(
+            Product, sorted(changed_columns) + ["updated_at"], changed_products, bump_version=True
+        )
         _copy_history(Product, changed_products, history_type="~", actor=actor, at=now)
     if changed_units:
         _update(OwnershipUnit, ["owner_id", "updated_at"], changed_units)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from portfolio.permissions import AnyUser, is_leader
+from portfolio.versioning import Versioned
 
 _PersonT = TypeVar("_PersonT", bound="Person")
 
@@ -30,7 +31,7 @@ class PersonQuerySet(models.QuerySet[_PersonT]):
         return self.filter(active=True).exclude(user__is_active=False)
 
 
-class Person(models.Model):
+class Person(Versioned):
     """Someone who can own products and clusters, optionally linked to a login."""
 
     user = models.OneToOneField(
@@ -87,7 +88,7 @@ class TeamQuerySet(models.QuerySet[_TeamT]):
         return self if is_leader(user) else self.none()
 
 
-class Team(models.Model):
+class Team(Versioned):
     """A stable cross-functional team that stays with its products across their lifecycle."""
 
     name = models.CharField(max_length=120, unique=True)
@@ -136,7 +137,7 @@ class ClusterQuerySet(models.QuerySet[_ClusterT]):
         return self.filter(reasons=[])
 
 
-class Cluster(models.Model):
+class Cluster(Versioned):
     """Products grouped under one owner, one backlog and one identity for their users.
 
     A cluster must say why it groups its members; one with no reason is flagged, because
@@ -354,7 +355,7 @@ class ProductQuerySet(models.QuerySet[_ProductT]):
         )
 
 
-class Product(models.Model):
+class Product(Versioned):
     """An IT system, platform or service run as a product (or tracked as a project).
 
     `unit` is the ownership unit the product is currently run in: its own, or its cluster's.

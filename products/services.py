@@ -18,6 +18,7 @@ from portfolio import outbox
 from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.permissions import AnyUser, is_leader, require_leader
 from portfolio.validation import full_clean_or_fail
+from portfolio.versioning import check_version
 from products.models import (
     PRODUCT_FIELDS,
     Cluster,
@@ -198,11 +199,14 @@ def product_update(
     cluster: Any = _UNSET,
     external_ids: list[tuple[str, str]] | None = None,
     dependencies: list[Product] | None = None,
+    version: int | None = None,
     **changes: Any,
 ) -> Product:
-    """Change a product's descriptive fields; owner and cluster go to their own services."""
+    """Change a product's descriptive fields; owner and cluster go to their own services.
+    With `version`, refuse if someone changed the product since that version."""
     product = Product.objects.select_for_update().get(pk=product.pk)
     assert product.unit is not None  # NULL only inside product_create, before its unit exists
+    check_version(product, version, name=product.name)
     require_unit_editor(actor, product.unit, f"edit {product.name}")
     unknown = set(changes) - OWNER_EDITABLE_FIELDS - LEADER_ONLY_FIELDS - {"lifecycle_stage"}
     if unknown:
@@ -560,10 +564,13 @@ def person_create(*, actor: AnyUser, name: str, email: str, **fields: Any) -> Pe
 
 
 @transaction.atomic
-def person_update(*, actor: AnyUser, person: Person, **changes: Any) -> Person:
+def person_update(
+    *, actor: AnyUser, person: Person, version: int | None = None, **changes: Any
+) -> Person:
     require_leader(actor, "edit people")
 
     person = Person.objects.select_for_update().get(pk=person.pk)
+    check_version(person, version, name=person.name)
     was_active = person.active
     if "email" in changes:
         changes["email"] = (changes["email"] or "").strip().lower()
@@ -631,10 +638,16 @@ def team_create(
 
 @transaction.atomic
 def team_update(
-    *, actor: AnyUser, team: Team, members: Iterable[Person] | None = None, **changes: Any
+    *,
+    actor: AnyUser,
+    team: Team,
+    members: Iterable[Person] | None = None,
+    version: int | None = None,
+    **changes: Any,
 ) -> Team:
     require_leader(actor, "edit teams")
     team = Team.objects.select_for_update().get(pk=team.pk)
+    check_version(team, version, name=team.name)
     for name, value in changes.items():
         setattr(team, name, value)
     full_clean_or_fail(team)
@@ -678,7 +691,9 @@ def cluster_create(
 
 
 @transaction.atomic
-def cluster_update(*, actor: AnyUser, cluster: Cluster, **changes: Any) -> Cluster:
+def cluster_update(
+    *, actor: AnyUser, cluster: Cluster, version: int | None = None, **changes: Any
+) -> Cluster:
     """Owners may describe their cluster; renaming, slugs and owners are for leaders."""
 
     cluster = (
@@ -686,6 +701,7 @@ def cluster_update(*, actor: AnyUser, cluster: Cluster, **changes: Any) -> Clust
         .select_related("unit__owner")
         .get(pk=cluster.pk)
     )
+    check_version(cluster, version, name=cluster.name)
     require_unit_editor(actor, cluster.unit, f"edit {cluster.name}")
     owner = changes.pop("owner", cluster.unit.owner)
     for name in ("name", "slug"):
@@ -704,13 +720,17 @@ def cluster_update(*, actor: AnyUser, cluster: Cluster, **changes: Any) -> Clust
 
 
 @transaction.atomic
-def cluster_delete(*, actor: AnyUser, cluster: Cluster) -> None:
-    """Dissolve a cluster; its members go back to units of their own, owned as before."""
+def cluster_delete(*, actor: AnyUser, cluster: Cluster, version: int | None = None) -> None:
+    """Dissolve a cluster; its members go back to units of their own, owned as before.
+    With `version`, refuse if someone changed the cluster since that version."""
 
     require_leader(actor, "dissolve clusters")
     # Locked first, so a product joining at the same moment either lands before (and is moved
     # out below) or is refused once the cluster is gone.
     unit = OwnershipUnit.objects.select_for_update().get(cluster_id=cluster.pk)
+    if version is not None:
+        cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
+        check_version(cluster, version, name=cluster.name)
     for product in unit.products.all():
         product_set_cluster(actor=actor, product=product, cluster=None)
     cluster.delete()

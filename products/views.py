@@ -15,6 +15,7 @@ from portfolio.errors import ValidationFailed
 from portfolio.htmx import redirect_after_post, render_page
 from portfolio.pages import (
     GET_POST,
+    carry_version,
     change_history,
     form_page,
     post_data,
@@ -105,7 +106,9 @@ def product_create(request: HttpRequest) -> HttpResponse:
 @GET_POST
 def product_edit(request: HttpRequest, slug: str) -> HttpResponse:
     product = _editable_product(request, slug)
-    form = ProductForm(post_data(request), instance=product, user=request.user)
+    form = carry_version(
+        ProductForm(post_data(request), instance=product, user=request.user), product
+    )
     updated, status = submit_form(
         request,
         form,
@@ -227,7 +230,9 @@ def cluster_edit(request: HttpRequest, slug: str) -> HttpResponse:
     cluster = get_object_or_404(_clusters(request.user), slug=slug)
     if not can_edit_unit(request.user, cluster.unit):
         raise PermissionDenied("Only the cluster's owner or a portfolio leader can edit it.")
-    form = ClusterForm(post_data(request), instance=cluster, user=request.user)
+    form = carry_version(
+        ClusterForm(post_data(request), instance=cluster, user=request.user), cluster
+    )
     updated, status = submit_form(
         request,
         form,
@@ -303,7 +308,7 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_object_or_404(Person.objects.visible_to(request.user), pk=pk)
     if not Person.objects.editable_by(request.user).filter(pk=pk).exists():
         raise PermissionDenied("Only a portfolio leader can edit people.")
-    form = PersonForm(post_data(request), instance=person)
+    form = carry_version(PersonForm(post_data(request), instance=person), person)
     updated, status = submit_form(
         request,
         form,
@@ -368,7 +373,7 @@ def team_edit(request: HttpRequest, slug: str) -> HttpResponse:
     team = get_object_or_404(Team.objects.visible_to(request.user), slug=slug)
     if not Team.objects.editable_by(request.user).filter(pk=team.pk).exists():
         raise PermissionDenied("Only a portfolio leader can edit teams.")
-    form = TeamForm(post_data(request), instance=team)
+    form = carry_version(TeamForm(post_data(request), instance=team), team)
     updated, status = submit_form(
         request,
         form,

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from portfolio.permissions import AnyUser
+from portfolio.versioning import Versioned
 
 
 class CycleStatus(models.TextChoices):
@@ -94,7 +95,7 @@ class ReviewQuerySet(models.QuerySet[_ReviewT]):
         return self.order_by("scheduled_on", "position", "id")
 
 
-class Review(models.Model):
+class Review(Versioned):
     """One ownership unit's review in a cycle."""
 
     cycle = models.ForeignKey(ReviewCycle, on_delete=models.CASCADE, related_name="reviews")
@@ -192,7 +193,7 @@ class DecisionKind(models.TextChoices):
     RECLASSIFY = "reclassify", "Reclassify as project"
 
 
-class Decision(models.Model):
+class Decision(Versioned):
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="decisions")
     kind = models.CharField(max_length=12, choices=DecisionKind.choices)
     rationale = models.TextField()
@@ -209,7 +210,7 @@ class Decision(models.Model):
         return f"{self.get_kind_display()}: {self.rationale[:40]}"
 
 
-class ActionItem(models.Model):
+class ActionItem(Versioned):
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="action_items")
     title = models.CharField(max_length=200)
     owner = models.ForeignKey(

@@ -25,6 +25,7 @@ from portfolio import outbox
 from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.permissions import AnyUser, require_leader
 from portfolio.validation import date_range_error
+from portfolio.versioning import check_version
 from products.models import ManagementModel, OwnershipUnit, Person, Product, Stage
 from products.permissions import require_unit_editor
 from reviews.models import (
@@ -216,11 +217,15 @@ def cycle_schedule(
 
 
 @transaction.atomic
-def review_reschedule(*, actor: AnyUser, review: Review, scheduled_on: dt.date) -> Review:
+def review_reschedule(
+    *, actor: AnyUser, review: Review, scheduled_on: dt.date, version: int | None = None
+) -> Review:
+    """Move a review to another day. With `version`, refuse if it changed since then."""
     require_leader(actor, "move a review")
     review = (
         Review.objects.select_for_update(of=("self",)).select_related("cycle").get(pk=review.pk)
     )
+    check_version(review, version, name=f"The review of {review.scheduled_on}")
     _refuse_closed(review)
     cycle = review.cycle
     if not cycle.starts_on <= scheduled_on <= cycle.ends_on:
@@ -450,9 +455,12 @@ def decision_record(*, actor: AnyUser, review: Review, kind: str, rationale: str
 
 
 @transaction.atomic
-def decision_delete(*, actor: AnyUser, decision: Decision) -> None:
+def decision_delete(*, actor: AnyUser, decision: Decision, version: int | None = None) -> None:
     require_leader(actor, "remove review decisions")
     _refuse_closed(_locked_review(decision.review))
+    if version is not None:
+        decision = Decision.objects.select_for_update().get(pk=decision.pk)
+        check_version(decision, version, name="The decision")
     decision.delete()
 
 
@@ -483,13 +491,16 @@ def action_item_create(
 
 
 @transaction.atomic
-def action_item_set_done(*, actor: AnyUser, item: ActionItem, done: bool) -> ActionItem:
+def action_item_set_done(
+    *, actor: AnyUser, item: ActionItem, done: bool, version: int | None = None
+) -> ActionItem:
     """Follow-through: allowed after the review closed too."""
     item = (
         ActionItem.objects.select_for_update(of=("self",))
         .select_related("review__unit__owner")
         .get(pk=item.pk)
     )
+    check_version(item, version, name=f"'{item.title}'")
     require_unit_editor(actor, item.review.unit, "track action items")
     item.done = done
     item.done_at = timezone.now() if done else None
@@ -498,10 +509,13 @@ def action_item_set_done(*, actor: AnyUser, item: ActionItem, done: bool) -> Act
 
 
 @transaction.atomic
-def action_item_delete(*, actor: AnyUser, item: ActionItem) -> None:
+def action_item_delete(*, actor: AnyUser, item: ActionItem, version: int | None = None) -> None:
     review = _locked_review(item.review)
     require_unit_editor(actor, review.unit, "remove action items")
     _refuse_closed(review)
+    if version is not None:
+        item = ActionItem.objects.select_for_update().get(pk=item.pk)
+        check_version(item, version, name=f"'{item.title}'")
     item.delete()
 
 

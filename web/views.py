@@ -20,7 +20,14 @@ from portfolio import services
 from portfolio.forms import PortfolioSettingsForm
 from portfolio.htmx import redirect_after_post, render_page
 from portfolio.models import PortfolioSettings
-from portfolio.pages import GET_POST, change_history, post_data, require_leader_page, submit_form
+from portfolio.pages import (
+    GET_POST,
+    carry_version,
+    change_history,
+    post_data,
+    require_leader_page,
+    submit_form,
+)
 from portfolio.permissions import is_leader
 from products.models import Person
 from reviews.selectors import reviews_due
@@ -59,7 +66,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     obj = PortfolioSettings.load()
     if request.method == "POST":
         require_leader_page(request)
-    form = PortfolioSettingsForm(post_data(request), instance=obj)
+    form = carry_version(PortfolioSettingsForm(post_data(request), instance=obj), obj)
     saved, status = submit_form(
         request,
         form,

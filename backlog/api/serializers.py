@@ -172,7 +172,7 @@ class BacklogItemMoveResultSerializer(serializers.Serializer):
     )
 
 
-class StaleVersionSerializer(serializers.Serializer):
+class BacklogItemStaleSerializer(serializers.Serializer):
     code = serializers.CharField()
     detail = serializers.CharField()
     # To mypy this shadows Serializer.errors; DRF's metaclass lifts declared fields off the class.

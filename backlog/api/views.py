@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -26,8 +23,8 @@ from backlog.api.serializers import (
     BacklogItemMoveResultSerializer,
     BacklogItemMoveSerializer,
     BacklogItemSerializer,
+    BacklogItemStaleSerializer,
     BacklogItemUpdateSerializer,
-    StaleVersionSerializer,
     backlog_item_rows,
 )
 from backlog.filters import BacklogItemFilterSet
@@ -39,43 +36,28 @@ from backlog.services import (
     backlog_item_update,
 )
 from portfolio.api.serializers import ErrorSerializer
-from portfolio.api.views import RENDERERS, errors_for, updated_since_filter
-from portfolio.errors import StaleVersion, ValidationFailed
+from portfolio.api.views import (
+    IF_MATCH_PARAM,
+    RENDERERS,
+    Preconditions,
+    errors_for,
+    updated_since_filter,
+)
 from products.permissions import require_unit_editor
 
 ORDER = ("unit_id", "rank", "id")
-IF_MATCH = re.compile(r'^\s*(?:W/)?"?([0-9]{1,10})"?\s*\Z')
 
 STALE = OpenApiResponse(
-    StaleVersionSerializer,
+    BacklogItemStaleSerializer,
     description="The item changed since your version: `current` is it now, `yours` what you sent.",
 )
 MOVED_AWAY = OpenApiResponse(
     ErrorSerializer, description="The item moved to another backlog meanwhile; reload it."
 )
-IF_MATCH_PARAM = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description='The version you edited, e.g. `"3"` (instead of `version` in the body).',
-)
 
 
 class ApiBacklogItemFilterSet(BacklogItemFilterSet):
     updated_since = updated_since_filter()
-
-
-def _version_from(request: Request, body_version: int | None) -> int | None:
-    header = request.headers.get("If-Match")
-    if header is None or header.strip() == "*":
-        return body_version
-    match = IF_MATCH.match(header)
-    if match is None:
-        raise ValidationFailed({"If-Match": ['Send the version you edited, e.g. "3".']})
-    version = int(match.group(1))
-    if body_version is not None and body_version != version:
-        raise ValidationFailed({"version": ["The body and If-Match name different versions."]})
-    return version
 
 
 UPDATE_SCHEMA: dict[str, Any] = {
@@ -103,10 +85,11 @@ UPDATE_SCHEMA: dict[str, Any] = {
     destroy=extend_schema(
         summary="Remove a backlog item (unit owner or leader)",
         description="Refused (409, rule `backlog_frozen`) once the product is retired.",
-        responses={204: None, **errors_for(403, 404, 409)},
+        parameters=[IF_MATCH_PARAM],
+        responses={204: None, **errors_for(403, 404, 409, 412)},
     ),
 )
-class BacklogItemViewSet(viewsets.ModelViewSet):
+class BacklogItemViewSet(Preconditions, viewsets.ModelViewSet):
     """Backlog items: every login reads; the unit's owner and leaders write."""
 
     queryset = BacklogItem.objects.all()
@@ -154,15 +137,9 @@ class BacklogItemViewSet(viewsets.ModelViewSet):
         serializer = BacklogItemUpdateSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
-        version = _version_from(request, changes.pop("version", None))
-        try:
-            item = backlog_item_update(actor=request.user, item=item, version=version, **changes)
-        except StaleVersion as exc:
-            sent = request.data
-            yours = sent.dict() if hasattr(sent, "dict") else dict(sent)
-            yours["version"] = version
-            body = {**exc.as_dict(), "current": self._body(item.pk), "yours": yours}
-            return Response(body, status=exc.status_code)
+        changes.pop("version", None)  # read with If-Match by precondition()
+        version = self.precondition()
+        item = backlog_item_update(actor=request.user, item=item, version=version, **changes)
         return Response(self._body(item.pk))
 
     def update(self, request: Request, pk=None) -> Response:
@@ -173,7 +150,7 @@ class BacklogItemViewSet(viewsets.ModelViewSet):
 
     def destroy(self, request: Request, pk=None) -> Response:
         item = self.get_object()
-        backlog_item_delete(actor=request.user, item=item)
+        backlog_item_delete(actor=request.user, item=item, version=self.precondition())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

@@ -30,7 +30,7 @@ from funding.models import (
 )
 from funding.services import parse_money
 from metrics.models import Metric
-from portfolio.api.rows import Column, Contextual, Output, iso_datetime
+from portfolio.api.rows import Column, Contextual, Output, iso_datetime, version_column
 from portfolio.api.serializers import NamedChoiceField
 from portfolio.errors import ValidationFailed
 from portfolio.validation import parse_id
@@ -213,6 +213,7 @@ ALLOCATION = Output(
     CURRENCY,
     Column("created_at", serializers.DateTimeField(), convert=iso_datetime),
     Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+    version_column(),
 )
 AllocationSerializer = ALLOCATION.serializer
 

@@ -33,7 +33,7 @@ from funding.api.serializers import (
 )
 from funding.filters import AllocationFilterSet, InvestmentRequestFilterSet
 from funding.models import FundingAllocation, FundingMode, InvestmentRequest
-from portfolio.api.views import RowsViewSet, errors_for
+from portfolio.api.views import Preconditions, RowsViewSet, errors_for
 from portfolio.models import PortfolioSettings
 from portfolio.permissions import require_leader
 
@@ -101,7 +101,7 @@ MONEY_NOTE = (
         responses={200: AllocationSerializer, **errors_for(400, 403, 404, 409)},
     ),
 )
-class AllocationViewSet(FundingRowsViewSet):
+class AllocationViewSet(Preconditions, FundingRowsViewSet):
     """Funding allocations: every login reads; leaders set them (no delete)."""
 
     queryset = FundingAllocation.objects.all()
@@ -151,6 +151,7 @@ class AllocationViewSet(FundingRowsViewSet):
             actor=request.user,
             unit=allocation.unit,
             fiscal_year=allocation.fiscal_year,
+            version=self.precondition(),
             **{**current, **serializer.validated_data},
         )
         return self.answer(allocation.pk)
@@ -194,7 +195,7 @@ DECIDE_RULES = (
         responses={201: InvestmentRequestSerializer, **errors_for(400, 403)},
     ),
 )
-class InvestmentRequestViewSet(FundingRowsViewSet):
+class InvestmentRequestViewSet(Preconditions, FundingRowsViewSet):
     """Investment requests: every login reads; unit owners and leaders ask, leaders decide."""
 
     queryset = InvestmentRequest.objects.all()
@@ -229,7 +230,9 @@ class InvestmentRequestViewSet(FundingRowsViewSet):
     )
     @action(detail=True, methods=["post"], url_path="submit", url_name="submit")
     def submit(self, request: Request, pk=None) -> Response:
-        found = services.request_submit(actor=request.user, request=self.get_object())
+        found = services.request_submit(
+            actor=request.user, request=self.get_object(), version=self.precondition()
+        )
         return self.answer(found.pk)
 
     @extend_schema(
@@ -241,7 +244,9 @@ class InvestmentRequestViewSet(FundingRowsViewSet):
     )
     @action(detail=True, methods=["post"], url_path="withdraw", url_name="withdraw")
     def withdraw(self, request: Request, pk=None) -> Response:
-        found = services.request_withdraw(actor=request.user, request=self.get_object())
+        found = services.request_withdraw(
+            actor=request.user, request=self.get_object(), version=self.precondition()
+        )
         return self.answer(found.pk)
 
     def _decide(self, request: Request, decide, verb: str) -> Response:
@@ -250,7 +255,7 @@ class InvestmentRequestViewSet(FundingRowsViewSet):
         serializer = RequestDecisionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         reason = serializer.validated_data.get("reason", "")
-        decide(actor=request.user, request=found, reason=reason)
+        decide(actor=request.user, request=found, reason=reason, version=self.precondition())
         return self.answer(found.pk)
 
     @extend_schema(

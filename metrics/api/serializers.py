@@ -23,7 +23,7 @@ from metrics.models import Better, Level, Metric, Reading, Status
 from metrics.selectors import coverage_from, with_status
 from metrics.services import MAX_READINGS
 from metrics.status import status_from_severity, worst
-from portfolio.api.rows import Attached, Column, Computed, Output, iso_datetime
+from portfolio.api.rows import Attached, Column, Computed, Output, iso_datetime, version_column
 from products.api.serializers import ProductRefField
 from products.models import Dimension
 
@@ -126,6 +126,7 @@ METRIC = Output(
     Computed("status", MetricStatusField(), _status_of, reads=("severity",)),
     Column("created_at", serializers.DateTimeField(), convert=iso_datetime),
     Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+    version_column(),
     doc="A metric definition as the API answers it (read-only; described here for the schema).",
 )
 MetricSerializer = METRIC.serializer

@@ -59,7 +59,7 @@ from metrics.services import (
     readings_ingest,
 )
 from portfolio.api.parsers import BulkJSONParser
-from portfolio.api.views import RENDERERS, errors_for
+from portfolio.api.views import RENDERERS, Preconditions, errors_for
 from portfolio.errors import ValidationFailed
 from portfolio.models import PortfolioSettings
 from products.api.serializers import BulkErrorSerializer
@@ -115,7 +115,7 @@ WRITE: dict[str, Any] = {
         responses={204: None, **errors_for(403, 404)},
     ),
 )
-class MetricViewSet(viewsets.ModelViewSet):
+class MetricViewSet(Preconditions, viewsets.ModelViewSet):
     """Metric definitions: every login reads; the owner of the product's unit and leaders write."""
 
     queryset = Metric.objects.all()
@@ -165,7 +165,12 @@ class MetricViewSet(viewsets.ModelViewSet):
         serializer = MetricUpdateSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         try:
-            metric = metric_update(actor=request.user, metric=metric, **serializer.to_service())
+            metric = metric_update(
+                actor=request.user,
+                metric=metric,
+                version=self.precondition(),
+                **serializer.to_service(),
+            )
         except ValidationFailed as exc:
             raise _in_api_terms(exc) from exc
         return Response(self._body(metric.pk))
@@ -177,7 +182,7 @@ class MetricViewSet(viewsets.ModelViewSet):
         return self._update(request, partial=True)
 
     def destroy(self, request: Request, pk=None) -> Response:
-        metric_delete(actor=request.user, metric=self.get_object())
+        metric_delete(actor=request.user, metric=self.get_object(), version=self.precondition())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

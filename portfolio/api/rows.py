@@ -251,3 +251,14 @@ def _caller_module() -> str:
         return sys._getframe(2).f_globals.get("__name__", __name__)
     except (AttributeError, ValueError):
         return __name__
+
+
+def version_column() -> Column:
+    """The `version` every mutable resource answers with (and as its ETag): send it back with
+    an edit, in the body or as If-Match, and a change made meanwhile answers 412."""
+    return Column(
+        "version",
+        serializers.IntegerField(
+            help_text="Grows with every change; send it back with an edit (or as If-Match)."
+        ),
+    )

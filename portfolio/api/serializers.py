@@ -23,6 +23,13 @@ class ErrorSerializer(serializers.Serializer):
     rule = serializers.CharField(required=False)
 
 
+class StaleVersionSerializer(ErrorSerializer):
+    """412: the object changed since the version the client sent."""
+
+    current = serializers.DictField(help_text="The object as stored now, as a read answers it.")
+    yours = serializers.DictField(help_text="What you sent, with the version you named.")
+
+
 # --- Portfolio settings -------------------------------------------------------------------------
 
 
@@ -30,7 +37,7 @@ class PortfolioSettingsSerializer(serializers.ModelSerializer):
     class Meta:
         model = PortfolioSettings
         exclude = ["id"]
-        read_only_fields = ["updated_at"]
+        read_only_fields = ["updated_at", "version"]
 
     def validate(self, attrs):
         current = self.instance

@@ -3,19 +3,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import django_filters
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, mixins, renderers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portfolio.api.rows import Output
-from portfolio.api.serializers import ErrorSerializer, PortfolioSettingsSerializer
+from portfolio.api.serializers import (
+    ErrorSerializer,
+    PortfolioSettingsSerializer,
+    StaleVersionSerializer,
+)
+from portfolio.errors import StaleVersion, ValidationFailed
 from portfolio.filters import UpdatedSinceFilter
 from portfolio.models import PortfolioSettings
 from portfolio.permissions import require_leader
@@ -48,6 +60,13 @@ ERRORS = {
     403: OpenApiResponse(ErrorSerializer, description="Your role may not make this change."),
     404: OpenApiResponse(ErrorSerializer, description="No such object."),
     409: OpenApiResponse(ErrorSerializer, description="A domain rule refuses it; see `rule`."),
+    412: OpenApiResponse(
+        StaleVersionSerializer,
+        description=(
+            "It changed since the version you sent (If-Match or `version`): `current` is it "
+            "now, `yours` what you sent. Nothing was written."
+        ),
+    ),
 }
 
 
@@ -63,6 +82,80 @@ else:
     GenericAPIViewMixin = object
 
 ID = r"[0-9]{1,18}"
+
+# `W/"3"`, `"3"` or `3`; also the strong form `"<id>-<version>"`.
+IF_MATCH = re.compile(r'^\s*(?:W/)?"?(?:[0-9]{1,18}-)?([0-9]{1,10})"?\s*\Z')
+IF_MATCH_PARAM = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=(
+        'The ETag you read, e.g. `W/"3"` (or send `version` in the body). If the object changed '
+        "since, nothing is written and the answer is 412. Without either the write goes through."
+    ),
+)
+
+
+def etag(version: int) -> str:
+    """The ETag of a resource at `version`: weak, since bodies at one version may differ in
+    derived values (ages, sums) that are no edit."""
+    return f'W/"{version}"'
+
+
+class Preconditions(GenericAPIViewMixin):
+    """Optimistic concurrency for a resource with a `version`, the same way everywhere.
+
+    - A read of one object (and the answer to a write) carries `ETag: W/"<version>"`.
+    - A write names the version it was based on, as `If-Match` or as `version` in the body;
+      `precondition()` reads it and the view passes it to the service, which compares it with
+      the locked row (portfolio.versioning.check_version).
+    - A stale write answers 412 in the house error shape plus `current` (the object as stored,
+      as a read answers it) and `yours` (what was sent, with the version it named).
+    - A write with neither goes through: the client chose to overwrite.
+    """
+
+    def precondition(self) -> int | None:
+        """The version the write is based on, or None for an unconditional write."""
+        request = self.request
+        data = request.data
+        body: int | None = None
+        raw = data.get("version") if isinstance(data, Mapping) else None
+        if raw is not None:
+            if isinstance(raw, bool) or not str(raw).isdigit() or not 1 <= int(raw) < 2**31:
+                raise ValidationFailed({"version": ["Send the version you read: a whole number."]})
+            body = int(raw)
+        header = request.headers.get("If-Match")
+        if header is None or header.strip() == "*":
+            return body
+        match = IF_MATCH.match(header)
+        if match is None:
+            raise ValidationFailed({"If-Match": ['Send the ETag you read, e.g. W/"3".']})
+        version = int(match.group(1))
+        if body is not None and body != version:
+            raise ValidationFailed({"version": ["The body and If-Match name different versions."]})
+        return version
+
+    def current_body(self) -> Any:
+        """The object as a read answers it now (for a 412's `current`)."""
+        return self.retrieve(self.request, **self.kwargs).data  # type: ignore[attr-defined]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, StaleVersion) and exc.field == "version":
+            data = self.request.data
+            yours = dict(data.dict() if hasattr(data, "dict") else data)
+            yours["version"] = self.precondition()
+            body = {**exc.as_dict(), "current": self.current_body(), "yours": yours}
+            return Response(body, status=exc.status_code)
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        data = getattr(response, "data", None)
+        if response.status_code in (200, 201) and isinstance(data, Mapping):
+            version = data.get("version")
+            if isinstance(version, int) and not isinstance(version, bool):
+                response["ETag"] = etag(version)
+        return response
 
 
 class RowsViewSet(viewsets.GenericViewSet):
@@ -107,11 +200,12 @@ class RowsViewSet(viewsets.GenericViewSet):
         return Response(self.body(pk), status=code, headers=headers or None)
 
 
-class WriteThroughServices(GenericAPIViewMixin):
+class WriteThroughServices(Preconditions):
     """create/update/partial_update that validate an input serializer and call a service.
 
     Subclasses set `input_serializer_class` and implement `perform_write(instance, data)`;
-    `check_write(instance)` refuses early (403) before any input is looked at.
+    `check_write(instance)` refuses early (403) before any input is looked at. An update's
+    `data` carries `version` (None when the client sent no precondition) for the service.
     """
 
     input_serializer_class: type
@@ -138,7 +232,8 @@ class WriteThroughServices(GenericAPIViewMixin):
         self.check_write(request, instance)
         serializer = self.input_serializer_class(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        instance = self.perform_write(instance, serializer.validated_data)
+        data = {**serializer.validated_data, "version": self.precondition()}
+        instance = self.perform_write(instance, data)
         return self._answer(instance, status.HTTP_200_OK)
 
     def update(self, request: Request, pk=None) -> Response:
@@ -160,17 +255,21 @@ def _write_schema(model: str, serializer, input_serializer, who: str, delete: bo
         "update": extend_schema(
             summary=f"Replace a {model} ({who})",
             request=input_serializer,
-            responses={200: serializer, **errors_for(400, 403, 404)},
+            parameters=[IF_MATCH_PARAM],
+            responses={200: serializer, **errors_for(400, 403, 404, 412)},
         ),
         "partial_update": extend_schema(
             summary=f"Change a {model} ({who})",
             request=input_serializer,
-            responses={200: serializer, **errors_for(400, 403, 404)},
+            parameters=[IF_MATCH_PARAM],
+            responses={200: serializer, **errors_for(400, 403, 404, 412)},
         ),
     }
     if delete:
         views["destroy"] = extend_schema(
-            summary=f"Remove a {model} (leaders)", responses={204: None, **errors_for(403, 404)}
+            summary=f"Remove a {model} (leaders)",
+            parameters=[IF_MATCH_PARAM],
+            responses={204: None, **errors_for(403, 404, 412)},
         )
     return extend_schema_view(**views)
 
@@ -184,7 +283,7 @@ class UpdateViewSet(
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
 
-class PortfolioSettingsView(generics.GenericAPIView):
+class PortfolioSettingsView(Preconditions, generics.GenericAPIView):
     """The one portfolio settings object: every threshold the rules read."""
 
     serializer_class = PortfolioSettingsSerializer
@@ -199,15 +298,21 @@ class PortfolioSettingsView(generics.GenericAPIView):
     def get(self, request: Request) -> Response:
         return Response(PortfolioSettingsSerializer(PortfolioSettings.load()).data)
 
+    def current_body(self) -> Any:
+        return self.get(self.request).data
+
     @extend_schema(
         summary="Change the portfolio settings (leaders)",
         request=PortfolioSettingsSerializer(partial=True),
-        responses={200: PortfolioSettingsSerializer, **errors_for(400, 403)},
+        parameters=[IF_MATCH_PARAM],
+        responses={200: PortfolioSettingsSerializer, **errors_for(400, 403, 412)},
     )
     def patch(self, request: Request) -> Response:
         require_leader(request.user, "change the portfolio settings")
         current = PortfolioSettings.load()
         serializer = PortfolioSettingsSerializer(current, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        obj = portfolio_settings_update(actor=request.user, **serializer.validated_data)
+        obj = portfolio_settings_update(
+            actor=request.user, version=self.precondition(), **serializer.validated_data
+        )
         return Response(PortfolioSettingsSerializer(obj).data)

@@ -23,6 +23,7 @@ from portfolio.api.rows import (
     Output,
     iso_date,
     iso_datetime,
+    version_column,
 )
 from portfolio.validation import MAX_INT, parse_id, validate_date_range
 from products.bulk import MAX_ROWS
@@ -133,6 +134,7 @@ class PersonSerializer(serializers.ModelSerializer):
             "units_owned",
             "created_at",
             "updated_at",
+            "version",
         ]
         read_only_fields = fields
 
@@ -162,7 +164,16 @@ class TeamSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Team
-        fields = ["id", "name", "slug", "description", "members", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "description",
+            "members",
+            "created_at",
+            "updated_at",
+            "version",
+        ]
         read_only_fields = fields
 
 
@@ -194,6 +205,7 @@ class ClusterSerializer(serializers.ModelSerializer):
             "members",
             "created_at",
             "updated_at",
+            "version",
         ]
         read_only_fields = fields
 
@@ -333,6 +345,7 @@ PRODUCT = Output(
     Attached("external_ids", ExternalIdSerializer(many=True), "external"),
     Column("created_at", serializers.DateTimeField(), convert=iso_datetime),
     Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+    version_column(),
     doc="A product as the API answers it (read-only).",
 )
 ProductSerializer = PRODUCT.serializer

@@ -28,6 +28,7 @@ from rest_framework.utils.serializer_helpers import ReturnDict
 from portfolio.api.parsers import BulkJSONParser
 from portfolio.api.views import (
     RENDERERS,
+    Preconditions,
     UpdateViewSet,
     WriteThroughServices,
     _write_schema,
@@ -145,7 +146,9 @@ def _single_row_error(exc: BulkValidationFailed) -> ValidationFailed | RuleViola
     list=extend_schema(summary="List products", responses={200: ProductSerializer(many=True)}),
     retrieve=extend_schema(summary="Read a product", responses={200: ProductSerializer}),
 )
-class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ProductViewSet(
+    Preconditions, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Products: everyone logged in reads; leaders create; unit owners and leaders edit."""
 
     queryset = Product.objects.all()
@@ -213,7 +216,12 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             data=request.data, partial=partial, context={"product": product}
         )
         serializer.is_valid(raise_exception=True)
-        product = product_update(actor=request.user, product=product, **serializer.validated_data)
+        product = product_update(
+            actor=request.user,
+            product=product,
+            version=self.precondition(),
+            **serializer.validated_data,
+        )
         return self._answer(product)
 
     @extend_schema(
@@ -525,7 +533,7 @@ class ClusterViewSet(WriteThroughServices, viewsets.ModelViewSet):
     def destroy(self, request: Request, pk=None) -> Response:
         cluster = self.get_object()
         require_leader(request.user, "dissolve clusters")
-        cluster_delete(actor=request.user, cluster=cluster)
+        cluster_delete(actor=request.user, cluster=cluster, version=self.precondition())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

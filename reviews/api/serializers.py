@@ -14,7 +14,16 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from rest_framework import serializers
 
-from portfolio.api.rows import Column, Computed, Contextual, Nested, Output, iso_date, iso_datetime
+from portfolio.api.rows import (
+    Column,
+    Computed,
+    Contextual,
+    Nested,
+    Output,
+    iso_date,
+    iso_datetime,
+    version_column,
+)
 from portfolio.api.serializers import NamedChoiceField
 from portfolio.validation import MAX_ID, validate_date_range
 from products.api.serializers import ProductRefField
@@ -227,6 +236,7 @@ REVIEW = Output(
         "n_actions",
     ),
     Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+    version_column(),
 )
 ReviewSerializer = REVIEW.serializer
 
@@ -349,6 +359,7 @@ DECISION = Output(
     ),
     Column("created_at", serializers.DateTimeField(), convert=iso_datetime),
     Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+    version_column(),
 )
 DecisionSerializer = DECISION.serializer
 
@@ -451,6 +462,7 @@ ACTION_ITEM = Output(
     ),
     Column("created_at", serializers.DateTimeField(), convert=iso_datetime),
     Column("updated_at", serializers.DateTimeField(), convert=iso_datetime),
+    version_column(),
 )
 ActionItemSerializer = ACTION_ITEM.serializer
 

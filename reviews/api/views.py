@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portfolio.api.serializers import ErrorSerializer
-from portfolio.api.views import JSONRenderer, RowsViewSet, errors_for
+from portfolio.api.views import JSONRenderer, Preconditions, RowsViewSet, errors_for
 from portfolio.errors import RuleViolation
 from portfolio.permissions import require_leader
 from products.permissions import require_unit_editor
@@ -192,7 +192,7 @@ class ReviewCycleViewSet(RowsViewSet):
         responses={200: ReviewSerializer, **errors_for(400, 403, 404, 409)},
     ),
 )
-class ReviewViewSet(RowsViewSet):
+class ReviewViewSet(Preconditions, RowsViewSet):
     """Reviews: every login reads; leaders move and close them; owners ask for packets too."""
 
     queryset = Review.objects.all()
@@ -213,7 +213,12 @@ class ReviewViewSet(RowsViewSet):
         require_leader(request.user, "move a review")
         serializer = ReviewUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.review_reschedule(actor=request.user, review=review, **serializer.validated_data)
+        services.review_reschedule(
+            actor=request.user,
+            review=review,
+            version=self.precondition(),
+            **serializer.validated_data,
+        )
         return self.answer(review.pk)
 
     @extend_schema(
@@ -429,7 +434,7 @@ class PacketViewSet(RowsViewSet):
         responses={204: None, **errors_for(403, 404, 409)},
     ),
 )
-class DecisionViewSet(RowsViewSet):
+class DecisionViewSet(Preconditions, RowsViewSet):
     """Decisions of the meeting: every login reads; leaders record and remove them."""
 
     queryset = Decision.objects.all()
@@ -455,7 +460,7 @@ class DecisionViewSet(RowsViewSet):
 
     def destroy(self, request: Request, pk=None) -> Response:
         decision = self.get_object()
-        services.decision_delete(actor=request.user, decision=decision)
+        services.decision_delete(actor=request.user, decision=decision, version=self.precondition())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -489,7 +494,7 @@ class DecisionViewSet(RowsViewSet):
         responses={204: None, **errors_for(403, 404, 409)},
     ),
 )
-class ActionItemViewSet(RowsViewSet):
+class ActionItemViewSet(Preconditions, RowsViewSet):
     """Action items: every login reads; the unit's owner and leaders record and track them."""
 
     queryset = ActionItem.objects.all()
@@ -520,11 +525,18 @@ class ActionItemViewSet(RowsViewSet):
         require_unit_editor(request.user, item.review.unit, "track action items")
         serializer = ActionItemUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.action_item_set_done(actor=request.user, item=item, **serializer.validated_data)
+        services.action_item_set_done(
+            actor=request.user,
+            item=item,
+            version=self.precondition(),
+            **serializer.validated_data,
+        )
         return self.answer(item.pk)
 
     def destroy(self, request: Request, pk=None) -> Response:
-        services.action_item_delete(actor=request.user, item=self.get_object())
+        services.action_item_delete(
+            actor=request.user, item=self.get_object(), version=self.precondition()
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

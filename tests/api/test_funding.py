@@ -335,6 +335,7 @@ def test_allocations_are_set_by_leaders_201_then_200(leader, owner, viewer, prod
         "currency": "EUR",
         "created_at": created.json()["created_at"],
         "updated_at": created.json()["updated_at"],
+        "version": 1,
     }
     assert created["Location"] == url("funding-allocation-detail", created.json()["id"])
 

@@ -65,6 +65,7 @@ class TestRead:
             "external_ids",
             "created_at",
             "updated_at",
+            "version",
         }
 
     def test_a_clustered_product_names_its_cluster(self, as_viewer, cluster, owner_person):

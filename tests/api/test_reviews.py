@@ -556,6 +556,7 @@ def test_review_filters(viewer, two_cycles, owner_person, product):
         "decisions": 1,
         "action_items": 1,
         "updated_at": row["updated_at"],
+        "version": 1,
     }
 
 
