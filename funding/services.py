@@ -82,6 +82,8 @@ class Capacity:
     improvement: Decimal
     committed: Decimal
     waiting: Decimal
+    # The stored allocation (None before one is set): its version goes into the edit form.
+    allocation: FundingAllocation | None = None
 
     @property
     def remaining(self) -> Decimal:
@@ -106,6 +108,7 @@ def capacity(unit: OwnershipUnit, fiscal_year: int | None = None) -> Capacity:
         improvement=allocation.improvement_amount if allocation else ZERO,
         committed=sums["committed"] or ZERO,
         waiting=sums["waiting"] or ZERO,
+        allocation=allocation,
     )
 
 

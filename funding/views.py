@@ -58,7 +58,7 @@ from metrics.models import Metric
 from portfolio.errors import DomainError, Forbidden
 from portfolio.htmx import redirect_after_post, render_page, wants_partial
 from portfolio.models import PortfolioSettings
-from portfolio.pages import submit_form
+from portfolio.pages import carry_version, submit_form
 from portfolio.permissions import is_leader
 from products.models import STAGE_ORDER, Cluster, OwnershipUnit, Product, Stage
 from products.permissions import can_edit_unit
@@ -268,6 +268,8 @@ def _panel_context(
                 "mode": room.mode or FundingMode.CAPACITY,
             }
         )
+        if room.allocation is not None:
+            carry_version(allocation_form, room.allocation)
     requests = list(
         unit.investment_requests.filter(fiscal_year=year).select_related("product", "metric")[
             :PANEL_REQUESTS
@@ -346,6 +348,11 @@ def unit_allocation(request: HttpRequest, unit_id: int) -> HttpResponse:
         )
         return _panel(request, unit, year, error=refused, status=403)
     form = AllocationForm(request.POST)
+    if request.POST.get("version"):
+        # Replacing a stored allocation: a stale save shows the conflict view, nothing lost.
+        stored = FundingAllocation.objects.filter(unit=unit, fiscal_year=year).first()
+        if stored is not None:
+            carry_version(form, stored)
     saved, status = submit_form(
         request,
         form,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Any
 
@@ -14,6 +15,8 @@ from django.test import Client
 from django.urls import reverse
 
 from backlog import services as backlog_services
+from funding import services as funding_services
+from funding.models import FundingAllocation
 from metrics import services as metrics_services
 from portfolio import services as portfolio_services
 from portfolio.models import PortfolioSettings
@@ -210,3 +213,40 @@ def test_the_conflict_names_who_changed_it_and_offers_discard(world):
     assert "leader changed it on" in html
     assert "Re-apply my changes" in html
     assert f'href="{url}"' in html and "Discard mine" in html
+
+
+def test_a_stale_allocation_save_shows_both_amounts_and_keeps_the_stored_one(world):
+    """The funding panel's allocation form replaces a stored allocation: it carries that
+    allocation's version, so a leader saving over a newer allocation sees the conflict."""
+    unit, year = world.product.unit, funding_services.current_fiscal_year()
+    funding_services.allocation_set(
+        actor=world.leader,
+        unit=unit,
+        fiscal_year=year,
+        operations_amount="100",
+        improvement_amount="1000",
+    )
+    client = _leader(world)
+    panel = client.get(reverse("funding-unit", args=[unit.pk]), {"year": year})
+    values = _form_of(panel.content.decode())
+    assert values["version"] == [str(FundingAllocation.objects.get(unit=unit).version)]
+    values["improvement_amount"] = ["3000"]
+    funding_services.allocation_set(  # another leader saves first
+        actor=world.leader,
+        unit=unit,
+        fiscal_year=year,
+        operations_amount="100",
+        improvement_amount="2000",
+    )
+    url = reverse("funding-unit-allocation", args=[unit.pk])
+
+    stale = client.post(url, values)
+
+    assert stale.status_code == 409
+    html = stale.content.decode()
+    assert "3000" in html and "2000.00" in html
+    assert FundingAllocation.objects.get(unit=unit).improvement_amount == Decimal("2000")
+    again = _form_of(html)
+    assert again["improvement_amount"] == ["3000"]
+    assert client.post(url, again).status_code in (200, 302)
+    assert FundingAllocation.objects.get(unit=unit).improvement_amount == Decimal("3000")
