@@ -670,6 +670,7 @@ def copy_reference_text(rows: list[dict[str, Any]], team_ids: dict[str, int]) ->
                     now,
                     str(team_ids[row["team"]]) if "team" in row else "\\N",
                     "\\N",
+                    "1",  # version: a new product's first
                 ]
             )
         )
@@ -679,7 +680,8 @@ def copy_reference_text(rows: list[dict[str, Any]], team_ids: dict[str, int]) ->
 COPY_COLUMNS = (
     "name, slug, kind, description, user_groups, user_count, key_use_cases, "
     "business_capabilities, criticality, strategic, under_significant_change, lifecycle_stage, "
-    "stage_changed_at, management_model, project_end_date, created_at, updated_at, team_id, unit_id"
+    "stage_changed_at, management_model, project_end_date, created_at, updated_at, team_id, "
+    "unit_id, version"
 )
 
 # Every table a create writes, with the column that names the product; the "floor" reference
