@@ -80,14 +80,8 @@ def _server_user_exists() -> bool:
     return True
 
 
-pytestmark = [
-    pytest.mark.skipif(
-        not _bin_dirs() or (os.geteuid() == 0 and not _server_user_exists()),
-        reason="needs initdb, pg_ctl, pg_dump, psql (and, as root, a postgres system user)",
-    ),
-    # The test database is what the server of its own is copied from.
-    pytest.mark.django_db,
-]
+# The test database is what the server of its own is copied from.
+pytestmark = pytest.mark.django_db
 
 SEED = """
 import json
@@ -137,6 +131,8 @@ def own_postgres(django_db_setup):
     if os.geteuid() == 0:
         shutil.chown(folder, SERVER_USER, SERVER_USER)
     data, port = folder / "data", free_port()
+    if os.geteuid() == 0 and not _server_user_exists():
+        pytest.fail(f"as root, PostgreSQL runs as the system user {SERVER_USER!r}: create it")
     bin_dir = _same_major_as_the_test_server()
     initdb, pg_ctl_program = str(bin_dir / "initdb"), str(bin_dir / "pg_ctl")
     pg_dump, psql = str(bin_dir / "pg_dump"), str(bin_dir / "psql")
