@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "analytics",
     "funding",
     "reviews",
+    "accounts",
     "web",
     "demo",
 ]

@@ -22,6 +22,7 @@ urlpatterns = [
     path("people/<int:pk>/", views.person_detail, name="person-detail"),
     path("settings/", views.settings_page, name="settings"),
     path("account/token/", views.api_token, name="api-token"),
+    path("", include("accounts.urls")),
     path("", include("analytics.urls")),
     path("", include("products.urls")),
     path("", include("backlog.urls")),
