@@ -36,3 +36,10 @@ def client_address(request: HttpRequest) -> str | None:
         # Not every proxy added its entry: the request did not come the way it should.
         return own
     return _address(chain[-proxies]) or own
+
+
+def not_a_password_sign_in(request: HttpRequest, credentials: dict | None = None) -> bool:
+    """Leave sign-ins without a password (single sign-on) out of the lockout
+    (AXES_WHITELIST_CALLABLE): the identity provider guards those, and a locked address must not
+    stop a colleague behind the same gateway from signing in through it."""
+    return not (credentials or {}).get("password")

@@ -190,6 +190,8 @@ AXES_RESET_ON_SUCCESS = False
 # connection's own address; a client cannot choose its address by sending the header itself.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
+# Only password sign-ins are counted and locked; single sign-on is the provider's to guard.
+AXES_WHITELIST_CALLABLE = "accounts.lockout.not_a_password_sign_in"
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_HTTP_RESPONSE_CODE = 429
 # Who a locked-out person should ask, named on the lockout page.

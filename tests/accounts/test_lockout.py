@@ -9,6 +9,8 @@ import datetime as dt
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings as django_settings
+from django.contrib.auth import authenticate
+from django.db.models import Sum
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -231,3 +233,20 @@ def test_behind_a_proxy_each_client_is_counted_on_its_own(settings, owner):
     # then another client behind the same proxy still signs in
     colleague = Client(HTTP_X_FORWARDED_FOR="198.51.100.20", **proxy)
     assert sign_in(colleague, "owner", PASSWORD).status_code == 302
+
+
+def test_sign_ins_without_a_password_are_neither_counted_nor_locked(owner):
+    # given a locked address
+    attacker = Client(REMOTE_ADDR=ATTACKER)
+    for n in range(django_settings.AXES_FAILURE_LIMIT):
+        sign_in(attacker, f"user{n}", "password1")
+    counted = AccessAttempt.objects.aggregate(n=Sum("failures_since_start"))["n"]
+
+    # when something signs in from it without a password (as single sign-on backends do)
+    request = RequestFactory().get("/oidc/callback/", REMOTE_ADDR=ATTACKER)
+    request.session = {}
+    assert authenticate(request, nonce="n", code_verifier="v") is None
+
+    # then the lockout did not refuse it, and the failure was not counted
+    assert not getattr(request, "axes_locked_out", False)
+    assert AccessAttempt.objects.aggregate(n=Sum("failures_since_start"))["n"] == counted
