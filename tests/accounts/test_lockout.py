@@ -14,6 +14,7 @@ from django.db.models import Sum
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from accounts.lockout import client_address
 from accounts.selectors import current_lockouts, lockout_of
@@ -184,7 +185,7 @@ def test_the_settings_page_links_leaders_to_the_lockouts(leader_client, viewer):
 
 @pytest.mark.parametrize("rows", [1, 6])
 def test_the_lockout_list_costs_the_same_for_more_lockouts(
-    rows, leader_client, django_assert_num_queries
+    rows, leader, leader_client, django_assert_num_queries
 ):
     for n in range(rows):
         AccessAttempt.objects.create(
@@ -197,6 +198,10 @@ def test_the_lockout_list_costs_the_same_for_more_lockouts(
     with django_assert_num_queries(4):
         response = leader_client.get(reverse("lockout-list"))
     assert response.content.decode().count("Unlock</button>") == 2 * rows
+    api = APIClient()
+    api.force_authenticate(leader)
+    with django_assert_num_queries(2):  # leader check, the attempts
+        assert len(api.get("/api/v1/lockouts/").json()) == 2 * rows
 
 
 # --- the client's address --------------------------------------------------------------
@@ -250,3 +255,28 @@ def test_sign_ins_without_a_password_are_neither_counted_nor_locked(owner):
     # then the lockout did not refuse it, and the failure was not counted
     assert not getattr(request, "axes_locked_out", False)
     assert AccessAttempt.objects.aggregate(n=Sum("failures_since_start"))["n"] == counted
+
+
+# --- the API --------------------------------------------------------------------------------
+
+
+def test_leaders_list_and_lift_lockouts_through_the_api(owner, leader):
+    attacker = Client(REMOTE_ADDR=ATTACKER)
+    for n in range(django_settings.AXES_FAILURE_LIMIT):
+        sign_in(attacker, "owner", f"guess-{n}")
+    api = APIClient()
+    api.force_authenticate(leader)
+
+    listed = api.get("/api/v1/lockouts/").json()
+    by_kind = {(lock["username"], lock["ip_address"]): lock for lock in listed}
+    assert set(by_kind) == {("owner", None), (None, ATTACKER)}
+    assert by_kind[("owner", None)]["failures"] == django_settings.AXES_FAILURE_LIMIT
+    assert by_kind[("owner", None)]["seen"] == [ATTACKER]
+    assert by_kind[(None, ATTACKER)]["seen"] == ["owner"]
+
+    bad = api.post("/api/v1/lockouts/unlock/", {"ip_address": "nope"}, format="json")
+    assert bad.status_code == 400 and "ip_address" in bad.json()["errors"]
+    done = api.post("/api/v1/lockouts/unlock/", {"username": "owner"}, format="json")
+    assert done.json() == {"removed": 1}
+    assert api.get("/api/v1/lockouts/").json() == []
+    assert sign_in(attacker, "owner", PASSWORD).status_code == 302

@@ -1,4 +1,4 @@
-"""Permission cases for the sign-in lockout list and the password pages.
+"""Permission cases for the sign-in lockout list (page and API) and the password pages.
 
 The lockout list and its unlock are for leaders (403 for everyone else). Changing a password
 needs a login; asking for a reset, and the pages the reset mail leads to, do not (someone who
@@ -45,4 +45,38 @@ CASES = [
     Case("password_reset_done", OPEN),
     Case("password_reset_confirm", OPEN, kwargs=BAD_LINK),
     Case("password_reset_complete", OPEN),
+]
+
+# /api/v1/lockouts/: leaders only; anonymous 401 as everywhere in the API.
+API_LEADERS = {"anonymous": 401, "viewer": 403, "owner": 403, "other_owner": 403}
+
+CASES += [
+    Case("api-lockout-list", {**API_LEADERS, "leader": 200}, api=True),
+    Case(
+        "api-lockout-list",
+        {**API_LEADERS, "viewer": 405, "owner": 405, "other_owner": 405, "leader": 405},
+        method="post",
+        api=True,
+        data=lambda w: {},
+    ),
+    Case(
+        "api-lockout-unlock",
+        {**API_LEADERS, "leader": 200},
+        method="post",
+        api=True,
+        data=lambda w: {"username": "someone"},
+    ),
+    Case(
+        "api-lockout-unlock",
+        {**API_LEADERS, "leader": 400},
+        method="post",
+        api=True,
+        label="nothing named",
+        data=lambda w: {},
+    ),
+    Case(
+        "api-lockout-unlock",
+        {**API_LEADERS, "viewer": 405, "owner": 405, "other_owner": 405, "leader": 405},
+        api=True,
+    ),
 ]
