@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -47,7 +47,7 @@ MAX_FIELD_CHARS = 300
 MAX_REPORTS_LOGGED = 20
 
 
-def permissions_policy(policy: dict[str, Iterable[str]]) -> str:
+def permissions_policy(policy: Mapping[str, Iterable[str]]) -> str:
     """`{"camera": [], "fullscreen": ["self"]}` -> `camera=(), fullscreen=(self)`."""
     return ", ".join(f"{feature}=({' '.join(allow)})" for feature, allow in policy.items())
 

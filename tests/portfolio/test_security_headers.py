@@ -162,11 +162,10 @@ def csrf_client():
 def test_a_report_uri_report_is_logged_without_login_csrf_or_database(
     csrf_client, caplog, django_assert_num_queries
 ):
-    with caplog.at_level(logging.WARNING, logger="portfolio.csp"):
-        with django_assert_num_queries(0):
-            response = csrf_client.post(
-                "/csp-report/", json.dumps(CSP_REPORT), content_type="application/csp-report"
-            )
+    with caplog.at_level(logging.WARNING, logger="portfolio.csp"), django_assert_num_queries(0):
+        response = csrf_client.post(
+            "/csp-report/", json.dumps(CSP_REPORT), content_type="application/csp-report"
+        )
 
     assert response.status_code == 204
     [record] = [r for r in caplog.records if r.name == "portfolio.csp"]
