@@ -112,6 +112,18 @@ CASES = [
     Case("home", everyone(302), method="post"),
     Case("healthz", everyone(200, anonymous=200)),
     Case("healthz", everyone(405, anonymous=405), method="post"),
+    # the browser's CSP reports: no login (a batched report has no cookie), no CSRF, logged only
+    Case(
+        "csp-report",
+        everyone(204, anonymous=204),
+        method="post",
+        api=True,
+        data=lambda w: {"csp-report": {"blocked-uri": "inline"}},
+    ),
+    Case("csp-report", everyone(405, anonymous=405)),
+    # the API docs (Swagger UI) are a page: a login first
+    Case("api-docs", page_read()),
+    Case("api-docs", page_read(), query="?script=", label="start-up script"),
     # --- products ---
     Case("product-list", page_read()),
     Case("product-list", page_read(), htmx=True, label="table partial"),
