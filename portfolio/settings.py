@@ -5,6 +5,7 @@ DATABASE_URL unset means the embedded PostgreSQL server (see portfolio/embedded_
 REDIS_URL unset means Celery tasks run eagerly inside the web process.
 """
 
+import os
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -49,7 +50,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -160,6 +160,28 @@ SITE_URL = env.str("SITE_URL", default="")
 # Celery: a broker URL means real workers; none means tasks run in-process on commit.
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+
+# The cache: Redis when REDIS_URL is set, so every web process shares it (the failed API token
+# counters must be shared to mean anything); this process's memory otherwise. A Redis outage
+# makes it miss, never fail (portfolio/cache.py). Tests give each xdist worker its own prefix.
+CACHE_KEY_PREFIX = (
+    f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    if TESTING
+    else env.str("CACHE_KEY_PREFIX", default="portfolio")
+)
+CACHE_BACKOFF = env.float("CACHE_BACKOFF", default=5.0)
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "portfolio.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 # Tests run tasks eagerly unless a test starts a real worker (tests/portfolio/test_tasks.py).
 CELERY_TASK_ALWAYS_EAGER = env.bool(
     "CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL or TESTING
@@ -232,7 +254,8 @@ CELERY_BEAT_SCHEDULE = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Named, hashed tokens with expiry; throttles failed attempts (docs/api.md).
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["portfolio.api.permissions.IsAuthenticatedReadOrRule"],
@@ -255,7 +278,14 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # How many proxies in front of the app add X-Forwarded-For: the client address the failed
+    # token counter uses. 0 trusts no header (a client could otherwise pick its own address).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+# Failed API token attempts: after API_TOKEN_FAILURES of them from one address within
+# API_TOKEN_FAILURE_WINDOW seconds, token calls from that address answer 429 until it ends.
+API_TOKEN_FAILURES = env.int("API_TOKEN_FAILURES", default=20)
+API_TOKEN_FAILURE_WINDOW = env.int("API_TOKEN_FAILURE_WINDOW", default=60)
 SPECTACULAR_SETTINGS = {
     "TITLE": "IT product portfolio API",
     "DESCRIPTION": "Products, clusters, people and teams of the IT product portfolio.",

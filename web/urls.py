@@ -34,7 +34,12 @@ urlpatterns = [
     path("dashboard/", views.dashboard_page, name="dashboard"),
     path("people/<int:pk>/", views.person_detail, name="person-detail"),
     path("settings/", views.settings_page, name="settings"),
-    path("account/token/", views.api_token, name="api-token"),
+    # The single-token page of old: its links and bookmarks land on the tokens page.
+    path(
+        "account/token/",
+        RedirectView.as_view(pattern_name="account-tokens", permanent=False),
+        name="account-token-old",
+    ),
     path("", include("accounts.urls")),
     path("", include("analytics.urls")),
     path("", include("products.urls")),

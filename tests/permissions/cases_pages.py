@@ -251,10 +251,7 @@ CASES = [
             "members": [w.owner_person.pk, w.other_owner_person.pk],
         },
     ),
-    # --- settings and account ---
+    # --- settings (the account's token pages: cases_tokens_pages.py) ---
     Case("settings", page_read()),
     Case("settings", leader_only(302), method="post", data=settings_data),
-    Case("api-token", page_read()),
-    # Everyone may replace their own token.
-    Case("api-token", everyone(302), method="post"),
 ]
