@@ -1,4 +1,5 @@
-"""Reads of the accounts app: which sign-ins are locked out now, and until when.
+"""Reads of the accounts app: the token page's and API's tokens; which sign-ins are locked out
+now, and until when.
 
 django-axes keeps one row per (username, address, browser) with its count of failed sign-ins
 and the time of the last one. A lockout is a username, an address, or a pair of them (as
@@ -16,7 +17,19 @@ from dataclasses import dataclass, field
 
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
+
+from accounts.models import ApiToken
+from portfolio.permissions import AnyUser
+
+
+def api_tokens_of(*, user: AnyUser) -> QuerySet[ApiToken]:
+    """The user's own tokens, newest first (never the key: only its hash is stored)."""
+    if not user.is_authenticated:
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
+
 
 # The parts of a sign-in a lockout can count by; the browser (user agent) is not offered.
 COUNTED = ("username", "ip_address")

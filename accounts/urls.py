@@ -36,4 +36,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Leaders: sign-ins locked out after repeated failures, and their unlock.
     path("settings/lockouts/", views.lockout_list, name="lockout-list"),
     path("settings/lockouts/unlock/", views.lockout_unlock, name="lockout-unlock"),
+    # API tokens.
+    path("account/tokens/", views.api_tokens, name="account-tokens"),
+    path(
+        "account/tokens/<int:pk>/revoke/",
+        views.api_token_revoke_page,
+        name="account-token-revoke",
+    ),
 ]

@@ -219,8 +219,8 @@ def make_fixtures() -> Fixtures:
     from django.contrib.sessions.backends.db import SessionStore
     from django.db import connection
     from django.db.models import Count
-    from rest_framework.authtoken.models import Token
 
+    from accounts.services import api_token_create
     from portfolio.permissions import LEADERS_GROUP
     from products.models import Person, Product, Team
 
@@ -228,7 +228,7 @@ def make_fixtures() -> Fixtures:
         "bench-leader", "bench-leader@bench.example", "bench-pass-2026"
     )
     user.groups.add(Group.objects.get(name=LEADERS_GROUP))  # a leader, not a superuser
-    token = Token.objects.create(user=user).key
+    token = api_token_create(actor=user, name="Bench")[1]
     # A logged-in session, as the login form would leave it.
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)

@@ -1,12 +1,10 @@
-"""Kernel writes: the portfolio settings and a user's API token."""
+"""Kernel writes: the portfolio settings."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from portfolio.models import PortfolioSettings
 from portfolio.permissions import AnyUser, require_leader
@@ -29,10 +27,3 @@ def portfolio_settings_update(
     obj._history_user = actor
     obj.save()
     return obj
-
-
-@transaction.atomic
-def api_token_rotate(*, user: User) -> Token:
-    """Replace the user's API token: the old one stops working the moment this commits."""
-    Token.objects.filter(user=user).delete()
-    return Token.objects.create(user=user)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
@@ -458,9 +459,13 @@ def packet_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if packet.status != PacketStatus.DONE:
         return _not_ready(request, packet, "packet")
     response = HttpResponse(packet.html, content_type="text/html; charset=utf-8")
-    # The packet is self-contained (inline styles and SVG); it needs nothing else to load.
+    # The packet is self-contained (inline styles and SVG); it needs nothing else to load, runs
+    # no script, and only meeting mode on this site frames it. This policy replaces the site's
+    # (django-csp leaves a header a view set): the frozen HTML keeps its inline <style>.
     response["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; "
+        f"report-uri {settings.SECURITY_REPORT_PATH}"
     )
     return response
 
