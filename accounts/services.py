@@ -47,7 +47,7 @@ def _new_login(*, name: str, email: str) -> User:
 @transaction.atomic
 def sso_login_link(*, person: Person) -> User:
     """The login of a person the provider vouched for: theirs, or a new one linked to them."""
-    person = Person.objects.select_for_update().select_related("user").get(pk=person.pk)
+    person = Person.objects.select_for_update(of=("self",)).select_related("user").get(pk=person.pk)
     if person.user is not None:
         return person.user
     user = _new_login(name=person.name, email=person.email)
