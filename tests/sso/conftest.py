@@ -151,3 +151,7 @@ def sign_in_at_provider(client, username: str, *, start: str = "/oidc/authentica
 
 def _next_of(url: str) -> str:
     return parse_qs(urlsplit(url).query)["next"][0]
+
+
+# Debian's chromium for the browser tests here, as in tests/browser/.
+from tests.browser.conftest import browser_type_launch_args  # noqa: E402, F401
