@@ -41,8 +41,10 @@ _FROM_OUR_SETTINGS = {
     "OIDC_RP_CLIENT_SECRET": "OIDC_CLIENT_SECRET",
     "OIDC_RP_SCOPES": "OIDC_SCOPES",
 }
-_FIXED = {
-    "OIDC_RP_SIGN_ALGO": "RS256",
+# The ID token's signature: RS256 with the provider's published keys.
+SIGN_ALGO = "RS256"
+_FIXED: dict[str, Any] = {
+    "OIDC_RP_SIGN_ALGO": SIGN_ALGO,
     "OIDC_RP_IDP_SIGN_KEY": None,  # the key comes from the provider's JWKS
     "OIDC_USE_PKCE": True,
     "OIDC_PKCE_CODE_CHALLENGE_METHOD": "S256",
@@ -198,7 +200,7 @@ def _groups(claims: dict[str, Any]) -> list[str]:
     return []
 
 
-class SSOBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
+class SSOBackend(OIDCAuthenticationBackend):
     """Turns a verified sign-in at the provider into one of our logins.
 
     Listed in AUTHENTICATION_BACKENDS always; it answers only the provider's callback, and only
@@ -220,7 +222,7 @@ class SSOBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
         self.OIDC_OP_JWKS_ENDPOINT = found.jwks_uri
         self.OIDC_RP_CLIENT_ID = settings.OIDC_CLIENT_ID
         self.OIDC_RP_CLIENT_SECRET = settings.OIDC_CLIENT_SECRET
-        self.OIDC_RP_SIGN_ALGO = _FIXED["OIDC_RP_SIGN_ALGO"]
+        self.OIDC_RP_SIGN_ALGO = SIGN_ALGO
         self.OIDC_RP_IDP_SIGN_KEY = None
         self.issuer = found.issuer
         return super().authenticate(request, **kwargs)
@@ -234,7 +236,7 @@ class SSOBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
             header = jwt.get_unverified_header(payload)
         except jwt.InvalidTokenError as exc:
             raise SignInRefused("bad_token", "The provider's answer was not readable.") from exc
-        if header.get("alg") != self.OIDC_RP_SIGN_ALGO:
+        if header.get("alg") != SIGN_ALGO:
             raise SignInRefused(
                 "bad_token", "The provider signed its answer in a way we do not accept."
             )
@@ -242,7 +244,7 @@ class SSOBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
             claims: dict[str, Any] = jwt.decode(
                 payload,
                 key,
-                algorithms=[self.OIDC_RP_SIGN_ALGO],
+                algorithms=[SIGN_ALGO],
                 audience=self.OIDC_RP_CLIENT_ID,
                 issuer=self.issuer,
                 options={"require": ["exp", "iat", "iss", "aud", "sub"]},

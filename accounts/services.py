@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, User
 from django.db import transaction
+from simple_history.utils import update_change_reason
 
 from portfolio.permissions import LEADERS_GROUP
 from portfolio.validation import full_clean_or_fail
@@ -69,8 +70,8 @@ def sso_person_create(*, email: str, name: str, subject: str) -> User:
     user = _new_login(name=person.name, email=email)
     person.user = user
     person._history_user = user
-    person._change_reason = f"First single sign-on, subject {subject}"[:100]
     person.save()
+    update_change_reason(person, f"First single sign-on, subject {subject}"[:100])
     return user
 
 

@@ -118,7 +118,7 @@ def _unreachable(request: HttpRequest, exc: Exception) -> HttpResponse:
     )
 
 
-class SSOStartView(OIDCAuthenticationRequestView):  # type: ignore[misc]
+class SSOStartView(OIDCAuthenticationRequestView):
     """Sends the browser to the provider with a fresh state, nonce and PKCE challenge."""
 
     get_settings = staticmethod(oidc.setting)
@@ -140,7 +140,7 @@ class SSOStartView(OIDCAuthenticationRequestView):  # type: ignore[misc]
         return response
 
 
-class SSOCallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
+class SSOCallbackView(OIDCAuthenticationCallbackView):
     """Where the provider sends the browser back: checks the state, lets the backend check the
     token and find the login, and says plainly why when it cannot sign the person in."""
 
