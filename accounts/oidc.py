@@ -213,6 +213,19 @@ class SSOBackend(OIDCAuthenticationBackend):
         # that has a session, so the endpoints are read when a sign-in needs them.
         self.UserModel = get_user_model()
 
+    def get_user(self, user_id: Any) -> Any:
+        """The login of a session that signed in here; none once the login is switched off or
+        its person has left, so such a session ends at its next request."""
+        user = (
+            self.UserModel._default_manager.select_related("person")
+            .filter(pk=user_id, is_active=True)
+            .first()
+        )
+        person = getattr(user, "person", None) if user is not None else None
+        if person is not None and (not person.active or person.departed_on is not None):
+            return None
+        return user
+
     def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> Any:
         if request is None or not enabled() or "code" not in request.GET:
             return None

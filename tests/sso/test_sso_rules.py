@@ -176,6 +176,18 @@ def test_a_departed_person_is_refused_whatever_the_provider_says(sso, settings):
     assert not login.groups.filter(name=LEADERS_GROUP).exists()
 
 
+def test_a_single_sign_on_session_ends_when_the_person_leaves(sso):
+    olivia = PersonFactory(name="Olivia Owner", email="olivia.owner@example.org", user=None)
+    client = Client()
+    sign_in(client, "olivia")
+    assert client.get("/dashboard/").status_code == 200
+
+    Person.objects.filter(pk=olivia.pk).update(active=False, departed_on=dt.date(2026, 1, 31))
+
+    assert client.get("/dashboard/").status_code == 302
+    assert signed_in(client) is None
+
+
 def test_a_switched_off_login_is_refused(sso):
     login = UserFactory(username="olivia", is_active=False)
     PersonFactory(name="Olivia Owner", email="olivia.owner@example.org", user=login)
