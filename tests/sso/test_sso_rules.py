@@ -351,7 +351,7 @@ def test_with_local_login_off_only_a_superuser_signs_in_with_a_password(sso, set
     viewer = Client()
     refused = viewer.post("/accounts/login/", {"username": "viewer", "password": "pass-word-123"})
     assert refused.status_code == 403
-    assert "switched off" in refused.content.decode()
+    assert "Only a superuser can still sign in with a password" in refused.content.decode()
     assert signed_in(viewer) is None
 
     # the emergency sign-in shows the form, and lets the superuser in
