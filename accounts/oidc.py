@@ -227,7 +227,9 @@ class SSOBackend(OIDCAuthenticationBackend):
         return user
 
     def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> Any:
-        if request is None or not enabled() or "code" not in request.GET:
+        # Only the callback view's call (it passes the nonce and PKCE verifier it kept); a
+        # password sign-in is none of this backend's business.
+        if request is None or not enabled() or "nonce" not in kwargs:
             return None
         found = provider()
         self.OIDC_OP_TOKEN_ENDPOINT = found.token_endpoint

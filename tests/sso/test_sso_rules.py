@@ -380,3 +380,21 @@ def test_discovery_is_fetched_once_and_forgotten_when_the_settings_change(sso, s
     assert oidc.provider() is first
     settings.OIDC_CLIENT_ID = "another"
     assert oidc.provider() is not first
+
+
+def test_a_password_sign_in_never_calls_the_provider(db, settings):
+    # single sign-on configured, but its provider is down
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings.OIDC_ISSUER = f"http://127.0.0.1:{port}/o"
+    settings.OIDC_CLIENT_ID = CLIENT_ID
+    UserFactory(username="viewer")
+    client = Client()
+
+    response = client.post(
+        "/accounts/login/?code=x&state=y", {"username": "viewer", "password": "pass-word-123"}
+    )
+
+    assert response.status_code == 302
+    assert signed_in(client).username == "viewer"
