@@ -135,11 +135,11 @@ OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
 OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
 OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
 OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on")
-OIDC_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+OIDC_SCOPES = env.str("OIDC_SCOPES", default="") or "openid email profile"
 # The value of the groups claim that makes a login a portfolio leader; empty: roles are not
 # taken from the provider.
 OIDC_LEADER_GROUP = env.str("OIDC_LEADER_GROUP", default="")
-OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="") or "groups"
 # An unknown verified e-mail becomes a person with a viewer login (else it is refused).
 OIDC_CREATE_USERS = env.bool("OIDC_CREATE_USERS", default=False)
 # Whom the refusal page tells people to ask; empty: the names of the portfolio leaders.
