@@ -1,5 +1,5 @@
-"""Reads of the accounts app: the token page's and API's tokens; which sign-ins are locked out
-now, and until when.
+"""Reads of the accounts app: a user's API tokens, whom to ask for access; which sign-ins are
+locked out now, and until when.
 
 django-axes keeps one row per (username, address, browser) with its count of failed sign-ins
 and the time of the last one. A lockout is a username, an address, or a pair of them (as
@@ -17,11 +17,23 @@ from dataclasses import dataclass, field
 
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import ApiToken
-from portfolio.permissions import AnyUser
+from portfolio.permissions import LEADERS_GROUP, AnyUser
+from products.models import Person
+
+
+def leader_names() -> list[str]:
+    """The names of the portfolio leaders who are still here: whom to ask for access."""
+    return list(
+        Person.objects.filter(active=True, user__is_active=True)
+        .filter(Q(user__is_superuser=True) | Q(user__groups__name=LEADERS_GROUP))
+        .order_by("name")
+        .values_list("name", flat=True)
+        .distinct()
+    )
 
 
 def api_tokens_of(*, user: AnyUser) -> QuerySet[ApiToken]:

@@ -20,6 +20,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -52,6 +53,12 @@ def permissions_policy(policy: Mapping[str, Iterable[str]]) -> str:
     return ", ".join(f"{feature}=({' '.join(allow)})" for feature, allow in policy.items())
 
 
+def sso_origin(issuer: str) -> str:
+    """The scheme and host of a sign-in provider's issuer URL ('' for none)."""
+    parts = urlsplit(issuer)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
 class SecurityHeadersMiddleware:
     """Adds Permissions-Policy, Reporting-Endpoints and a private Cache-Control."""
 
@@ -62,6 +69,12 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
+        # The log-out form on every page may be redirected to the sign-in provider's end of
+        # session, which Chromium checks against form-action: the provider's origin is read
+        # from the settings at each response (CSPMiddleware, outside this one, writes it).
+        issuer = sso_origin(getattr(settings, "OIDC_ISSUER", ""))
+        if issuer and issuer not in settings.FORM_ACTION_ORIGINS:
+            setattr(response, "_csp_update", {"form-action": [issuer]})  # noqa: B010
         response.headers.setdefault("Permissions-Policy", self.permissions_policy)
         response.headers.setdefault("Reporting-Endpoints", self.reporting_endpoints)
         user = getattr(request, "user", None)

@@ -138,14 +138,39 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # A password reset link works once, for this many hours.
 PASSWORD_RESET_TIMEOUT = 3600 * env.int("PASSWORD_RESET_HOURS", default=24)
-# The lockout check (django-axes) runs before any backend that checks a password.
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+
+# Single sign-on through an OpenID Connect provider (docs/sso.md). Off unless OIDC_ISSUER and
+# OIDC_CLIENT_ID are set; the endpoints come from the issuer's discovery document, on first use.
+AUTHENTICATION_BACKENDS = [
+    # First: the lockout check (django-axes) runs before any backend that checks a password.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    # Answers only the provider's callback (accounts/oidc.py).
+    "accounts.oidc.SSOBackend",
+]
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on")
+OIDC_SCOPES = env.str("OIDC_SCOPES", default="") or "openid email profile"
+# The value of the groups claim that makes a login a portfolio leader; empty: roles are not
+# taken from the provider.
+OIDC_LEADER_GROUP = env.str("OIDC_LEADER_GROUP", default="")
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="") or "groups"
+# An unknown verified e-mail becomes a person with a viewer login (else it is refused).
+OIDC_CREATE_USERS = env.bool("OIDC_CREATE_USERS", default=False)
+# Whom the refusal page tells people to ask; empty: the names of the portfolio leaders.
+OIDC_HELP_CONTACT = env.str("OIDC_HELP_CONTACT", default="")
+# Seconds to wait for the provider (discovery, token, keys, userinfo).
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=5.0)
+# Seconds of clock difference tolerated when checking the ID token's exp and iat.
+OIDC_CLOCK_LEEWAY = env.int("OIDC_CLOCK_LEEWAY", default=30)
+# false: with single sign-on on, the password form is gone and only superusers may still sign
+# in with a password, at /accounts/login/?local=1 (the emergency sign-in).
+LOCAL_LOGIN = env.bool("LOCAL_LOGIN", default=True)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")

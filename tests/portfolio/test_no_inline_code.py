@@ -53,6 +53,15 @@ def test_the_scan_finds_templates_and_scripts():
 
 
 @pytest.mark.parametrize("path", _templates(), ids=_name)
+def test_a_template_comment_fits_on_one_line(path: Path):
+    # Django's {# #} comment ends at the line's end: one spread over two lines is shown on the
+    # page as text. Longer notes go in {% comment %}.
+    lines = path.read_text().splitlines()
+    unclosed = [n for n, line in enumerate(lines, 1) if line.count("{#") > line.count("#}")]
+    assert not unclosed, f"{_name(path)}: a {{# comment runs past the end of line {unclosed}"
+
+
+@pytest.mark.parametrize("path", _templates(), ids=_name)
 def test_a_template_has_no_inline_script_handler_or_style(path: Path):
     text = TEMPLATE_COMMENT.sub("", path.read_text())  # what a comment says is not served
     found = {

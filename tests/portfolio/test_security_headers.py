@@ -126,6 +126,17 @@ def test_form_action_allows_the_sign_in_provider_when_one_is_configured():
     ]
 
 
+def test_form_action_follows_the_sign_in_provider_set_at_run_time(leader_client, settings):
+    # The log-out form on every page may end at the provider: its origin must be allowed
+    # even when the issuer comes from settings changed after start-up, not the environment.
+    settings.OIDC_ISSUER = "https://idp.example.org:8443/realms/it"
+
+    response = leader_client.get("/dashboard/")
+
+    form_action = directives(response["Content-Security-Policy"])["form-action"].split()
+    assert form_action == ["'self'", "https://idp.example.org:8443"]
+
+
 # --- the report endpoint -----------------------------------------------------------------------
 
 CSP_REPORT = {
