@@ -38,10 +38,12 @@ from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
+
+# openpyxl ships no type hints (and types-openpyxl is not a dependency).
+from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-untyped]
+from openpyxl.styles import Font  # type: ignore[import-untyped]
 from rest_framework import serializers
 
 from portfolio.api.rows import Output
@@ -59,7 +61,7 @@ CHUNK = 2000
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-TEXT, INTEGER, DECIMAL, FLOAT, BOOLEAN, DATE, DATETIME, LIST = (
+TEXT, INTEGER, DECIMAL, FLOAT, BOOLEAN, DATE, DATETIME, LIST, JSON = (
     "text",
     "integer",
     "decimal",
@@ -68,6 +70,7 @@ TEXT, INTEGER, DECIMAL, FLOAT, BOOLEAN, DATE, DATETIME, LIST = (
     "date",
     "datetime",
     "list",
+    "json",
 )
 
 Body = Mapping[str, Any]
@@ -91,6 +94,7 @@ def page_export(
     queryset: QuerySet,
     *,
     filterset: Any = None,
+    order: Sequence[str] = (),
     **context: Any,
 ) -> StreamingHttpResponse | FileResponse | None:
     """The list page's rows as a file when the page is asked for as one (`?format=csv` or
@@ -105,7 +109,7 @@ def page_export(
         return None
     if filterset is not None and filterset.is_bound and not filterset.is_valid():
         raise ValidationFailed({k: list(v) for k, v in filterset.errors.items()})
-    return listing.response(fmt, queryset, **context)
+    return listing.response(fmt, queryset, order=order, **context)
 
 
 # --- Columns --------------------------------------------------------------------------------
@@ -131,6 +135,9 @@ class ExportColumn:
 
 
 def _kind(schema: serializers.Field) -> str:
+    declared = getattr(schema, "export_kind", None)  # a field may say how it is written
+    if declared is not None:
+        return declared
     # BooleanField before IntegerField (no relation), DateTimeField before DateField (a
     # DateTimeField is not a DateField in DRF, but keep the specific first anyway).
     for cls, kind in (
@@ -140,6 +147,8 @@ def _kind(schema: serializers.Field) -> str:
         (serializers.FloatField, FLOAT),
         (serializers.DateTimeField, DATETIME),
         (serializers.DateField, DATE),
+        (serializers.DictField, JSON),
+        (serializers.JSONField, JSON),
         (serializers.ListField, LIST),
         (serializers.ListSerializer, LIST),
         (serializers.ManyRelatedField, LIST),
@@ -195,6 +204,8 @@ def _typed(kind: str, value: Any) -> Any:
             return int(value)
     except (ValueError, InvalidOperation):
         return value
+    if kind == JSON:
+        return json.dumps(value, default=str, sort_keys=True)
     if kind == LIST or isinstance(value, list | tuple):
         return "; ".join(_item(v) for v in value) if isinstance(value, list | tuple) else value
     if isinstance(value, Mapping):
@@ -207,9 +218,9 @@ def _item(value: Any) -> str:
     if isinstance(value, Mapping):
         if "name" in value:
             return str(value["name"])
-        return ":".join("" if v is None else str(v) for v in value.values())
+        return ":".join("" if v is None else _item(v) for v in value.values())
     if isinstance(value, list | tuple):
-        return json.dumps(value, default=str)
+        return ", ".join(_item(v) for v in value)
     return str(value)
 
 
@@ -249,18 +260,17 @@ class Listing:
         output: Output,
         *,
         rows: Callable[[QuerySet], QuerySet] | None = None,
-        order: Sequence[str] = (),
         attach: Callable[[list[dict]], list[dict]] | None = None,
         context: Callable[[], Mapping[str, Any]] | None = None,
     ) -> Listing:
         """A list answered from values() rows: `rows(queryset)` selects them (by default the
-        output's columns), `order` orders them if given, `attach(chunk)` adds what the output
-        reads after the query (one query per chunk), `context()` what its contextual fields
-        need when the caller gives none."""
+        output's columns), `attach(chunk)` adds what the output reads after the query (one
+        query per chunk), `context()` what its contextual fields need when the caller gives
+        none."""
 
-        def bodies(queryset: QuerySet, **given: Any) -> Iterator[Body]:
+        def bodies(queryset: QuerySet, order: Sequence[str] = (), **given: Any) -> Iterator[Body]:
             selected = rows(queryset) if rows else queryset.values(*output.columns)
-            if order:
+            if order:  # after rows(): an order may name what rows() annotates
                 selected = selected.order_by(*order)
             extra = given or (context() if context else {})
             for chunk in chunks(selected.iterator(chunk_size=CHUNK)):
@@ -279,18 +289,21 @@ class Listing:
         """A list answered by a model serializer: `prepare(queryset)` selects and prefetches
         what it reads (prefetches run once per chunk)."""
 
-        def bodies(queryset: QuerySet, **context: Any) -> Iterator[Body]:
+        def bodies(queryset: QuerySet, order: Sequence[str] = (), **context: Any) -> Iterator[Body]:
             queryset = prepare(queryset) if prepare else queryset
+            if order:
+                queryset = queryset.order_by(*order)
             for chunk in chunks(queryset.iterator(chunk_size=CHUNK)):
                 yield from serializer_class(chunk, many=True, context=context).data
 
         return cls(name, columns_of(serializer_class().fields), bodies)
 
     def response(
-        self, fmt: str, queryset: QuerySet, **context: Any
+        self, fmt: str, queryset: QuerySet, *, order: Sequence[str] = (), **context: Any
     ) -> StreamingHttpResponse | FileResponse:
-        """The export of `queryset` as a `fmt` (CSV or XLSX) file answer."""
-        bodies = self.bodies(queryset, **context)
+        """The export of `queryset` as a `fmt` (CSV or XLSX) file answer, in `order` if given
+        (else the queryset's own)."""
+        bodies = self.bodies(queryset, order=order, **context)
         if fmt == CSV:
             return csv_response(self.name, self.columns, bodies)
         return xlsx_response(self.name, self.columns, bodies)

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -56,7 +57,7 @@ def _editable_product(request: HttpRequest, slug: str) -> Product:
 
 
 @require_GET
-def product_list(request: HttpRequest) -> HttpResponse:
+def product_list(request: HttpRequest) -> HttpResponseBase:
     filterset, products = selectors.product_list(user=request.user, params=request.GET)
     if export := page_export(request, PRODUCT_EXPORT, products, filterset=filterset):
         return export
@@ -185,7 +186,7 @@ def _clusters(user):
 
 
 @require_GET
-def cluster_list(request: HttpRequest) -> HttpResponse:
+def cluster_list(request: HttpRequest) -> HttpResponseBase:
     clusters = _clusters(request.user).annotate(member_count=Count("unit__products"))
     # The API's filterset, applied after the counts so a filter cannot narrow what they count.
     filterset = ClusterFilterSet(request.GET, queryset=clusters)
@@ -286,7 +287,7 @@ def cluster_members(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-def person_list(request: HttpRequest) -> HttpResponse:
+def person_list(request: HttpRequest) -> HttpResponseBase:
     people = (
         Person.objects.visible_to(request.user)
         .select_related("user")

@@ -33,6 +33,8 @@ from metrics.models import Metric
 from portfolio.api.rows import Column, Contextual, Output, iso_datetime, version_column
 from portfolio.api.serializers import NamedChoiceField
 from portfolio.errors import ValidationFailed
+from portfolio.exports import DECIMAL, Listing
+from portfolio.models import PortfolioSettings
 from portfolio.validation import parse_id
 from products.api.serializers import ProductRefField
 from products.models import OwnershipUnit
@@ -59,7 +61,9 @@ def money(value: Decimal | None) -> str:
     }
 )
 class MoneyOutField(serializers.CharField):
-    """Documents a money string of the output bodies."""
+    """Documents a money string of the output bodies; an export writes it as a number."""
+
+    export_kind = DECIMAL
 
 
 @extend_schema_field(
@@ -331,6 +335,18 @@ InvestmentRequestSerializer = INVESTMENT_REQUEST.serializer
 
 def request_rows(queryset: QuerySet[InvestmentRequest]) -> QuerySet:
     return queryset.annotate(unit_name=UNIT_NAME).values(*INVESTMENT_REQUEST.columns)
+
+
+def _currency() -> dict[str, Any]:
+    return {"currency": PortfolioSettings.load().currency}
+
+
+ALLOCATION_EXPORT = Listing.of_output(
+    "funding-allocations", ALLOCATION, rows=allocation_rows, context=_currency
+)
+REQUEST_EXPORT = Listing.of_output(
+    "investment-requests", INVESTMENT_REQUEST, rows=request_rows, context=_currency
+)
 
 
 class InvestmentRequestInputSerializer(serializers.Serializer):

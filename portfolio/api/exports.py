@@ -19,7 +19,7 @@ from rest_framework import renderers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from portfolio.api.views import GenericAPIViewMixin, JSONRenderer
+from portfolio.api.views import GenericAPIViewMixin, JSONRenderer, RowsViewSet
 from portfolio.exports import CSV, FORMATS, XLSX, XLSX_MEDIA_TYPE, Listing
 
 
@@ -94,7 +94,7 @@ class Exportable(GenericAPIViewMixin):
         fmt = getattr(request.accepted_renderer, "format", None)
         if getattr(self, "action", None) == "list" and fmt in FORMATS:
             # APIView.dispatch looks the handler up after initial(): the file instead of a page.
-            self.get = self.export  # type: ignore[method-assign]
+            self.get = self.export
 
     def export_queryset(self) -> QuerySet:
         """What the list shows, filtered, before it is paged."""
@@ -107,7 +107,11 @@ class Exportable(GenericAPIViewMixin):
 
     def export(self, request: Request, *args: Any, **kwargs: Any) -> Any:
         fmt = request.accepted_renderer.format
-        return self.listing.response(fmt, self.export_queryset(), **self.export_context())
+        # A RowsViewSet orders its rows after selecting them (`order`), as its list does;
+        # other lists come ordered from get_queryset().
+        order = self.order if isinstance(self, RowsViewSet) else ()
+        queryset = self.export_queryset()
+        return self.listing.response(fmt, queryset, order=order, **self.export_context())
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(response, Response) and isinstance(
