@@ -108,7 +108,12 @@ def page_export(
     if fmt is None:
         return None
     if filterset is not None and filterset.is_bound and not filterset.is_valid():
-        raise ValidationFailed({k: list(v) for k, v in filterset.errors.items()})
+        raise ValidationFailed(
+            {
+                name: [f"The filter “{name}” cannot be read: {message}" for message in messages]
+                for name, messages in filterset.errors.items()
+            }
+        )
     return listing.response(fmt, queryset, order=order, **context)
 
 
