@@ -133,10 +133,12 @@ class ExportColumn:
         """The typed value of this column in `body` (None for a missing or null one)."""
         value: Any = body
         for key in self.path:
-            if not isinstance(value, Mapping):
+            if not isinstance(value, dict):  # a body is a dict (a nested one may be null)
                 return None
             value = value.get(key)
-        return None if value is None else _typed(self.kind, value)
+        if value is None or type(value) in _AS_IS[self.kind]:
+            return value
+        return _typed(self.kind, value)
 
 
 def _kind(schema: serializers.Field) -> str:
@@ -192,6 +194,21 @@ def columns_of(
 def output_columns(output: Output) -> tuple[ExportColumn, ...]:
     """The columns of an `Output`'s bodies."""
     return columns_of(output.serializer().fields)
+
+
+# The types a value of each kind already has when nothing needs converting (the common case,
+# checked first: an export converts millions of cells).
+_AS_IS: dict[str, frozenset[type]] = {
+    TEXT: frozenset({str, int, float, bool, Decimal}),
+    INTEGER: frozenset({int}),
+    DECIMAL: frozenset({Decimal}),
+    FLOAT: frozenset({float, int}),
+    BOOLEAN: frozenset({bool}),
+    DATE: frozenset({dt.date}),
+    DATETIME: frozenset({dt.datetime}),
+    LIST: frozenset(),
+    JSON: frozenset(),
+}
 
 
 def _typed(kind: str, value: Any) -> Any:
@@ -279,7 +296,7 @@ class Listing:
                 selected = selected.order_by(*order)
             extra = given or (context() if context else {})
             for chunk in chunks(selected.iterator(chunk_size=CHUNK)):
-                yield from output.many(attach(chunk) if attach else chunk, **extra)
+                yield from output.values(attach(chunk) if attach else chunk, **extra)
 
         return cls(name, output_columns(output), bodies)
 
@@ -322,15 +339,21 @@ def filename(name: str, fmt: str) -> str:
     return f"{name}-{timezone.localdate().isoformat()}.{fmt}"
 
 
-def csv_cell(value: Any) -> Any:
+def csv_cell(value: Any, tz: dt.tzinfo | None = None) -> Any:
+    """A typed value as the CSV writes it (`tz`: the time zone times are shown in)."""
+    kind = type(value)
+    if kind is str:
+        return neutralise(value)
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, dt.datetime | dt.date):
+    if kind is dt.datetime:
+        if value.tzinfo is not None:  # as the pages show it, with its offset
+            value = value.astimezone(tz or timezone.get_current_timezone())
         return value.isoformat()
-    if isinstance(value, str):
-        return neutralise(value)
+    if kind is dt.date:
+        return value.isoformat()
     return value
 
 
@@ -345,10 +368,11 @@ def csv_lines(columns: Sequence[ExportColumn], bodies: Iterable[Body]) -> Iterat
     """The CSV file, a line at a time: the byte order mark, the header, then one line per
     body."""
     writer = csv.writer(_Line())
+    tz = timezone.get_current_timezone()
     yield "\ufeff"
     yield writer.writerow([c.header for c in columns])
     for body in bodies:
-        yield writer.writerow([csv_cell(c.value(body)) for c in columns])
+        yield writer.writerow([csv_cell(c.value(body), tz) for c in columns])
 
 
 def csv_response(
@@ -360,13 +384,15 @@ def csv_response(
     return response
 
 
-def xlsx_cell(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        # Excel has no time zones: the local wall time, as the pages show it.
-        return timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
-    if isinstance(value, str):
+def xlsx_cell(value: Any, tz: dt.tzinfo | None = None) -> Any:
+    """A typed value as the workbook holds it (`tz`: the time zone times are shown in)."""
+    kind = type(value)
+    if kind is str:
         # A character XML cannot hold (a control character) would fail the whole file.
         return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
+    if kind is dt.datetime and value.tzinfo is not None:
+        # Excel has no time zones: the local wall time, as the pages show it.
+        return value.astimezone(tz or timezone.get_current_timezone()).replace(tzinfo=None)
     return value
 
 
@@ -384,8 +410,9 @@ def write_xlsx(
         cell.font = bold
         header.append(cell)
     sheet.append(header)
+    tz = timezone.get_current_timezone()
     for body in bodies:
-        sheet.append([xlsx_cell(c.value(body)) for c in columns])
+        sheet.append([xlsx_cell(c.value(body), tz) for c in columns])
     workbook.save(target)
 
 

@@ -30,7 +30,14 @@ from funding.models import (
 )
 from funding.services import parse_money
 from metrics.models import Metric
-from portfolio.api.rows import Column, Contextual, Output, iso_datetime, version_column
+from portfolio.api.rows import (
+    Column,
+    Contextual,
+    Output,
+    formatter,
+    iso_datetime,
+    version_column,
+)
 from portfolio.api.serializers import NamedChoiceField
 from portfolio.errors import ValidationFailed
 from portfolio.exports import DECIMAL, Listing
@@ -44,6 +51,7 @@ MONEY_PATTERN = r"^-?[0-9]{1,12}\.[0-9]{2}$"
 UNIT_NAME = Coalesce("unit__cluster__name", "unit__product__name")
 
 
+@formatter
 def money(value: Decimal | None) -> str:
     """Two decimals, never an exponent: Decimal("0E-2") is "0.00"."""
     return f"{(value if value is not None else ZERO):.2f}"
