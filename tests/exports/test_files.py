@@ -211,3 +211,43 @@ def test_an_anonymous_page_export_goes_to_the_login(client_as, db):
 def test_one_object_is_not_offered_as_a_file(viewer, product):
     response = api_as(viewer).get(f"/api/v1/products/{product.pk}/", HTTP_ACCEPT="text/csv")
     assert response.status_code == 406
+
+
+# --- The links on the pages -----------------------------------------------------------------
+
+LINKED = [
+    ("product-list", lambda w: [], {"stage": "growth", "page": "1"}),
+    ("cluster-list", lambda w: [], {"q": "hr"}),
+    ("person-list", lambda w: [], {"active": "false"}),
+    ("backlog-detail", lambda w: [w.hr.unit.pk], {"status": "open"}),
+    ("metric-list", lambda w: [], {"status": "red"}),
+    ("metric-detail", lambda w: [w.availability.pk], {"range": "year"}),
+    ("owner-load-list", lambda w: [], {"status": "over"}),
+    ("split-signal-list", lambda w: [], {"kind": "strategic"}),
+    ("funding-requests", lambda w: [], {"status": "all"}),
+    ("funding-portfolio", lambda w: [], {"year": "2026"}),
+]
+
+
+@pytest.mark.parametrize("name,args,params", LINKED, ids=[n for n, _, _ in LINKED])
+def test_every_list_page_links_its_export_with_the_filters_on_screen(
+    name, args, params, world, viewer, client_as
+):
+    response = client_as(viewer).get(reverse(name, args=args(world)), params)
+    html = response.content.decode()
+    kept = "&amp;".join(f"{k}={v}" for k, v in params.items() if k != "page")
+    for fmt in ("csv", "xlsx"):
+        assert f'href="?{kept}&amp;format={fmt}" download>' in html
+
+
+def test_a_cycle_page_links_its_decisions_and_its_action_items(world, viewer, client_as):
+    html = client_as(viewer).get(reverse("review-cycle", args=[world.cycle.pk])).content.decode()
+    for which in ("decisions", "actions"):
+        for fmt in ("csv", "xlsx"):
+            assert f'href="?format={fmt}&amp;list={which}" download>' in html
+
+
+def test_the_dashboard_links_the_candidates_and_readiness_exports(world, viewer, client_as):
+    html = client_as(viewer).get(reverse("dashboard")).content.decode()
+    assert 'href="/api/v1/candidates/?format=csv" download>' in html
+    assert 'href="/api/v1/readiness/?format=xlsx" download>' in html
