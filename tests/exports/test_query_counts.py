@@ -79,3 +79,22 @@ def test_a_product_export_costs_the_same_queries_for_5_and_50_products(fmt, view
     assert large == small
     # The rows, then dependencies and external ids once per chunk of 2,000 rows.
     assert small == (5, 3)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_cluster_export_from_its_serializer_costs_the_same_queries_for_5_and_50(fmt, viewer):
+    from tests.portfolio.factories import ClusterFactory, PersonFactory
+
+    api = api_as(viewer)
+    url = f"/api/v1/clusters/?format={fmt}"
+
+    def clusters(n: int) -> None:
+        for _ in range(n):
+            ProductFactory(cluster=ClusterFactory(owner=PersonFactory()))
+
+    clusters(5)
+    small, _ = _count(api, url)
+    clusters(45)
+    large, body = _count(api, url)
+    assert large == small == 2  # the clusters with their owners, then their members
+    assert body
