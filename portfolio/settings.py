@@ -5,6 +5,7 @@ DATABASE_URL unset means the embedded PostgreSQL server (see portfolio/embedded_
 REDIS_URL unset means Celery tasks run eagerly inside the web process.
 """
 
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "funding",
     "reviews",
     "accounts",
+    "axes",
     "web",
     "demo",
 ]
@@ -89,6 +91,8 @@ MIDDLEWARE = [
     "portfolio.middleware.DomainErrorMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into our lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "web.urls"
@@ -125,8 +129,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# A password reset link works once, for this many hours.
+PASSWORD_RESET_TIMEOUT = 3600 * env.int("PASSWORD_RESET_HOURS", default=24)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -134,6 +145,8 @@ LOGOUT_REDIRECT_URL = "login"
 # Single sign-on through an OpenID Connect provider (docs/sso.md). Off unless OIDC_ISSUER and
 # OIDC_CLIENT_ID are set; the endpoints come from the issuer's discovery document, on first use.
 AUTHENTICATION_BACKENDS = [
+    # First: the lockout check (django-axes) runs before any backend that checks a password.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     # Answers only the provider's callback (accounts/oidc.py).
     "accounts.oidc.SSOBackend",
@@ -184,6 +197,37 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portfolio@localhost")
 # Makes links in emails absolute, e.g. https://portfolio.example.org
 SITE_URL = env.str("SITE_URL", default="")
+
+# Local sign-in lockout (django-axes, docs/operations.md#sign-in-lockout): after
+# LOGIN_FAILURE_LIMIT wrong passwords within LOGIN_LOCKOUT_MINUTES, further sign-ins are refused
+# until that many minutes after the last failure, or until a leader unlocks on
+# /settings/lockouts/. LOGIN_LOCKOUT_BY lists what is counted, each on its own:
+# "username,ip_address" locks an account attacked from many addresses and an address trying
+# many accounts; "username+ip_address" counts the pair only.
+AXES_ENABLED = env.bool("LOGIN_LOCKOUT", default=True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [
+    item.split("+") if "+" in item else item
+    for item in env.list("LOGIN_LOCKOUT_BY", default=["username", "ip_address"])
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Tries made while locked out do not push the end of the lockout further, so the time the
+# lockout page names holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A success does not wipe the failures: it would also wipe its address's count, letting one
+# valid login reset a password-guessing run from that address.
+AXES_RESET_ON_SUCCESS = False
+# The client's address behind TRUSTED_PROXY_COUNT reverse proxies (X-Forwarded-For), else the
+# connection's own address; a client cannot choose its address by sending the header itself.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
+# Only password sign-ins are counted and locked; single sign-on is the provider's to guard.
+AXES_WHITELIST_CALLABLE = "accounts.lockout.not_a_password_sign_in"
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+# Who a locked-out person should ask, named on the lockout page.
+LOCKOUT_CONTACT = env.str("LOCKOUT_CONTACT", default="a portfolio leader")
 
 # Celery: a broker URL means real workers; none means tasks run in-process on commit.
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -1,28 +1,36 @@
-"""/api/v1/tokens/: list your tokens, make one (its key answered once), revoke one."""
+"""/api/v1/tokens/: list your tokens, make one (its key answered once), revoke one.
+/api/v1/lockouts/: the sign-in lockouts in force, and unlocking one (leaders)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import status
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts import selectors, services
 from accounts.api import schema  # noqa: F401  (the token scheme in the OpenAPI schema)
 from accounts.api.serializers import (
     API_TOKEN,
     ApiTokenCreatedSerializer,
     ApiTokenInputSerializer,
     ApiTokenSerializer,
+    LockoutSerializer,
+    UnlockedSerializer,
+    UnlockSerializer,
     now_context,
 )
 from accounts.filters import ApiTokenFilterSet
 from accounts.models import ApiToken
 from accounts.selectors import api_tokens_of
 from accounts.services import api_token_create, api_token_revoke
-from portfolio.api.views import RowsViewSet, errors_for
+from portfolio.api.views import RENDERERS, RowsViewSet, errors_for
+from portfolio.permissions import require_leader
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -83,3 +91,35 @@ class ApiTokenViewSet(RowsViewSet):
     def destroy(self, request: Request, pk=None) -> Response:
         api_token_revoke(actor=request.user, token_id=int(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LockoutViewSet(viewsets.ViewSet):
+    """Sign-ins refused after too many wrong passwords. Leaders only."""
+
+    renderer_classes = RENDERERS
+
+    @extend_schema(
+        summary="List the sign-in lockouts in force (leaders)",
+        responses={200: LockoutSerializer(many=True), **errors_for(403)},
+    )
+    def list(self, request: Request) -> Response:
+        require_leader(request.user, "see sign-in lockouts")
+        rows = [asdict(lock) for lock in selectors.current_lockouts()]
+        return Response(LockoutSerializer(rows, many=True).data)
+
+    @extend_schema(
+        summary="Unlock a username, an address or the pair (leaders)",
+        request=UnlockSerializer,
+        responses={200: UnlockedSerializer, **errors_for(400, 403)},
+    )
+    @action(detail=False, methods=["post"])
+    def unlock(self, request: Request) -> Response:
+        require_leader(request.user, "unlock sign-ins")
+        data = UnlockSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        removed = services.lockout_unlock(
+            actor=request.user,
+            username=data.validated_data.get("username"),
+            ip_address=data.validated_data.get("ip_address"),
+        )
+        return Response({"removed": removed})
