@@ -113,6 +113,8 @@ def main_pages() -> list[str]:
         "/metrics/upload/",
         "/settings/",
         "/api/v1/docs/",
+        "/account/tokens/",
+        "/accounts/password/change/",
     ]
 
 
@@ -125,8 +127,9 @@ def test_no_page_breaks_the_policy_for_a_leader_or_an_owner(
 
     # when a leader signs in and reads every main page, the leader's own pages too
     page, watch = open_browser(browser, live_server.url)
+    visit(page, watch, "/accounts/password/reset/")  # a page for anyone, before signing in
     sign_in(page, watch, "leader")
-    for path in [*pages, "/products/new/", "/people/new/"]:
+    for path in [*pages, "/products/new/", "/people/new/", "/settings/lockouts/"]:
         visit(page, watch, path)
 
     # and an owner does the same
