@@ -27,8 +27,8 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle
 
+from accounts.lockout import client_address as lockout_address
 from accounts.models import PREFIX_LENGTH, ApiToken, hash_key
 
 KEYWORD = "Token"
@@ -44,8 +44,9 @@ class TooManyFailures(exceptions.Throttled):
 
 
 def client_address(request: Request) -> str:
-    """The caller's address, trusting X-Forwarded-For only as far as NUM_PROXIES says."""
-    return BaseThrottle().get_ident(request)
+    """The caller's address, found as the lockout finds it (TRUSTED_PROXY_COUNT): one rule for
+    which X-Forwarded-For entry to believe."""
+    return lockout_address(request) or "unknown"
 
 
 class FailureCounter:

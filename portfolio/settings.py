@@ -350,9 +350,9 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # How many proxies in front of the app add X-Forwarded-For: the client address the failed
-    # token counter uses. 0 trusts no header (a client could otherwise pick its own address).
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    # DRF's own throttles find the client behind the same proxies as the lockout and the failed
+    # token counter (TRUSTED_PROXY_COUNT, accounts/lockout.py).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 # Failed API token attempts: after API_TOKEN_FAILURES of them from one address within
 # API_TOKEN_FAILURE_WINDOW seconds, token calls from that address answer 429 until it ends.

@@ -270,3 +270,23 @@ def test_pages_are_not_throttled_by_token_failures(viewer, leader):
         client.force_login(viewer)
         assert client.get(reverse("dashboard")).status_code == 200
         assert client.get(SETTINGS).status_code == 200  # a session call sends no token
+
+
+@override_settings(API_TOKEN_FAILURES=2, API_TOKEN_FAILURE_WINDOW=60, TRUSTED_PROXY_COUNT=1)
+def test_behind_a_proxy_each_client_is_counted_by_its_forwarded_address(viewer, make_token):
+    # One setting for the lockout and the token counter: behind one proxy, the caller that
+    # failed is held back, a colleague through the same proxy is not.
+    _token, key = make_token(viewer)
+    proxy = {"REMOTE_ADDR": "10.0.6.1"}
+    for _ in range(2):
+        Client().get(
+            SETTINGS, HTTP_X_FORWARDED_FOR="192.0.2.10", HTTP_AUTHORIZATION="Token wrong", **proxy
+        )
+
+    def with_key(forwarded):
+        return Client().get(
+            SETTINGS, HTTP_X_FORWARDED_FOR=forwarded, HTTP_AUTHORIZATION=f"Token {key}", **proxy
+        )
+
+    assert with_key("192.0.2.10").status_code == 429
+    assert with_key("192.0.2.11").status_code == 200
