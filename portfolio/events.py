@@ -54,7 +54,6 @@ EVENT_TYPES: dict[str, EventType] = _types(
     EventType("product.updated", "A product's description, team, links or ids changed."),
     EventType("product.transitioned", "A product moved to another lifecycle stage."),
     EventType("product.cluster_changed", "A product joined, left or changed cluster."),
-    EventType("migration_plan.updated", "A retiring product's migration plan was marked done."),
     EventType("unit.owner_assigned", "An ownership unit got a new accountable owner."),
     EventType("person.created", "A person was added."),
     EventType("person.updated", "A person's details changed."),
@@ -72,9 +71,12 @@ EVENT_TYPES: dict[str, EventType] = _types(
     EventType("metric.updated", "A metric's definition or thresholds changed."),
     EventType("metric.deleted", "A metric was removed."),
     EventType("metric.status_changed", "A metric's status changed after new readings."),
-    EventType("metric_reading.created", "One reading was recorded by hand."),
+    EventType(
+        "metric.readings_ingested",
+        "New or corrected readings of a metric were stored, without changing its status (one "
+        "event per metric and batch, not per reading).",
+    ),
     EventType("metric_reading.deleted", "A reading was removed."),
-    EventType("metric_reading.ingested", "A batch of readings was stored (a summary)."),
     EventType("analytics_run.requested", "A leader asked for a new analytics run."),
     EventType("split_signal.opened", "An analytics run found a reason to split a cluster."),
     EventType("split_signal.closed", "A split signal was acted on, dismissed or cleared."),
@@ -88,7 +90,9 @@ EVENT_TYPES: dict[str, EventType] = _types(
     EventType("review.rescheduled", "A review moved to another day or slot."),
     EventType("review.closed", "A review was closed with its summary."),
     EventType("review_packet.requested", "A review packet was asked for."),
-    EventType("review_packet.generated", "A review packet was made (data, page and PDF)."),
+    EventType("review_packet.generated", "A review packet's data was frozen and its page drawn."),
+    EventType("review_packet.failed", "A review packet could not be made; see its error."),
+    EventType("review_packet.printed", "A review packet's PDF was printed."),
     EventType("decision.recorded", "A review recorded a decision."),
     EventType("decision.deleted", "A decision was removed."),
     EventType("action_item.created", "A review action item was added."),
@@ -202,31 +206,54 @@ def record_many(
 ) -> list[Event]:
     """Record one event of `type` for each object id, in order, in one INSERT (the bodies in
     one call of the registered representation: a set-based write stays set-based)."""
-    kind = _check_type(type)
-    if not ids:
+    changes = list(changed) if changed is not None else [None] * len(ids)
+    entries = [Entry(type, pk, change) for pk, change in zip(ids, changes, strict=True)]
+    return record_batch(entries, actor=actor, job=job, data=data)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event of a batch: its type, its object's id and what changed."""
+
+    type: str
+    object_id: int
+    changed: Changed = None
+
+
+def record_batch(
+    entries: Sequence[Entry], *, actor: AnyUser | None, job: str = "", data: Any = ...
+) -> list[Event]:
+    """Record the events of a set-based write, of one or several types, in their order, with
+    one INSERT; the bodies come from one call of each object type's representation."""
+    if not entries:
         return []
+    kinds = [_check_type(entry.type) for entry in entries]
     actor_id, actor_name = _actor(actor)
     if data is ...:
-        bodies = representations(kind.object_type, list(ids))
-        datas = [bodies.get(pk) for pk in ids]
+        wanted: dict[str, list[int]] = {}
+        for kind, entry in zip(kinds, entries, strict=True):
+            wanted.setdefault(kind.object_type, []).append(entry.object_id)
+        bodies = {t: representations(t, list(dict.fromkeys(ids))) for t, ids in wanted.items()}
+        datas = [
+            bodies[k.object_type].get(e.object_id) for k, e in zip(kinds, entries, strict=True)
+        ]
     elif data is None:
-        datas = [None] * len(ids)
+        datas = [None] * len(entries)
     else:
         datas = list(data)
-    changes = list(changed) if changed is not None else [None] * len(ids)
     now = timezone.now()
     events = [
         Event(
-            type=type,
+            type=entry.type,
             at=now,
             actor_id=actor_id,
             actor_name=actor_name,
             job=job,
             object_type=kind.object_type,
-            object_id=pk,
+            object_id=entry.object_id,
             data=body,
-            changed=_changed(change),
+            changed=_changed(entry.changed),
         )
-        for pk, body, change in zip(ids, datas, changes, strict=True)
+        for kind, entry, body in zip(kinds, entries, datas, strict=True)
     ]
     return Event.objects.bulk_create(events)

@@ -51,7 +51,9 @@ EVENT = Output(
         ),
     ),
     Column("type", serializers.ChoiceField(choices=sorted(EVENT_TYPES))),
-    Column("at", serializers.DateTimeField(help_text="When the change was made."), convert=iso_datetime),
+    Column(
+        "at", serializers.DateTimeField(help_text="When the change was made."), convert=iso_datetime
+    ),
     Computed(
         "actor",
         EventActorSerializer(
@@ -71,8 +73,7 @@ EVENT = Output(
         serializers.JSONField(
             allow_null=True,
             help_text=(
-                "The object after the change, as its own endpoint answers it; null once it is "
-                "gone."
+                "The object after the change, as its own endpoint answers it; null once it is gone."
             ),
         ),
     ),
@@ -176,7 +177,9 @@ class EventFeedView(generics.GenericAPIView):
         ),
         parameters=[
             OpenApiParameter(
-                "after", OpenApiTypes.INT, description="The last cursor you read (0: from the start)."
+                "after",
+                OpenApiTypes.INT,
+                description="The last cursor you read (0: from the start).",
             ),
             OpenApiParameter(
                 "page_size", OpenApiTypes.INT, description=f"1 to {MAX_PAGE_SIZE}; 100 if left out."

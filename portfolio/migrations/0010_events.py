@@ -15,9 +15,9 @@ from django.db import migrations, models
 # it cannot deadlock with them. The first firing in a transaction places all its rows; the
 # others find none left (an index probe on the few unplaced rows).
 PLACE_EVENTS = """
-CREATE SEQUENCE portfolio_event_position_seq;
+CREATE SEQUENCE IF NOT EXISTS portfolio_event_position_seq OWNED BY portfolio_event.position;
 
-CREATE FUNCTION portfolio_event_place() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION portfolio_event_place() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     unplaced bigint;
     base bigint;
@@ -41,6 +41,7 @@ BEGIN
 END
 $$;
 
+DROP TRIGGER IF EXISTS portfolio_event_place ON portfolio_event;
 CREATE CONSTRAINT TRIGGER portfolio_event_place
     AFTER INSERT ON portfolio_event
     DEFERRABLE INITIALLY DEFERRED
