@@ -612,12 +612,12 @@ def review_close(*, actor: AnyUser, review: Review, summary: str | None = None) 
             "Record at least one decision before closing the review.",
             rule="decision_required",
         )
+    was = review.status
     if summary is not None:
         review.summary = summary
     review.status = ReviewStatus.CLOSED
     review.closed_at = timezone.now()
     review.closed_by = actor
-    was = review.status
     review.save(update_fields=["status", "closed_at", "closed_by", "summary", "updated_at"])
     events.record("review.closed", review, actor=actor, changed={"status": [was, review.status]})
     return review

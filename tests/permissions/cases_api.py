@@ -217,4 +217,8 @@ CASES = [
     api("api-settings", api_read()),
     api("api-settings", leader_only(200), "patch", data=lambda w: {"max_active_units": 2}),
     api("api-settings", NOT_ALLOWED, "post", data=lambda w: {}),
+    # the change feed: every login reads it (leaders also see the settings events)
+    api("api-events", api_read()),
+    api("api-events", api_read(), query="?type=product.updated&after=0", label="filtered"),
+    api("api-events", NOT_ALLOWED, "post", data=lambda w: {}),
 ]
