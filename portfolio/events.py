@@ -163,7 +163,7 @@ def _changed(changed: Changed) -> dict[str, Any]:
 def _actor(actor: AnyUser | None) -> tuple[int | None, str]:
     if actor is None or not getattr(actor, "is_authenticated", False) or not actor.pk:
         return None, ""
-    name = actor.get_full_name() or actor.get_username()  # type: ignore[union-attr]
+    name = actor.get_full_name() or actor.get_username()
     return actor.pk, name
 
 

@@ -8,6 +8,7 @@ commits late still comes after everything the client has already read.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
@@ -19,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from portfolio.api.rows import Column, Computed, Output, iso_datetime
+from portfolio.api.serializers import NamedChoiceField
 from portfolio.api.views import RENDERERS, errors_for
 from portfolio.events import EVENT_TYPES, LEADERS_ONLY_TYPES
 from portfolio.models import Event
@@ -30,12 +32,24 @@ MAX_POSITION = 2**63 - 1
 OBJECT_TYPES = sorted({t.object_type for t in EVENT_TYPES.values()})
 
 
+class EventTypeField(NamedChoiceField):
+    enum_name = "EventType"
+    enum_choices = [(name, t.description) for name, t in EVENT_TYPES.items()]
+    enum_help = "What happened: `<resource>.<verb>` (see the API guide, Events)."
+
+
+class ObjectTypeField(NamedChoiceField):
+    enum_name = "EventObjectType"
+    enum_choices = [(name, name) for name in OBJECT_TYPES]
+    enum_help = "The kind of object the event is about (its API resource)."
+
+
 class EventActorSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="The login's id.")
     name = serializers.CharField(help_text="The login's name when the change was made.")
 
 
-def _actor(row: dict[str, Any]) -> dict[str, Any] | None:
+def _actor(row: Mapping[str, Any]) -> dict[str, Any] | None:
     if row["actor_id"] is None and not row["actor_name"]:
         return None
     return {"id": row["actor_id"], "name": row["actor_name"]}
@@ -50,7 +64,7 @@ EVENT = Output(
             help_text="Its place in the feed, in commit order; pass it as `after` to read on."
         ),
     ),
-    Column("type", serializers.ChoiceField(choices=sorted(EVENT_TYPES))),
+    Column("type", EventTypeField()),
     Column(
         "at", serializers.DateTimeField(help_text="When the change was made."), convert=iso_datetime
     ),
@@ -66,7 +80,7 @@ EVENT = Output(
         "job",
         serializers.CharField(help_text="The background job that made the change, or empty."),
     ),
-    Column("object_type", serializers.ChoiceField(choices=OBJECT_TYPES)),
+    Column("object_type", ObjectTypeField()),
     Column("object_id", serializers.IntegerField()),
     Column(
         "data",
