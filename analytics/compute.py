@@ -846,6 +846,8 @@ def _discard(snapshot: Snapshot, error: str) -> None:
         Snapshot.objects.filter(pk=snapshot.pk).update(
             status=SnapshotStatus.FAILED, finished_at=timezone.now(), error=error[:2000]
         )
+        if error:  # not the clean start of a retried run
+            events.record("analytics_run.failed", snapshot.pk, actor=None, job=EVENT_JOB)
 
 
 def _run(*, trigger, requested_by, task_id, snapshot, now) -> Snapshot:
@@ -895,6 +897,7 @@ def _run(*, trigger, requested_by, task_id, snapshot, now) -> Snapshot:
             Snapshot.objects.filter(pk=snapshot.pk).update(
                 status=SnapshotStatus.DONE, finished_at=finished, results=results
             )
+            events.record("analytics_run.finished", snapshot.pk, actor=None, job=EVENT_JOB)
     except Exception as exc:
         # Nothing half-done stays: the rows of this run go, the row says why it failed.
         logger.exception("Analytics run %s failed", snapshot.pk)

@@ -1509,7 +1509,7 @@ def dashboard_figures(s: dict[str, Series], why: str | None) -> list[dict[str, A
 # --- Events: the change feed ------------------------------------------------------------------
 
 EVENTS_PAGE = 100
-EVENTS_PATH = "/api/v1/events/?after={after}&page_size=%d" % EVENTS_PAGE
+EVENTS_PATH = "/api/v1/events/?after={after}&page_size=" + str(EVENTS_PAGE)
 # The same page by hand: the columns the feed's Output reads, after the cursor, in feed order
 # (the bench's login is a leader, so no type is left out).
 EVENTS_SQL = """SELECT id, position, type, at, actor_id, actor_name, job, object_type,
@@ -1524,7 +1524,9 @@ def events_cursor(db) -> int:
     events (say, measured with --skip-upsert) gets some: one per product, its row as the
     body (committed one statement at a time, so the commit trigger gives their positions)."""
     with db.cursor() as cur:
-        cur.execute("SELECT count(*) FROM (SELECT 1 FROM portfolio_event LIMIT %s) e", [EVENTS_WANTED])
+        cur.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM portfolio_event LIMIT %s) e", [EVENTS_WANTED]
+        )
         have = cur.fetchone()[0]
         if have < EVENTS_WANTED:
             cur.execute(

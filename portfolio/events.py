@@ -78,6 +78,8 @@ EVENT_TYPES: dict[str, EventType] = _types(
     ),
     EventType("metric_reading.deleted", "A reading was removed."),
     EventType("analytics_run.requested", "A leader asked for a new analytics run."),
+    EventType("analytics_run.finished", "An analytics run finished: its figures are the latest."),
+    EventType("analytics_run.failed", "An analytics run failed; nothing of it was kept."),
     EventType("split_signal.opened", "An analytics run found a reason to split a cluster."),
     EventType("split_signal.closed", "A split signal was acted on, dismissed or cleared."),
     EventType("funding_allocation.set", "A unit's funding for a fiscal year was set."),

@@ -171,3 +171,12 @@ def test_a_page_costs_the_same_queries_at_any_size(leader, product, django_asser
     with django_assert_num_queries(1):
         large = client.get(FEED + "?page_size=100")
     assert (len(small.json()["results"]), len(large.json()["results"])) == (2, 100)
+
+
+def test_the_api_guide_lists_every_event_type():
+    from pathlib import Path
+
+    from portfolio.events import EVENT_TYPES
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    assert [name for name in EVENT_TYPES if f"| `{name}` |" not in guide] == []

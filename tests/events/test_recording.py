@@ -173,19 +173,21 @@ def test_the_analytics_run_records_a_split_signal_opening_and_clearing(leader):
 
     run_snapshot(now=timezone.now() - dt.timedelta(hours=1))
 
-    opened = seen.one()
+    assert seen.types() == ["split_signal.opened", "analytics_run.finished"]
+    opened, finished = seen.all()
     assert (opened.type, opened.actor_id, opened.job) == ("split_signal.opened", None, EVENT_JOB)
     assert opened.data["product"] == core.slug and opened.data["status"] == "open"
+    assert (finished.job, finished.data["status"]) == (EVENT_JOB, "done")
 
     again = Recorded()
     run_snapshot(now=timezone.now() - dt.timedelta(minutes=30))
-    assert again.all() == []  # the same signal, refreshed: no event
+    assert again.types() == ["analytics_run.finished"]  # the same signal, refreshed: no event
 
     product_services.product_update(actor=leader, product=core, strategic=False)
     cleared = Recorded()
     run_snapshot(now=timezone.now())
-    event = cleared.one()
-    assert event.type == "split_signal.closed"
+    assert cleared.types() == ["split_signal.closed", "analytics_run.finished"]
+    event = cleared.all()[0]
     assert event.changed == {"status": ["open", "cleared"]}
 
 
