@@ -78,3 +78,22 @@ def test_a_late_commit_with_a_lower_id_is_read_after_the_cursor():
     late_event = Event.objects.get(object_id=second.pk, type="product.updated")
     assert early_event.pk < late_event.pk  # ids in the order they were taken ...
     assert early_event.position > late_event.position  # ... positions in commit order
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_batch_gets_contiguous_positions_in_id_order():
+    from portfolio.events import Entry, record_batch
+
+    product = ProductFactory(name="Batch")
+    with transaction.atomic():
+        record_batch(
+            [Entry("product.updated", product.pk, {"n": [n, n + 1]}) for n in range(3000)],
+            actor=None,
+            job="test",
+            data=None,
+        )
+        assert not Event.objects.filter(position__isnull=False).exists()  # not before commit
+
+    placed = list(Event.objects.order_by("id").values_list("position", flat=True))
+    assert len(placed) == 3000
+    assert placed == list(range(placed[0], placed[0] + 3000))
