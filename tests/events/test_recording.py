@@ -327,3 +327,27 @@ def test_walking_the_services_gives_one_event_per_change(leader, owner, owner_pe
 def test_an_unknown_event_type_is_a_programming_error(product):
     with pytest.raises(LookupError):
         record("product.renamed", product, actor=None)
+
+
+def test_a_large_batch_is_written_alike(leader, product):
+    """From COPY_FROM events a batch goes in by COPY instead of one INSERT: same rows."""
+    from portfolio.events import COPY_FROM, Entry, record_batch
+
+    seen = Recorded()
+    entries = [Entry("product.updated", product.pk, {"n": [n, n + 1]}) for n in range(COPY_FROM)]
+    entries.append(Entry("cluster.deleted", 7))
+
+    record_batch(entries, actor=leader)
+
+    events = seen.all()
+    assert len(events) == COPY_FROM + 1
+    first, last = events[0], events[-1]
+    assert (first.type, first.object_type, first.object_id) == (
+        "product.updated",
+        "product",
+        product.pk,
+    )
+    assert (first.actor_id, first.actor_name, first.job) == (leader.pk, "leader", "")
+    assert first.changed == {"n": [0, 1]}
+    assert first.data == api_body(leader, f"/api/v1/products/{product.pk}/")
+    assert (last.type, last.object_id, last.data) == ("cluster.deleted", 7, None)
