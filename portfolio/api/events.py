@@ -8,10 +8,12 @@ commits late still comes after everything the client has already read.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -19,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from portfolio.api.rows import Column, Computed, Output, iso_datetime
+from portfolio.api.rows import Column, Computed, Contextual, Output
 from portfolio.api.serializers import NamedChoiceField
 from portfolio.api.views import RENDERERS, errors_for
 from portfolio.events import EVENT_TYPES, LEADERS_ONLY_TYPES
@@ -49,6 +51,14 @@ class EventActorSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="The login's name when the change was made.")
 
 
+def _iso(value: dt.datetime, tz: dt.tzinfo) -> str:
+    """What `iso_datetime` writes (DRF's format: ISO 8601 in the current time zone, UTC as
+    "Z"), with the time zone looked up once per page instead of once per value: for a page
+    of 100 events that lookup was a fifth of the time the view spent."""
+    text = value.astimezone(tz).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 def _actor(row: Mapping[str, Any]) -> dict[str, Any] | None:
     if row["actor_id"] is None and not row["actor_name"]:
         return None
@@ -65,8 +75,11 @@ EVENT = Output(
         ),
     ),
     Column("type", EventTypeField()),
-    Column(
-        "at", serializers.DateTimeField(help_text="When the change was made."), convert=iso_datetime
+    Contextual(
+        "at",
+        serializers.DateTimeField(help_text="When the change was made."),
+        lambda row, context: _iso(row["at"], context["tz"]),
+        reads=("at",),
     ),
     Computed(
         "actor",
@@ -218,7 +231,8 @@ class EventFeedView(generics.GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         query = _query(request)
-        results = EVENT.many(event_rows(request.user, query))
+        rows = event_rows(request.user, query)
+        results = EVENT.many(rows, tz=timezone.get_current_timezone())
         cursor = results[-1]["position"] if results else query.get("after", 0)
         next_url = replace_query_param(request.build_absolute_uri(), "after", cursor)
         return Response({"results": results, "cursor": cursor, "next": next_url})

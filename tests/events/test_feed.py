@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from portfolio.api.rows import iso_datetime
 from portfolio.events import record
 from portfolio.models import Event
 from portfolio.permissions import is_leader
@@ -85,7 +86,7 @@ def test_an_event_carries_what_happened_who_did_it_and_the_body(leader, viewer, 
     assert event["job"] == ""
     assert event["changed"] == {"description": [product.description, "Pays everyone."]}
     assert event["data"] == api_as(viewer).get(f"/api/v1/products/{product.pk}/").json()
-    assert dt.datetime.fromisoformat(event["at"]) <= timezone.now()
+    assert event["at"] == iso_datetime(Event.objects.get(pk=event["id"]).at)
 
 
 def test_events_not_yet_committed_are_not_shown(viewer, leader, product):
