@@ -90,13 +90,18 @@ class Bar:
     count: int
     url: str = ""
     pct: float = 0.0  # width against the panel's largest bar, or share of a stacked bar
+    offset: float = 0.0  # where a stacked bar's segment starts, in % (the shares before it)
 
 
 def scale(bars: list[Bar], *, stacked: bool = False) -> list[Bar]:
     """Widths in %: against the largest bar, or (stacked) as shares of the total."""
     top = sum(b.count for b in bars) if stacked else max((b.count for b in bars), default=0)
+    start = 0.0
     for bar in bars:
         bar.pct = round(100 * bar.count / top, 1) if top else 0.0
+        if stacked:
+            bar.offset = round(start, 1)
+            start += bar.pct
     return bars
 
 

@@ -7,16 +7,19 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from analytics import services
+from analytics.api.serializers import OWNER_LOAD_EXPORT, SPLIT_SIGNAL_EXPORT
 from analytics.dashboard import evidence_lines, signal_queryset
 from analytics.dashboard import with_summaries as summarise
 from analytics.filters import OwnerLoadFilterSet, SplitSignalFilterSet
 from analytics.forms import DismissForm, SignalListFilterForm, SplitForm
 from analytics.models import LoadStatus, OwnerLoad, SignalStatus, Snapshot, SplitSignal
+from portfolio.exports import page_export
 from portfolio.htmx import redirect_after_post, render_page, wants_partial
 from portfolio.pages import require_leader_page, submit_form
 from portfolio.permissions import is_leader
@@ -50,7 +53,7 @@ def run_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def owner_load_list(request: HttpRequest) -> HttpResponse:
+def owner_load_list(request: HttpRequest) -> HttpResponseBase:
     """Every owner's load in the latest snapshot, narrowed to one status.
 
     The rows come from the API's filterset (a value it cannot read is left out).
@@ -58,10 +61,14 @@ def owner_load_list(request: HttpRequest) -> HttpResponse:
     snapshot = Snapshot.objects.latest_done()
     wanted = request.GET.get("status") or ""
     wanted = wanted if wanted in LoadStatus.values else ""
-    loads = OwnerLoadFilterSet(request.GET, queryset=OwnerLoad.objects.filter(snapshot=snapshot)).qs
-    loads = loads.select_related("person").order_by(
+    filterset = OwnerLoadFilterSet(
+        request.GET, queryset=OwnerLoad.objects.filter(snapshot=snapshot)
+    )
+    loads = filterset.qs.select_related("person").order_by(
         "-active_units", "-stable_units", "person__name", "pk"
     )
+    if export := page_export(request, OWNER_LOAD_EXPORT, loads, filterset=filterset):
+        return export
     page = Paginator(loads, LIST_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "snapshot": snapshot,
@@ -76,7 +83,7 @@ def owner_load_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def signal_list(request: HttpRequest) -> HttpResponse:
+def signal_list(request: HttpRequest) -> HttpResponseBase:
     """The split signals through the API's filterset; the page opens on the open ones."""
     form = SignalListFilterForm(request.GET or None)
     status = form.status_value()
@@ -84,10 +91,11 @@ def signal_list(request: HttpRequest) -> HttpResponse:
     params.pop("status", None)
     if status != "all":  # "all" is the API's "no status filter"
         params["status"] = status
-    signals = SplitSignalFilterSet(params, queryset=signal_queryset().visible_to(request.user)).qs
-    page = Paginator(signals.order_by("-opened_at", "-id"), LIST_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    filterset = SplitSignalFilterSet(params, queryset=signal_queryset().visible_to(request.user))
+    signals = filterset.qs.order_by("-opened_at", "-id")
+    if export := page_export(request, SPLIT_SIGNAL_EXPORT, signals, filterset=filterset):
+        return export
+    page = Paginator(signals, LIST_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = summarise(page.object_list)
     context = {"form": form, "page": page, "status": status}
     return render_page(request, "analytics/signal_list.html", context, partial="table")

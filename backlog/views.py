@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -19,6 +20,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from backlog import services
+from backlog.api.serializers import BACKLOG_ITEM_EXPORT
 from backlog.filters import BacklogItemFilterSet
 from backlog.forms import (
     BacklogBulkForm,
@@ -30,6 +32,7 @@ from backlog.forms import (
 from backlog.models import BacklogItem
 from metrics.selectors import unit_health_subquery
 from portfolio.errors import StaleVersion
+from portfolio.exports import page_export
 from portfolio.htmx import render_page, wants_partial
 from portfolio.pages import GET_POST, post_data, submit_form
 from products.models import OwnershipUnit, Product
@@ -143,9 +146,14 @@ def _back_to_list(request: HttpRequest, unit_id: int) -> HttpResponse:
 
 
 @require_GET
-def backlog_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
+def backlog_detail(request: HttpRequest, unit_id: int) -> HttpResponseBase:
     """The unit's backlog in order: filters, list, and (for editors) create and bulk forms."""
-    return _detail_page(request, _unit(request, unit_id))
+    unit = _unit(request, unit_id)
+    filterset = BacklogItemFilterSet(request.GET, queryset=BacklogItem.objects.filter(unit=unit))
+    items = filterset.qs.order_by("rank", "id")
+    if export := page_export(request, BACKLOG_ITEM_EXPORT, items, filterset=filterset):
+        return export
+    return _detail_page(request, unit)
 
 
 def _detail_page(request, unit, *, create_form=None, status=200) -> HttpResponse:

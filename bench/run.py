@@ -219,8 +219,8 @@ def make_fixtures() -> Fixtures:
     from django.contrib.sessions.backends.db import SessionStore
     from django.db import connection
     from django.db.models import Count
-    from rest_framework.authtoken.models import Token
 
+    from accounts.services import api_token_create
     from portfolio.permissions import LEADERS_GROUP
     from products.models import Person, Product, Team
 
@@ -228,7 +228,7 @@ def make_fixtures() -> Fixtures:
         "bench-leader", "bench-leader@bench.example", "bench-pass-2026"
     )
     user.groups.add(Group.objects.get(name=LEADERS_GROUP))  # a leader, not a superuser
-    token = Token.objects.create(user=user).key
+    token = api_token_create(actor=user, name="Bench")[1]
     # A logged-in session, as the login form would leave it.
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
@@ -1089,6 +1089,114 @@ def chart_figures(
             note="/metrics/<pk>/chart.svg?range=year; includes HTTP, the session and SVG drawing",
         )
     ]
+
+
+# --- Exports: the readings as CSV and XLSX, N and 10 x N rows --------------------------------
+
+# N per size; the large export is 10 x N (at M and L the issue's 100,000 readings). S stays
+# small: CI runs it, and openpyxl writes some 10,000 rows a second.
+EXPORT_ROWS = {"S": 2_000, "M": 10_000, "L": 10_000}
+EXPORT_START = dt.datetime(2001, 1, 1, tzinfo=dt.UTC)  # before any generated reading
+
+# 10 x N readings on one metric, a minute apart, in a time window nothing else uses; one in a
+# hundred has a formula in its source (neutralised on the way out) and half the values are
+# negative (they stay numbers).
+EXPORT_READINGS_SQL = """
+INSERT INTO metrics_reading (metric_id, taken_at, value, source, created_at, updated_at)
+SELECT %(metric)s, %(start)s + i * interval '1 minute', (i %% 1000) - 499.5,
+       CASE WHEN i %% 100 = 0 THEN '=HYPERLINK("https://example.org")' ELSE 'bench-export' END,
+       now(), now()
+FROM generate_series(0, %(rows)s - 1) AS i
+"""
+
+
+def measure_exports(db, fixtures: Fixtures, n: int, rounds: int) -> dict[str, Series]:
+    """The readings export through the API (`?format=csv|xlsx` with `from`/`to` picking N or
+    10 x N rows), in this process through Django's test client so that memory can be traced:
+    a timed pass (rows/s) and a pass under tracemalloc (peak Python memory while the answer is
+    made and read chunk by chunk). Flat memory: the 10 x N peak stays near the N peak."""
+    import tracemalloc
+
+    from django.db import connection
+    from django.test import Client as DjangoClient
+
+    with db.cursor() as cur:
+        cur.execute("SELECT id FROM metrics_metric ORDER BY id LIMIT 1")
+        metric = cur.fetchone()[0]
+        cur.execute(EXPORT_READINGS_SQL, {"metric": metric, "start": EXPORT_START, "rows": 10 * n})
+    api = DjangoClient(HTTP_X_FORWARDED_PROTO="https", HTTP_AUTHORIZATION=f"Token {fixtures.token}")
+    series: dict[str, Series] = {}
+
+    def export(fmt: str, rows: int) -> tuple[float, int]:
+        end = EXPORT_START + dt.timedelta(minutes=rows)
+        query = f"metric={metric}&from={EXPORT_START.isoformat()}&to={end.isoformat()}"
+        path = f"/api/v1/metric-readings/?{query.replace('+', '%2B')}&format={fmt}"
+        started = time.perf_counter()
+        response = api.get(path)
+        size = sum(len(chunk) for chunk in response.streaming_content)
+        elapsed = time.perf_counter() - started
+        response.close()
+        if response.status_code != 200 or size == 0:
+            raise SystemExit(f"bench: GET {path} answered {response.status_code}")
+        return elapsed, size
+
+    export("csv", 100)  # warm up: the first request of the process loads the URL conf
+    export("xlsx", 100)
+    for fmt in ("csv", "xlsx"):
+        for rows in (n, 10 * n):
+            timed, traced = Series(), Series()
+            log(f"readings export: {fmt}, {rows:,} rows, {rounds} rounds")
+            for _ in range(rounds):
+                elapsed, size = export(fmt, rows)
+                timed.add(elapsed, None, size)
+                tracemalloc.start()
+                export(fmt, rows)
+                peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+                traced.add(peak / 2**20)  # MiB, kept in `seconds` for the median
+            series[f"{fmt}_{rows}"] = timed
+            series[f"{fmt}_{rows}_peak"] = traced
+    with db.cursor() as cur:
+        cur.execute(
+            "DELETE FROM metrics_reading WHERE metric_id = %s AND taken_at < %s",
+            [metric, EXPORT_START + dt.timedelta(minutes=10 * n)],
+        )
+    connection.close()
+    return series
+
+
+def export_figures(s: dict[str, Series], n: int) -> list[dict[str, Any]]:
+    figures = []
+    for fmt, label in (("csv", "CSV, streamed"), ("xlsx", "XLSX, write-only workbook")):
+        small, large = n, 10 * n
+        for rows in (small, large):
+            timed = s[f"{fmt}_{rows}"]
+            figures.append(
+                figure(
+                    f"Readings export {label}, {rows:,} rows",
+                    rows / statistics.median(timed.seconds),
+                    "rows/s",
+                    samples=len(timed.seconds),
+                    file_bytes=timed.rows[0],
+                    note="API ?format=, in-process (Django test client), the answer read "
+                    "chunk by chunk",
+                )
+            )
+        peak_small = statistics.median(s[f"{fmt}_{small}_peak"].seconds)
+        peak_large = statistics.median(s[f"{fmt}_{large}_peak"].seconds)
+        figures.append(
+            figure(
+                f"Readings export {label}: peak memory, {large:,} rows",
+                peak_large,
+                "MiB",
+                reference=f"the same export of {small:,} rows",
+                reference_value=peak_small,
+                target=("<=", 2),
+                note="tracemalloc peak while the answer is made and read; flat memory keeps "
+                "10x the rows within 2x the memory",
+            )
+        )
+    return figures
 
 
 # --- Analytics: one full run on a real worker, and the leaders' dashboard ----------------------
@@ -2609,6 +2717,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-reviews", action="store_true")
     parser.add_argument("--skip-funding", action="store_true")
     parser.add_argument("--skip-events", action="store_true")
+    parser.add_argument("--skip-exports", action="store_true")
+    parser.add_argument("--export-rounds", type=int, default=1)
     args = parser.parse_args(argv)
     iterations = args.iterations or 40
     if iterations < 5 or args.upsert_rounds < 1:
@@ -2664,6 +2774,10 @@ def main(argv: list[str] | None = None) -> int:
                 figures += chart_figures(series, why, shape["chart_readings"])
                 series, why = measure_ingest(client, db, args.upsert_rounds)
                 figures += ingest_figures(series, why)
+            if not args.skip_exports and chart_metric is not None:
+                n = EXPORT_ROWS[args.size]
+                series = measure_exports(db, fixtures, n, args.export_rounds)
+                figures += export_figures(series, n)
         if not args.skip_analytics:
             series, analytics = measure_analytics(db, args.size, args.analytics_rounds)
             figures += analytics_figures(series, analytics)

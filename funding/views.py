@@ -30,6 +30,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -37,8 +38,9 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from funding import services
+from funding.api.serializers import ALLOCATION_EXPORT, ALLOCATION_ORDER, REQUEST_EXPORT
 from funding.charts import stacked_bars
-from funding.filters import InvestmentRequestFilterSet
+from funding.filters import AllocationFilterSet, InvestmentRequestFilterSet
 from funding.forms import (
     AllocationForm,
     DecisionForm,
@@ -56,6 +58,7 @@ from funding.models import (
 )
 from metrics.models import Metric
 from portfolio.errors import DomainError, Forbidden
+from portfolio.exports import page_export
 from portfolio.htmx import redirect_after_post, render_page, wants_partial
 from portfolio.models import PortfolioSettings
 from portfolio.pages import carry_version, submit_form
@@ -397,7 +400,7 @@ def _queue(user, params, filters: dict):
 
 
 @require_GET
-def request_queue(request: HttpRequest) -> HttpResponse:
+def request_queue(request: HttpRequest) -> HttpResponseBase:
     """Requests by status (waiting by default), year, cluster, stage and mode; leaders decide
     the waiting ones in place."""
     clusters = list(Cluster.objects.order_by("name").values_list("slug", "name"))
@@ -405,9 +408,10 @@ def request_queue(request: HttpRequest) -> HttpResponse:
         request.GET or None, years=_years(), clusters=clusters, stages=STAGE_FILTERS
     )
     filters = form.filters()
-    page = Paginator(_queue(request.user, request.GET, filters), QUEUE_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    requests = _queue(request.user, request.GET, filters)
+    if export := page_export(request, REQUEST_EXPORT, requests):
+        return export
+    page = Paginator(requests, QUEUE_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = [_present(request.user, r) for r in page.object_list]
     context = {
         "form": form,
@@ -624,12 +628,24 @@ def funding_summary(request: HttpRequest) -> HttpResponse:
     return render_page(request, "funding/_dashboard_panel.html", context)
 
 
+def _allocations(request: HttpRequest, year: int):
+    """The year's allocations (the page's year, the API's other filters), as the API orders
+    them."""
+    params = request.GET.copy()
+    params["fiscal_year"] = str(year)
+    allocations = FundingAllocation.objects.visible_to(request.user)
+    return AllocationFilterSet(params, queryset=allocations).qs
+
+
 @require_GET
-def funding_portfolio(request: HttpRequest) -> HttpResponse:
+def funding_portfolio(request: HttpRequest) -> HttpResponseBase:
     """The portfolio's funding for a year: totals, by lifecycle stage and by funding mode."""
     years = _years()
     form = YearForm(request.GET or None, years=years)
     year = form.year_or(services.current_fiscal_year())
+    allocations = _allocations(request, year)
+    if export := page_export(request, ALLOCATION_EXPORT, allocations, order=ALLOCATION_ORDER):
+        return export
     report = funding_report(year)
     currency = PortfolioSettings.load().currency
     chart = _stage_chart(report, currency)

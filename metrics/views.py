@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -19,6 +20,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from metrics import services
+from metrics.api.serializers import METRIC_EXPORT, READING_EXPORT
 from metrics.charts import trend_chart
 from metrics.filters import MetricFilterSet
 from metrics.forms import MetricCreateForm, MetricForm, ReadingForm, UploadForm
@@ -34,6 +36,7 @@ from metrics.selectors import (
 )
 from metrics.status import settings_multiple, status_from_severity
 from metrics.templatetags.metric_tags import explain
+from portfolio.exports import page_export
 from portfolio.htmx import redirect_after_post, render_page, wants_partial
 from portfolio.pages import GET_POST, carry_version, form_page, post_data, submit_form
 from products.models import Product
@@ -173,12 +176,16 @@ def _detail_context(request: HttpRequest, metric: Metric, key: str, *, form=None
 
 
 @require_GET
-def metric_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def metric_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Definition, status and why, the trend chart and the latest readings."""
     key = _range(request.GET)
     if key is None:
         return _bad_range(request.GET)
     metric = _metric(request, pk)
+    # Every reading listed below the chart, newest first (/api/v1/metric-readings/ filters).
+    readings = Reading.objects.filter(metric=metric).order_by("-taken_at", "-id")
+    if export := page_export(request, READING_EXPORT, readings):
+        return export
     context = _detail_context(request, metric, key, page=request.GET.get("page"))
     return render_page(request, PAGE, context, partial="live")
 
@@ -293,7 +300,7 @@ def metric_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def metric_list(request: HttpRequest) -> HttpResponse:
+def metric_list(request: HttpRequest) -> HttpResponseBase:
     """Every metric of the portfolio with its status; the same queries for any size."""
     # The API's filterset, so a page URL and an API URL with the same parameters list the
     # same metrics; a value it cannot read is left out and named on the page.
@@ -301,6 +308,8 @@ def metric_list(request: HttpRequest) -> HttpResponse:
         request.GET, queryset=with_status(Metric.objects.visible_to(request.user))
     )
     metrics = filterset.qs.select_related("product").order_by("product__name", "name", "pk")
+    if export := page_export(request, METRIC_EXPORT, metrics, filterset=filterset):
+        return export
     wanted = request.GET.get("status") or ""
     page = Paginator(metrics, LIST_PER_PAGE).get_page(request.GET.get("page"))
     rows = list(page.object_list)

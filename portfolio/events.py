@@ -103,9 +103,6 @@ EVENT_TYPES: dict[str, EventType] = _types(
     EventType("action_item.updated", "An action item was marked done or open again."),
     EventType("action_item.deleted", "An action item was removed."),
     EventType("settings.updated", "The portfolio settings changed.", leaders_only=True),
-    EventType(
-        "api_token.rotated", "A login's API token was replaced (never shown).", leaders_only=True
-    ),
 )
 
 LEADERS_ONLY_TYPES = frozenset(name for name, t in EVENT_TYPES.items() if t.leaders_only)

@@ -1,12 +1,10 @@
-"""Kernel writes: the portfolio settings and a user's API token."""
+"""Kernel writes: the portfolio settings."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from portfolio import events
 from portfolio.models import PortfolioSettings
@@ -34,14 +32,3 @@ def portfolio_settings_update(
     if changed:
         events.record("settings.updated", obj, actor=actor, changed=changed)
     return obj
-
-
-@transaction.atomic
-def api_token_rotate(*, user: User) -> Token:
-    """Replace the user's API token: the old one stops working the moment this commits."""
-    Token.objects.filter(user=user).delete()
-    token = Token.objects.create(user=user)
-    # The token itself is never in an event: only whose was replaced.
-    data = {"user": user.pk, "username": user.get_username()}
-    events.record("api_token.rotated", user.pk, actor=user, data=data)
-    return token

@@ -5,8 +5,10 @@ DATABASE_URL unset means the embedded PostgreSQL server (see portfolio/embedded_
 REDIS_URL unset means Celery tasks run eagerly inside the web process.
 """
 
+import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -48,9 +50,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "django_htmx",
     "simple_history",
     "template_partials",
@@ -70,6 +73,10 @@ MIDDLEWARE = [
     # First, so a database restart is a 503 with Retry-After wherever it is met.
     "portfolio.availability.DatabaseAvailabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (django-csp), then Permissions-Policy and a private
+    # Cache-Control for logged-in users (portfolio/headers.py): docs/security.md.
+    "csp.middleware.CSPMiddleware",
+    "portfolio.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -124,6 +131,34 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
+# Single sign-on through an OpenID Connect provider (docs/sso.md). Off unless OIDC_ISSUER and
+# OIDC_CLIENT_ID are set; the endpoints come from the issuer's discovery document, on first use.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    # Answers only the provider's callback (accounts/oidc.py).
+    "accounts.oidc.SSOBackend",
+]
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on")
+OIDC_SCOPES = env.str("OIDC_SCOPES", default="") or "openid email profile"
+# The value of the groups claim that makes a login a portfolio leader; empty: roles are not
+# taken from the provider.
+OIDC_LEADER_GROUP = env.str("OIDC_LEADER_GROUP", default="")
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="") or "groups"
+# An unknown verified e-mail becomes a person with a viewer login (else it is refused).
+OIDC_CREATE_USERS = env.bool("OIDC_CREATE_USERS", default=False)
+# Whom the refusal page tells people to ask; empty: the names of the portfolio leaders.
+OIDC_HELP_CONTACT = env.str("OIDC_HELP_CONTACT", default="")
+# Seconds to wait for the provider (discovery, token, keys, userinfo).
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=5.0)
+# Seconds of clock difference tolerated when checking the ID token's exp and iat.
+OIDC_CLOCK_LEEWAY = env.int("OIDC_CLOCK_LEEWAY", default=30)
+# false: with single sign-on on, the password form is gone and only superusers may still sign
+# in with a password, at /accounts/login/?local=1 (the emergency sign-in).
+LOCAL_LOGIN = env.bool("LOCAL_LOGIN", default=True)
+
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
@@ -153,6 +188,28 @@ SITE_URL = env.str("SITE_URL", default="")
 # Celery: a broker URL means real workers; none means tasks run in-process on commit.
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+
+# The cache: Redis when REDIS_URL is set, so every web process shares it (the failed API token
+# counters must be shared to mean anything); this process's memory otherwise. A Redis outage
+# makes it miss, never fail (portfolio/cache.py). Tests give each xdist worker its own prefix.
+CACHE_KEY_PREFIX = (
+    f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    if TESTING
+    else env.str("CACHE_KEY_PREFIX", default="portfolio")
+)
+CACHE_BACKOFF = env.float("CACHE_BACKOFF", default=5.0)
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "portfolio.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 # Tests run tasks eagerly unless a test starts a real worker (tests/portfolio/test_tasks.py).
 CELERY_TASK_ALWAYS_EAGER = env.bool(
     "CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL or TESTING
@@ -225,7 +282,8 @@ CELERY_BEAT_SCHEDULE = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Named, hashed tokens with expiry; throttles failed attempts (docs/api.md).
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["portfolio.api.permissions.IsAuthenticatedReadOrRule"],
@@ -248,7 +306,14 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # How many proxies in front of the app add X-Forwarded-For: the client address the failed
+    # token counter uses. 0 trusts no header (a client could otherwise pick its own address).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+# Failed API token attempts: after API_TOKEN_FAILURES of them from one address within
+# API_TOKEN_FAILURE_WINDOW seconds, token calls from that address answer 429 until it ends.
+API_TOKEN_FAILURES = env.int("API_TOKEN_FAILURES", default=20)
+API_TOKEN_FAILURE_WINDOW = env.int("API_TOKEN_FAILURE_WINDOW", default=60)
 SPECTACULAR_SETTINGS = {
     "TITLE": "IT product portfolio API",
     "DESCRIPTION": "Products, clusters, people and teams of the IT product portfolio.",
@@ -256,7 +321,79 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The README's rule holds for the schema too: a login (session or token) is needed.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI and ReDoc from the drf-spectacular-sidecar package, served as our own static
+    # files: no CDN to reach, and the Content-Security-Policy can stay 'self'.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+
+# --- security headers (docs/security.md) ---------------------------------------------------
+# Content-Security-Policy, sent by django-csp on every response: scripts, styles, fonts and
+# fetches only from this site, no inline script or style, no plugins, no framing.
+SECURITY_REPORT_PATH = "/csp-report/"
+# The login with single sign-on sends the browser on to the provider after a form post, and
+# Chromium checks that redirect against form-action: the issuer's origin is allowed there.
+# The CSP_FORM_ACTION variable adds more origins (a provider signing in on another host).
+OIDC_ISSUER_ORIGIN = (
+    "{0.scheme}://{0.netloc}".format(urlsplit(env.str("OIDC_ISSUER", default="")))
+    if env.str("OIDC_ISSUER", default="")
+    else ""
+)
+FORM_ACTION_ORIGINS = [
+    "'self'",
+    *filter(None, [OIDC_ISSUER_ORIGIN]),
+    *env.list("CSP_FORM_ACTION", default=[]),
+]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": FORM_ACTION_ORIGINS,
+        "frame-ancestors": ["'none'"],
+        "report-uri": [SECURITY_REPORT_PATH],
+        "report-to": "csp-endpoint",  # the group portfolio/headers.py names in Reporting-Endpoints
+    }
+}
+# Browser features the portfolio never uses, switched off for every page (Permissions-Policy).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+# Django's SecurityMiddleware, in every mode (these are Django's defaults, stated here).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
     "version": 1,
@@ -273,7 +410,6 @@ if not DEBUG and not TESTING:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_CONTENT_TYPE_NOSNIFF = True
 
 if TESTING:
     # Hashing passwords at full strength makes every test user cost ~0.3 s.

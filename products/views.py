@@ -7,11 +7,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from portfolio.errors import ValidationFailed
+from portfolio.exports import page_export
 from portfolio.htmx import redirect_after_post, render_page
 from portfolio.pages import (
     GET_POST,
@@ -24,6 +26,7 @@ from portfolio.pages import (
 )
 from portfolio.permissions import is_leader
 from products import selectors, services
+from products.api.serializers import CLUSTER_EXPORT, PERSON_EXPORT, PRODUCT_EXPORT
 from products.extensions import unit_health
 from products.filters import ClusterFilterSet, PersonFilterSet, TeamFilterSet
 from products.forms import (
@@ -54,8 +57,10 @@ def _editable_product(request: HttpRequest, slug: str) -> Product:
 
 
 @require_GET
-def product_list(request: HttpRequest) -> HttpResponse:
+def product_list(request: HttpRequest) -> HttpResponseBase:
     filterset, products = selectors.product_list(user=request.user, params=request.GET)
+    if export := page_export(request, PRODUCT_EXPORT, products, filterset=filterset):
+        return export
     page = Paginator(selectors.product_rows(products), PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = selectors.present_rows(page.object_list)
     context = {
@@ -181,11 +186,14 @@ def _clusters(user):
 
 
 @require_GET
-def cluster_list(request: HttpRequest) -> HttpResponse:
+def cluster_list(request: HttpRequest) -> HttpResponseBase:
     clusters = _clusters(request.user).annotate(member_count=Count("unit__products"))
     # The API's filterset, applied after the counts so a filter cannot narrow what they count.
-    clusters = ClusterFilterSet(request.GET, queryset=clusters).qs
-    context = {"clusters": clusters.order_by("name")}
+    filterset = ClusterFilterSet(request.GET, queryset=clusters)
+    clusters = filterset.qs.order_by("name")
+    if export := page_export(request, CLUSTER_EXPORT, clusters, filterset=filterset):
+        return export
+    context = {"clusters": clusters}
     return render_page(request, "products/cluster_list.html", context)
 
 
@@ -279,14 +287,17 @@ def cluster_members(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-def person_list(request: HttpRequest) -> HttpResponse:
+def person_list(request: HttpRequest) -> HttpResponseBase:
     people = (
         Person.objects.visible_to(request.user)
         .select_related("user")
         .annotate(units_owned=Count("units", filter=Q(units__is_active=True)))
         .order_by("name")
     )
-    people = PersonFilterSet(request.GET, queryset=people).qs  # the API's filters
+    filterset = PersonFilterSet(request.GET, queryset=people)  # the API's filters
+    people = filterset.qs
+    if export := page_export(request, PERSON_EXPORT, people, filterset=filterset):
+        return export
     return render_page(request, "products/person_list.html", {"people": people})
 
 

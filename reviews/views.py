@@ -11,10 +11,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -22,11 +24,19 @@ from django.utils.text import slugify
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from portfolio.exports import page_export
 from portfolio.htmx import redirect_after_post, render_page, wants_partial
 from portfolio.pages import require_leader_page, submit_form
 from portfolio.permissions import is_leader
 from products.permissions import can_edit_unit
 from reviews import services
+from reviews.api.serializers import (
+    ACTION_ITEM_EXPORT,
+    ACTION_ORDER,
+    DECISION_EXPORT,
+    DECISION_ORDER,
+)
+from reviews.filters import ActionItemFilterSet, DecisionFilterSet
 from reviews.forms import (
     ActionDoneForm,
     ActionItemForm,
@@ -187,10 +197,26 @@ def _agenda(cycle: ReviewCycle) -> list[tuple]:
     return [(day, list(rows)) for day, rows in itertools.groupby(reviews, lambda r: r.scheduled_on)]
 
 
+def _cycle_export(request: HttpRequest, cycle: ReviewCycle):
+    """The cycle's decisions (`?list=decisions`) or action items (`?list=actions`) as a file
+    when asked for one; the API's filtersets narrow them as on /api/v1/."""
+    reviews = Review.objects.visible_to(request.user).filter(cycle=cycle).values("pk")
+    if request.GET.get("list") == "actions":
+        items = ActionItem.objects.filter(review__in=reviews)
+        actions = ActionItemFilterSet(request.GET, queryset=items)
+        return page_export(
+            request, ACTION_ITEM_EXPORT, actions.qs, filterset=actions, order=ACTION_ORDER
+        )
+    found = DecisionFilterSet(request.GET, queryset=Decision.objects.filter(review__in=reviews))
+    return page_export(request, DECISION_EXPORT, found.qs, filterset=found, order=DECISION_ORDER)
+
+
 @require_GET
-def cycle_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def cycle_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The agenda by day; leaders generate the packets (with progress) and close the cycle."""
     cycle = _cycle(request, pk)
+    if export := _cycle_export(request, cycle):
+        return export
     progress = cycle_progress_of(cycle)
     context = {
         "cycle": cycle,
@@ -458,9 +484,13 @@ def packet_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if packet.status != PacketStatus.DONE:
         return _not_ready(request, packet, "packet")
     response = HttpResponse(packet.html, content_type="text/html; charset=utf-8")
-    # The packet is self-contained (inline styles and SVG); it needs nothing else to load.
+    # The packet is self-contained (inline styles and SVG); it needs nothing else to load, runs
+    # no script, and only meeting mode on this site frames it. This policy replaces the site's
+    # (django-csp leaves a header a view set): the frozen HTML keeps its inline <style>.
     response["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; "
+        f"report-uri {settings.SECURITY_REPORT_PATH}"
     )
     return response
 

@@ -59,7 +59,8 @@ echo "== a leader with a token, and a small portfolio to poke at"
 TOKEN=$("$PY" manage.py shell -v0 -c '
 import datetime as dt
 from django.contrib.auth.models import Group, User
-from rest_framework.authtoken.models import Token
+from accounts.models import ApiToken
+from accounts.services import api_token_create
 from products.models import ClusterReason
 from portfolio.permissions import LEADERS_GROUP
 from products.services import cluster_create, person_create, team_create
@@ -92,7 +93,11 @@ from funding.services import allocation_set, request_create
 allocation_set(actor=leader, unit=payroll.unit, fiscal_year=2026,
                operations_amount="1000", improvement_amount="500")
 request_create(actor=leader, product=payroll, amount="100", purpose="Faster", submit=True)
-print(Token.objects.create(user=leader).key)
+token, key = api_token_create(actor=leader, name="Fuzzing")
+# Far from the small ids the fuzzer tries, so its DELETE tokens/{id}/ calls revoke the tokens
+# it made, not the one it calls with.
+ApiToken.objects.filter(pk=token.pk).update(id=987_654_321)
+print(key)
 ')
 
 PORT=${FUZZ_PORT:-$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
@@ -111,7 +116,8 @@ stop_server() {
 trap stop_server EXIT
 
 for _ in $(seq 1 60); do
-    if "$PY" -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$PORT/api/v1/schema/', timeout=2)" 2>/dev/null; then
+    # The health check needs no login (the schema does: schemathesis fetches it with the token).
+    if "$PY" -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$PORT/healthz', timeout=2)" 2>/dev/null; then
         break
     fi
     if ! kill -0 "$SERVER" 2>/dev/null; then

@@ -4,6 +4,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from accounts.api.views import ApiTokenViewSet
 from analytics.api.views import (
     AnalyticsRunViewSet,
     CandidateViewSet,
@@ -64,3 +65,4 @@ router.register("decisions", DecisionViewSet, basename="api-decision")
 router.register("action-items", ActionItemViewSet, basename="api-action-item")
 router.register("funding-allocations", AllocationViewSet, basename="api-funding-allocation")
 router.register("investment-requests", InvestmentRequestViewSet, basename="api-investment-request")
+router.register("tokens", ApiTokenViewSet, basename="api-token")

@@ -1,27 +1,45 @@
 """The root URL conf: every app's pages, the /api/v1/ router, login and the admin."""
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import views as accounts_views
+from portfolio.headers import csp_report
 from web import views
 from web.api_urls import router
 
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", accounts_views.SignInView.as_view(), name="login"),
+    path("accounts/logout/", accounts_views.SignOutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Swagger UI: a login first (a page, so anonymous visitors go to the login page), and its
+    # start-up script is a URL of its own (?script), not an inline script the CSP would block.
+    path(
+        "api/v1/docs/",
+        login_required(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="api-schema", template_name="api/swagger_ui.html"
+            )
+        ),
+        name="api-docs",
+    ),
     path("api/v1/", include(router.urls)),
     path("", RedirectView.as_view(pattern_name="dashboard", permanent=False), name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("csp-report/", csp_report, name="csp-report"),
     path("dashboard/", views.dashboard_page, name="dashboard"),
     path("people/<int:pk>/", views.person_detail, name="person-detail"),
     path("settings/", views.settings_page, name="settings"),
-    path("account/token/", views.api_token, name="api-token"),
+    # The single-token page of old: its links and bookmarks land on the tokens page.
+    path(
+        "account/token/",
+        RedirectView.as_view(pattern_name="account-tokens", permanent=False),
+        name="account-token-old",
+    ),
     path("", include("accounts.urls")),
     path("", include("analytics.urls")),
     path("", include("products.urls")),

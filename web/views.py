@@ -1,5 +1,5 @@
-"""Pages that compose several apps: the dashboard, an owner's page, the settings page, the
-user's API token and the health check."""
+"""Pages that compose several apps: the dashboard, an owner's page, the settings page and the
+health check."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_GET
-from rest_framework.authtoken.models import Token
 
 from analytics.dashboard import dashboard, owner_load
 from analytics.forms import DashboardFilterForm
@@ -83,19 +82,6 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         "last_snapshot": Snapshot.objects.latest_done(),
     }
     return render_page(request, "web/settings.html", context, partial="form", status=status)
-
-
-@GET_POST
-def api_token(request: HttpRequest) -> HttpResponse:
-    """The signed-in user's token for /api/v1/; POST replaces it (the old one stops working)."""
-    user = request.user
-    assert user.is_authenticated  # LoginRequiredMiddleware: no page without a login
-    if request.method == "POST":
-        services.api_token_rotate(user=user)
-        messages.success(request, "A new API token was made; the old one no longer works.")
-        return redirect("api-token")
-    token = Token.objects.filter(user=user).first()
-    return render_page(request, "web/api_token.html", {"token": token})
 
 
 @require_GET

@@ -22,13 +22,16 @@ from rest_framework.response import Response
 from analytics.api.serializers import (
     ANALYTICS_RUN,
     CANDIDATE,
+    CANDIDATE_EXPORT,
     OWNER_LOAD,
+    OWNER_LOAD_EXPORT,
     OWNER_LOAD_ORDER,
-    OWNER_UNIT,
     READINESS,
+    READINESS_EXPORT,
     RUN_ORDER,
     SIGNAL_ORDER,
     SPLIT_SIGNAL,
+    SPLIT_SIGNAL_EXPORT,
     AnalyticsRunSerializer,
     CandidateSerializer,
     OwnerLoadDetailSerializer,
@@ -37,6 +40,7 @@ from analytics.api.serializers import (
     SnapshotPagination,
     SplitSignalDetailSerializer,
     SplitSignalSerializer,
+    attach_owner_units,
     snapshot_ref,
 )
 from analytics.filters import (
@@ -46,8 +50,9 @@ from analytics.filters import (
     RunFilterSet,
     SplitSignalFilterSet,
 )
-from analytics.models import Candidate, OwnerLoad, Readiness, Snapshot, SplitSignal, UnitState
+from analytics.models import Candidate, OwnerLoad, Readiness, Snapshot, SplitSignal
 from analytics.services import analytics_request_run
+from portfolio.api.exports import Exportable
 from portfolio.api.rows import Output
 from portfolio.api.views import RENDERERS, GenericAPIViewMixin, errors_for
 
@@ -107,28 +112,21 @@ class FromLatestSnapshot(GenericAPIViewMixin):
         responses={200: OwnerLoadDetailSerializer, **errors_for(404)},
     ),
 )
-class OwnerLoadViewSet(FromLatestSnapshot, viewsets.ReadOnlyModelViewSet):
+class OwnerLoadViewSet(Exportable, FromLatestSnapshot, viewsets.ReadOnlyModelViewSet):
     queryset = OwnerLoad.objects.all()
     serializer_class = OwnerLoadSerializer
     filterset_class = OwnerLoadFilterSet
     model = OwnerLoad
+    listing = OWNER_LOAD_EXPORT
     order = OWNER_LOAD_ORDER
     lookup_field = "person_id"
     lookup_value_regex = ID
 
     def _entries(self, rows: list[dict]) -> list[dict]:
-        units: dict[int, list[dict]] = {row["person_id"]: [] for row in rows}
-        if units:
-            states = (
-                UnitState.objects.filter(snapshot=self.latest(), owner_id__in=list(units))
-                .order_by("owner_id", "name", "unit_id")
-                .values("owner_id", *OWNER_UNIT.columns)
-            )
-            for state in states:
-                units[state["owner_id"]].append(state)
+        snapshot = self.latest()
         for row in rows:
-            row["units"] = units[row["person_id"]]
-        return OWNER_LOAD.many(rows)
+            row["snapshot_id"] = snapshot.pk if snapshot is not None else None
+        return OWNER_LOAD.many(attach_owner_units(rows))
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         return self.get_paginated_response(self._entries(self.page_of(OWNER_LOAD)))
@@ -155,11 +153,12 @@ class OwnerLoadViewSet(FromLatestSnapshot, viewsets.ReadOnlyModelViewSet):
         responses={200: SplitSignalDetailSerializer, **errors_for(404)},
     ),
 )
-class SplitSignalViewSet(FromLatestSnapshot, viewsets.ReadOnlyModelViewSet):
+class SplitSignalViewSet(Exportable, FromLatestSnapshot, viewsets.ReadOnlyModelViewSet):
     queryset = SplitSignal.objects.all()
     serializer_class = SplitSignalSerializer
     filterset_class = SplitSignalFilterSet
     model = SplitSignal
+    listing = SPLIT_SIGNAL_EXPORT
     lookup_value_regex = ID
 
     def get_queryset(self) -> QuerySet[SplitSignal]:
@@ -187,11 +186,14 @@ class SplitSignalViewSet(FromLatestSnapshot, viewsets.ReadOnlyModelViewSet):
         responses={200: CandidateSerializer(many=True), **errors_for(400)},
     ),
 )
-class CandidateViewSet(FromLatestSnapshot, mixins.ListModelMixin, viewsets.GenericViewSet):
+class CandidateViewSet(
+    Exportable, FromLatestSnapshot, mixins.ListModelMixin, viewsets.GenericViewSet
+):
     queryset = Candidate.objects.all()
     serializer_class = CandidateSerializer
     filterset_class = CandidateFilterSet
     model = Candidate
+    listing = CANDIDATE_EXPORT
     order = ("rank", "id")
 
     def list(self, request: Request, *args, **kwargs) -> Response:
@@ -209,11 +211,14 @@ class CandidateViewSet(FromLatestSnapshot, mixins.ListModelMixin, viewsets.Gener
         responses={200: ReadinessSerializer(many=True), **errors_for(400)},
     ),
 )
-class ReadinessViewSet(FromLatestSnapshot, mixins.ListModelMixin, viewsets.GenericViewSet):
+class ReadinessViewSet(
+    Exportable, FromLatestSnapshot, mixins.ListModelMixin, viewsets.GenericViewSet
+):
     queryset = Readiness.objects.all()
     serializer_class = ReadinessSerializer
     filterset_class = ReadinessFilterSet
     model = Readiness
+    listing = READINESS_EXPORT
     order = ("product__name", "product_id")
 
     def list(self, request: Request, *args, **kwargs) -> Response:

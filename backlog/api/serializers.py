@@ -12,11 +12,13 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from rest_framework import serializers
 
 from backlog.models import BacklogItem, ItemSource, ItemStatus, ItemType
 from backlog.services import MAX_POSITION
 from portfolio.api.rows import Column, Contextual, Output, iso_datetime
+from portfolio.exports import Listing
 from portfolio.validation import MAX_ID, MAX_INT
 from products.api.serializers import ProductRefField
 from products.models import Dimension
@@ -98,6 +100,12 @@ def backlog_item_rows(queryset: QuerySet[BacklogItem]) -> QuerySet:
     return queryset.annotate(
         unit_name=Coalesce("unit__cluster__name", "unit__product__name")
     ).values(*BACKLOG_ITEM.columns)
+
+
+# Ages are counted from the moment the export starts.
+BACKLOG_ITEM_EXPORT = Listing.of_output(
+    "backlog", BACKLOG_ITEM, rows=backlog_item_rows, context=lambda: {"now": timezone.now()}
+)
 
 
 class BacklogItemInputSerializer(serializers.Serializer):

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from backlog.api.serializers import (
     BACKLOG_ITEM,
+    BACKLOG_ITEM_EXPORT,
     BacklogItemCreateSerializer,
     BacklogItemMoveResultSerializer,
     BacklogItemMoveSerializer,
@@ -35,6 +36,7 @@ from backlog.services import (
     backlog_item_move,
     backlog_item_update,
 )
+from portfolio.api.exports import Exportable
 from portfolio.api.serializers import ErrorSerializer
 from portfolio.api.views import (
     IF_MATCH_PARAM,
@@ -89,7 +91,7 @@ UPDATE_SCHEMA: dict[str, Any] = {
         responses={204: None, **errors_for(403, 404, 409, 412)},
     ),
 )
-class BacklogItemViewSet(Preconditions, viewsets.ModelViewSet):
+class BacklogItemViewSet(Exportable, Preconditions, viewsets.ModelViewSet):
     """Backlog items: every login reads; the unit's owner and leaders write."""
 
     queryset = BacklogItem.objects.all()
@@ -97,6 +99,7 @@ class BacklogItemViewSet(Preconditions, viewsets.ModelViewSet):
     renderer_classes = RENDERERS
     filterset_class = ApiBacklogItemFilterSet
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+    listing = BACKLOG_ITEM_EXPORT
 
     def get_queryset(self) -> QuerySet[BacklogItem]:
         qs = BacklogItem.objects.visible_to(self.request.user)

@@ -30,9 +30,18 @@ from funding.models import (
 )
 from funding.services import parse_money
 from metrics.models import Metric
-from portfolio.api.rows import Column, Contextual, Output, iso_datetime, version_column
+from portfolio.api.rows import (
+    Column,
+    Contextual,
+    Output,
+    formatter,
+    iso_datetime,
+    version_column,
+)
 from portfolio.api.serializers import NamedChoiceField
 from portfolio.errors import ValidationFailed
+from portfolio.exports import DECIMAL, Listing
+from portfolio.models import PortfolioSettings
 from portfolio.validation import parse_id
 from products.api.serializers import ProductRefField
 from products.models import OwnershipUnit
@@ -42,6 +51,7 @@ MONEY_PATTERN = r"^-?[0-9]{1,12}\.[0-9]{2}$"
 UNIT_NAME = Coalesce("unit__cluster__name", "unit__product__name")
 
 
+@formatter
 def money(value: Decimal | None) -> str:
     """Two decimals, never an exponent: Decimal("0E-2") is "0.00"."""
     return f"{(value if value is not None else ZERO):.2f}"
@@ -59,7 +69,9 @@ def money(value: Decimal | None) -> str:
     }
 )
 class MoneyOutField(serializers.CharField):
-    """Documents a money string of the output bodies."""
+    """Documents a money string of the output bodies; an export writes it as a number."""
+
+    export_kind = DECIMAL
 
 
 @extend_schema_field(
@@ -331,6 +343,18 @@ InvestmentRequestSerializer = INVESTMENT_REQUEST.serializer
 
 def request_rows(queryset: QuerySet[InvestmentRequest]) -> QuerySet:
     return queryset.annotate(unit_name=UNIT_NAME).values(*INVESTMENT_REQUEST.columns)
+
+
+def _currency() -> dict[str, Any]:
+    return {"currency": PortfolioSettings.load().currency}
+
+
+ALLOCATION_EXPORT = Listing.of_output(
+    "funding-allocations", ALLOCATION, rows=allocation_rows, context=_currency
+)
+REQUEST_EXPORT = Listing.of_output(
+    "investment-requests", INVESTMENT_REQUEST, rows=request_rows, context=_currency
+)
 
 
 class InvestmentRequestInputSerializer(serializers.Serializer):

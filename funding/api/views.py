@@ -19,8 +19,10 @@ from rest_framework.response import Response
 from funding import services
 from funding.api.serializers import (
     ALLOCATION,
+    ALLOCATION_EXPORT,
     ALLOCATION_ORDER,
     INVESTMENT_REQUEST,
+    REQUEST_EXPORT,
     REQUEST_ORDER,
     AllocationInputSerializer,
     AllocationSerializer,
@@ -33,6 +35,7 @@ from funding.api.serializers import (
 )
 from funding.filters import AllocationFilterSet, InvestmentRequestFilterSet
 from funding.models import FundingAllocation, FundingMode, InvestmentRequest
+from portfolio.api.exports import Exportable
 from portfolio.api.views import Preconditions, RowsViewSet, errors_for
 from portfolio.models import PortfolioSettings
 from portfolio.permissions import require_leader
@@ -101,7 +104,7 @@ MONEY_NOTE = (
         responses={200: AllocationSerializer, **errors_for(400, 403, 404, 409)},
     ),
 )
-class AllocationViewSet(Preconditions, FundingRowsViewSet):
+class AllocationViewSet(Exportable, Preconditions, FundingRowsViewSet):
     """Funding allocations: every login reads; leaders set them (no delete)."""
 
     queryset = FundingAllocation.objects.all()
@@ -109,6 +112,7 @@ class AllocationViewSet(Preconditions, FundingRowsViewSet):
     filterset_class = AllocationFilterSet
     output = ALLOCATION
     order = ALLOCATION_ORDER
+    listing = ALLOCATION_EXPORT
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[FundingAllocation]:
@@ -195,7 +199,7 @@ DECIDE_RULES = (
         responses={201: InvestmentRequestSerializer, **errors_for(400, 403)},
     ),
 )
-class InvestmentRequestViewSet(Preconditions, FundingRowsViewSet):
+class InvestmentRequestViewSet(Exportable, Preconditions, FundingRowsViewSet):
     """Investment requests: every login reads; unit owners and leaders ask, leaders decide."""
 
     queryset = InvestmentRequest.objects.all()
@@ -203,6 +207,7 @@ class InvestmentRequestViewSet(Preconditions, FundingRowsViewSet):
     filterset_class = InvestmentRequestFilterSet
     output = INVESTMENT_REQUEST
     order = REQUEST_ORDER
+    listing = REQUEST_EXPORT
     http_method_names = ["get", "post", "head", "options"]
 
     def get_queryset(self) -> QuerySet[InvestmentRequest]:

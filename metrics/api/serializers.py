@@ -24,6 +24,7 @@ from metrics.selectors import coverage_from, with_status
 from metrics.services import MAX_READINGS
 from metrics.status import status_from_severity, worst
 from portfolio.api.rows import Attached, Column, Computed, Output, iso_datetime, version_column
+from portfolio.exports import Listing
 from products.api.serializers import ProductRefField
 from products.models import Dimension
 
@@ -137,6 +138,10 @@ def metric_rows(queryset: QuerySet[Metric], *, now: dt.datetime | None = None) -
     if "severity" not in queryset.query.annotations:
         queryset = with_status(queryset, now=now)
     return queryset.values(*METRIC.columns)
+
+
+# Each metric with its status computed now, as the list shows it.
+METRIC_EXPORT = Listing.of_output("metrics", METRIC, rows=metric_rows)
 
 
 class FiniteFloatField(serializers.FloatField):
@@ -301,6 +306,9 @@ ReadingSerializer = READING.serializer
 
 def reading_rows(queryset: QuerySet[Reading]) -> QuerySet:
     return queryset.values(*READING.columns)
+
+
+READING_EXPORT = Listing.of_output("readings", READING, rows=reading_rows)
 
 
 @extend_schema_field(

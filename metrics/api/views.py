@@ -29,9 +29,11 @@ from rest_framework.response import Response
 
 from metrics.api.serializers import (
     METRIC,
+    METRIC_EXPORT,
     METRIC_ORDER,
     PRODUCT_METRIC_STATUS,
     READING,
+    READING_EXPORT,
     READING_ORDER,
     STATUS_METRIC,
     MetricCreateSerializer,
@@ -58,6 +60,7 @@ from metrics.services import (
     metric_update,
     readings_ingest,
 )
+from portfolio.api.exports import Exportable
 from portfolio.api.parsers import BulkJSONParser
 from portfolio.api.views import RENDERERS, Preconditions, errors_for
 from portfolio.errors import ValidationFailed
@@ -115,7 +118,7 @@ WRITE: dict[str, Any] = {
         responses={204: None, **errors_for(403, 404)},
     ),
 )
-class MetricViewSet(Preconditions, viewsets.ModelViewSet):
+class MetricViewSet(Exportable, Preconditions, viewsets.ModelViewSet):
     """Metric definitions: every login reads; the owner of the product's unit and leaders write."""
 
     queryset = Metric.objects.all()
@@ -124,6 +127,7 @@ class MetricViewSet(Preconditions, viewsets.ModelViewSet):
     filterset_class = MetricFilterSet
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
     lookup_value_regex = ID
+    listing = METRIC_EXPORT
 
     def get_queryset(self) -> QuerySet[Metric]:
         qs = Metric.objects.visible_to(self.request.user)
@@ -220,7 +224,7 @@ BULK_EXAMPLE = {
         responses={200: ReadingSerializer(many=True), **errors_for(400)},
     ),
 )
-class ReadingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class ReadingViewSet(Exportable, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Readings: every login reads; they are written in batches through `bulk`."""
 
     queryset = Reading.objects.all()
@@ -228,6 +232,7 @@ class ReadingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     renderer_classes = RENDERERS
     filterset_class = ReadingFilterSet
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+    listing = READING_EXPORT
 
     def get_queryset(self) -> QuerySet[Reading]:
         visible = Metric.objects.visible_to(self.request.user).values("pk")

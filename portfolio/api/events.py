@@ -202,8 +202,8 @@ class EventFeedView(generics.GenericAPIView):
         summary="Read the change feed",
         description=(
             "Events in the order their changes committed, after the cursor you send. An empty "
-            "page still answers a cursor to ask again with. Settings and token events are "
-            f"shown to leaders only. Types: {TYPES_HELP}."
+            "page still answers a cursor to ask again with. Settings events are shown to "
+            f"leaders only. Types: {TYPES_HELP}."
         ),
         parameters=[
             OpenApiParameter(

@@ -7,6 +7,8 @@ its schema field (with its help text). From that one declaration come:
 
 - `Output.columns`: the columns to pass to `.values(...)`;
 - `Output.one(row)` and `Output.many(rows)`: the JSON bodies;
+- `Output.values(rows)`: the same bodies with Python values where a converter only spells a
+  value for JSON (`FORMATTERS`: dates, times, money), for the CSV and XLSX exports;
 - `Output.serializer`: the schema-only Serializer class drf-spectacular documents, named as
   the declaration says, so the OpenAPI component keeps its name.
 
@@ -51,12 +53,24 @@ Entry = tuple[str, Any, Any]
 
 _DATETIME = serializers.DateTimeField()
 
+# Converters that only spell a value for JSON (a datetime as ISO 8601, an amount as a string):
+# `Output.values()` leaves them out, so an export gets the datetime or the Decimal itself.
+FORMATTERS: set[Callable[[Any], Any]] = set()
 
+
+def formatter(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Mark a converter as spelling only (see FORMATTERS)."""
+    FORMATTERS.add(function)
+    return function
+
+
+@formatter
 def iso_datetime(value: dt.datetime | None) -> str | None:
     """A datetime as DRF writes one (ISO 8601 in the current time zone); None stays None."""
     return _DATETIME.to_representation(value) if value is not None else None
 
 
+@formatter
 def iso_date(value: dt.date | None) -> str | None:
     """A date as ISO 8601 ("2026-07-01"), as DRF writes one; None stays None."""
     return value.isoformat() if value is not None else None
@@ -185,16 +199,22 @@ class Output:
         self._spec: list[Entry] = [
             (f.name, None, None) if isinstance(f, Contextual) else f.entry() for f in fields
         ]
+        # The same without the formatters: the values an export writes.
+        self._values_spec: list[Entry] = [
+            (name, key, None) if key is not None and convert in FORMATTERS else (name, key, convert)
+            for name, key, convert in self._spec
+        ]
         self.serializer: type[serializers.Serializer] = _schema(
             serializer_name, fields, doc, _caller_module(), self.one
         )
 
-    def _bound(self, context: Mapping[str, Any]) -> list[Entry]:
+    def _bound(self, context: Mapping[str, Any], spec: list[Entry] | None = None) -> list[Entry]:
+        spec = self._spec if spec is None else spec
         if not self.contextual:
-            return self._spec
+            return spec
         return [
             f.bound(context) if isinstance(f, Contextual) else entry
-            for f, entry in zip(self.fields, self._spec, strict=True)
+            for f, entry in zip(self.fields, spec, strict=True)
         ]
 
     def one(self, row: Row, **context: Any) -> dict[str, Any]:
@@ -208,6 +228,18 @@ class Output:
     def many(self, rows: Iterable[Row], **context: Any) -> list[dict[str, Any]]:
         """The bodies of rows, in their order."""
         spec = self._bound(context)
+        return [
+            {
+                name: row[key] if convert is None else convert(row[key]) if key else convert(row)
+                for name, key, convert in spec
+            }
+            for row in rows
+        ]
+
+    def values(self, rows: Iterable[Row], **context: Any) -> list[dict[str, Any]]:
+        """Like `many`, but a column whose converter only spells it for JSON (FORMATTERS)
+        keeps its Python value: what an export writes (a date cell, a number)."""
+        spec = self._bound(context, self._values_spec)
         return [
             {
                 name: row[key] if convert is None else convert(row[key]) if key else convert(row)

@@ -14,9 +14,10 @@ from products.api.serializers import (
     PersonSerializer,
     TeamSerializer,
     UnitSerializer,
+    cluster_relations,
     product_api_rows,
 )
-from products.api.views import clusters_for_api, people_for_api, teams_for_api, units_for_api
+from products.api.views import people_for_api, teams_for_api, units_for_api
 from products.models import Cluster, OwnershipUnit, Person, Product, Team
 
 
@@ -43,7 +44,7 @@ def teams(ids: Sequence[int]) -> dict[int, Any]:
 
 
 def clusters(ids: Sequence[int]) -> dict[int, Any]:
-    qs = clusters_for_api(Cluster.objects.filter(pk__in=ids))
+    qs = cluster_relations(Cluster.objects.filter(pk__in=ids))
     return {cluster.pk: ClusterSerializer(cluster).data for cluster in qs}
 
 

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -25,6 +25,7 @@ from portfolio.api.rows import (
     iso_datetime,
     version_column,
 )
+from portfolio.exports import Listing
 from portfolio.validation import MAX_INT, parse_id, validate_date_range
 from products.bulk import MAX_ROWS
 from products.models import (
@@ -47,6 +48,7 @@ from products.rules import (
     UNKNOWN_TEAM,
     choice_message,
 )
+from products.selectors import attach_api_relations
 
 # The owner of a product's unit, in a product row (see PRODUCT); owner_ref() makes the same body
 # from a Person for the serializers that read model instances.
@@ -139,6 +141,12 @@ class PersonSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# People as a file; the queryset brings `units_owned` (an annotation) as the list's does.
+PERSON_EXPORT = Listing.of_serializer(
+    "people", PersonSerializer, prepare=lambda people: people.select_related("user")
+)
+
+
 class PersonInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     email = serializers.EmailField(max_length=254)
@@ -223,6 +231,16 @@ class ClusterSerializer(serializers.ModelSerializer):
 
     def get_flagged_without_reason(self, obj: Cluster) -> bool:
         return not obj.reasons
+
+
+def cluster_relations(queryset: QuerySet[Cluster]) -> QuerySet[Cluster]:
+    """Clusters with what ClusterSerializer reads: the unit's owner and its products' slugs."""
+    return queryset.select_related("unit__owner__user").prefetch_related(
+        Prefetch("unit__products", queryset=Product.objects.only("id", "slug", "unit"))
+    )
+
+
+CLUSTER_EXPORT = Listing.of_serializer("clusters", ClusterSerializer, prepare=cluster_relations)
 
 
 class ClusterInputSerializer(serializers.Serializer):
@@ -356,6 +374,12 @@ def product_api_rows(qs: QuerySet[Product]) -> QuerySet[Product, dict[str, Any]]
     owner, login and team would otherwise build some 700 model instances. Dependencies and
     external ids come after, in one plain query each for the page (attach_api_relations)."""
     return qs.values(*PRODUCT.columns)
+
+
+# The product list as a file: the API's bodies, dependencies and external ids read per chunk.
+PRODUCT_EXPORT = Listing.of_output(
+    "products", PRODUCT, rows=product_api_rows, attach=attach_api_relations
+)
 
 
 def _choice(field: str, choices, **kwargs) -> serializers.ChoiceField:

@@ -25,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.serializer_helpers import ReturnDict
 
+from portfolio.api.exports import Exportable
 from portfolio.api.parsers import BulkJSONParser
 from portfolio.api.views import (
     RENDERERS,
@@ -41,7 +42,10 @@ from portfolio.permissions import require_leader
 from portfolio.validation import parse_id
 from products import selectors
 from products.api.serializers import (
+    CLUSTER_EXPORT,
+    PERSON_EXPORT,
     PRODUCT,
+    PRODUCT_EXPORT,
     BulkErrorSerializer,
     BulkUpsertInputSerializer,
     BulkUpsertResultSerializer,
@@ -59,6 +63,7 @@ from products.api.serializers import (
     UnitSerializer,
     UpsertResultSerializer,
     UpsertRowSerializer,
+    cluster_relations,
     product_api_rows,
 )
 from products.bulk import BulkValidationFailed, cluster_members_change, products_bulk_upsert
@@ -147,7 +152,11 @@ def _single_row_error(exc: BulkValidationFailed) -> ValidationFailed | RuleViola
     retrieve=extend_schema(summary="Read a product", responses={200: ProductSerializer}),
 )
 class ProductViewSet(
-    Preconditions, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    Exportable,
+    Preconditions,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Products: everyone logged in reads; leaders create; unit owners and leaders edit."""
 
@@ -156,6 +165,7 @@ class ProductViewSet(
     renderer_classes = RENDERERS
     filterset_class = ApiProductFilterSet
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+    listing = PRODUCT_EXPORT
 
     def get_queryset(self):
         if self.action == "transitions":
@@ -165,12 +175,15 @@ class ProductViewSet(
             qs = qs.order_by("name", "id")
         return qs
 
+    def export_queryset(self) -> QuerySet[Product]:
+        base = Product.objects.visible_to(self.request.user)
+        if not self.request.query_params.get("ordering"):
+            base = base.order_by("name", "id")
+        return self.filter_queryset(base)
+
     def list(self, request: Request, *args, **kwargs) -> Response:
         # Plain values, not model instances: the list is the sync clients' hot path.
-        base = Product.objects.visible_to(request.user)
-        if not request.query_params.get("ordering"):
-            base = base.order_by("name", "id")
-        rows = product_api_rows(self.filter_queryset(base))
+        rows = product_api_rows(self.export_queryset())
         paged = self.paginate_queryset(rows)
         assert paged is not None  # a list view always has a paginator
         page = selectors.attach_api_relations(list(paged))
@@ -446,13 +459,6 @@ def teams_for_api(qs: QuerySet[Team]) -> QuerySet[Team]:
     return qs.prefetch_related(Prefetch("members", queryset=Person.objects.only("id")))
 
 
-def clusters_for_api(qs: QuerySet[Cluster]) -> QuerySet[Cluster]:
-    """Clusters as ClusterSerializer reads them."""
-    return qs.select_related("unit__owner__user").prefetch_related(
-        Prefetch("unit__products", queryset=Product.objects.only("id", "slug", "unit"))
-    )
-
-
 class ApiPersonFilterSet(PersonFilterSet):
     updated_since = updated_since_filter()
 
@@ -466,7 +472,7 @@ class ApiClusterFilterSet(ClusterFilterSet):
 
 
 @_write_schema("person", PersonSerializer, PersonInputSerializer, "leaders")
-class PersonViewSet(UpdateViewSet):
+class PersonViewSet(Exportable, UpdateViewSet):
     """People who can own units: everyone reads, leaders add and edit (no delete: they depart)."""
 
     queryset = Person.objects.all()
@@ -476,6 +482,7 @@ class PersonViewSet(UpdateViewSet):
     ordering_fields = ["name", "email", "created_at", "updated_at"]
     ordering = ["name", "id"]
     leader_action = "manage people"
+    listing = PERSON_EXPORT
 
     def get_queryset(self):
         return people_for_api(Person.objects.visible_to(self.request.user))
@@ -512,7 +519,7 @@ class TeamViewSet(UpdateViewSet):
 @_write_schema(
     "cluster", ClusterSerializer, ClusterInputSerializer, "the cluster's owner or leaders", True
 )
-class ClusterViewSet(WriteThroughServices, viewsets.ModelViewSet):
+class ClusterViewSet(Exportable, WriteThroughServices, viewsets.ModelViewSet):
     """Clusters: leaders design them; the owner may describe theirs and give its reasons."""
 
     queryset = Cluster.objects.all()
@@ -522,9 +529,14 @@ class ClusterViewSet(WriteThroughServices, viewsets.ModelViewSet):
     ordering_fields = ["name", "slug", "created_at", "updated_at"]
     ordering = ["name", "id"]
     leader_action = "design clusters"
+    listing = CLUSTER_EXPORT
 
     def get_queryset(self):
-        return clusters_for_api(Cluster.objects.visible_to(self.request.user))
+        return cluster_relations(Cluster.objects.visible_to(self.request.user))
+
+    def export_queryset(self) -> QuerySet[Cluster]:
+        # The listing reads the relations itself, chunk by chunk.
+        return self.filter_queryset(Cluster.objects.visible_to(self.request.user))
 
     def check_write(self, request: Request, instance=None) -> None:
         if instance is None:

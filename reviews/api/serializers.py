@@ -25,6 +25,7 @@ from portfolio.api.rows import (
     version_column,
 )
 from portfolio.api.serializers import NamedChoiceField
+from portfolio.exports import Listing
 from portfolio.validation import MAX_ID, validate_date_range
 from products.api.serializers import ProductRefField
 from products.models import Person
@@ -370,6 +371,9 @@ def decision_rows(queryset: QuerySet[Decision]) -> QuerySet:
     ).values(*DECISION.columns)
 
 
+DECISION_EXPORT = Listing.of_output("decisions", DECISION, rows=decision_rows)
+
+
 class IdRefField(serializers.IntegerField):
     """An object given by id (checked as a bigint first); an unknown one names the field."""
 
@@ -471,6 +475,9 @@ def action_item_rows(queryset: QuerySet[ActionItem]) -> QuerySet:
     return queryset.annotate(
         unit_name=Coalesce("review__unit__cluster__name", "review__unit__product__name")
     ).values(*ACTION_ITEM.columns)
+
+
+ACTION_ITEM_EXPORT = Listing.of_output("action-items", ACTION_ITEM, rows=action_item_rows)
 
 
 class ActionItemInputSerializer(serializers.Serializer):

@@ -18,6 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from portfolio.api.exports import Exportable
 from portfolio.api.serializers import ErrorSerializer
 from portfolio.api.views import JSONRenderer, Preconditions, RowsViewSet, errors_for
 from portfolio.errors import RuleViolation
@@ -26,9 +27,11 @@ from products.permissions import require_unit_editor
 from reviews import services
 from reviews.api.serializers import (
     ACTION_ITEM,
+    ACTION_ITEM_EXPORT,
     ACTION_ORDER,
     CYCLE_ORDER,
     DECISION,
+    DECISION_EXPORT,
     DECISION_ORDER,
     PACKET,
     PACKET_ORDER,
@@ -434,7 +437,7 @@ class PacketViewSet(RowsViewSet):
         responses={204: None, **errors_for(403, 404, 409)},
     ),
 )
-class DecisionViewSet(Preconditions, RowsViewSet):
+class DecisionViewSet(Exportable, Preconditions, RowsViewSet):
     """Decisions of the meeting: every login reads; leaders record and remove them."""
 
     queryset = Decision.objects.all()
@@ -442,6 +445,7 @@ class DecisionViewSet(Preconditions, RowsViewSet):
     filterset_class = DecisionFilterSet
     output = DECISION
     order = DECISION_ORDER
+    listing = DECISION_EXPORT
     http_method_names = ["get", "post", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Decision]:
@@ -494,7 +498,7 @@ class DecisionViewSet(Preconditions, RowsViewSet):
         responses={204: None, **errors_for(403, 404, 409)},
     ),
 )
-class ActionItemViewSet(Preconditions, RowsViewSet):
+class ActionItemViewSet(Exportable, Preconditions, RowsViewSet):
     """Action items: every login reads; the unit's owner and leaders record and track them."""
 
     queryset = ActionItem.objects.all()
@@ -502,6 +506,7 @@ class ActionItemViewSet(Preconditions, RowsViewSet):
     filterset_class = ActionItemFilterSet
     output = ACTION_ITEM
     order = ACTION_ORDER
+    listing = ACTION_ITEM_EXPORT
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[ActionItem]:

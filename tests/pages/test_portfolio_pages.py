@@ -1,7 +1,5 @@
 import pytest
-from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from portfolio.models import PortfolioSettings
 from products.models import Stage
@@ -280,16 +278,6 @@ def test_viewer_cannot_change_settings(viewer_client):
     assert viewer_client.post(reverse("settings"), {"max_active_units": 5}).status_code == 403
 
 
-def test_api_token_is_made_and_replaced(viewer_client, viewer):
-    url = reverse("api-token")
-    assert b"You have no token yet" in viewer_client.get(url).content
-    viewer_client.post(url)
-    first = Token.objects.get(user=viewer).key
-    assert first.encode() in viewer_client.get(url).content
-    viewer_client.post(url)
-    assert Token.objects.get(user=viewer).key != first
-
-
 def test_healthz_needs_no_login(client):
     response = client.get(reverse("healthz"))
     assert response.status_code == 200
@@ -307,21 +295,3 @@ def test_nav_shows_settings_to_leaders_only(leader_client, viewer_client):
     link = f'href="{reverse("settings")}"'.encode()
     assert link in leader_client.get(reverse("product-list")).content
     assert link not in viewer_client.get(reverse("product-list")).content
-
-
-def test_a_replaced_api_token_stops_working_and_the_new_one_works(viewer_client, viewer):
-    url = reverse("api-token")
-    viewer_client.post(url)
-    old = Token.objects.get(user=viewer).key
-    viewer_client.post(url)
-    new = Token.objects.get(user=viewer).key
-    api = Client()
-    products = reverse("api-product-list")
-
-    refused = api.get(products, HTTP_AUTHORIZATION=f"Token {old}")
-    accepted = api.get(products, HTTP_AUTHORIZATION=f"Token {new}")
-
-    assert refused.status_code == 401
-    assert refused.json()["detail"] == "Invalid token."
-    assert accepted.status_code == 200
-    assert "results" in accepted.json()

@@ -265,6 +265,14 @@ def test_meeting_embeds_the_packet(viewer_client, cycle, packets):
     assert f'src="{reverse("packet-detail", args=[packet.pk])}"' in html
     frame = viewer_client.get(reverse("packet-detail", args=[packet.pk]))
     assert frame["X-Frame-Options"] == "SAMEORIGIN"
+    # its own policy: the frozen inline <style> may apply, nothing loads, no script runs, and
+    # only a page of this site (meeting mode) may frame it
+    policy = dict(
+        part.strip().split(" ", 1) for part in frame["Content-Security-Policy"].split(";")
+    )
+    assert policy["default-src"] == "'none'" and "script-src" not in policy
+    assert policy["style-src"] == "'unsafe-inline'"
+    assert policy["frame-ancestors"] == "'self'"
 
 
 def test_meeting_records_decisions_and_actions_then_closes(

@@ -217,6 +217,9 @@ CASES = [
     api("api-settings", api_read()),
     api("api-settings", leader_only(200), "patch", data=lambda w: {"max_active_units": 2}),
     api("api-settings", NOT_ALLOWED, "post", data=lambda w: {}),
+    # the OpenAPI schema needs a login like every other call (docs/security.md)
+    api("api-schema", api_read()),
+    api("api-schema", NOT_ALLOWED, "post", data=lambda w: {}),
     # the change feed: every login reads it (leaders also see the settings events)
     api("api-events", api_read()),
     api("api-events", api_read(), query="?type=product.updated&after=0", label="filtered"),

@@ -112,6 +112,18 @@ CASES = [
     Case("home", everyone(302), method="post"),
     Case("healthz", everyone(200, anonymous=200)),
     Case("healthz", everyone(405, anonymous=405), method="post"),
+    # the browser's CSP reports: no login (a batched report has no cookie), no CSRF, logged only
+    Case(
+        "csp-report",
+        everyone(204, anonymous=204),
+        method="post",
+        api=True,
+        data=lambda w: {"csp-report": {"blocked-uri": "inline"}},
+    ),
+    Case("csp-report", everyone(405, anonymous=405)),
+    # the API docs (Swagger UI) are a page: a login first
+    Case("api-docs", page_read()),
+    Case("api-docs", page_read(), query="?script=", label="start-up script"),
     # --- products ---
     Case("product-list", page_read()),
     Case("product-list", page_read(), htmx=True, label="table partial"),
@@ -239,10 +251,7 @@ CASES = [
             "members": [w.owner_person.pk, w.other_owner_person.pk],
         },
     ),
-    # --- settings and account ---
+    # --- settings (the account's token pages: cases_tokens_pages.py) ---
     Case("settings", page_read()),
     Case("settings", leader_only(302), method="post", data=settings_data),
-    Case("api-token", page_read()),
-    # Everyone may replace their own token.
-    Case("api-token", everyone(302), method="post"),
 ]

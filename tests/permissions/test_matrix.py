@@ -13,9 +13,9 @@ from rest_framework.test import APIClient
 import tests.permissions as pkg
 from tests.permissions.spec import ROLES, Case, World
 
-# Routes that are not ours to test role by role (Django admin, login/logout, schema docs).
+# Routes that are not ours to test role by role (Django admin, login/logout, the API root).
 EXEMPT_PREFIXES = ("admin:",)
-EXEMPT_NAMES = {"login", "logout", "api-root", "api-schema", "api-docs"}
+EXEMPT_NAMES = {"login", "logout", "api-root"}
 
 
 def _cases() -> list[Case]:

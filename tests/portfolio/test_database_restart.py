@@ -85,7 +85,7 @@ pytestmark = pytest.mark.django_db
 
 SEED = """
 import json
-from rest_framework.authtoken.models import Token
+from accounts.services import api_token_create
 from backlog.services import backlog_item_create
 from tests.portfolio.factories import PersonFactory, UserFactory
 from tests.products.factories import ProductFactory
@@ -99,7 +99,8 @@ for c in range(%(clients)d):
         for i in range(%(items)d)
     ]
     backlogs.append({"unit": product.unit_id, "items": items})
-print("SEED=" + json.dumps({"token": Token.objects.create(user=leader).key, "backlogs": backlogs}))
+token = api_token_create(actor=leader, name="Restart")[1]
+print("SEED=" + json.dumps({"token": token, "backlogs": backlogs}))
 """
 
 

@@ -1,0 +1,172 @@
+"""Writes of the accounts app: API tokens made and revoked; the logins single sign-on creates
+or links, and the leader role it keeps in step with the provider's group claim.
+
+The actor of the sign-in writes is the person signing in: the provider has just vouched for
+them, and nobody else is there. Each write runs in its own transaction and locks the rows it
+changes, so two sign-ins of the same person at once link one login, not two.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import update_change_reason
+
+from accounts.models import NAME_MAX_LENGTH, PREFIX_LENGTH, ApiToken, generate_key, hash_key
+from portfolio.errors import Forbidden, NotFound, RuleViolation, ValidationFailed
+from portfolio.permissions import LEADERS_GROUP, AnyUser
+from portfolio.validation import date_range_or_fail, full_clean_or_fail
+from products.models import Person
+
+USERNAME_MAX = 150
+
+
+def _free_username(email: str) -> str:
+    """A username from the e-mail's local part, with a number added when it is taken."""
+    base = (email.split("@", 1)[0].strip().lower() or "user")[: USERNAME_MAX - 6]
+    users = get_user_model().objects
+    candidate, n = base, 1
+    while users.filter(username__iexact=candidate).exists():
+        n += 1
+        candidate = f"{base}{n}"
+    return candidate
+
+
+def _new_login(*, name: str, email: str) -> User:
+    first, _, last = name.partition(" ")
+    user: User = get_user_model().objects.create_user(
+        username=_free_username(email),
+        email=email,
+        first_name=first[:150],
+        last_name=last[:150],
+    )
+    # Signs in through the provider only; a password can be set later by a leader.
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    return user
+
+
+@transaction.atomic
+def sso_login_link(*, person: Person) -> User:
+    """The login of a person the provider vouched for: theirs, or a new one linked to them."""
+    person = Person.objects.select_for_update(of=("self",)).select_related("user").get(pk=person.pk)
+    if person.user is not None:
+        return person.user
+    user = _new_login(name=person.name, email=person.email)
+    person.user = user
+    person._history_user = user
+    person.save(update_fields=["user", "updated_at"])
+    return user
+
+
+@transaction.atomic
+def sso_person_create(*, email: str, name: str, subject: str) -> User:
+    """A person and their login for an unknown verified e-mail (OIDC_CREATE_USERS): a viewer.
+
+    `subject` (the provider's `sub`) goes in the person's history, so a leader can tell who
+    the provider said this was."""
+    email = email.strip().lower()
+    person = Person(name=name.strip()[:120] or email, email=email)
+    full_clean_or_fail(person)
+    user = _new_login(name=person.name, email=email)
+    person.user = user
+    person._history_user = user
+    person.save()
+    update_change_reason(person, f"First single sign-on, subject {subject}"[:100])
+    return user
+
+
+@transaction.atomic
+def sso_leader_role_sync(*, user: User, leader: bool) -> None:
+    """Make the login a portfolio leader or not, as the provider's group claim says.
+
+    Superusers are left alone: their role does not come from the provider."""
+    if user.is_superuser:
+        return
+    group, _ = Group.objects.get_or_create(name=LEADERS_GROUP)
+    if leader:
+        user.groups.add(group)
+    else:
+        user.groups.remove(group)
+    # A cached answer from earlier in the request must not outlive the change.
+    user.__dict__.pop("_is_leader", None)
+
+
+# Enough for one token per integration; a list this long is due for a tidy-up.
+MAX_TOKENS_PER_USER = 50
+
+
+def _login(actor: AnyUser, action: str) -> User:
+    if not actor.is_authenticated:
+        raise Forbidden(f"Sign in to {action}.")
+    assert isinstance(actor, User)
+    return actor
+
+
+def _clean_name(name: str | None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(
+            {"name": ["Give the token a name, such as the system that will use it."]}
+        )
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationFailed({"name": [f"Keep the name to {NAME_MAX_LENGTH} characters."]})
+    return name
+
+
+def _check_expiry(expires_at: dt.datetime | None, now: dt.datetime) -> None:
+    if expires_at is None:
+        return
+    if timezone.is_naive(expires_at):
+        raise ValidationFailed({"expires_at": ["Give the time with its time zone."]})
+    date_range_or_fail(expires_at, field="expires_at")
+    if expires_at <= now:
+        raise ValidationFailed({"expires_at": ["Choose a time in the future."]})
+
+
+@transaction.atomic
+def api_token_create(
+    *, actor: AnyUser, name: str, expires_at: dt.datetime | None = None
+) -> tuple[ApiToken, str]:
+    """Make a token for the actor; returns it and its key, which is never available again."""
+    user = _login(actor, "make an API token")
+    name = _clean_name(name)
+    _check_expiry(expires_at, timezone.now())
+    # One maker at a time per user, so the name check and the limit hold under concurrency.
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    mine = ApiToken.objects.filter(user=user)
+    if mine.filter(name__iexact=name).exists():
+        raise ValidationFailed({"name": [f"You already have a token named “{name}”."]})
+    if mine.count() >= MAX_TOKENS_PER_USER:
+        raise RuleViolation(
+            f"You have {MAX_TOKENS_PER_USER} tokens already; revoke one you no longer use "
+            "before making another.",
+            field="name",
+            rule="api_token_limit",
+        )
+    key = generate_key()
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=key[:PREFIX_LENGTH],
+        key_hash=hash_key(key),
+        expires_at=expires_at,
+    )
+    return token, key
+
+
+@transaction.atomic
+def api_token_revoke(*, actor: AnyUser, token_id: int) -> ApiToken:
+    """Revoke one token (it stops working when this commits; the others keep working).
+
+    Your own tokens, or anyone's for a leader; someone else's token is not found."""
+    _login(actor, "revoke an API token")
+    token = ApiToken.objects.editable_by(actor).select_for_update().filter(pk=token_id).first()
+    if token is None:
+        raise NotFound("No such token: it may have been revoked already.")
+    token.delete()
+    return token
