@@ -208,21 +208,28 @@ class EventFeedView(generics.GenericAPIView):
         parameters=[
             OpenApiParameter(
                 "after",
-                OpenApiTypes.INT,
+                {"type": "integer", "minimum": 0, "maximum": MAX_POSITION},
                 description="The last cursor you read (0: from the start).",
             ),
             OpenApiParameter(
-                "page_size", OpenApiTypes.INT, description=f"1 to {MAX_PAGE_SIZE}; 100 if left out."
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+                description=f"1 to {MAX_PAGE_SIZE}; 100 if left out.",
             ),
             OpenApiParameter(
                 "type",
                 OpenApiTypes.STR,
+                enum=list(EVENT_TYPES),
                 many=True,
                 explode=True,
                 description="Only these event types (repeat it, or separate them with commas).",
             ),
             OpenApiParameter("object_type", OpenApiTypes.STR, enum=OBJECT_TYPES),
-            OpenApiParameter("object_id", OpenApiTypes.INT, description="Needs object_type."),
+            OpenApiParameter(
+                "object_id",
+                {"type": "integer", "minimum": 1, "maximum": MAX_POSITION},
+                description="Needs object_type.",
+            ),
             OpenApiParameter(
                 "since", OpenApiTypes.DATETIME, description="Only changes made at or after this."
             ),
