@@ -61,12 +61,14 @@ from analytics.models import (
 from backlog.models import OPEN_STATUSES, BacklogItem
 from metrics.models import SEVERITY, Metric, Status
 from metrics.status import severity_expression
+from portfolio import events
 from portfolio.models import PortfolioSettings
 from products.models import ManagementModel, OwnershipUnit, Product, Stage
 
 logger = logging.getLogger(__name__)
 
 ADVISORY_LOCK_KEY = 0x414E_4C59  # "ANLY": one analytics run at a time
+EVENT_JOB = "analytics run"  # how the events of a run name who made them
 CONSECUTIVE_LOOKBACK = 52
 OPEN = tuple(str(s) for s in OPEN_STATUSES)
 
@@ -761,8 +763,20 @@ def update_signals(ctx: Context) -> dict[str, int]:
     gone = [signal.pk for key, signal in live.items() if key not in raised]
     SplitSignal.objects.bulk_create(new)
     SplitSignal.objects.bulk_update(refreshed, ["evidence", "last_snapshot"])
+    was = {signal.pk: signal.status for signal in live.values()}
     SplitSignal.objects.filter(pk__in=gone).update(
         status=SignalStatus.CLEARED, closed_at=ctx.now, close_note="The condition no longer holds."
+    )
+    # Opened and cleared signals are events (made by the run, not a person); a refreshed
+    # signal's new evidence is not.
+    events.record_batch(
+        [events.Entry("split_signal.opened", signal.pk) for signal in new]
+        + [
+            events.Entry("split_signal.closed", pk, {"status": [was[pk], SignalStatus.CLEARED]})
+            for pk in gone
+        ],
+        actor=None,
+        job=EVENT_JOB,
     )
     opened, cleared = len(new), len(gone)
     refreshed_count = len(refreshed)
@@ -832,6 +846,8 @@ def _discard(snapshot: Snapshot, error: str) -> None:
         Snapshot.objects.filter(pk=snapshot.pk).update(
             status=SnapshotStatus.FAILED, finished_at=timezone.now(), error=error[:2000]
         )
+        if error:  # not the clean start of a retried run
+            events.record("analytics_run.failed", snapshot.pk, actor=None, job=EVENT_JOB)
 
 
 def _run(*, trigger, requested_by, task_id, snapshot, now) -> Snapshot:
@@ -881,6 +897,7 @@ def _run(*, trigger, requested_by, task_id, snapshot, now) -> Snapshot:
             Snapshot.objects.filter(pk=snapshot.pk).update(
                 status=SnapshotStatus.DONE, finished_at=finished, results=results
             )
+            events.record("analytics_run.finished", snapshot.pk, actor=None, job=EVENT_JOB)
     except Exception as exc:
         # Nothing half-done stays: the rows of this run go, the row says why it failed.
         logger.exception("Analytics run %s failed", snapshot.pk)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from analytics.models import SignalStatus, Snapshot, SnapshotStatus, SplitSignal, Trigger
 from analytics.tasks import compute_portfolio_analytics
-from portfolio import outbox
+from portfolio import events, outbox
 from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.permissions import AnyUser, require_leader
 from products.models import Person, Product
@@ -47,6 +47,7 @@ def analytics_request_run(*, actor: AnyUser) -> Snapshot:
     outbox.enqueue(
         compute_portfolio_analytics, snapshot.pk, wait=True, outbox_key=f"analytics:{snapshot.pk}"
     )
+    events.record("analytics_run.requested", snapshot, actor=actor)
     return snapshot
 
 
@@ -110,6 +111,9 @@ def split_signal_act(
             "close_note",
         ]
     )
+    events.record(
+        "split_signal.closed", signal, actor=actor, changed={"status": ["open", signal.status]}
+    )
     return signal
 
 
@@ -128,4 +132,7 @@ def split_signal_dismiss(*, actor: AnyUser, signal: SplitSignal, note: str) -> S
     signal.closed_by = actor
     signal.close_note = note.strip()
     signal.save(update_fields=["status", "closed_at", "closed_by", "close_note"])
+    events.record(
+        "split_signal.closed", signal, actor=actor, changed={"status": ["open", signal.status]}
+    )
     return signal

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from backlog import ranking
 from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
+from portfolio import events
 from portfolio.errors import RuleViolation, StaleVersion, ValidationFailed
 from portfolio.permissions import AnyUser
 from portfolio.validation import MAX_INT, full_clean_or_fail
@@ -101,6 +102,7 @@ def backlog_item_create(
     else:
         item.rank = ranking.place_bottom(unit.pk, item_id=None).rank
     item.save()
+    events.record("backlog_item.created", item, actor=actor)
     return item
 
 
@@ -134,12 +136,16 @@ def backlog_item_update(
     if "product" in changes and changes["product"].pk != current.product_id:
         _check_component(current.unit, changes["product"])
     old_status = current.status
+    before = events.values_of(current)
     for name, value in changes.items():
         setattr(current, name, value)
     _stamp_status(current, old_status)
     full_clean_or_fail(current)
     current.version += 1
     current.save()
+    changed = events.diff(before, events.values_of(current))
+    if changed:
+        events.record("backlog_item.updated", current, actor=actor, changed=changed)
     return current
 
 
@@ -154,6 +160,7 @@ def backlog_item_delete(*, actor: AnyUser, item: BacklogItem, version: int | Non
     require_unit_editor(actor, item.unit, f"edit the backlog of {item.unit.name}")
     check_version(item, version, name=f"'{item.title}'")
     _refuse_frozen(item)
+    events.record("backlog_item.deleted", item, actor=actor, data=None)
     item.delete()
 
 
@@ -220,7 +227,12 @@ def backlog_item_move(
             )
         placement = ranking.place_at(unit.pk, position, item_id=item.pk)
     BacklogItem.objects.filter(pk=item.pk).update(rank=placement.rank, updated_at=timezone.now())
-    item.rank = placement.rank
+    old_rank, item.rank = item.rank, placement.rank
+    if old_rank != item.rank:
+        # Neighbours renumbered to make room keep their order: no event of their own.
+        events.record(
+            "backlog_item.moved", item, actor=actor, changed={"rank": [old_rank, item.rank]}
+        )
     return MoveResult(item, placement.rows_written)
 
 
@@ -278,7 +290,7 @@ def _append_in_order(items: list[BacklogItem], unit: OwnershipUnit) -> None:
 
 
 def carry_items_on_unit_change(
-    *, product: Product, old_unit: OwnershipUnit, new_unit: OwnershipUnit
+    *, product: Product, old_unit: OwnershipUnit, new_unit: OwnershipUnit, actor: AnyUser
 ) -> None:
     """A product joining a cluster takes its items along; so does one splitting out.
 
@@ -288,9 +300,17 @@ def carry_items_on_unit_change(
     ranking.lock_backlog(old_unit.pk)
     moving = list(BacklogItem.objects.filter(unit=old_unit, product=product).order_by("rank"))
     _append_in_order(moving, new_unit)
+    events.record_many(
+        "backlog_item.updated",
+        [item.pk for item in moving],
+        actor=actor,
+        changed=[{"unit": [old_unit.pk, new_unit.pk]}] * len(moving),
+    )
 
 
-def freeze_backlog_on_retirement(*, product: Product, transition: LifecycleTransition) -> None:
+def freeze_backlog_on_retirement(
+    *, product: Product, transition: LifecycleTransition, actor: AnyUser
+) -> None:
     """Retired: open items move to the migration target's backlog, or are declined."""
     if transition.to_stage != Stage.RETIRED:
         return
@@ -308,10 +328,15 @@ def freeze_backlog_on_retirement(*, product: Product, transition: LifecycleTrans
         BacklogItem.objects.bulk_update(open_items, ["product", "version"])
         if target.unit_id != product.unit_id:
             _append_in_order(open_items, target.unit)
+        changes = [{"product": [product.pk, target.pk]}] * len(open_items)
     else:
         now = timezone.now()
+        changes = [{"status": [item.status, ItemStatus.DECLINED]} for item in open_items]
         for item in open_items:
             item.status = ItemStatus.DECLINED
             item.finished_at = now
             item.version += 1
         BacklogItem.objects.bulk_update(open_items, ["status", "finished_at", "version"])
+    events.record_many(
+        "backlog_item.updated", [item.pk for item in open_items], actor=actor, changed=changes
+    )

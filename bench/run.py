@@ -698,6 +698,8 @@ WRITTEN_TABLES = {
 CLEANUP_SQL = """
 CREATE TEMP TABLE bench_ids ON COMMIT DROP AS
     SELECT product_id AS id FROM products_externalid WHERE source = %(source)s;
+DELETE FROM portfolio_event
+ WHERE object_type = 'product' AND object_id IN (SELECT id FROM bench_ids);
 DELETE FROM products_lifecycletransition WHERE product_id IN (SELECT id FROM bench_ids);
 DELETE FROM products_externalid WHERE product_id IN (SELECT id FROM bench_ids);
 DELETE FROM products_product_dependencies WHERE from_product_id IN (SELECT id FROM bench_ids);
@@ -1608,6 +1610,102 @@ def dashboard_figures(s: dict[str, Series], why: str | None) -> list[dict[str, A
             "queries",
             target=("<=", 20),
             note="server-side, session and authentication included; must not grow with size",
+        ),
+    ]
+
+
+# --- Events: the change feed ------------------------------------------------------------------
+
+EVENTS_PAGE = 100
+EVENTS_PATH = "/api/v1/events/?after={after}&page_size=" + str(EVENTS_PAGE)
+# The same page by hand: the columns the feed's Output reads, after the cursor, in feed order
+# (the bench's login is a leader, so no type is left out).
+EVENTS_SQL = """SELECT id, position, type, at, actor_id, actor_name, job, object_type,
+                       object_id, data, changed
+                  FROM portfolio_event WHERE position > %(after)s
+                 ORDER BY position LIMIT %(limit)s"""
+EVENTS_WANTED = 2000
+
+
+def events_cursor(db) -> int:
+    """A cursor with a full page after it, well inside the feed. A portfolio with too few
+    events (say, measured with --skip-upsert) gets some: one per product, its row as the
+    body (committed one statement at a time, so the commit trigger gives their positions)."""
+    with db.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM portfolio_event LIMIT %s) e", [EVENTS_WANTED]
+        )
+        have = cur.fetchone()[0]
+        if have < EVENTS_WANTED:
+            cur.execute(
+                """INSERT INTO portfolio_event (type, at, actor_name, job, object_type, object_id,
+                                                data, changed)
+                   SELECT 'product.updated', now(), 'bench', '', 'product', p.id, to_jsonb(p),
+                          jsonb_build_object('description', jsonb_build_array('', p.name))
+                     FROM products_product p, generate_series(1, %s) g
+                    LIMIT %s""",
+                [EVENTS_WANTED, EVENTS_WANTED - have],
+            )
+        cur.execute(
+            "SELECT position FROM portfolio_event WHERE position IS NOT NULL "
+            "ORDER BY position OFFSET %s LIMIT 1",
+            [EVENTS_WANTED // 2],
+        )
+        return cur.fetchone()[0]
+
+
+def measure_events(client: Client, db, iterations: int) -> tuple[dict[str, Series], str | None]:
+    why = _missing(client, "GET", "/api/v1/events/?page_size=1", client.api_headers)
+    if why:
+        return {}, why
+    after = events_cursor(db)
+    path = EVENTS_PATH.format(after=after)
+    series = {k: Series() for k in ("api", "sql")}
+
+    def api():
+        elapsed, queries, data = client.api(path)
+        series["api"].add(elapsed, queries, len(json.loads(data)["results"]))
+
+    def sql():
+        started = time.perf_counter()
+        with db.cursor() as cur:
+            cur.execute(EVENTS_SQL, {"after": after, "limit": EVENTS_PAGE})
+            rows = cur.fetchall()
+        series["sql"].add(time.perf_counter() - started, 1, len(rows))
+
+    steps = [api, sql]
+    for _ in range(3):
+        for step in steps:
+            step()
+    for s in series.values():
+        s.seconds.clear()
+        s.queries.clear()
+        s.rows.clear()
+    log(f"event feed: {iterations} interleaved rounds")
+    for i in range(iterations):
+        for step in steps if i % 2 == 0 else reversed(steps):
+            step()
+    return series, None
+
+
+def events_figures(s: dict[str, Series], why: str | None) -> list[dict[str, Any]]:
+    name = f"API event feed, page of {EVENTS_PAGE} after a cursor"
+    if why:
+        return [not_measured(name, "ms", why)]
+    api, sql = s["api"], s["sql"]
+    return [
+        figure(
+            name,
+            api.median_ms,
+            "ms",
+            reference=f"raw SQL, same {sql.rows[0]} rows (psycopg2)",
+            reference_value=sql.median_ms,
+            target=("<=", 5),
+            p95=round(api.p95_ms, 2),
+            reference_p95=round(sql.p95_ms, 3),
+            queries=api.query_count,
+            samples=len(api.seconds),
+            note="/api/v1/events/?after=<cursor>&page_size=100; token auth, leader",
         ),
     ]
 
@@ -2618,6 +2716,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--analytics-rounds", type=int, default=ANALYTICS_ROUNDS)
     parser.add_argument("--skip-reviews", action="store_true")
     parser.add_argument("--skip-funding", action="store_true")
+    parser.add_argument("--skip-events", action="store_true")
     parser.add_argument("--skip-exports", action="store_true")
     parser.add_argument("--export-rounds", type=int, default=1)
     args = parser.parse_args(argv)
@@ -2660,6 +2759,9 @@ def main(argv: list[str] | None = None) -> int:
                 figures += backlog_figures(series, skipped, target)
         if not args.skip_upsert:
             figures += upsert_figures(measure_upserts(client, db, fixtures, args.upsert_rounds))
+        if not args.skip_events:
+            series, why = measure_events(client, db, iterations)
+            figures += events_figures(series, why)
         if not args.skip_metrics:
             shape = template["shape"]
             chart_metric = shape.get("chart_metric")

@@ -28,6 +28,7 @@ from funding.models import (
     RequestStatus,
 )
 from metrics.models import Metric
+from portfolio import events
 from portfolio.errors import Forbidden, RuleViolation, ValidationFailed
 from portfolio.models import PortfolioSettings
 from portfolio.permissions import AnyUser, is_leader, require_leader
@@ -163,11 +164,17 @@ def allocation_set(
     # Under the unit's lock no other write reaches this allocation: read, compare, save.
     allocation = FundingAllocation.objects.filter(unit=unit, fiscal_year=year).first()
     if allocation is None:
-        return FundingAllocation.objects.create(unit=unit, fiscal_year=year, **values)
+        allocation = FundingAllocation.objects.create(unit=unit, fiscal_year=year, **values)
+        events.record("funding_allocation.set", allocation, actor=actor)
+        return allocation
     check_version(allocation, version, name=f"The {year} allocation of {unit.name}")
+    before = events.values_of(allocation)
     for name, value in values.items():
         setattr(allocation, name, value)
     allocation.save()
+    changed = events.diff(before, events.values_of(allocation))
+    if changed:
+        events.record("funding_allocation.set", allocation, actor=actor, changed=changed)
     return allocation
 
 
@@ -219,6 +226,7 @@ def request_create(
         expected_effect=(expected_effect or "").strip(),
         requested_by=actor,
     )
+    events.record("investment_request.created", request, actor=actor)
     if submit:
         request = request_submit(actor=actor, request=request)
     return request
@@ -281,6 +289,11 @@ def request_submit(
             )
         request.decision_reason = "Waiting for a leader: " + " and ".join(why) + "."
     request.save()
+    # Approved on submission is a decision too: one event, "decided".
+    kind = "investment_request.decided" if request.auto_approved else "investment_request.submitted"
+    events.record(
+        kind, request, actor=actor, changed={"status": [RequestStatus.DRAFT, request.status]}
+    )
     return request
 
 
@@ -319,6 +332,12 @@ def _decide(
     request.decided_by = actor
     request.decision_reason = reason.strip()
     request.save()
+    events.record(
+        "investment_request.decided",
+        request,
+        actor=actor,
+        changed={"status": [RequestStatus.SUBMITTED, status]},
+    )
     return request
 
 
@@ -366,11 +385,18 @@ def request_withdraw(
             f"A request that is {request.get_status_display().lower()} cannot be withdrawn.",
             rule="request_decided",
         )
+    was = request.status
     request.status = RequestStatus.WITHDRAWN
     request.decided_at = timezone.now()
     request.decided_by = actor
     request.decision_reason = "Withdrawn."
     request.save()
+    events.record(
+        "investment_request.withdrawn",
+        request,
+        actor=actor,
+        changed={"status": [was, RequestStatus.WITHDRAWN]},
+    )
     return request
 
 

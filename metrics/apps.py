@@ -11,3 +11,7 @@ class MetricsConfig(AppConfig):
         from products import extensions
 
         extensions.register_health(product=health_subquery, unit=unit_health_subquery)
+
+        from metrics.api import events
+
+        events.register()

@@ -26,6 +26,7 @@ from django.utils.text import slugify
 
 from metrics.catalogue import BY_KEY
 from metrics.models import Better, Metric, Reading
+from portfolio import events
 from portfolio.bulk import BulkValidationFailed, RowError, RowErrors, clean_string, printable
 from portfolio.errors import Forbidden, ValidationFailed
 from portfolio.models import PortfolioSettings
@@ -117,6 +118,7 @@ def metric_create(
     check_thresholds(metric)
     _check_key_free(metric)
     metric.save()
+    events.record("metric.created", metric, actor=actor)
     return metric
 
 
@@ -136,12 +138,16 @@ def metric_update(
     unknown = set(changes) - set(DEFINITION_FIELDS)
     if unknown:
         raise ValidationFailed({f: ["This field cannot be changed here."] for f in sorted(unknown)})
+    before = events.values_of(metric)
     for name, value in changes.items():
         setattr(metric, name, value)
     full_clean_or_fail(metric, exclude=["product"])
     check_thresholds(metric)
     _check_key_free(metric)
     metric.save()
+    changed = events.diff(before, events.values_of(metric))
+    if changed:
+        events.record("metric.updated", metric, actor=actor, changed=changed)
     return metric
 
 
@@ -156,6 +162,7 @@ def metric_delete(*, actor: AnyUser, metric: Metric, version: int | None = None)
     assert metric.product.unit is not None
     check_version(metric, version, name=metric.name)
     require_unit_editor(actor, metric.product.unit, f"remove metrics of {metric.product.name}")
+    events.record("metric.deleted", metric, actor=actor, data=None)
     metric.delete()
 
 
@@ -407,7 +414,7 @@ def readings_ingest(
                 field=field,
                 rule="unit_owner_or_leader",
             )
-    result = _write(keep, outcomes=outcomes)
+    result = _write(keep, outcomes=outcomes, actor=actor)
     if outcomes:
         by_index = {k[4]: outcome for k, outcome in zip(keep, result.outcomes, strict=True)}
         result.outcomes = [by_index.get(i, "unchanged") for i in range(len(rows))]
@@ -417,7 +424,7 @@ def readings_ingest(
 
 
 @transaction.atomic
-def _write(keep: list[_Keep], *, outcomes: bool) -> IngestResult:
+def _write(keep: list[_Keep], *, outcomes: bool, actor: AnyUser) -> IngestResult:
     now = timezone.now()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -435,7 +442,9 @@ def _write(keep: list[_Keep], *, outcomes: bool) -> IngestResult:
             "value double precision, source varchar(60)) ON COMMIT DROP"
         )
         cursor.copy_expert("COPY incoming_readings FROM STDIN WITH (FORMAT csv)", buffer)
-        returning = "metric_id, taken_at, source, (xmax = 0)" if outcomes else "(xmax = 0)"
+        returning = (
+            "metric_id, taken_at, source, (xmax = 0)" if outcomes else "metric_id, (xmax = 0)"
+        )
         cursor.execute(
             f"""
             WITH written AS (
@@ -457,6 +466,8 @@ def _write(keep: list[_Keep], *, outcomes: bool) -> IngestResult:
             result.outcomes = [kinds.get((k[0], k[1], k[3]), "unchanged") for k in keep]
         result.created = sum(1 for row in written if row[-1])
         result.updated = len(written) - result.created
+        touched = sorted({row[0] for row in written})
+        before = events.representations("metric", touched)
         if written:
             cursor.execute(
                 f"""
@@ -469,7 +480,27 @@ def _write(keep: list[_Keep], *, outcomes: bool) -> IngestResult:
                    AND (m.last_read_at IS NULL OR latest.taken_at >= m.last_read_at)
                 """
             )
+    _record_ingest(touched, before, actor=actor)
     return result
+
+
+INGEST_FIELDS = ("status", "last_value", "last_read_at")
+
+
+def _record_ingest(touched: list[int], before: Mapping[int, Any], *, actor: AnyUser) -> None:
+    """One event per metric whose readings changed (never one per reading): its status change
+    if the readings moved it, a summary otherwise; all in one INSERT."""
+    if not touched:
+        return
+    after = events.representations("metric", touched)
+    entries, bodies = [], []
+    for metric_id in touched:
+        old, new = before.get(metric_id) or {}, after.get(metric_id) or {}
+        changed = {k: [old.get(k), new.get(k)] for k in INGEST_FIELDS if old.get(k) != new.get(k)}
+        kind = "metric.status_changed" if "status" in changed else "metric.readings_ingested"
+        entries.append(events.Entry(kind, metric_id, changed))
+        bodies.append(after.get(metric_id))
+    events.record_batch(entries, actor=actor, data=bodies)
 
 
 def reading_record(
@@ -495,11 +526,30 @@ def reading_delete(*, actor: AnyUser, reading: Reading) -> None:
     )
     assert metric.product.unit is not None
     require_unit_editor(actor, metric.product.unit, f"remove readings of {metric.product.name}")
+    before = events.representations("metric", [metric.pk])
+    events.record(
+        "metric_reading.deleted",
+        reading,
+        actor=actor,
+        data=None,
+        changed={"metric": [reading.metric_id, None], "value": [reading.value, None]},
+    )
     Reading.objects.filter(pk=reading.pk).delete()
     latest = metric.readings.order_by("-taken_at", "source").values("value", "taken_at").first()
     metric.last_value = latest["value"] if latest else None
     metric.last_read_at = latest["taken_at"] if latest else None
     metric.save(update_fields=["last_value", "last_read_at"])
+    after = events.representations("metric", [metric.pk]).get(metric.pk)
+    old_status = (before.get(metric.pk) or {}).get("status")
+    new_status = (after or {}).get("status")
+    if old_status != new_status:
+        events.record(
+            "metric.status_changed",
+            metric,
+            actor=actor,
+            changed={"status": [old_status, new_status]},
+            data=after,
+        )
 
 
 # --- CSV files ---------------------------------------------------------------------------------

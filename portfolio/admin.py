@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
-from portfolio.models import PortfolioSettings
+from portfolio.models import Event, PortfolioSettings
 
 
 class ReadOnlyAdmin(SimpleHistoryAdmin):
@@ -41,3 +41,24 @@ class ReadOnlyAdmin(SimpleHistoryAdmin):
 @admin.register(PortfolioSettings)
 class PortfolioSettingsAdmin(ReadOnlyAdmin):
     pass
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    """The recorded changes, for support to look one up; never written here (services record
+    them with their change)."""
+
+    list_display = ("position", "type", "object_type", "object_id", "actor_name", "job", "at")
+    list_filter = ("type", "object_type")
+    search_fields = ("=object_id", "actor_name")
+    ordering = ("-id",)
+    show_full_result_count = False  # no COUNT over the whole table on every list page
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -140,3 +141,42 @@ class OutboxMessage(models.Model):
     def __str__(self) -> str:
         state = "done" if self.done_at else ("published" if self.published_at else "pending")
         return f"{self.task}{tuple(self.args)} ({state})"
+
+
+class Event(models.Model):
+    """One recorded change: what happened (`type`, from the registry in portfolio/events.py),
+    to which object, by whom, what changed and the object's API body after the change.
+
+    Written by the service that made the change, in its transaction: a change that rolls back
+    leaves no event. `position` is the feed's order: NULL while the writing transaction runs,
+    set at its commit, under one lock, by the database (the deferred trigger made in migration
+    0010), so positions grow in commit order and a reader paging by position never skips an
+    event that commits late (docs/api.md, "Events").
+    """
+
+    type = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now)
+    position = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    actor = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept as written: a login deleted later still shows who made the change.
+    actor_name = models.CharField(max_length=200, blank=True)
+    job = models.CharField(
+        max_length=100, blank=True, help_text="The background job that made the change, if any."
+    )
+    object_type = models.CharField(max_length=64)
+    object_id = models.BigIntegerField()
+    data = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    changed = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "position"], name="event_object"),
+            models.Index(fields=["type", "position"], name="event_type"),
+            # Only the rows of transactions still running (the commit trigger finds its own).
+            models.Index(fields=["id"], condition=Q(position__isnull=True), name="event_unplaced"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.object_type}:{self.object_id} (#{self.position or '-'})"

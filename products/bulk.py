@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from portfolio import events
 from portfolio.bulk import (
     BulkValidationFailed,
     RowError,
@@ -582,6 +583,8 @@ def _write(*, actor, plans: list[_Plan]) -> BulkUpsertResult:
     changed_products: list[dict[str, Any]] = []
     changed_columns: set[str] = set()
     changed_units: list[dict[str, Any]] = []
+    # One event per product the batch changes (none for unchanged rows), all in one INSERT.
+    batch: list[events.Entry] = []
     for plan in plans:
         if plan.existing is None:
             to_create.append(plan)
@@ -598,6 +601,13 @@ def _write(*, actor, plans: list[_Plan]) -> BulkUpsertResult:
             and unit["owner_id"] != owner_id
         )
         if diff:
+            batch.append(
+                events.Entry(
+                    "product.updated",
+                    product["id"],
+                    {_field(name): [product[name], wanted[name]] for name in diff},
+                )
+            )
             product.update(
                 {name: wanted[name] for name in diff},
                 updated_at=now,
@@ -607,6 +617,11 @@ def _write(*, actor, plans: list[_Plan]) -> BulkUpsertResult:
             changed_columns.update(diff)
         if owner_changes:
             assert unit is not None  # owner_changes asks for one
+            batch.append(
+                events.Entry(
+                    "unit.owner_assigned", unit["id"], {"owner": [unit["owner_id"], owner_id]}
+                )
+            )
             unit.update(owner_id=owner_id, updated_at=now)
             changed_units.append(unit)
         action = "updated" if diff or owner_changes else "unchanged"
@@ -624,7 +639,16 @@ def _write(*, actor, plans: list[_Plan]) -> BulkUpsertResult:
     if to_create:
         _create(actor=actor, plans=to_create, result=result, now=now)
         result.rows.sort(key=lambda r: r.index)
+        batch += [
+            events.Entry("product.created", r.id) for r in result.rows if r.action == "created"
+        ]
+    events.record_batch(batch, actor=actor)
     return result
+
+
+def _field(column: str) -> str:
+    """A column's field name, as the services' events name it (team_id: team)."""
+    return column.removesuffix("_id")
 
 
 def _product_defaults() -> dict[str, Any]:

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from portfolio import outbox
+from portfolio import events, outbox
 from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.permissions import AnyUser, is_leader, require_leader
 from portfolio.validation import full_clean_or_fail
@@ -184,6 +184,7 @@ def product_create(
         actor=actor if actor.is_authenticated and actor.pk else None,
         reason="Added to the portfolio.",
     )
+    events.record("product.created", product, actor=actor)
     return product
 
 
@@ -208,6 +209,7 @@ def product_update(
     assert product.unit is not None  # NULL only inside product_create, before its unit exists
     check_version(product, version, name=product.name)
     require_unit_editor(actor, product.unit, f"edit {product.name}")
+    before = events.values_of(product)
     unknown = set(changes) - OWNER_EDITABLE_FIELDS - LEADER_ONLY_FIELDS - {"lifecycle_stage"}
     if unknown:
         raise ValidationFailed({f: ["This field cannot be changed here."] for f in sorted(unknown)})
@@ -243,10 +245,21 @@ def product_update(
         _check_dependencies(product, dependencies)
     product._history_user = actor
     product.save()
+    changed = events.diff(before, events.values_of(product))
     if external_ids is not None:
+        old_ids = sorted(product.external_ids.values_list("source", "external_id"))
         _set_external_ids(product, external_ids)
+        new_ids = sorted(dict(external_ids).items())
+        if [list(i) for i in old_ids] != [list(i) for i in new_ids]:
+            changed["external_ids"] = [[list(i) for i in old_ids], [list(i) for i in new_ids]]
     if dependencies is not None:
+        old_deps = sorted(product.dependencies.values_list("pk", flat=True))
         product.dependencies.set(dependencies)
+        new_deps = sorted(d.pk for d in dependencies)
+        if old_deps != new_deps:
+            changed["dependencies"] = [old_deps, new_deps]
+    if changed:
+        events.record("product.updated", product, actor=actor, changed=changed)
     if cluster is not _UNSET and cluster != product.cluster:
         product = product_set_cluster(actor=actor, product=product, cluster=cluster)
     assert product.unit is not None
@@ -291,9 +304,17 @@ def unit_assign_owner(
     unit = OwnershipUnit.objects.select_for_update().get(pk=unit.pk)
     if owner is not None and not owner.is_accountable:
         raise ValidationFailed({field: [f"{owner.name} has left or cannot log in."]})
+    old_owner_id = unit.owner_id
     unit.owner = owner
     unit._history_user = actor
     unit.save(update_fields=["owner", "updated_at"])
+    if unit.owner_id != old_owner_id:
+        events.record(
+            "unit.owner_assigned",
+            unit,
+            actor=actor,
+            changed={"owner": [old_owner_id, unit.owner_id]},
+        )
     return unit
 
 
@@ -332,14 +353,28 @@ def product_set_cluster(
     product.unit = new_unit
     product._history_user = actor
     product.save(update_fields=["unit", "updated_at"])
+    events.record(
+        "product.cluster_changed",
+        product,
+        actor=actor,
+        changed={
+            "unit": [old_unit.pk, new_unit.pk],
+            "cluster": [old_unit.cluster_id, new_unit.cluster_id],
+        },
+    )
     for hook in UNIT_CHANGE_HOOKS:
-        hook(product=product, old_unit=old_unit, new_unit=new_unit)
+        hook(product=product, old_unit=old_unit, new_unit=new_unit, actor=actor)
     return product
 
 
 class UnitChangeHook(Protocol):
     def __call__(
-        self, *, product: Product, old_unit: OwnershipUnit, new_unit: OwnershipUnit
+        self,
+        *,
+        product: Product,
+        old_unit: OwnershipUnit,
+        new_unit: OwnershipUnit,
+        actor: AnyUser,
     ) -> None: ...
 
 
@@ -470,13 +505,21 @@ def product_transition(
         reason=reason,
         override=override,
     )
+    events.record(
+        "product.transitioned",
+        product,
+        actor=actor,
+        changed={"lifecycle_stage": [from_stage, to_stage]},
+    )
     for hook in STAGE_CHANGE_HOOKS:
-        hook(product=product, transition=transition)
+        hook(product=product, transition=transition, actor=actor)
     return transition
 
 
 class StageChangeHook(Protocol):
-    def __call__(self, *, product: Product, transition: LifecycleTransition) -> None: ...
+    def __call__(
+        self, *, product: Product, transition: LifecycleTransition, actor: AnyUser
+    ) -> None: ...
 
 
 # Later apps register here: the backlog freezes when a product is retired.
@@ -495,10 +538,19 @@ def migration_plan_mark_done(
         raise RuleViolation(
             f"{product.name} has no migration plan.", field="done", rule="no_migration_plan"
         )
+    was_done = plan.done
     plan.done = done
     plan.done_at = timezone.now() if done else None
     plan._history_user = actor
     plan.save()
+    if was_done != done:
+        # The plan is part of the product's story; its feed is the product's.
+        events.record(
+            "product.updated",
+            product,
+            actor=actor,
+            changed={"migration_plan_done": [was_done, done]},
+        )
     return plan
 
 
@@ -560,6 +612,7 @@ def person_create(*, actor: AnyUser, name: str, email: str, **fields: Any) -> Pe
     full_clean_or_fail(person)
     person._history_user = actor
     person.save()
+    events.record("person.created", person, actor=actor)
     return person
 
 
@@ -572,6 +625,7 @@ def person_update(
     person = Person.objects.select_for_update().get(pk=person.pk)
     check_version(person, version, name=person.name)
     was_active = person.active
+    before = events.values_of(person)
     if "email" in changes:
         changes["email"] = (changes["email"] or "").strip().lower()
     for name, value in changes.items():
@@ -584,7 +638,12 @@ def person_update(
     full_clean_or_fail(person)
     person._history_user = actor
     person.save()
-    if was_active and not person.active:
+    changed = events.diff(before, events.values_of(person))
+    departed = was_active and not person.active
+    if changed:
+        kind = "person.departed" if departed else "person.updated"
+        events.record(kind, person, actor=actor, changed=changed)
+    if departed:
         dispatch_departure_notice(person)
     return person
 
@@ -633,6 +692,7 @@ def team_create(
     team._history_user = actor
     team.save()
     team.members.set(members)
+    events.record("team.created", team, actor=actor)
     return team
 
 
@@ -648,13 +708,21 @@ def team_update(
     require_leader(actor, "edit teams")
     team = Team.objects.select_for_update().get(pk=team.pk)
     check_version(team, version, name=team.name)
+    before = events.values_of(team)
     for name, value in changes.items():
         setattr(team, name, value)
     full_clean_or_fail(team)
     team._history_user = actor
     team.save()
+    changed = events.diff(before, events.values_of(team))
     if members is not None:
+        old_members = sorted(team.members.values_list("pk", flat=True))
         team.members.set(members)
+        new_members = sorted({m.pk for m in members})
+        if old_members != new_members:
+            changed["members"] = [old_members, new_members]
+    if changed:
+        events.record("team.updated", team, actor=actor, changed=changed)
     return team
 
 
@@ -687,6 +755,7 @@ def cluster_create(
     unit = OwnershipUnit(kind=UnitKind.CLUSTER, cluster=cluster, owner=owner)
     unit._history_user = actor
     unit.save()
+    events.record("cluster.created", cluster, actor=actor)
     return cluster
 
 
@@ -709,11 +778,15 @@ def cluster_update(
             require_leader(actor, f"change a cluster's {name}")
     if "reasons" in changes:
         changes["reasons"] = _clean_reasons(changes["reasons"])
+    before = events.values_of(cluster)
     for name, value in changes.items():
         setattr(cluster, name, value)
     full_clean_or_fail(cluster)
     cluster._history_user = actor
     cluster.save()
+    changed = events.diff(before, events.values_of(cluster))
+    if changed:
+        events.record("cluster.updated", cluster, actor=actor, changed=changed)
     if owner != cluster.unit.owner:
         unit_assign_owner(actor=actor, unit=cluster.unit, owner=owner)
     return cluster
@@ -733,4 +806,5 @@ def cluster_delete(*, actor: AnyUser, cluster: Cluster, version: int | None = No
         check_version(cluster, version, name=cluster.name)
     for product in unit.products.all():
         product_set_cluster(actor=actor, product=product, cluster=None)
+    events.record("cluster.deleted", cluster, actor=actor, data=None)
     cluster.delete()

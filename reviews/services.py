@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from backlog.models import BacklogItem
 from backlog.services import backlog_item_create
-from portfolio import outbox
+from portfolio import events, outbox
 from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.permissions import AnyUser, require_leader
 from portfolio.validation import date_range_error
@@ -168,6 +168,7 @@ def cycle_schedule(
         raise ValidationFailed(problems)
     first, last = quarter_bounds(year, quarter)
     cycle = ReviewCycle.objects.select_for_update().filter(year=year, quarter=quarter).first()
+    is_new = cycle is None
     if cycle is None:
         starts_on, ends_on = starts_on or first, ends_on or last
         if starts_on > ends_on:
@@ -213,6 +214,9 @@ def cycle_schedule(
         )
         for unit_id, (day, position) in sorted(plan.items())
     )
+    if is_new or plan:
+        changed = {"reviews": [len(have), len(have) + len(plan)]}
+        events.record("review_cycle.scheduled", cycle, actor=actor, changed=changed)
     return ScheduleResult(cycle, created=len(plan), existing=len(have))
 
 
@@ -248,9 +252,12 @@ def review_reschedule(
             rule="owner_double_booked",
         )
     position = cycle.reviews.filter(scheduled_on=scheduled_on).aggregate(m=Max("position"))["m"]
+    before = events.values_of(review, ["scheduled_on", "position"])
     review.scheduled_on = scheduled_on
     review.position = 0 if position is None else position + 1
     review.save(update_fields=["scheduled_on", "position", "updated_at"])
+    changed = events.diff(before, events.values_of(review, ["scheduled_on", "position"]))
+    events.record("review.rescheduled", review, actor=actor, changed=changed)
     return review
 
 
@@ -258,6 +265,8 @@ def review_reschedule(
 
 
 GENERATE_PACKET = "reviews.tasks.generate_packet"
+PACKET_JOB = "review packet"  # how the packet jobs' events name who made them
+PDF_JOB = "review packet PDF"
 RENDER_PDF = "reviews.tasks.render_pdf"
 
 
@@ -271,6 +280,7 @@ def _new_packet(review: Review, actor: User) -> Packet:
     version = (review.packets.aggregate(m=Max("version"))["m"] or 0) + 1
     packet = Packet.objects.create(review=review, version=version, requested_by=actor)
     _dispatch_packet(packet.pk)
+    events.record("review_packet.requested", packet, actor=actor)
     return packet
 
 
@@ -324,6 +334,7 @@ def cycle_generate_packets(*, actor: AnyUser, cycle: ReviewCycle, dispatch: bool
     packets = Packet.objects.bulk_create(
         Packet(review=r, version=(r.versions or 0) + 1, requested_by=actor) for r in todo
     )
+    events.record_many("review_packet.requested", [p.pk for p in packets], actor=actor)
     if dispatch:
         had = [r for r in reviews if r.usable]
         waiting = (
@@ -373,10 +384,24 @@ def packet_generate(*, packet_id: int, pdf: bool = True) -> str:
             packet.status = PacketStatus.FAILED
             packet.error = f"{type(exc).__name__}: {exc}"[:2000]
             packet.save(update_fields=["status", "error"])
+            events.record(
+                "review_packet.failed",
+                packet,
+                actor=None,
+                job=PACKET_JOB,
+                changed={"status": [PacketStatus.PENDING, PacketStatus.FAILED]},
+            )
             return "failed"
         packet.data, packet.html, packet.error = data, html, ""
         packet.status, packet.generated_at = PacketStatus.DONE, timezone.now()
         packet.save(update_fields=["data", "html", "error", "status", "generated_at"])
+        events.record(
+            "review_packet.generated",
+            packet,
+            actor=None,
+            job=PACKET_JOB,
+            changed={"status": [PacketStatus.PENDING, PacketStatus.DONE]},
+        )
         if pdf:
             outbox.enqueue(RENDER_PDF, packet_id, outbox_key=f"packet-pdf:{packet_id}")
         transaction.on_commit(lambda: logger.info("Packet %s generated", packet_id))
@@ -403,6 +428,7 @@ def packet_print(*, packet_id: int) -> int | None:
             return 0
         packet.pdf, packet.pdf_at = render_packet_pdf(packet.html), timezone.now()
         packet.save(update_fields=["pdf", "pdf_at"])
+        events.record("review_packet.printed", packet_id, actor=None, job=PDF_JOB)
         transaction.on_commit(lambda: logger.info("Packet %s printed", packet_id))
         return len(packet.pdf)
 
@@ -449,9 +475,11 @@ def decision_record(*, actor: AnyUser, review: Review, kind: str, rationale: str
         errors["rationale"] = ["Say why: the rationale is what the next review reads."]
     if errors:
         raise ValidationFailed(errors)
-    return Decision.objects.create(
+    decision = Decision.objects.create(
         review=review, kind=kind, rationale=rationale.strip(), decided_by=actor
     )
+    events.record("decision.recorded", decision, actor=actor)
+    return decision
 
 
 @transaction.atomic
@@ -461,6 +489,7 @@ def decision_delete(*, actor: AnyUser, decision: Decision, version: int | None =
     if version is not None:
         decision = Decision.objects.select_for_update().get(pk=decision.pk)
         check_version(decision, version, name="The decision")
+    events.record("decision.deleted", decision, actor=actor, data=None)
     decision.delete()
 
 
@@ -481,13 +510,15 @@ def action_item_create(
         raise ValidationFailed({"title": ["Say what is to be done."]})
     if len(title) > 200:
         raise ValidationFailed({"title": ["Keep it under 200 characters."]})
-    return ActionItem.objects.create(
+    item = ActionItem.objects.create(
         review=review,
         title=title,
         owner=owner or review.unit.owner,
         due_on=due_on,
         created_by=actor,
     )
+    events.record("action_item.created", item, actor=actor)
+    return item
 
 
 @transaction.atomic
@@ -502,9 +533,12 @@ def action_item_set_done(
     )
     check_version(item, version, name=f"'{item.title}'")
     require_unit_editor(actor, item.review.unit, "track action items")
+    was_done = item.done
     item.done = done
     item.done_at = timezone.now() if done else None
     item.save(update_fields=["done", "done_at", "updated_at"])
+    if was_done != done:
+        events.record("action_item.updated", item, actor=actor, changed={"done": [was_done, done]})
     return item
 
 
@@ -516,6 +550,7 @@ def action_item_delete(*, actor: AnyUser, item: ActionItem, version: int | None 
     if version is not None:
         item = ActionItem.objects.select_for_update().get(pk=item.pk)
         check_version(item, version, name=f"'{item.title}'")
+    events.record("action_item.deleted", item, actor=actor, data=None)
     item.delete()
 
 
@@ -560,6 +595,9 @@ def action_item_to_backlog(
     )
     item.backlog_item = backlog_item
     item.save(update_fields=["backlog_item", "updated_at"])
+    events.record(
+        "action_item.updated", item, actor=actor, changed={"backlog_item": [None, backlog_item.pk]}
+    )
     return backlog_item
 
 
@@ -574,12 +612,14 @@ def review_close(*, actor: AnyUser, review: Review, summary: str | None = None) 
             "Record at least one decision before closing the review.",
             rule="decision_required",
         )
+    was = review.status
     if summary is not None:
         review.summary = summary
     review.status = ReviewStatus.CLOSED
     review.closed_at = timezone.now()
     review.closed_by = actor
     review.save(update_fields=["status", "closed_at", "closed_by", "summary", "updated_at"])
+    events.record("review.closed", review, actor=actor, changed={"status": [was, review.status]})
     return review
 
 
@@ -593,6 +633,10 @@ def cycle_close(*, actor: AnyUser, cycle: ReviewCycle) -> ReviewCycle:
             f"{open_reviews} review(s) of {cycle.label} are still open; close them first.",
             rule="reviews_open",
         )
+    was = cycle.status
     cycle.status = CycleStatus.CLOSED
     cycle.save(update_fields=["status", "updated_at"])
+    events.record(
+        "review_cycle.closed", cycle, actor=actor, changed={"status": [was, cycle.status]}
+    )
     return cycle

@@ -15,6 +15,7 @@ from analytics.api.views import (
 from backlog.api.views import BacklogItemViewSet
 from funding.api.views import AllocationViewSet, InvestmentRequestViewSet
 from metrics.api.views import MetricStatusViewSet, MetricViewSet, ReadingViewSet
+from portfolio.api.events import EventFeedView
 from portfolio.api.views import PortfolioSettingsView
 from products.api.views import (
     ClusterViewSet,
@@ -38,6 +39,7 @@ class Router(DefaultRouter):
     def get_urls(self):
         return super().get_urls() + [
             path("settings/", PortfolioSettingsView.as_view(), name="api-settings"),
+            path("events/", EventFeedView.as_view(), name="api-events"),
         ]
 
 

@@ -437,13 +437,26 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
     ordering = ["id"]
 
     def get_queryset(self):
-        return (
-            OwnershipUnit.objects.visible_to(self.request.user)
-            .select_related("cluster", "product", "owner__user")
-            .prefetch_related(
-                Prefetch("products", queryset=Product.objects.only("id", "slug", "unit"))
-            )
-        )
+        return units_for_api(OwnershipUnit.objects.visible_to(self.request.user))
+
+
+def units_for_api(qs: QuerySet[OwnershipUnit]) -> QuerySet[OwnershipUnit]:
+    """Units as UnitSerializer reads them (the API and the events' bodies)."""
+    return qs.select_related("cluster", "product", "owner__user").prefetch_related(
+        Prefetch("products", queryset=Product.objects.only("id", "slug", "unit"))
+    )
+
+
+def people_for_api(qs: QuerySet[Person]) -> QuerySet[Person]:
+    """People as PersonSerializer reads them."""
+    return qs.select_related("user").annotate(
+        units_owned=Count("units", filter=Q(units__is_active=True))
+    )
+
+
+def teams_for_api(qs: QuerySet[Team]) -> QuerySet[Team]:
+    """Teams as TeamSerializer reads them."""
+    return qs.prefetch_related(Prefetch("members", queryset=Person.objects.only("id")))
 
 
 class ApiPersonFilterSet(PersonFilterSet):
@@ -472,11 +485,7 @@ class PersonViewSet(Exportable, UpdateViewSet):
     listing = PERSON_EXPORT
 
     def get_queryset(self):
-        return (
-            Person.objects.visible_to(self.request.user)
-            .select_related("user")
-            .annotate(units_owned=Count("units", filter=Q(units__is_active=True)))
-        )
+        return people_for_api(Person.objects.visible_to(self.request.user))
 
     def perform_write(self, instance, data):
         if instance is None:
@@ -499,9 +508,7 @@ class TeamViewSet(UpdateViewSet):
     leader_action = "manage teams"
 
     def get_queryset(self):
-        return Team.objects.visible_to(self.request.user).prefetch_related(
-            Prefetch("members", queryset=Person.objects.only("id"))
-        )
+        return teams_for_api(Team.objects.visible_to(self.request.user))
 
     def perform_write(self, instance, data):
         if instance is None:

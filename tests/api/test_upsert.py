@@ -322,10 +322,12 @@ class TestBulkUpsert:
             assert response.json()["updated"] == n
             return len(ctx.captured_queries)
 
-        # savepoint, lock, external ids, teams, people, slugs, id block, 6 COPYs, release
-        assert count(10, "small") == count(200, "large") == 14
-        # savepoint, lock, external ids, one UPDATE, one history COPY, release
-        assert count_updates(10, "small") == count_updates(200, "large") == 6
+        # savepoint, lock, external ids, teams, people, slugs, id block, 6 COPYs, the events'
+        # bodies (product rows, dependencies, external ids), one events INSERT, release
+        assert count(10, "small") == count(200, "large") == 18
+        # savepoint, lock, external ids, one UPDATE, one history COPY, the events' bodies
+        # (3), one events INSERT, release
+        assert count_updates(10, "small") == count_updates(200, "large") == 10
 
 
 @pytest.mark.django_db

@@ -220,4 +220,8 @@ CASES = [
     # the OpenAPI schema needs a login like every other call (docs/security.md)
     api("api-schema", api_read()),
     api("api-schema", NOT_ALLOWED, "post", data=lambda w: {}),
+    # the change feed: every login reads it (leaders also see the settings events)
+    api("api-events", api_read()),
+    api("api-events", api_read(), query="?type=product.updated&after=0", label="filtered"),
+    api("api-events", NOT_ALLOWED, "post", data=lambda w: {}),
 ]

@@ -1,0 +1,23 @@
+"""The API body of a backlog item for its events (portfolio/events.py), registered in
+BacklogConfig.ready(): the body GET /api/v1/backlog-items/<id>/ answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.utils import timezone
+
+from backlog.api.serializers import BACKLOG_ITEM, backlog_item_rows
+from backlog.models import BacklogItem
+from portfolio import events
+
+
+def backlog_items(ids: Sequence[int]) -> dict[int, Any]:
+    rows = backlog_item_rows(BacklogItem.objects.filter(pk__in=ids))
+    now = timezone.now()
+    return {row["id"]: BACKLOG_ITEM.one(row, now=now) for row in rows}
+
+
+def register() -> None:
+    events.register_representation("backlog_item", backlog_items)

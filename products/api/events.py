@@ -1,0 +1,56 @@
+"""The API bodies of the catalogue's objects for their events (portfolio/events.py): the same
+bodies their endpoints answer, registered at start-up in ProductsConfig.ready()."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from portfolio import events
+from products import selectors
+from products.api.serializers import (
+    PRODUCT,
+    ClusterSerializer,
+    PersonSerializer,
+    TeamSerializer,
+    UnitSerializer,
+    cluster_relations,
+    product_api_rows,
+)
+from products.api.views import people_for_api, teams_for_api, units_for_api
+from products.models import Cluster, OwnershipUnit, Person, Product, Team
+
+
+def products(ids: Sequence[int]) -> dict[int, Any]:
+    rows = selectors.attach_api_relations(
+        list(product_api_rows(Product.objects.filter(pk__in=ids)))
+    )
+    return {row["id"]: PRODUCT.one(row) for row in rows}
+
+
+def units(ids: Sequence[int]) -> dict[int, Any]:
+    qs = units_for_api(OwnershipUnit.objects.filter(pk__in=ids))
+    return {unit.pk: UnitSerializer(unit).data for unit in qs}
+
+
+def people(ids: Sequence[int]) -> dict[int, Any]:
+    qs = people_for_api(Person.objects.filter(pk__in=ids))
+    return {person.pk: PersonSerializer(person).data for person in qs}
+
+
+def teams(ids: Sequence[int]) -> dict[int, Any]:
+    qs = teams_for_api(Team.objects.filter(pk__in=ids))
+    return {team.pk: TeamSerializer(team).data for team in qs}
+
+
+def clusters(ids: Sequence[int]) -> dict[int, Any]:
+    qs = cluster_relations(Cluster.objects.filter(pk__in=ids))
+    return {cluster.pk: ClusterSerializer(cluster).data for cluster in qs}
+
+
+def register() -> None:
+    events.register_representation("product", products)
+    events.register_representation("unit", units)
+    events.register_representation("person", people)
+    events.register_representation("team", teams)
+    events.register_representation("cluster", clusters)
