@@ -20,7 +20,7 @@ from django.utils import timezone
 from simple_history.utils import update_change_reason
 
 from accounts.models import NAME_MAX_LENGTH, PREFIX_LENGTH, ApiToken, generate_key, hash_key
-from portfolio import outbox
+from portfolio import events, outbox
 from portfolio.errors import Forbidden, NotFound, RuleViolation, ValidationFailed
 from portfolio.permissions import LEADERS_GROUP, AnyUser, require_leader
 from portfolio.validation import date_range_or_fail, full_clean_or_fail
@@ -64,6 +64,7 @@ def sso_login_link(*, person: Person) -> User:
     person.user = user
     person._history_user = user
     person.save(update_fields=["user", "updated_at"])
+    events.record("person.updated", person, actor=user, changed={"user": [None, user.pk]})
     return user
 
 
@@ -81,6 +82,7 @@ def sso_person_create(*, email: str, name: str, subject: str) -> User:
     person._history_user = user
     person.save()
     update_change_reason(person, f"First single sign-on, subject {subject}"[:100])
+    events.record("person.created", person, actor=user)
     return user
 
 
@@ -92,10 +94,20 @@ def sso_leader_role_sync(*, user: User, leader: bool) -> None:
     if user.is_superuser:
         return
     group, _ = Group.objects.get_or_create(name=LEADERS_GROUP)
+    was_leader = user.groups.filter(pk=group.pk).exists()
+    if leader == was_leader:
+        return
     if leader:
         user.groups.add(group)
     else:
         user.groups.remove(group)
+    events.record(
+        "login.role_changed",
+        user,
+        actor=user,
+        changed={"leader": [was_leader, leader]},
+        data={"id": user.pk, "username": user.get_username(), "leader": leader},
+    )
     # A cached answer from earlier in the request must not outlive the change.
     user.__dict__.pop("_is_leader", None)
 
@@ -160,6 +172,7 @@ def api_token_create(
         key_hash=hash_key(key),
         expires_at=expires_at,
     )
+    events.record("api_token.created", token, actor=user)
     return token, key
 
 
@@ -172,6 +185,8 @@ def api_token_revoke(*, actor: AnyUser, token_id: int) -> ApiToken:
     token = ApiToken.objects.editable_by(actor).select_for_update().filter(pk=token_id).first()
     if token is None:
         raise NotFound("No such token: it may have been revoked already.")
+    # Recorded before the delete: the event keeps the token as it was (never its key).
+    events.record("api_token.revoked", token, actor=actor)
     token.delete()
     return token
 

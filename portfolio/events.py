@@ -103,6 +103,13 @@ EVENT_TYPES: dict[str, EventType] = _types(
     EventType("action_item.updated", "An action item was marked done or open again."),
     EventType("action_item.deleted", "An action item was removed."),
     EventType("settings.updated", "The portfolio settings changed.", leaders_only=True),
+    EventType(
+        "login.role_changed",
+        "Single sign-on made a login a portfolio leader, or no longer one (the group claim).",
+        leaders_only=True,
+    ),
+    EventType("api_token.created", "An API token was made (never its key).", leaders_only=True),
+    EventType("api_token.revoked", "An API token was revoked.", leaders_only=True),
 )
 
 LEADERS_ONLY_TYPES = frozenset(name for name, t in EVENT_TYPES.items() if t.leaders_only)
