@@ -9,7 +9,6 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -378,19 +377,11 @@ SPECTACULAR_SETTINGS = {
 # Content-Security-Policy, sent by django-csp on every response: scripts, styles, fonts and
 # fetches only from this site, no inline script or style, no plugins, no framing.
 SECURITY_REPORT_PATH = "/csp-report/"
-# The login with single sign-on sends the browser on to the provider after a form post, and
-# Chromium checks that redirect against form-action: the issuer's origin is allowed there.
-# The CSP_FORM_ACTION variable adds more origins (a provider signing in on another host).
-OIDC_ISSUER_ORIGIN = (
-    "{0.scheme}://{0.netloc}".format(urlsplit(env.str("OIDC_ISSUER", default="")))
-    if env.str("OIDC_ISSUER", default="")
-    else ""
-)
-FORM_ACTION_ORIGINS = [
-    "'self'",
-    *filter(None, [OIDC_ISSUER_ORIGIN]),
-    *env.list("CSP_FORM_ACTION", default=[]),
-]
+# Logging out through single sign-on sends the browser on to the provider after a form post,
+# and Chromium checks that redirect against form-action: portfolio/headers.py adds the origin
+# of OIDC_ISSUER to each response. The CSP_FORM_ACTION variable adds more origins (a provider
+# signing in on another host).
+FORM_ACTION_ORIGINS = ["'self'", *env.list("CSP_FORM_ACTION", default=[])]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
