@@ -38,14 +38,22 @@ def updated_since_filter(field_name: str = "updated_at", label: str = "Updated s
     return UpdatedSinceFilter(field_name=field_name, lookup_expr="gte", label=label)
 
 
+class Prerendered(str):
+    """An answer's JSON, already written by the view (the event feed's pages): the JSON
+    renderer sends it as it is."""
+
+
 class JSONRenderer(renderers.JSONRenderer):
     """DRF's JSON renderer, escaping instead of failing when an answer echoes a lone surrogate.
 
     Validation messages quote the client's input ("\\ud800" is not a valid choice); UTF-8
-    cannot encode such a character, and the client should get its 400, not a 500.
+    cannot encode such a character, and the client should get its 400, not a 500. A
+    `Prerendered` answer is sent as it is.
     """
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, Prerendered):
+            return data.encode()
         try:
             return super().render(data, accepted_media_type, renderer_context)
         except UnicodeEncodeError:

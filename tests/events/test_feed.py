@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from portfolio.api.events import EVENT
 from portfolio.api.rows import iso_datetime
 from portfolio.events import record
 from portfolio.models import Event
@@ -181,3 +182,40 @@ def test_the_api_guide_lists_every_event_type():
 
     guide = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
     assert [name for name in EVENT_TYPES if f"| `{name}` |" not in guide] == []
+
+
+def test_the_written_json_is_what_the_schema_output_makes_of_the_same_rows(leader, viewer, product):
+    """The feed writes its JSON by hand (portfolio/api/events.py, `event_json`); the schema is
+    `EVENT`. Same rows, same answer: a person's change with non-ASCII text, a job's change
+    (no actor), an event without a body, in a time zone that is not UTC."""
+    product_update(actor=leader, product=product, description='Zoë\'s "pay" — ☕\n')
+    record("product.updated", product, actor=None, job="nightly import", changed=["description"])
+    Event.objects.create(type="product.updated", object_type="product", object_id=123, data=None)
+    place()
+
+    with timezone.override("Europe/Helsinki"):
+        answered = read(viewer)["results"]
+        rows = Event.objects.order_by("position").values(*EVENT.columns)
+        expected = EVENT.many(rows, tz=timezone.get_current_timezone())
+
+    assert len(answered) == 3
+    assert answered == expected
+    assert answered[1]["actor"] is None and answered[2]["data"] is None
+    assert answered[0]["at"].endswith("+02:00")
+
+
+def test_after_latest_starts_from_the_last_committed_event(leader, viewer, product, five_changes):
+    start = read(viewer, "?after=latest")
+    assert start["results"] == []
+    assert start["cursor"] == five_changes[-1].position
+    assert f"after={start['cursor']}" in start["next"]
+
+    product_update(actor=leader, product=product, description="After the start")
+    place()
+    (event,) = read(viewer, f"?after={start['cursor']}")["results"]
+    assert event["changed"]["description"][1] == "After the start"
+
+
+def test_after_latest_on_an_empty_feed_is_zero(viewer):
+    assert read(viewer, "?after=latest")["cursor"] == 0
+    assert "after" in errors(viewer, "?after=earliest")
