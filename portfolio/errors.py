@@ -65,6 +65,13 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class Gone(DomainError):
+    """What was asked for existed once and was removed for good (e.g. events past retention)."""
+
+    status_code = 410
+    code = "gone"
+
+
 class StaleVersion(DomainError):
     """The object changed since the client read it."""
 

@@ -19,16 +19,19 @@ the `Event` model and migration 0010 for how positions are given at commit.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models as db_models
+from django.db import transaction
 from django.utils import timezone
 
 from portfolio.bulk import copy_rows
-from portfolio.models import Event
+from portfolio.models import Event, EventPruning
 from portfolio.permissions import AnyUser
 
 
@@ -315,3 +318,40 @@ def _copy(
         for entry, kind, body in zip(entries, kinds, datas, strict=True)
     ]
     copy_rows(Event, _COPY_COLUMNS, rows)
+
+
+# --- Retention -----------------------------------------------------------------------------
+
+PRUNE_BATCH = 5000
+
+
+def prune(*, now: Any = None) -> int:
+    """Delete the events older than EVENT_RETENTION_DAYS (0 keeps them all), oldest first, in
+    batches of PRUNE_BATCH rows (short transactions, no long lock on the feed), and note how
+    far the feed now starts (`EventPruning`), so a client whose cursor is older is told (410)
+    instead of silently missing changes. Returns how many were deleted; safe to run again."""
+    days = settings.EVENT_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids_positions = list(
+                Event.objects.filter(position__isnull=False, at__lt=cutoff)
+                .order_by("position")
+                .values_list("id", "position")[:PRUNE_BATCH]
+            )
+            if not ids_positions:
+                return deleted
+            Event.objects.filter(id__in=[i for i, _ in ids_positions]).delete()
+            EventPruning.objects.create(
+                pruned_through=ids_positions[-1][1], deleted=len(ids_positions)
+            )
+            deleted += len(ids_positions)
+
+
+def pruned_through() -> int:
+    """The last position pruning removed (0: nothing was ever pruned)."""
+    last = EventPruning.objects.order_by("-pruned_through").values_list("pruned_through", flat=True)
+    return next(iter(last[:1]), 0)

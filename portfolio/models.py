@@ -180,3 +180,18 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.object_type}:{self.object_id} (#{self.position or '-'})"
+
+
+class EventPruning(models.Model):
+    """One run of the event pruning (portfolio/events.py `prune`): events up to and including
+    `pruned_through` are gone, so a feed cursor below it has missed changes for good."""
+
+    at = models.DateTimeField(default=timezone.now)
+    pruned_through = models.BigIntegerField()
+    deleted = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["-pruned_through"], name="event_pruning_latest")]
+
+    def __str__(self) -> str:
+        return f"events through #{self.pruned_through} pruned at {self.at:%Y-%m-%d %H:%M}"

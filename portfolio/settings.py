@@ -289,6 +289,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # (the outbox usually re-sends it sooner, after OUTBOX_REDELIVER_AFTER).
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
 }
+# The change feed (GET /api/v1/events/) keeps this many days of events; a daily beat task
+# deletes older ones, and a client whose cursor points before them gets a 410. 0 keeps all.
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=90)
+
 # The outbox (docs/operations.md, "Failure behaviour"): the beat relays what is still owed
 # every OUTBOX_RELAY_EVERY seconds; a message never published goes once OUTBOX_PENDING_AFTER
 # old, one published but not done goes again after OUTBOX_REDELIVER_AFTER; after
@@ -315,6 +319,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.tasks.compute_portfolio_analytics",
         "schedule": ANALYTICS_EVERY_MINUTES * 60.0,
         "options": {"expires": ANALYTICS_EVERY_MINUTES * 60.0},
+    },
+    # The change feed keeps EVENT_RETENTION_DAYS of events (portfolio/events.py `prune`).
+    "events-prune": {
+        "task": "portfolio.tasks.prune_events",
+        "schedule": 24 * 3600.0,
     },
     # Owners hear about their quarterly review a few days ahead (settings: review_reminder_days).
     "review-reminders": {

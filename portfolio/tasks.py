@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from portfolio import outbox
+from portfolio import events, outbox
 
 
 @shared_task(ignore_result=True)
@@ -17,3 +17,9 @@ def outbox_redeliver() -> dict:
     several places at once: rows are locked with SKIP LOCKED and the tasks are idempotent.
     """
     return outbox.redeliver()
+
+
+@shared_task(ignore_result=True)
+def prune_events() -> int:
+    """Delete the events past EVENT_RETENTION_DAYS (beat, daily); re-runnable at any time."""
+    return events.prune()

@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Max, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -26,7 +27,8 @@ from rest_framework.utils.urls import replace_query_param
 from portfolio.api.rows import Column, Computed, Contextual, Output
 from portfolio.api.serializers import NamedChoiceField
 from portfolio.api.views import RENDERERS, Prerendered, errors_for
-from portfolio.events import EVENT_TYPES, LEADERS_ONLY_TYPES
+from portfolio.errors import Gone
+from portfolio.events import EVENT_TYPES, LEADERS_ONLY_TYPES, pruned_through
 from portfolio.models import Event
 from portfolio.permissions import is_leader
 
@@ -248,6 +250,23 @@ def event_json(rows: QuerySet, tz: dt.tzinfo) -> tuple[list[str], int | None]:
     return texts, position
 
 
+def _check_not_pruned(after: int, first: int | None) -> None:
+    """Refuse (410) a cursor older than what pruning left: the client missed changes for good.
+    Looked up only when the page does not start right after the cursor (an empty page, a
+    filter, or pruning): a client keeping up costs no extra query."""
+    if after <= 0 or first == after + 1:
+        return
+    horizon = pruned_through()
+    if after < horizon:
+        days = settings.EVENT_RETENTION_DAYS
+        raise Gone(
+            f"Events through position {horizon} were deleted after {days} days. Read the lists "
+            "again (take after=latest first), then follow the feed from that cursor.",
+            field="after",
+            rule="events_retention",
+        )
+
+
 TYPES_HELP = ", ".join(f"`{name}`" for name in EVENT_TYPES)
 
 
@@ -304,12 +323,13 @@ class EventFeedView(generics.GenericAPIView):
                 "since", OpenApiTypes.DATETIME, description="Only changes made at or after this."
             ),
         ],
-        responses={200: EventPageSerializer, **errors_for(400)},
+        responses={200: EventPageSerializer, **errors_for(400, 410)},
     )
     def get(self, request: Request) -> Response:
         query = _query(request)
         rows = event_rows(request.user, query)
         texts, last = event_json(rows, timezone.get_current_timezone())
+        _check_not_pruned(query.get("after", 0), first=rows[0][1] if texts else None)
         cursor = query.get("after", 0) if last is None else last
         next_url = replace_query_param(request.build_absolute_uri(), "after", cursor)
         body = f'{{"results":[{",".join(texts)}],"cursor":{cursor},"next":{_dumps(next_url)}}}'

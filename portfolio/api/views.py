@@ -68,6 +68,7 @@ ERRORS = {
     403: OpenApiResponse(ErrorSerializer, description="Your role may not make this change."),
     404: OpenApiResponse(ErrorSerializer, description="No such object."),
     409: OpenApiResponse(ErrorSerializer, description="A domain rule refuses it; see `rule`."),
+    410: OpenApiResponse(ErrorSerializer, description="It was removed for good; see `detail`."),
     412: OpenApiResponse(
         StaleVersionSerializer,
         description=(
