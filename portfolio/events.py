@@ -345,9 +345,9 @@ def prune(*, now: Any = None) -> int:
             if not ids_positions:
                 return deleted
             Event.objects.filter(id__in=[i for i, _ in ids_positions]).delete()
-            EventPruning.objects.create(
-                pruned_through=ids_positions[-1][1], deleted=len(ids_positions)
-            )
+            last = ids_positions[-1][1]
+            assert last is not None  # placed events only
+            EventPruning.objects.create(pruned_through=last, deleted=len(ids_positions))
             deleted += len(ids_positions)
 
 
