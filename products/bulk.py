@@ -140,8 +140,9 @@ def _clean_external_id(value: Any, errs: RowErrors) -> tuple[str, str] | None:
     return (source, ext_id) if ok and not unknown else None
 
 
-def _clean_row(row: Any) -> tuple[dict[str, Any], RowErrors]:
-    """Check one row's shape and types; references and cross-row rules come later."""
+def _clean_row(row: Any, *, by_slug: bool = False) -> tuple[dict[str, Any], RowErrors]:
+    """Check one row's shape and types; references and cross-row rules come later. With
+    `by_slug` (the file import) a row may leave out its external id: its slug matches it."""
     errs = RowErrors()
     clean: dict[str, Any] = {}
     if not isinstance(row, dict):
@@ -150,7 +151,10 @@ def _clean_row(row: Any) -> tuple[dict[str, Any], RowErrors]:
     for key in sorted(set(row) - SUPPORTED_FIELDS, key=str):
         errs.add(printable(key), "Unknown field.")
     if "external_id" not in row:
-        errs.add("external_id", "This field is required.")
+        if not by_slug:
+            errs.add("external_id", "This field is required.")
+        elif "slug" not in row and "name" not in row:
+            errs.add("slug", "Give a slug, an external id or (for a new product) a name.")
     else:
         clean["external_id"] = _clean_external_id(row["external_id"], errs)
     for name in TEXT_LIMITS:
@@ -290,6 +294,34 @@ def _existing_by_external_id(keys: set[tuple[str, str]]) -> dict[tuple[str, str]
     return found
 
 
+def _existing_by_slug(slugs: set[str]) -> dict[str, _Existing]:
+    """The products (with their unit) holding these slugs, in one query (the file import)."""
+    if not slugs:
+        return {}
+    qn = connection.ops.quote_name
+    product_cols = ", ".join(f"p.{qn(a)}" for a in PRODUCT_ATTS)
+    unit_cols = ", ".join(f"u.{qn(a)}" for a in UNIT_ATTS)
+    sql = (
+        f"SELECT {product_cols}, {unit_cols}, c.name "
+        "FROM unnest(string_to_array(%s, ' ')) AS k(slug) "
+        f"JOIN {qn(Product._meta.db_table)} AS p ON p.slug = k.slug "
+        f"LEFT JOIN {qn(OwnershipUnit._meta.db_table)} AS u ON u.id = p.unit_id "
+        f"LEFT JOIN {qn(Cluster._meta.db_table)} AS c ON c.id = u.cluster_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [" ".join(sorted(slugs))])  # slugs hold no spaces
+        rows = cursor.fetchall()
+    found: dict[str, _Existing] = {}
+    np, nu = len(PRODUCT_ATTS), len(UNIT_ATTS)
+    for row in rows:
+        product = dict(zip(PRODUCT_ATTS, row[:np], strict=True))
+        unit = dict(zip(UNIT_ATTS, row[np : np + nu], strict=True))
+        found[product["slug"]] = _Existing(
+            product, unit if unit["id"] is not None else None, row[-1]
+        )
+    return found
+
+
 def _slug_base(name: str) -> str:
     return slugify(name)[:150] or "product"
 
@@ -382,6 +414,57 @@ class _Plan:
     team_id: Any = None
     owner: Person | None = None
     slug: str = ""
+    # More external ids for a new product (the file import); the first is `clean["external_id"]`.
+    more_external_ids: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class UpsertPlan:
+    """What a batch would do, before anything is written: each row's plan and each bad row's
+    errors. `upsert_plan` makes it, `upsert_write` carries it out."""
+
+    plans: list[_Plan]
+    errors: dict[int, RowErrors]
+
+    def error_rows(self) -> list[RowError]:
+        return [
+            RowError(i, self.errors[i].errors, self.errors[i].rule) for i in sorted(self.errors)
+        ]
+
+    def refuse(self, index: int, name: str, message: str, rule: str | None = None) -> None:
+        """Add an error to row `index` (a check of the caller's, after planning)."""
+        self.errors.setdefault(index, RowErrors()).add(name, message, rule=rule)
+
+
+@dataclass
+class RowChanges:
+    """What writing a planned row changes on an existing product: columns (old, new) and the
+    unit's owner id (old, new) when it changes."""
+
+    columns: dict[str, tuple[Any, Any]]
+    owner: tuple[Any, Any] | None
+
+    def __bool__(self) -> bool:
+        return bool(self.columns) or self.owner is not None
+
+
+def row_changes(plan: _Plan) -> RowChanges:
+    """The changes a planned row makes to its existing product (none for a new one)."""
+    assert plan.existing is not None
+    product, unit = plan.existing.product, plan.existing.unit
+    wanted = {name: plan.clean[name] for name in PRODUCT_COLUMNS if name in plan.clean}
+    wanted["team_id"] = plan.team_id
+    columns = {n: (product[n], v) for n, v in wanted.items() if v != product[n]}
+    owner_id = plan.owner.pk if plan.owner else None
+    owner = None
+    if (
+        "owner" in plan.clean
+        and unit is not None
+        and unit["kind"] == UnitKind.PRODUCT
+        and unit["owner_id"] != owner_id
+    ):
+        owner = (unit["owner_id"], owner_id)
+    return RowChanges(columns, owner)
 
 
 def _check_batch(rows: Any) -> None:
@@ -419,8 +502,8 @@ def products_bulk_upsert(*, actor, rows: list[Any]) -> BulkUpsertResult:
         ) from exc
 
 
-@transaction.atomic
-def _upsert(*, actor, rows: list[Any]) -> BulkUpsertResult:
+def lock_catalogue() -> None:
+    """Serialise bulk writes to the catalogue for the rest of the transaction."""
     with connection.cursor() as cursor:
         # Bulk syncs run one at a time, so two batches never race for the same new ids. JIT off
         # for this transaction: the 10,000-key lookups have high estimated costs but run in
@@ -430,11 +513,29 @@ def _upsert(*, actor, rows: list[Any]) -> BulkUpsertResult:
             [ADVISORY_LOCK_KEY],
         )
 
+
+@transaction.atomic
+def _upsert(*, actor, rows: list[Any]) -> BulkUpsertResult:
+    lock_catalogue()
+    plan = upsert_plan(rows)
+    if plan.errors:
+        raise BulkValidationFailed(plan.error_rows())
+    return upsert_write(actor=actor, plan=plan)
+
+
+def upsert_plan(rows: list[Any], *, by_slug: bool = False) -> UpsertPlan:
+    """Validate and resolve `rows` against the catalogue: no writes, a few queries whatever
+    the row count. The bulk upsert and the file import both plan with it.
+
+    Rows match existing products by external id; with `by_slug` (the import) a row's slug
+    matches first, then its external id, and a row matching neither creates a product.
+    """
     plans: list[_Plan] = []
     bad: dict[int, RowErrors] = {}
     first_index_of_key: dict[tuple[str, str], int] = {}
+    first_index_of_slug: dict[str, int] = {}
     for index, row in enumerate(rows):
-        clean, errs = _clean_row(row)
+        clean, errs = _clean_row(row, by_slug=by_slug)
         key = clean.get("external_id")
         if key is not None:
             if key in first_index_of_key:
@@ -445,11 +546,21 @@ def _upsert(*, actor, rows: list[Any]) -> BulkUpsertResult:
                 )
             else:
                 first_index_of_key[key] = index
+        if by_slug and clean.get("slug"):
+            slug = clean["slug"]
+            if slug in first_index_of_slug:
+                errs.add(
+                    "slug",
+                    f"'{slug}' also appears in row {first_index_of_slug[slug]}; slugs are unique.",
+                )
+            else:
+                first_index_of_slug[slug] = index
         if errs:
             bad[index] = errs
         plans.append(_Plan(index=index, clean=clean))
 
     existing = _existing_by_external_id(set(first_index_of_key))
+    by_slug_found = _existing_by_slug(set(first_index_of_slug)) if by_slug else {}
     team_slugs = {p.clean["team"] for p in plans if p.clean.get("team")}
     teams = dict(Team.objects.filter(slug__in=team_slugs).values_list("slug", "id"))
     emails = {p.clean["owner"] for p in plans if p.clean.get("owner")}
@@ -463,6 +574,16 @@ def _upsert(*, actor, rows: list[Any]) -> BulkUpsertResult:
         key = plan.clean.get("external_id")
         plan.existing = existing.get(key) if key else None
         errs = bad.get(plan.index) or RowErrors()
+        if by_slug and plan.clean.get("slug") in by_slug_found:
+            found = by_slug_found[plan.clean["slug"]]
+            if plan.existing is not None and plan.existing.product["id"] != found.product["id"]:
+                assert key is not None
+                errs.add(
+                    "external_id",
+                    f"{key[0]}:{key[1]} belongs to {plan.existing.product['slug']}, not to "
+                    f"{plan.clean['slug']}.",
+                )
+            plan.existing = found
         _resolve_row(plan, errs, teams, people)
         slug = plan.clean.get("slug")
         if slug is not None and (plan.existing is None or slug != plan.existing.product["slug"]):
@@ -490,15 +611,12 @@ def _upsert(*, actor, rows: list[Any]) -> BulkUpsertResult:
             errs.add("slug", f"'{slug}' is already used by another product.")
             bad[index] = errs
 
-    if bad:
-        raise BulkValidationFailed([RowError(i, bad[i].errors, bad[i].rule) for i in sorted(bad)])
-
     used = set(taken) | set(explicit_slugs)
     for plan in plans:
-        if plan.existing is None and "slug" not in plan.clean:
+        if plan.existing is None and "slug" not in plan.clean and plan.index not in bad:
             plan.slug = _next_free(plan.slug, used)
             used.add(plan.slug)
-    return _write(actor=actor, plans=plans)
+    return UpsertPlan(plans, bad)
 
 
 def _next_free(base: str, used: set[str]) -> str:
@@ -576,6 +694,13 @@ def _resolve_row(
     clean["project_end_date"] = None if model == ManagementModel.PRODUCT else end
 
 
+def upsert_write(*, actor, plan: UpsertPlan) -> BulkUpsertResult:
+    """Write a plan without errors (made by `upsert_plan` in this transaction, after
+    `lock_catalogue`): one statement per table, history rows and events included."""
+    assert not plan.errors, "a plan with errors is never written"
+    return _write(actor=actor, plans=plan.plans)
+
+
 def _write(*, actor, plans: list[_Plan]) -> BulkUpsertResult:
     result = BulkUpsertResult()
     now = timezone.now()
@@ -590,16 +715,11 @@ def _write(*, actor, plans: list[_Plan]) -> BulkUpsertResult:
             to_create.append(plan)
             continue
         product, unit = plan.existing.product, plan.existing.unit
-        wanted = {name: plan.clean[name] for name in PRODUCT_COLUMNS if name in plan.clean}
-        wanted["team_id"] = plan.team_id
-        diff = [name for name, value in wanted.items() if value != product[name]]
+        changes = row_changes(plan)
+        wanted = {name: new for name, (_old, new) in changes.columns.items()}
+        diff = list(changes.columns)
         owner_id = plan.owner.pk if plan.owner else None
-        owner_changes = (
-            "owner" in plan.clean
-            and unit is not None
-            and unit["kind"] == UnitKind.PRODUCT
-            and unit["owner_id"] != owner_id
-        )
+        owner_changes = changes.owner is not None
         if diff:
             batch.append(
                 events.Entry(
@@ -692,8 +812,9 @@ def _create(*, actor, plans: list[_Plan], result: BulkUpsertResult, now: dt.date
                 "updated_at": stamp,
             }
         )
-        source, ext_id = clean["external_id"]
-        external_ids.append({"product_id": product_id, "source": source, "external_id": ext_id})
+        pairs = [clean["external_id"]] if clean.get("external_id") else []
+        for source, ext_id in pairs + plan.more_external_ids:
+            external_ids.append({"product_id": product_id, "source": source, "external_id": ext_id})
         transitions.append(
             {
                 "product_id": product_id,
@@ -711,7 +832,8 @@ def _create(*, actor, plans: list[_Plan], result: BulkUpsertResult, now: dt.date
     _copy_history(Product, products, history_type="+", actor=actor, at=stamp)
     copy_rows(OwnershipUnit, UNIT_ATTS, units)
     _copy_history(OwnershipUnit, units, history_type="+", actor=actor, at=stamp)
-    copy_rows(ExternalId, ["product_id", "source", "external_id"], external_ids)
+    if external_ids:
+        copy_rows(ExternalId, ["product_id", "source", "external_id"], external_ids)
     copy_rows(LifecycleTransition, list(transitions[0]), transitions)
 
 
