@@ -292,6 +292,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # The change feed (GET /api/v1/events/) keeps this many days of events; a daily beat task
 # deletes older ones, and a client whose cursor points before them gets a 410. 0 keeps all.
 EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=90)
+# The catalogue import (products/imports.py): the most rows and bytes one file may hold.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=10_000)
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 
 # The outbox (docs/operations.md, "Failure behaviour"): the beat relays what is still owed
 # every OUTBOX_RELAY_EVERY seconds; a message never published goes once OUTBOX_PENDING_AFTER

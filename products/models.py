@@ -543,3 +543,34 @@ class LifecycleTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product}: {self.from_stage} → {self.to_stage}"
+
+
+class ImportState(models.TextChoices):
+    PREVIEWED = "previewed", "Previewed"
+    CONFIRMED = "confirmed", "Confirmed"
+
+
+class ImportUpload(models.Model):
+    """A catalogue file uploaded for import: its rows as parsed, the plan shown to the leader
+    and the catalogue's fingerprint when the plan was made. Confirming writes the stored rows
+    (no second upload) if the catalogue has not changed since."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    filename = models.CharField(max_length=255, blank=True)
+    state = models.CharField(
+        max_length=12, choices=ImportState.choices, default=ImportState.PREVIEWED
+    )
+    fingerprint = models.CharField(max_length=64)
+    rows = models.JSONField(default=list, help_text="The file's rows, as parsed.")
+    preview = models.JSONField(default=dict, help_text="Counts and each row's planned action.")
+    result = models.JSONField(null=True, blank=True, help_text="Counts once confirmed.")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} ({self.filename or 'file'}, {self.state})"

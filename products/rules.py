@@ -226,6 +226,15 @@ def self_dependency_refusal(
     return None
 
 
+def dependency_cycle_refusal(path: Iterable[str]) -> Refusal:
+    """Dependencies that lead back to where they start (`path`: the slugs, first repeated)."""
+    return Refusal(
+        "dependencies",
+        f"These dependencies form a cycle: {' -> '.join(path)}.",
+        rule="dependency_cycle",
+    )
+
+
 # --- Lifecycle -------------------------------------------------------------------------------
 
 

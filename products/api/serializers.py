@@ -56,6 +56,7 @@ OWNER_REF = Output(
     "OwnerRefSerializer",
     Column("id", serializers.IntegerField(), "unit__owner_id"),
     Column("name", serializers.CharField(), "unit__owner__name"),
+    Column("email", serializers.EmailField(), "unit__owner__email"),
     Computed(
         "accountable",
         serializers.BooleanField(),
@@ -69,10 +70,15 @@ OwnerRefSerializer = OWNER_REF.serializer
 
 
 def owner_ref(person: Person | None) -> dict | None:
-    """{id, name, accountable} for a unit's owner; needs `owner__user` selected."""
+    """{id, name, email, accountable} for a unit's owner; needs `owner__user` selected."""
     if person is None:
         return None
-    return {"id": person.pk, "name": person.name, "accountable": person.is_accountable}
+    return {
+        "id": person.pk,
+        "name": person.name,
+        "email": person.email,
+        "accountable": person.is_accountable,
+    }
 
 
 class PersonRefField(serializers.PrimaryKeyRelatedField):

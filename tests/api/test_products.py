@@ -35,6 +35,7 @@ class TestRead:
         assert body["owner"] == {
             "id": product.unit.owner_id,
             "name": "Olivia Owner",
+            "email": product.unit.owner.email,
             "accountable": True,
         }
         assert body["unit"] == product.unit_id

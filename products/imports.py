@@ -1,0 +1,745 @@
+"""The catalogue import: a CSV or XLSX file of products, previewed, then confirmed.
+
+The file has the product export's columns (`PRODUCT_EXPORT`), so an export imported again
+changes nothing. Each row becomes a bulk-upsert row and goes through the bulk upsert's own
+planner and writer (products/bulk.py `upsert_plan`, `upsert_write`): one validator for the
+API's batches and for files. What only a file carries is checked here, after planning:
+dependencies (by slug or `source:id`, resolved within the file first, then in the catalogue,
+cycles refused with the rule `dependency_cycle`), the cluster (shown, not changed: membership
+changes on the cluster page) and the external ids of an existing product (matched, not
+changed).
+
+A preview stores the parsed rows (`ImportUpload`) with a fingerprint of the catalogue; the
+confirm plans the stored rows again and writes them in one transaction, or answers 409
+(`import_plan_changed`) if the catalogue changed since the preview.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+# openpyxl ships no type hints (and types-openpyxl is not a dependency).
+from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+from portfolio import events
+from portfolio.bulk import BulkValidationFailed
+from portfolio.errors import RuleViolation, ValidationFailed
+from portfolio.exports import FORMULA_START, ExportColumn
+from portfolio.permissions import require_leader
+from products.api.serializers import PRODUCT_EXPORT
+from products.bulk import (
+    BulkUpsertResult,
+    UpsertPlan,
+    lock_catalogue,
+    row_changes,
+    upsert_plan,
+    upsert_write,
+)
+from products.models import (
+    Cluster,
+    ExternalId,
+    ImportState,
+    ImportUpload,
+    OwnershipUnit,
+    Person,
+    Product,
+    Team,
+)
+from products.rules import dependency_cycle_refusal, self_dependency_refusal
+
+CSV, XLSX = "csv", "xlsx"
+ACTIONS = ("error", "create", "update", "unchanged")
+
+# The export's columns, in its order: the file's shape (matched case-insensitively).
+COLUMNS: tuple[str, ...] = tuple(c.header for c in PRODUCT_EXPORT.columns)
+# Written by the catalogue itself; a file may carry them (an export does) and they are ignored.
+IGNORED = frozenset(
+    {
+        "id",
+        "stage_changed_at",
+        "owner.id",
+        "owner.name",
+        "owner.accountable",
+        "unit",
+        "created_at",
+        "updated_at",
+        "version",
+    }
+)
+TEXT = ("name", "slug", "description", "user_groups", "key_use_cases", "business_capabilities")
+CHOICE = ("kind", "criticality", "lifecycle_stage", "management_model")
+BOOL = ("strategic", "under_significant_change")
+TRUE, FALSE = {"true", "yes", "1", "y"}, {"false", "no", "0", "n"}
+PREVIEW_ROWS = 1000  # rows an API preview answers (errors first); the page pages them
+
+EXAMPLE_ROW = {
+    "name": "Expense claims",
+    "slug": "expense-claims",
+    "kind": "system",
+    "description": "Staff claim travel and small expenses.",
+    "user_count": 1200,
+    "criticality": "medium",
+    "strategic": False,
+    "under_significant_change": False,
+    "lifecycle_stage": "growth",
+    "management_model": "product",
+    "team": "finance-apps",
+    "owner.email": "ana@example.org",
+    "dependencies": "identity; cmdb:CI-7",
+    "external_ids": "cmdb:CI-1042",
+}
+
+
+# --- Reading the file -----------------------------------------------------------------------
+
+
+def _refuse_file(message: str) -> ValidationFailed:
+    return ValidationFailed({"file": [message]})
+
+
+def file_format(name: str, data: bytes) -> str:
+    lower = name.lower()
+    if lower.endswith(".xlsx"):
+        return XLSX
+    if lower.endswith(".csv") or lower.endswith(".txt"):
+        return CSV
+    raise _refuse_file("Upload a .csv or .xlsx file.")
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without a byte order mark), else Windows-1252 (Excel's CSV on Windows)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise _refuse_file("The file is neither UTF-8 nor Windows-1252 text.") from None
+
+
+def _csv_lines(data: bytes) -> Iterator[tuple[int, list[Any]]]:
+    reader = csv.reader(io.StringIO(_decode(data), newline=""))
+    try:
+        for cells in reader:
+            yield reader.line_num, cells
+    except csv.Error as exc:
+        raise _refuse_file(f"Line {reader.line_num} cannot be read as CSV: {exc}.") from None
+
+
+def _xlsx_lines(data: bytes) -> Iterator[tuple[int, list[Any]]]:
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises zipfile, KeyError, XML and its own errors alike
+        raise _refuse_file("The file is not a readable XLSX workbook.") from None
+    names = {name.lower(): name for name in workbook.sheetnames}
+    sheet = workbook[names.get("products", workbook.sheetnames[0])]
+    try:
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield number, list(cells)
+    finally:
+        workbook.close()
+
+
+def _blank(cell: Any) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def read_rows(name: str, data: bytes) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+    """The file's header (lower-cased) and its rows as {column: cell}, with their line numbers.
+    Refuses (400 naming `file`) an empty or unreadable file, an unknown column, too many rows."""
+    if not data:
+        raise _refuse_file("The file is empty.")
+    limit = settings.IMPORT_MAX_BYTES
+    if len(data) > limit:
+        raise _refuse_file(
+            f"The file is {len(data) / 1048576:.1f} MB; the limit is {limit / 1048576:.0f} MB."
+        )
+    fmt = file_format(name, data)
+    lines = _xlsx_lines(data) if fmt == XLSX else _csv_lines(data)
+    header: list[str] | None = None
+    rows: list[tuple[int, dict[str, Any]]] = []
+    max_rows = settings.IMPORT_MAX_ROWS
+    for number, cells in lines:
+        if all(_blank(c) for c in cells):
+            continue
+        if header is None:
+            header = _header(cells)
+            continue
+        if len(rows) == max_rows:
+            raise _refuse_file(f"The file has more than {max_rows:,} product rows; split it.")
+        rows.append((number, dict(zip(header, cells, strict=False))))
+    if header is None:
+        raise _refuse_file("The file is empty.")
+    if not rows:
+        raise _refuse_file("The file has a header but no product rows.")
+    return header, rows
+
+
+def _header(cells: list[Any]) -> list[str]:
+    header = ["" if c is None else str(c).strip().lower() for c in cells]
+    while header and not header[-1]:
+        header.pop()
+    known = set(COLUMNS)
+    unknown = [h for h in header if h not in known]
+    if unknown:
+        raise _refuse_file(
+            f"Unknown column{'s' if len(unknown) > 1 else ''}: "
+            f"{', '.join(repr(h) for h in unknown)}. The columns are those of the product "
+            f"export: {', '.join(COLUMNS)}."
+        )
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise _refuse_file(f"Column {', '.join(twice)} appears more than once.")
+    return header
+
+
+# --- One row: cells to a bulk-upsert row ----------------------------------------------------
+
+
+def _text(cell: Any) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)
+    text = str(cell)
+    # The export puts an apostrophe before text that starts like a formula; take it off.
+    if text.startswith("'") and text[1:].startswith(FORMULA_START):
+        text = text[1:]
+    return text
+
+
+def _list(cell: Any) -> list[str]:
+    return [part.strip() for part in _text(cell).split(";") if part.strip()]
+
+
+def entry_of(line: int, cells: dict[str, Any]) -> dict[str, Any]:
+    """A file row as stored: the bulk-upsert row, what only files carry, and the cells'
+    own errors (a number that is not one), all plain JSON."""
+    row: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    entry: dict[str, Any] = {"line": line, "row": row, "errors": errors}
+    for name in TEXT:
+        if name in cells:
+            value = _text(cells[name])
+            if value.strip() or name not in ("name", "slug"):
+                row[name] = value
+    for name in CHOICE:
+        if name in cells and not _blank(cells[name]):
+            row[name] = _text(cells[name]).strip().lower()
+    for name in BOOL:
+        if name in cells and not _blank(cells[name]):
+            value = cells[name]
+            word = _text(value).strip().lower()
+            if isinstance(value, bool):
+                row[name] = value
+            elif word in TRUE or word in FALSE:
+                row[name] = word in TRUE
+            else:
+                errors[name] = ["Must be true or false."]
+    if "user_count" in cells:
+        value = cells["user_count"]
+        if _blank(value):
+            row["user_count"] = None
+        elif isinstance(value, int) and not isinstance(value, bool):
+            row["user_count"] = value
+        elif isinstance(value, float) and value.is_integer():
+            row["user_count"] = int(value)
+        elif isinstance(value, str) and value.strip().isdigit():
+            row["user_count"] = int(value.strip())
+        else:
+            errors["user_count"] = ["A whole number is required."]
+    if "project_end_date" in cells:
+        value = cells["project_end_date"]
+        if _blank(value):
+            row["project_end_date"] = None
+        elif isinstance(value, dt.datetime):
+            row["project_end_date"] = value.date().isoformat()
+        elif isinstance(value, dt.date):
+            row["project_end_date"] = value.isoformat()
+        else:
+            row["project_end_date"] = _text(value).strip()
+    if "team" in cells:
+        row["team"] = _text(cells["team"]).strip() or None
+    if "owner.email" in cells:
+        row["owner"] = _text(cells["owner.email"]).strip() or None
+    if "external_ids" in cells:
+        pairs = []
+        for ref in _list(cells["external_ids"]):
+            source, sep, ext_id = ref.partition(":")
+            if not sep:
+                errors.setdefault("external_ids", []).append(
+                    f"'{ref}' is not source:id (e.g. cmdb:CI-1042)."
+                )
+            else:
+                pairs.append([source.strip(), ext_id.strip()])
+        entry["external_ids"] = pairs
+        if pairs:
+            row["external_id"] = {"source": pairs[0][0], "id": pairs[0][1]}
+    if "dependencies" in cells:
+        entry["dependencies"] = _list(cells["dependencies"])
+    if "cluster" in cells:
+        entry["cluster"] = _text(cells["cluster"]).strip()
+    return entry
+
+
+# --- Planning: the bulk upsert's planner, then what only files carry -----------------------
+
+Node = tuple[str, int]  # ("p", product id) or ("r", row index) for a product the file creates
+
+
+@dataclass
+class FilePlan:
+    upsert: UpsertPlan
+    entries: list[dict[str, Any]]
+    # Rows whose dependencies the write sets: row index -> the nodes it depends on.
+    dependencies: dict[int, list[Node]] = field(default_factory=dict)
+    # Existing products whose dependencies change: row index -> (old slugs, new slugs).
+    dependency_changes: dict[int, tuple[list[str], list[str]]] = field(default_factory=dict)
+
+    def node(self, index: int) -> Node:
+        existing = self.upsert.plans[index].existing
+        return ("p", existing.product["id"]) if existing else ("r", index)
+
+    def slug(self, index: int) -> str:
+        plan = self.upsert.plans[index]
+        if plan.clean.get("slug"):
+            return plan.clean["slug"]
+        return plan.existing.product["slug"] if plan.existing else plan.slug
+
+
+def plan_file(entries: list[dict[str, Any]]) -> FilePlan:
+    """What importing `entries` would do, every row checked; no writes."""
+    teams = list(Team.objects.values_list("id", "slug", "name"))
+    team_slugs = {slug for _id, slug, _name in teams}
+    team_by_name = {name.lower(): slug for _id, slug, name in teams}
+    rows = []
+    for entry in entries:
+        row = dict(entry["row"])
+        team = row.get("team")
+        if team and team not in team_slugs and team.lower() in team_by_name:
+            row["team"] = team_by_name[team.lower()]  # a team may be named by its name
+        rows.append(row)
+    plan = FilePlan(upsert_plan(rows, by_slug=True), entries)
+    for index, entry in enumerate(entries):
+        for name, messages in entry["errors"].items():
+            for message in messages:
+                plan.upsert.refuse(index, name, message)
+    _check_external_ids(plan)
+    _check_clusters(plan)
+    if any("dependencies" in e for e in entries):
+        _plan_dependencies(plan)
+    return plan
+
+
+def _check_external_ids(plan: FilePlan) -> None:
+    """An existing product keeps its external ids (the file must list the same ones, or leave
+    the cell out); a new one takes one."""
+    ids = [p.existing.product["id"] for p in plan.upsert.plans if p.existing]
+    held: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    for product_id, source, ext_id in ExternalId.objects.filter(product_id__in=ids).values_list(
+        "product_id", "source", "external_id"
+    ):
+        held[product_id].add((source, ext_id))
+    for index, (entry, row) in enumerate(zip(plan.entries, plan.upsert.plans, strict=True)):
+        if "external_ids" not in entry:
+            continue
+        wanted = {(s, i) for s, i in entry["external_ids"]}
+        if row.existing is not None:
+            has = held[row.existing.product["id"]]
+            if wanted != has:
+                plan.upsert.refuse(
+                    index,
+                    "external_ids",
+                    f"{row.existing.product['slug']} has the external ids "
+                    f"{_pairs(has) or '(none)'}; the file lists {_pairs(wanted) or '(none)'}. "
+                    "External ids change on the product's page or through the API.",
+                )
+        elif len(wanted) > 1:
+            plan.upsert.refuse(
+                index, "external_ids", "A new product takes one external id here; add more later."
+            )
+
+
+def _pairs(pairs: Iterable[tuple[str, str]]) -> str:
+    return "; ".join(f"{s}:{i}" for s, i in sorted(pairs))
+
+
+def _check_clusters(plan: FilePlan) -> None:
+    """The cluster column must say where the product is: membership changes on the cluster
+    page (it moves backlogs and owners), never as a side effect of a file."""
+    if not any("cluster" in e for e in plan.entries):
+        return
+    clusters = list(Cluster.objects.values_list("unit__id", "slug", "name"))
+    slug_of_unit = {unit_id: slug for unit_id, slug, _ in clusters}
+    slug_of = {name.lower(): slug for _u, slug, name in clusters}
+    slug_of.update({slug: slug for _u, slug, _n in clusters})
+    for index, (entry, row) in enumerate(zip(plan.entries, plan.upsert.plans, strict=True)):
+        if "cluster" not in entry:
+            continue
+        wanted = entry["cluster"]
+        wanted_slug = slug_of.get(wanted.lower(), wanted) if wanted else None
+        unit = row.existing.unit if row.existing else None
+        current = slug_of_unit.get(unit["id"]) if unit else None
+        if wanted_slug != current:
+            plan.upsert.refuse(
+                index,
+                "cluster",
+                f"The product is in {current or 'no cluster'}, the file says "
+                f"{wanted or 'none'}. Cluster membership changes on the cluster's page.",
+                rule="use_cluster_membership",
+            )
+
+
+def _plan_dependencies(plan: FilePlan) -> None:
+    """Resolve each row's dependencies (the file first, then the catalogue), refuse unknown
+    ones, a product depending on itself and cycles, and note what changes."""
+    entries, plans = plan.entries, plan.upsert.plans
+    in_file_slug = {plan.slug(i): i for i in range(len(plans))}
+    in_file_ext: dict[tuple[str, str], int] = {}
+    for i, entry in enumerate(entries):
+        for source, ext_id in entry.get("external_ids") or []:
+            in_file_ext.setdefault((source, ext_id), i)
+    wanted_slugs: set[str] = set()
+    wanted_ext: set[tuple[str, str]] = set()
+    for entry in entries:
+        for ref in entry.get("dependencies") or []:
+            source, sep, ext_id = ref.partition(":")
+            if sep:
+                if (source, ext_id) not in in_file_ext:
+                    wanted_ext.add((source, ext_id))
+            elif ref not in in_file_slug:
+                wanted_slugs.add(ref)
+    db_slug = dict(Product.objects.filter(slug__in=wanted_slugs).values_list("slug", "id"))
+    db_ext: dict[tuple[str, str], int] = {}
+    if wanted_ext:
+        sources = {s for s, _ in wanted_ext}
+        for source, ext_id, product_id in ExternalId.objects.filter(
+            source__in=sources, external_id__in={i for _, i in wanted_ext}
+        ).values_list("source", "external_id", "product_id"):
+            db_ext[(source, ext_id)] = product_id
+
+    for i, entry in enumerate(entries):
+        if "dependencies" not in entry:
+            continue
+        nodes: list[Node] = []
+        for ref in entry["dependencies"]:
+            source, sep, ext_id = ref.partition(":")
+            target: Node | None = None
+            if sep and (source, ext_id) in in_file_ext:
+                target = plan.node(in_file_ext[(source, ext_id)])
+            elif sep and (source, ext_id) in db_ext:
+                target = ("p", db_ext[(source, ext_id)])
+            elif not sep and ref in in_file_slug:
+                target = plan.node(in_file_slug[ref])
+            elif not sep and ref in db_slug:
+                target = ("p", db_slug[ref])
+            if target is None:
+                plan.upsert.refuse(
+                    i, "dependencies", f"No product '{ref}' in the file or the catalogue."
+                )
+            elif target not in nodes:
+                nodes.append(target)
+        own = plan.node(i)
+        refusal = self_dependency_refusal(
+            product_id=0 if own in nodes else None, dependency_ids=[0]
+        )
+        if refusal is not None:
+            plan.upsert.refuse(i, refusal.field, refusal.message, refusal.rule)
+            continue
+        plan.dependencies[i] = nodes
+
+    # The dependency graph once the file is written: the catalogue's edges, with the file's
+    # rows' replaced by theirs.
+    through = Product.dependencies.through
+    edges: dict[Node, list[Node]] = defaultdict(list)
+    for source_id, target_id in through.objects.values_list("from_product_id", "to_product_id"):
+        edges[("p", source_id)].append(("p", target_id))
+    current = {i: sorted(edges.get(plan.node(i), [])) for i in plan.dependencies}
+    for i, nodes in plan.dependencies.items():
+        edges[plan.node(i)] = nodes
+    row_of = {plan.node(i): i for i in range(len(plans))}
+    for cycle in _cycles(edges, [plan.node(i) for i in plan.dependencies]):
+        names = [_node_slug(n, plan, row_of) for n in cycle]
+        refusal = dependency_cycle_refusal([*names, names[0]])
+        for node in cycle:
+            if node in row_of and row_of[node] in plan.dependencies:
+                plan.upsert.refuse(row_of[node], refusal.field, refusal.message, refusal.rule)
+
+    # What changes for existing products (slugs for people to read).
+    ids = {n[1] for nodes in [*plan.dependencies.values(), *current.values()] for n in nodes}
+    slugs = dict(Product.objects.filter(id__in=ids).values_list("id", "slug"))
+    for i, nodes in plan.dependencies.items():
+        if plans[i].existing is None:
+            continue
+        old = sorted(slugs.get(n[1], "?") for n in current[i])
+        new = sorted(_node_slug(n, plan, row_of, slugs) for n in nodes)
+        if old != new:
+            plan.dependency_changes[i] = (old, new)
+
+
+def _node_slug(node: Node, plan: FilePlan, row_of: dict[Node, int], slugs=None) -> str:
+    if node in row_of:
+        return plan.slug(row_of[node])
+    if slugs and node[1] in slugs:
+        return slugs[node[1]]
+    return str(node[1])
+
+
+def _cycles(edges: dict[Node, list[Node]], starts: list[Node]) -> list[list[Node]]:
+    """Cycles reachable from `starts` (each found once), by an iterative depth-first walk."""
+    state: dict[Node, int] = {}  # 1: on the path, 2: done
+    found: list[list[Node]] = []
+    for start in starts:
+        if start in state:
+            continue
+        path: list[Node] = [start]
+        stack = [iter(edges.get(start, ()))]
+        state[start] = 1
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                found.append(path[path.index(nxt) :])
+            elif nxt not in state:
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(edges.get(nxt, ())))
+    return found
+
+
+# --- Preview --------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def preview_of(plan: FilePlan) -> dict[str, Any]:
+    """Counts per action and each row's action, its changes (old, new) or its errors."""
+    counts = dict.fromkeys(ACTIONS, 0)
+    team_ids: set[int] = set()
+    people_ids: set[int] = set()
+    changes_of = {}
+    for p in plan.upsert.plans:
+        if p.existing is not None and p.index not in plan.upsert.errors:
+            changes = row_changes(p)
+            changes_of[p.index] = changes
+            if "team_id" in changes.columns:
+                team_ids.update(v for v in changes.columns["team_id"] if v)
+            if changes.owner:
+                people_ids.update(v for v in changes.owner if v)
+    team_slug = dict(Team.objects.filter(id__in=team_ids).values_list("id", "slug"))
+    email = dict(Person.objects.filter(id__in=people_ids).values_list("id", "email"))
+    rows = []
+    for p, entry in zip(plan.upsert.plans, plan.entries, strict=True):
+        body: dict[str, Any] = {
+            "line": entry["line"],
+            "slug": plan.slug(p.index) or "",
+            "name": p.clean.get("name") or (p.existing.product["name"] if p.existing else ""),
+        }
+        errs = plan.upsert.errors.get(p.index)
+        if errs:
+            body.update(action="error", errors=errs.errors)
+            if errs.rule:
+                body["rule"] = errs.rule
+        elif p.existing is None:
+            body["action"] = "create"
+        else:
+            changes = changes_of[p.index]
+            shown: dict[str, list[Any]] = {}
+            for column, (old, new) in changes.columns.items():
+                if column == "team_id":
+                    shown["team"] = [team_slug.get(old), team_slug.get(new)]
+                else:
+                    shown[column] = [_jsonable(old), _jsonable(new)]
+            if changes.owner:
+                shown["owner.email"] = [email.get(v) for v in changes.owner]  # type: ignore[misc]
+            if p.index in plan.dependency_changes:
+                shown["dependencies"] = [*plan.dependency_changes[p.index]]
+            body["action"] = "update" if shown else "unchanged"
+            if shown:
+                body["changes"] = shown
+        counts[body["action"]] += 1
+        rows.append(body)
+    return {"counts": counts, "rows": rows}
+
+
+def catalogue_fingerprint() -> str:
+    """A digest of everything an import plan reads: every product's id and version, and
+    counts and last changes of units, people, teams, clusters, external ids, dependencies."""
+    qn = connection.ops.quote_name
+
+    def table(model) -> str:
+        return qn(model._meta.db_table)
+
+    through = Product.dependencies.through
+    versioned = [
+        f"(SELECT count(*) || ':' || coalesce(sum(version), 0) || ':' "
+        f"|| coalesce(max(updated_at)::text, '') FROM {table(m)})"
+        for m in (Person, Team, Cluster)
+    ]
+    sql = (
+        "SELECT md5(concat_ws('|', "
+        f"(SELECT string_agg(id || ':' || version, ',' ORDER BY id) FROM {table(Product)}), "
+        f"(SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') "
+        f"FROM {table(OwnershipUnit)}), "
+        f"(SELECT count(*) || ':' || coalesce(max(id), 0) FROM {table(ExternalId)}), "
+        f"(SELECT count(*) || ':' || coalesce(max(id), 0) FROM {table(through)}), "
+        + ", ".join(versioned)
+        + "))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
+
+
+# --- Services -------------------------------------------------------------------------------
+
+
+def import_preview(*, actor, filename: str, data: bytes) -> ImportUpload:
+    """Read a file and plan it against the catalogue (leaders only). Stores the upload and
+    its plan, never the catalogue; a file that cannot be read is refused (400 `file`)."""
+    require_leader(actor, "import the catalogue")
+    _header, lines = read_rows(filename, data)
+    entries = [entry_of(line, cells) for line, cells in lines]
+    with transaction.atomic():
+        fingerprint = catalogue_fingerprint()  # before planning: a change in between is a 409
+        preview = preview_of(plan_file(entries))
+        return ImportUpload.objects.create(
+            created_by=actor,
+            filename=filename[:255],
+            fingerprint=fingerprint,
+            rows=entries,
+            preview=preview,
+        )
+
+
+def import_confirm(*, actor, upload: ImportUpload, fingerprint: str) -> ImportUpload:
+    """Write a previewed upload, all or nothing (leaders only), through the bulk upsert's
+    writer. 409 `import_plan_changed` if the catalogue changed since the preview (or the
+    fingerprint given is not the preview's), 409 `import_done` if it was confirmed already."""
+    require_leader(actor, "import the catalogue")
+    try:
+        return _confirm(actor=actor, upload_id=upload.pk, fingerprint=fingerprint)
+    except IntegrityError as exc:
+        raise RuleViolation(
+            "Another change to the same products landed while the import was written; nothing "
+            "was stored. Preview the file again.",
+            field="file",
+            rule="import_plan_changed",
+        ) from exc
+
+
+@transaction.atomic
+def _confirm(*, actor, upload_id: int, fingerprint: str) -> ImportUpload:
+    upload = ImportUpload.objects.select_for_update().get(pk=upload_id)
+    if upload.state == ImportState.CONFIRMED:
+        raise RuleViolation(
+            "This import was confirmed already.", field="upload", rule="import_done"
+        )
+    if upload.preview.get("counts", {}).get("error"):
+        raise ValidationFailed(
+            {"file": ["The preview has rows with errors; fix the file and upload it again."]}
+        )
+    lock_catalogue()
+    if fingerprint != upload.fingerprint or catalogue_fingerprint() != upload.fingerprint:
+        raise RuleViolation(
+            "The catalogue changed since this preview; upload the file again for a fresh one.",
+            field="fingerprint",
+            rule="import_plan_changed",
+        )
+    plan = plan_file(upload.rows)
+    if plan.upsert.errors:  # the catalogue is as previewed, so this is not expected
+        raise BulkValidationFailed(plan.upsert.error_rows())
+    result = upsert_write(actor=actor, plan=plan.upsert)
+    changed_deps = _write_dependencies(actor=actor, plan=plan, result=result)
+    counts = {"created": result.created, "updated": result.updated}
+    # A row whose only change is its dependencies counts as updated, not unchanged.
+    counts["updated"] += changed_deps
+    counts["unchanged"] = result.unchanged - changed_deps
+    upload.state = ImportState.CONFIRMED
+    upload.confirmed_at = timezone.now()
+    upload.result = {
+        **counts,
+        "rows": [
+            {"index": r.index, "id": r.id, "slug": r.slug, "action": r.action}
+            for r in sorted(result.rows, key=lambda r: r.index)
+        ],
+    }
+    upload.save(update_fields=["state", "confirmed_at", "result"])
+    return upload
+
+
+def _write_dependencies(*, actor, plan: FilePlan, result: BulkUpsertResult) -> int:
+    """Set the dependencies of the rows that change them (new products' too). Answers how many
+    of the rows the bulk writer found unchanged had only their dependencies changed."""
+    id_of = {r.index: r.id for r in result.rows}
+    action_of = {r.index: r.action for r in result.rows}
+    to_set = {
+        i: nodes
+        for i, nodes in plan.dependencies.items()
+        if i in plan.dependency_changes or plan.upsert.plans[i].existing is None
+    }
+    to_set = {i: n for i, n in to_set.items() if n or i in plan.dependency_changes}
+    if not to_set:
+        return 0
+    through = Product.dependencies.through
+
+    def product_id(node: Node) -> int:
+        return node[1] if node[0] == "p" else id_of[node[1]]
+
+    sources = [id_of[i] for i in to_set]
+    through.objects.filter(from_product_id__in=sources).delete()
+    through.objects.bulk_create(
+        [
+            through(from_product_id=id_of[i], to_product_id=product_id(node))
+            for i, nodes in to_set.items()
+            for node in nodes
+        ]
+    )
+    changed = [i for i in to_set if i in plan.dependency_changes]
+    if changed:
+        # A changed product is a new version: an edit made on the old one gets its 412.
+        Product.objects.filter(id__in=[id_of[i] for i in changed]).update(
+            version=F("version") + 1, updated_at=timezone.now()
+        )
+        events.record_batch(
+            [
+                events.Entry(
+                    "product.updated",
+                    id_of[i],
+                    {"dependencies": [*plan.dependency_changes[i]]},
+                )
+                for i in changed
+            ],
+            actor=actor,
+        )
+    return sum(1 for i in changed if action_of[i] == "unchanged")
+
+
+# --- The template ---------------------------------------------------------------------------
+
+
+def template_columns() -> tuple[ExportColumn, ...]:
+    return PRODUCT_EXPORT.columns
+
+
+def template_rows() -> list[list[Any]]:
+    """The header and one example row."""
+    return [list(COLUMNS), [EXAMPLE_ROW.get(c, "") for c in COLUMNS]]
