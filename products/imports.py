@@ -470,16 +470,19 @@ def _plan_dependencies(plan: FilePlan) -> None:
     for i, nodes in plan.dependencies.items():
         edges[plan.node(i)] = nodes
     row_of = {plan.node(i): i for i in range(len(plans))}
-    for cycle in _cycles(edges, [plan.node(i) for i in plan.dependencies]):
-        names = [_node_slug(n, plan, row_of) for n in cycle]
+    cycles = _cycles(edges, [plan.node(i) for i in plan.dependencies])
+
+    # Slugs for people to read: of what changes, and of each cycle's products.
+    ids = {
+        n[1] for nodes in [*plan.dependencies.values(), *current.values(), *cycles] for n in nodes
+    }
+    slugs = dict(Product.objects.filter(id__in=ids).values_list("id", "slug"))
+    for cycle in cycles:
+        names = [_node_slug(n, plan, row_of, slugs) for n in cycle]
         refusal = dependency_cycle_refusal([*names, names[0]])
         for node in cycle:
             if node in row_of and row_of[node] in plan.dependencies:
                 plan.upsert.refuse(row_of[node], refusal.field, refusal.message, refusal.rule)
-
-    # What changes for existing products (slugs for people to read).
-    ids = {n[1] for nodes in [*plan.dependencies.values(), *current.values()] for n in nodes}
-    slugs = dict(Product.objects.filter(id__in=ids).values_list("id", "slug"))
     for i, nodes in plan.dependencies.items():
         if plans[i].existing is None:
             continue

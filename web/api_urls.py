@@ -17,6 +17,7 @@ from funding.api.views import AllocationViewSet, InvestmentRequestViewSet
 from metrics.api.views import MetricStatusViewSet, MetricViewSet, ReadingViewSet
 from portfolio.api.events import EventFeedView
 from portfolio.api.views import PortfolioSettingsView
+from products.api.imports import ImportViewSet
 from products.api.views import (
     ClusterViewSet,
     PersonViewSet,
@@ -49,6 +50,7 @@ router.register("clusters", ClusterViewSet, basename="api-cluster")
 router.register("people", PersonViewSet, basename="api-person")
 router.register("teams", TeamViewSet, basename="api-team")
 router.register("units", UnitViewSet, basename="api-unit")
+router.register("imports", ImportViewSet, basename="api-import")
 router.register("backlog-items", BacklogItemViewSet, basename="api-backlog-item")
 router.register("metrics", MetricViewSet, basename="api-metric")
 router.register("metric-readings", ReadingViewSet, basename="api-metric-reading")
