@@ -425,3 +425,20 @@ class ClusterMembersForm(forms.Form):
         super().__init__(*args, **kwargs)
 
         self.fields["product"].queryset = Product.objects.visible_to(user)
+
+
+class ImportForm(forms.Form):
+    """A catalogue file to preview (products/imports.py reads and checks it)."""
+
+    file = forms.FileField(
+        label="CSV or XLSX file",
+        help_text="The product export's columns; at most 10 MB and 10,000 products.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
+    )
+
+
+class ImportConfirmForm(forms.Form):
+    """The preview being confirmed: its upload and the catalogue fingerprint it was made on."""
+
+    upload = forms.IntegerField(widget=forms.HiddenInput)
+    fingerprint = forms.CharField(max_length=64, widget=forms.HiddenInput)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from products import views
+from products import import_views, views
 
 urlpatterns = [
     path("products/", views.product_list, name="product-list"),
@@ -23,4 +23,16 @@ urlpatterns = [
     path("teams/new/", views.team_create, name="team-create"),
     path("teams/<slug:slug>/", views.team_detail, name="team-detail"),
     path("teams/<slug:slug>/edit/", views.team_edit, name="team-edit"),
+    path("import/", import_views.import_upload, name="import-upload"),
+    path(
+        "import/template.csv", import_views.import_template, {"fmt": "csv"}, name="import-template"
+    ),
+    path(
+        "import/template.xlsx",
+        import_views.import_template,
+        {"fmt": "xlsx"},
+        name="import-template-xlsx",
+    ),
+    path("import/<int:pk>/", import_views.import_detail, name="import-detail"),
+    path("import/<int:pk>/confirm/", import_views.import_confirm_view, name="import-confirm"),
 ]

@@ -73,7 +73,7 @@ def get_upload(pk: Any) -> ImportUpload:
 class ImportViewSet(viewsets.ViewSet):
     """Catalogue imports: a file in, a preview out; confirm writes it (leaders only)."""
 
-    parser_classes = [MultiPartParser]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     @extend_schema(
         summary="Upload a catalogue file and get its preview (leaders)",

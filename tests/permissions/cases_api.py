@@ -7,6 +7,7 @@ other units and viewers get 403. Methods a route does not serve answer 405 (afte
 
 from __future__ import annotations
 
+from products.imports import import_preview
 from tests.permissions.spec import Case, World, api_read
 
 
@@ -224,4 +225,33 @@ CASES = [
     api("api-events", api_read()),
     api("api-events", api_read(), query="?type=product.updated&after=0", label="filtered"),
     api("api-events", NOT_ALLOWED, "post", data=lambda w: {}),
+]
+
+
+def an_import(w: World) -> dict:
+    """A previewed import of one new product, made by the leader."""
+    upload = import_preview(actor=w.leader, filename="a.csv", data=b"name\r\nWiki\r\n")
+    return {"pk": upload.pk}
+
+
+CASES += [
+    # catalogue imports: leaders only. The matrix posts JSON, so the leader's upload has no
+    # file (400 naming it) and the confirm no matching fingerprint (409 import_plan_changed).
+    api("api-import-list", leader_only(400), "post", data=lambda w: {}),
+    api("api-import-list", NOT_ALLOWED, "get"),
+    api("api-import-detail", leader_only(200), kwargs=an_import),
+    api(
+        "api-import-detail",
+        api_read(viewer=405, owner=405, other_owner=405, leader=405),
+        "delete",
+        kwargs=an_import,
+    ),
+    api(
+        "api-import-confirm",
+        leader_only(409),
+        "post",
+        kwargs=an_import,
+        data=lambda w: {"fingerprint": "not-the-preview's"},
+    ),
+    api("api-import-confirm", NOT_ALLOWED, "get", kwargs=an_import),
 ]
