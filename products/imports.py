@@ -572,7 +572,7 @@ def preview_of(plan: FilePlan) -> dict[str, Any]:
                 else:
                     shown[column] = [_jsonable(old), _jsonable(new)]
             if changes.owner:
-                shown["owner.email"] = [email.get(v) for v in changes.owner]  # type: ignore[misc]
+                shown["owner.email"] = [email.get(v) for v in changes.owner]
             if p.index in plan.dependency_changes:
                 shown["dependencies"] = [*plan.dependency_changes[p.index]]
             body["action"] = "update" if shown else "unchanged"

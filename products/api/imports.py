@@ -29,7 +29,8 @@ class ImportRowSerializer(serializers.Serializer):
     changes = serializers.DictField(
         child=serializers.ListField(), required=False, help_text="field: [old, new]"
     )
-    errors = serializers.DictField(
+    # To mypy this shadows Serializer.errors; DRF's metaclass lifts declared fields off the class.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()), required=False
     )
     rule = serializers.CharField(required=False)
