@@ -126,7 +126,8 @@ def run(cmd: list[str], env: dict[str, str]) -> str:
 
 def ensure_template(base_url: str, size: str, python: str, regenerate: bool) -> dict[str, Any]:
     """The generated portfolio for `size` (a template database), built only when needed."""
-    name = f"portfolio_bench_{size.lower()}"
+    # BENCH_DB_PREFIX keeps a branch's run apart from another's on a shared server.
+    name = f"{os.environ.get('BENCH_DB_PREFIX', 'portfolio_bench')}_{size.lower()}"
     version = code_version()
     admin = admin_connection(base_url)
     with admin.cursor() as cur:
@@ -846,6 +847,137 @@ def measure_upserts(client: Client, db, fixtures: Fixtures, reps: int) -> dict[s
         for table in captured:
             cur.execute(f"DROP TABLE bench_floor_{table}")
     return series
+
+
+# --- The catalogue import: the same rows as a file -------------------------------------------
+
+IMPORT_PATH = "/api/v1/imports/"
+BULK_PATH = "/api/v1/products/bulk-upsert/"
+IMPORT_COLUMNS = (
+    "name",
+    "kind",
+    "criticality",
+    "lifecycle_stage",
+    "management_model",
+    "project_end_date",
+    "team",
+    "owner.email",
+    "external_ids",
+)
+
+
+def import_file(rows: list[dict[str, Any]]) -> bytes:
+    """The bulk upsert's rows as a catalogue import CSV (the product export's columns)."""
+    import csv
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(IMPORT_COLUMNS)
+    for row in rows:
+        ext = row["external_id"]
+        values = {
+            **row,
+            "owner.email": row.get("owner"),
+            "external_ids": f"{ext['source']}:{ext['id']}",
+        }
+        writer.writerow(["" if values.get(c) is None else values[c] for c in IMPORT_COLUMNS])
+    return out.getvalue().encode("utf-8")
+
+
+def multipart(field: str, filename: str, data: bytes) -> tuple[bytes, str]:
+    boundary = "bench-" + hashlib.sha256(data).hexdigest()[:24]
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+        f'filename="{filename}"\r\nContent-Type: text/csv\r\n\r\n'
+    ).encode()
+    return (
+        head + data + f"\r\n--{boundary}--\r\n".encode(),
+        f"multipart/form-data; boundary={boundary}",
+    )
+
+
+def remove_upserted(db, fixtures: Fixtures) -> None:
+    """Delete what a bulk upsert or an import of the bench rows wrote (and the stored
+    uploads), then vacuum, so the next step starts from the same tables."""
+    db.autocommit = False
+    with db.cursor() as cur:
+        cur.execute(CLEANUP_SQL, {"source": UPSERT_SOURCE})
+        cur.execute("DELETE FROM products_importupload")
+        cur.execute("SELECT count(*) FROM products_product")
+        left = cur.fetchone()[0]
+    db.commit()
+    db.autocommit = True
+    if left != fixtures.baseline_products:
+        raise SystemExit(f"bench: cleanup left {left} products, not {fixtures.baseline_products}")
+    with db.cursor() as cur:
+        for table in WRITTEN_TABLES:
+            cur.execute(f"VACUUM ANALYZE {table}")
+
+
+def measure_import(client: Client, db, fixtures: Fixtures, reps: int) -> dict[str, Series]:
+    """Each round: the bulk upsert's 10,000 rows as a CSV file through the import API (the
+    preview, then the confirm) and the same rows through the bulk upsert API, alternating
+    which goes first; both create every row, and what they wrote is deleted in between."""
+    rows = upsert_rows(fixtures)
+    body = json.dumps({"rows": rows}, separators=(",", ":")).encode()
+    form, content_type = multipart("file", "bench.csv", import_file(rows))
+    series = {k: Series() for k in ("preview", "confirm", "import", "upsert")}
+
+    def upsert():
+        elapsed, queries, data = client.api(BULK_PATH, body)
+        if json.loads(data)["created"] != UPSERT_ROWS:
+            raise SystemExit("bench: the bulk upsert did not create every row")
+        series["upsert"].add(elapsed, queries)
+        remove_upserted(db, fixtures)
+
+    def imported():
+        headers = {**client.api_headers, "Content-Type": content_type}
+        status, preview_s, queries, data = client.send("POST", IMPORT_PATH, headers, form)
+        if status != 201:
+            raise SystemExit(f"bench: the import preview answered {status}: {data[:600]!r}")
+        preview = json.loads(data)
+        if preview["counts"]["create"] != UPSERT_ROWS:
+            raise SystemExit(f"bench: the import preview planned {preview['counts']}")
+        confirm = json.dumps({"fingerprint": preview["fingerprint"]}).encode()
+        confirm_s, confirm_q, data = client.api(f"{IMPORT_PATH}{preview['id']}/confirm/", confirm)
+        if json.loads(data)["result"]["created"] != UPSERT_ROWS:
+            raise SystemExit("bench: the import did not create every row")
+        series["preview"].add(preview_s, int(queries or 0))
+        series["confirm"].add(confirm_s, confirm_q)
+        series["import"].add(preview_s + confirm_s)
+        remove_upserted(db, fixtures)
+
+    log(f"import: {reps} rounds of a {len(form) / 1e6:.1f} MB CSV vs the bulk upsert")
+    for i in range(reps):
+        for step in (imported, upsert) if i % 2 == 0 else (upsert, imported):
+            step()
+        log(
+            f"  round {i + 1}/{reps}: preview {series['preview'].seconds[-1]:.2f} s, "
+            f"confirm {series['confirm'].seconds[-1]:.2f} s, "
+            f"bulk upsert {series['upsert'].seconds[-1]:.2f} s"
+        )
+    return series
+
+
+def import_figures(s: dict[str, Series]) -> list[dict[str, Any]]:
+    seconds = statistics.median(s["import"].seconds)
+    upsert_seconds = statistics.median(s["upsert"].seconds)
+    return [
+        figure(
+            f"Import {UPSERT_ROWS:,}-row CSV via API (preview + confirm, creates)",
+            UPSERT_ROWS / seconds,
+            "rows/s",
+            reference="bulk upsert of the same rows via API (creates)",
+            reference_value=UPSERT_ROWS / upsert_seconds,
+            target=(">=", 0.2),
+            seconds=round(seconds, 3),
+            preview_seconds=round(statistics.median(s["preview"].seconds), 3),
+            confirm_seconds=round(statistics.median(s["confirm"].seconds), 3),
+            reference_seconds=round(upsert_seconds, 3),
+            queries=s["confirm"].query_count,
+            samples=len(s["import"].seconds),
+        )
+    ]
 
 
 # --- Metrics: bulk ingest of readings, the one-year chart --------------------------------------
@@ -2710,6 +2842,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upsert-rounds", type=int, default=5)
     parser.add_argument("--regenerate", action="store_true", help="rebuild the portfolio")
     parser.add_argument("--skip-upsert", action="store_true")
+    parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument(
+        "--only-import", action="store_true", help="measure the catalogue import alone"
+    )
     parser.add_argument("--skip-in-process", action="store_true")
     parser.add_argument("--skip-backlog", action="store_true")
     parser.add_argument("--skip-metrics", action="store_true")
@@ -2721,6 +2857,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-exports", action="store_true")
     parser.add_argument("--export-rounds", type=int, default=1)
     args = parser.parse_args(argv)
+    if args.only_import:
+        for name in vars(args):
+            if name.startswith("skip_") and name != "skip_import":
+                setattr(args, name, True)
     iterations = args.iterations or 40
     if iterations < 5 or args.upsert_rounds < 1:
         parser.error("at least 5 iterations and 1 upsert round")
@@ -2748,7 +2888,9 @@ def main(argv: list[str] | None = None) -> int:
         server.wait_ready()
         log(f"gunicorn up on 127.0.0.1:{server.port} (2 workers)")
         client = Client(server.port, fixtures)
-        figures = read_figures(measure_reads(client, db, fixtures, iterations))
+        figures = []
+        if not args.only_import:
+            figures += read_figures(measure_reads(client, db, fixtures, iterations))
         if not args.skip_in_process:
             figures += in_process_figures(measure_in_process(db, fixtures, iterations))
         if not args.skip_backlog:
@@ -2760,6 +2902,8 @@ def main(argv: list[str] | None = None) -> int:
                 figures += backlog_figures(series, skipped, target)
         if not args.skip_upsert:
             figures += upsert_figures(measure_upserts(client, db, fixtures, args.upsert_rounds))
+        if not args.skip_import:
+            figures += import_figures(measure_import(client, db, fixtures, args.upsert_rounds))
         if not args.skip_events:
             series, why = measure_events(client, db, iterations)
             figures += events_figures(series, why)
