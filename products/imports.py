@@ -28,16 +28,22 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import slugify
 
 # openpyxl ships no type hints (and types-openpyxl is not a dependency).
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from portfolio import events
 from portfolio.bulk import BulkValidationFailed
-from portfolio.errors import RuleViolation, ValidationFailed
-from portfolio.exports import FORMULA_START, ExportColumn
+from portfolio.errors import DomainError, RuleViolation, ValidationFailed
+from portfolio.exports import FORMULA_START, ExportColumn, columns_of
 from portfolio.permissions import require_leader
-from products.api.serializers import PRODUCT_EXPORT
+from products.api.serializers import (
+    CLUSTER_EXPORT,
+    PERSON_EXPORT,
+    PRODUCT_EXPORT,
+    TeamSerializer,
+)
 from products.bulk import (
     BulkUpsertResult,
     UpsertPlan,
@@ -57,6 +63,14 @@ from products.models import (
     Team,
 )
 from products.rules import dependency_cycle_refusal, self_dependency_refusal
+from products.services import (
+    cluster_create,
+    cluster_update,
+    person_create,
+    person_update,
+    team_create,
+    team_update,
+)
 
 CSV, XLSX = "csv", "xlsx"
 ACTIONS = ("error", "create", "update", "unchanged")
@@ -77,6 +91,20 @@ IGNORED = frozenset(
         "version",
     }
 )
+# XLSX only: sheets of people, teams and clusters, written before the products (which may
+# name them), with the columns of their own exports (teams: the API's team fields).
+SHEETS: dict[str, tuple[str, ...]] = {
+    "people": tuple(c.header for c in PERSON_EXPORT.columns),
+    "teams": tuple(c.header for c in columns_of(TeamSerializer().fields)),
+    "clusters": tuple(c.header for c in CLUSTER_EXPORT.columns),
+}
+# What each sheet writes (the rest is written by the portfolio, and ignored).
+SHEET_FIELDS = {
+    "people": ("name", "email", "title"),
+    "teams": ("name", "slug", "description"),
+    "clusters": ("name", "slug", "description", "reasons", "reason_note", "owner.email"),
+}
+PRODUCTS = "products"
 TEXT = ("name", "slug", "description", "user_groups", "key_use_cases", "business_capabilities")
 CHOICE = ("kind", "criticality", "lifecycle_stage", "management_model")
 BOOL = ("strategic", "under_significant_change")
@@ -138,16 +166,29 @@ def _csv_lines(data: bytes) -> Iterator[tuple[int, list[Any]]]:
         raise _refuse_file(f"Line {reader.line_num} cannot be read as CSV: {exc}.") from None
 
 
-def _xlsx_lines(data: bytes) -> Iterator[tuple[int, list[Any]]]:
+def _xlsx_sheets(data: bytes) -> dict[str, list[tuple[int, list[Any]]]]:
+    """The products sheet (named `products`, else the first other than the extra sheets) and
+    the people, teams and clusters sheets, each as (row number, cells)."""
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises zipfile, KeyError, XML and its own errors alike
         raise _refuse_file("The file is not a readable XLSX workbook.") from None
-    names = {name.lower(): name for name in workbook.sheetnames}
-    sheet = workbook[names.get("products", workbook.sheetnames[0])]
     try:
-        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, list(cells)
+        names = {name.strip().lower(): name for name in workbook.sheetnames}
+        products = names.get(PRODUCTS) or next(
+            (n for key, n in names.items() if key not in SHEETS), None
+        )
+        found = {PRODUCTS: products, **{key: names.get(key) for key in SHEETS}}
+        return {
+            key: [
+                (number, list(cells))
+                for number, cells in enumerate(workbook[name].iter_rows(values_only=True), start=1)
+            ]
+            for key, name in found.items()
+            if name is not None
+        }
+    except Exception:
+        raise _refuse_file("The file is not a readable XLSX workbook.") from None
     finally:
         workbook.close()
 
@@ -156,9 +197,19 @@ def _blank(cell: Any) -> bool:
     return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
-def read_rows(name: str, data: bytes) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
-    """The file's header (lower-cased) and its rows as {column: cell}, with their line numbers.
-    Refuses (400 naming `file`) an empty or unreadable file, an unknown column, too many rows."""
+Lines = list[tuple[int, dict[str, Any]]]
+
+
+def read_rows(name: str, data: bytes) -> tuple[list[str], Lines]:
+    """The products of a file: its header (lower-cased) and its rows as {column: cell}."""
+    sheets = read_sheets(name, data)
+    return sheets[PRODUCTS][0], sheets[PRODUCTS][1]
+
+
+def read_sheets(name: str, data: bytes) -> dict[str, tuple[list[str], Lines]]:
+    """Each sheet of the file (a CSV is one products sheet): its header and its rows as
+    {column: cell} with their line numbers. Refuses (400 naming `file`) an empty or unreadable
+    file, an unknown column, too many rows."""
     if not data:
         raise _refuse_file("The file is empty.")
     limit = settings.IMPORT_MAX_BYTES
@@ -166,42 +217,51 @@ def read_rows(name: str, data: bytes) -> tuple[list[str], list[tuple[int, dict[s
         raise _refuse_file(
             f"The file is {len(data) / 1048576:.1f} MB; the limit is {limit / 1048576:.0f} MB."
         )
-    fmt = file_format(name, data)
-    lines = _xlsx_lines(data) if fmt == XLSX else _csv_lines(data)
+    if file_format(name, data) == XLSX:
+        raw = _xlsx_sheets(data)
+    else:
+        raw = {PRODUCTS: list(_csv_lines(data))}
+    sheets = {key: _sheet(key, lines) for key, lines in raw.items()}
+    if not any(rows for _header, rows in sheets.values()):
+        if all(header is None for header, _rows in sheets.values()):
+            raise _refuse_file("The file is empty.")
+        raise _refuse_file("The file has a header but no product rows.")
+    sheets.setdefault(PRODUCTS, ([], []))
+    return {key: (header or [], rows) for key, (header, rows) in sheets.items()}
+
+
+def _sheet(key: str, lines: Iterable[tuple[int, list[Any]]]) -> tuple[list[str] | None, Lines]:
     header: list[str] | None = None
-    rows: list[tuple[int, dict[str, Any]]] = []
+    rows: Lines = []
     max_rows = settings.IMPORT_MAX_ROWS
     for number, cells in lines:
         if all(_blank(c) for c in cells):
             continue
         if header is None:
-            header = _header(cells)
+            header = _header(cells, SHEETS.get(key, COLUMNS), key)
             continue
         if len(rows) == max_rows:
-            raise _refuse_file(f"The file has more than {max_rows:,} product rows; split it.")
+            raise _refuse_file(f"The file has more than {max_rows:,} {key} rows; split it.")
         rows.append((number, dict(zip(header, cells, strict=False))))
-    if header is None:
-        raise _refuse_file("The file is empty.")
-    if not rows:
-        raise _refuse_file("The file has a header but no product rows.")
     return header, rows
 
 
-def _header(cells: list[Any]) -> list[str]:
+def _header(cells: list[Any], columns: tuple[str, ...], key: str) -> list[str]:
     header = ["" if c is None else str(c).strip().lower() for c in cells]
     while header and not header[-1]:
         header.pop()
-    known = set(COLUMNS)
-    unknown = [h for h in header if h not in known]
+    where = "" if key == PRODUCTS else f" in the {key} sheet"
+    unknown = [h for h in header if h not in set(columns)]
     if unknown:
+        noun = {"people": "person", "teams": "team", "clusters": "cluster"}.get(key, "product")
         raise _refuse_file(
-            f"Unknown column{'s' if len(unknown) > 1 else ''}: "
-            f"{', '.join(repr(h) for h in unknown)}. The columns are those of the product "
-            f"export: {', '.join(COLUMNS)}."
+            f"Unknown column{'s' if len(unknown) > 1 else ''}{where}: "
+            f"{', '.join(repr(h) for h in unknown)}. The columns are those of the {noun} "
+            f"export: {', '.join(columns)}."
         )
     twice = sorted({h for h in header if header.count(h) > 1})
     if twice:
-        raise _refuse_file(f"Column {', '.join(twice)} appears more than once.")
+        raise _refuse_file(f"Column {', '.join(twice)} appears more than once{where}.")
     return header
 
 
@@ -292,6 +352,128 @@ def entry_of(line: int, cells: dict[str, Any]) -> dict[str, Any]:
     if "cluster" in cells:
         entry["cluster"] = _text(cells["cluster"]).strip()
     return entry
+
+
+def sheet_entry(key: str, line: int, cells: dict[str, Any]) -> dict[str, Any]:
+    """A people, teams or clusters row as stored: its line and its writable cells as text."""
+    return {
+        "line": line,
+        "cells": {f: _text(cells[f]).strip() for f in SHEET_FIELDS[key] if f in cells},
+    }
+
+
+# --- People, teams and clusters: written through their services, row by row ----------------
+
+
+def apply_sheets(*, actor, sheets: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Write the file's people, then teams, then clusters (in the caller's transaction) and
+    answer each row's preview body. A refused row is an error row; the others are written, so
+    that the products planned next can name them (a preview rolls all of it back)."""
+    rows = []
+    for key, write in (("people", _person), ("teams", _team), ("clusters", _cluster)):
+        for entry in sheets.get(key, []):
+            body: dict[str, Any] = {"sheet": key, "line": entry["line"]}
+            try:
+                with transaction.atomic():
+                    action, ident, name, changes = write(actor, entry["cells"])
+            except DomainError as exc:
+                cells = entry["cells"]
+                errors = (
+                    exc.errors
+                    if isinstance(exc, ValidationFailed)
+                    else {exc.field or "non_field_errors": [exc.message]}
+                )
+                body.update(
+                    slug=cells.get("email") or cells.get("slug") or "",
+                    name=cells.get("name", ""),
+                    action="error",
+                    errors=errors,
+                )
+                if exc.rule:
+                    body["rule"] = exc.rule
+            else:
+                body.update(slug=ident, name=name, action=action)
+                if changes:
+                    body["changes"] = changes
+            rows.append(body)
+    return rows
+
+
+Written = tuple[str, str, str, dict[str, list[Any]]]  # action, key, name, changes
+
+
+def _diff(obj: Any, wanted: dict[str, Any]) -> dict[str, list[Any]]:
+    return {k: [getattr(obj, k), v] for k, v in wanted.items() if getattr(obj, k) != v}
+
+
+def _person(actor, cells: dict[str, str]) -> Written:
+    email = cells.get("email", "").lower()
+    if not email:
+        raise ValidationFailed({"email": ["Each person needs an email address."]})
+    wanted = {k: cells[k] for k in ("name", "title") if k in cells}
+    person = Person.objects.filter(email=email).first()
+    if person is None:
+        person_create(actor=actor, email=email, **wanted)
+        return "create", email, wanted.get("name", ""), {}
+    changes = _diff(person, wanted)
+    if changes:
+        person_update(actor=actor, person=person, **{k: v[1] for k, v in changes.items()})
+    return ("update" if changes else "unchanged"), email, person.name, changes
+
+
+def _team(actor, cells: dict[str, str]) -> Written:
+    slug = cells.get("slug") or slugify(cells.get("name", ""))
+    if not slug:
+        raise ValidationFailed({"slug": ["Each team needs a slug or a name."]})
+    wanted = {k: cells[k] for k in ("name", "description") if k in cells}
+    team = Team.objects.filter(slug=slug).first()
+    if team is None:
+        team_create(
+            actor=actor,
+            slug=slug,
+            name=wanted.get("name", ""),
+            description=wanted.get("description", ""),
+        )
+        return "create", slug, wanted.get("name", ""), {}
+    changes = _diff(team, wanted)
+    if changes:
+        team_update(actor=actor, team=team, **{k: v[1] for k, v in changes.items()})
+    return ("update" if changes else "unchanged"), slug, team.name, changes
+
+
+def _cluster(actor, cells: dict[str, str]) -> Written:
+    slug = cells.get("slug") or slugify(cells.get("name", ""))
+    if not slug:
+        raise ValidationFailed({"slug": ["Each cluster needs a slug or a name."]})
+    wanted: dict[str, Any] = {
+        k: cells[k] for k in ("name", "description", "reason_note") if k in cells
+    }
+    if "reasons" in cells:
+        wanted["reasons"] = _list(cells["reasons"])
+    owner: Person | None = None
+    if cells.get("owner.email"):
+        owner = Person.objects.filter(email=cells["owner.email"].lower()).first()
+        if owner is None:
+            raise ValidationFailed(
+                {"owner.email": [f"No person with the email {cells['owner.email']}."]}
+            )
+    cluster = Cluster.objects.select_related("unit__owner").filter(slug=slug).first()
+    if cluster is None:
+        cluster_create(actor=actor, slug=slug, owner=owner, **{"name": "", **wanted})
+        return "create", slug, wanted.get("name", ""), {}
+    changes = _diff(cluster, wanted)
+    current = cluster.unit.owner if cluster.unit else None
+    if "owner.email" in cells and owner != current:
+        changes["owner.email"] = [
+            current.email if current else None,
+            owner.email if owner else None,
+        ]
+    if changes:
+        update = {k: v[1] for k, v in changes.items() if k != "owner.email"}
+        if "owner.email" in changes:
+            update["owner"] = owner
+        cluster_update(actor=actor, cluster=cluster, **update)
+    return ("update" if changes else "unchanged"), slug, cluster.name, changes
 
 
 # --- Planning: the bulk upsert's planner, then what only files carry -----------------------
@@ -552,6 +734,7 @@ def preview_of(plan: FilePlan) -> dict[str, Any]:
     rows = []
     for p, entry in zip(plan.upsert.plans, plan.entries, strict=True):
         body: dict[str, Any] = {
+            "sheet": PRODUCTS,
             "line": entry["line"],
             "slug": plan.slug(p.index) or "",
             "name": p.clean.get("name") or (p.existing.product["name"] if p.existing else ""),
@@ -615,20 +798,52 @@ def catalogue_fingerprint() -> str:
 # --- Services -------------------------------------------------------------------------------
 
 
+class _DryRun(Exception):
+    """Rolls back what a preview wrote (people, teams, clusters) once its plan is made."""
+
+    def __init__(self, preview: dict[str, Any]):
+        super().__init__("preview")
+        self.preview = preview
+
+
+def _plan_all(*, actor, sheets: dict[str, list], entries: list[dict]) -> tuple[dict, FilePlan]:
+    """Write the sheets, plan the products; the preview of both, sheets' rows first."""
+    sheet_rows = apply_sheets(actor=actor, sheets=sheets)
+    plan = plan_file(entries)
+    preview = preview_of(plan)
+    for row in sheet_rows:
+        preview["counts"][row["action"]] += 1
+    preview["rows"] = sheet_rows + preview["rows"]
+    return preview, plan
+
+
 def import_preview(*, actor, filename: str, data: bytes) -> ImportUpload:
     """Read a file and plan it against the catalogue (leaders only). Stores the upload and
     its plan, never the catalogue; a file that cannot be read is refused (400 `file`)."""
     require_leader(actor, "import the catalogue")
-    _header, lines = read_rows(filename, data)
-    entries = [entry_of(line, cells) for line, cells in lines]
+    read = read_sheets(filename, data)
+    entries = [entry_of(line, cells) for line, cells in read[PRODUCTS][1]]
+    sheets = {
+        key: [sheet_entry(key, line, cells) for line, cells in rows]
+        for key, (_header, rows) in read.items()
+        if key != PRODUCTS and rows
+    }
     with transaction.atomic():
         fingerprint = catalogue_fingerprint()  # before planning: a change in between is a 409
-        preview = preview_of(plan_file(entries))
+        if sheets:
+            try:
+                with transaction.atomic():
+                    raise _DryRun(_plan_all(actor=actor, sheets=sheets, entries=entries)[0])
+            except _DryRun as dry:
+                preview = dry.preview
+        else:
+            preview = preview_of(plan_file(entries))
         return ImportUpload.objects.create(
             created_by=actor,
             filename=filename[:255],
             fingerprint=fingerprint,
             rows=entries,
+            sheets=sheets,
             preview=preview,
         )
 
@@ -667,9 +882,11 @@ def _confirm(*, actor, upload_id: int, fingerprint: str) -> ImportUpload:
             field="fingerprint",
             rule="import_plan_changed",
         )
-    plan = plan_file(upload.rows)
-    if plan.upsert.errors:  # the catalogue is as previewed, so this is not expected
-        raise BulkValidationFailed(plan.upsert.error_rows())
+    preview, plan = _plan_all(actor=actor, sheets=upload.sheets, entries=upload.rows)
+    if preview["counts"]["error"]:  # the catalogue is as previewed, so this is not expected
+        if plan.upsert.errors:
+            raise BulkValidationFailed(plan.upsert.error_rows())
+        raise ValidationFailed({"file": ["A row of the people, teams or clusters is refused."]})
     result = upsert_write(actor=actor, plan=plan.upsert)
     changed_deps = _write_dependencies(actor=actor, plan=plan, result=result)
     counts = {"created": result.created, "updated": result.updated}
@@ -680,6 +897,13 @@ def _confirm(*, actor, upload_id: int, fingerprint: str) -> ImportUpload:
     upload.confirmed_at = timezone.now()
     upload.result = {
         **counts,
+        "sheets": {
+            key: {
+                a: sum(1 for r in preview["rows"] if r.get("sheet") == key and r["action"] == a)
+                for a in ("create", "update", "unchanged")
+            }
+            for key in upload.sheets
+        },
         "rows": [
             {"index": r.index, "id": r.id, "slug": r.slug, "action": r.action}
             for r in sorted(result.rows, key=lambda r: r.index)

@@ -564,7 +564,8 @@ class ImportUpload(models.Model):
         max_length=12, choices=ImportState.choices, default=ImportState.PREVIEWED
     )
     fingerprint = models.CharField(max_length=64)
-    rows = models.JSONField(default=list, help_text="The file's rows, as parsed.")
+    rows = models.JSONField(default=list, help_text="The file's product rows, as parsed.")
+    sheets = models.JSONField(default=dict, help_text="Its people, teams and clusters rows.")
     preview = models.JSONField(default=dict, help_text="Counts and each row's planned action.")
     result = models.JSONField(null=True, blank=True, help_text="Counts once confirmed.")
     confirmed_at = models.DateTimeField(null=True, blank=True)

@@ -22,8 +22,9 @@ ORDER = {"error": 0, "create": 1, "update": 2, "unchanged": 3}
 
 
 class ImportRowSerializer(serializers.Serializer):
+    sheet = serializers.ChoiceField(choices=["products", "people", "teams", "clusters"])
     line = serializers.IntegerField(help_text="The row's line in the file (the header is 1).")
-    slug = serializers.CharField()
+    slug = serializers.CharField(help_text="The slug (a person: the email).")
     name = serializers.CharField()
     action = serializers.ChoiceField(choices=list(ORDER))
     changes = serializers.DictField(

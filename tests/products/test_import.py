@@ -13,7 +13,7 @@ from portfolio.errors import Forbidden, RuleViolation, ValidationFailed
 from portfolio.events import Event
 from products.bulk import products_bulk_upsert
 from products.imports import COLUMNS, import_confirm, import_preview
-from products.models import ExternalId, ImportUpload, Product
+from products.models import Cluster, ExternalId, ImportUpload, Person, Product, Team
 from products.services import product_update
 from tests.api.conftest import client_for
 from tests.portfolio.factories import PersonFactory, TeamFactory
@@ -278,3 +278,74 @@ class TestApi:
 def test_the_columns_are_the_exports():
     assert COLUMNS[:3] == ("id", "name", "slug")
     assert "owner.email" in COLUMNS and "dependencies" in COLUMNS
+
+
+def workbook(sheets: dict[str, list[list]]) -> bytes:
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+class TestPeopleTeamsAndClusters:
+    """XLSX sheets `people`, `teams` and `clusters`, written before the products."""
+
+    FILE = {
+        "products": [
+            ["name", "slug", "team", "owner.email"],
+            ["Wiki", "wiki", "Knowledge", "kim@example.org"],
+        ],
+        "people": [["Name", "Email", "Title"], ["Kim Kent", "kim@example.org", "Editor"]],
+        "teams": [["name", "slug"], ["Knowledge", "knowledge"]],
+        "clusters": [
+            ["name", "slug", "reasons", "reason_note", "owner.email"],
+            ["Publishing", "publishing", "same_users; same_domain", "Editors", "kim@example.org"],
+        ],
+    }
+
+    def test_a_preview_names_them_and_stores_nothing_then_confirm_writes_all(self, leader):
+        upload = preview(leader, workbook(self.FILE), "catalogue.xlsx")
+        assert upload.preview["counts"] == {"error": 0, "create": 4, "update": 0, "unchanged": 0}
+        sheets = [r["sheet"] for r in upload.preview["rows"]]
+        assert sheets == ["people", "teams", "clusters", "products"]
+        assert not Person.objects.exists() and not Team.objects.exists()
+        assert not Cluster.objects.exists() and not Product.objects.exists()
+
+        done = confirm(leader, upload)
+        assert done.result["sheets"]["people"]["create"] == 1
+        wiki = Product.objects.get(slug="wiki")
+        assert wiki.owner.email == "kim@example.org" and wiki.team.slug == "knowledge"
+        publishing = Cluster.objects.select_related("unit__owner").get(slug="publishing")
+        assert publishing.reasons == ["same_users", "same_domain"]
+        assert publishing.unit.owner.email == "kim@example.org"
+
+        again = preview(leader, workbook(self.FILE), "catalogue.xlsx")
+        assert again.preview["counts"]["unchanged"] == 4
+
+    def test_a_bad_person_row_is_named_in_its_sheet(self, leader):
+        file = {**self.FILE, "people": [["name", "email"], ["No Mail", ""]]}
+        upload = preview(leader, workbook(file), "catalogue.xlsx")
+        bad = [r for r in upload.preview["rows"] if r["action"] == "error"]
+        assert [(r["sheet"], r["line"]) for r in bad][0] == ("people", 2)
+        assert "email" in bad[0]["errors"]
+        with pytest.raises(ValidationFailed):
+            confirm(leader, upload)
+
+    def test_an_unknown_column_names_its_sheet(self, leader):
+        file = {**self.FILE, "teams": [["name", "colour"], ["Knowledge", "red"]]}
+        with pytest.raises(ValidationFailed, match="teams sheet: 'colour'"):
+            preview(leader, workbook(file), "catalogue.xlsx")
+
+    def test_the_people_export_imports_unchanged(self, leader):
+        small_portfolio(purpose="people")
+        client = Client()
+        client.force_login(leader)
+        response = client.get(reverse("person-list"), {"format": "xlsx"})
+        upload = preview(leader, b"".join(response.streaming_content), "people.xlsx")
+        counts = upload.preview["counts"]
+        assert counts["unchanged"] >= 3 and counts["error"] == 0, upload.preview["rows"]
