@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -40,6 +40,7 @@ from products.rules import (
     Refusal,
     allowed_moves,
     cluster_owner_refusal,
+    dependency_cycle_refusal,
     effective_end_date,
     end_date_refusal,
     external_id_refusal,
@@ -116,6 +117,31 @@ def _check_dependencies(product: Product | None, dependencies: list[Product]) ->
             )
         ]
     )
+    if product is not None and dependencies:
+        path = _dependency_path([d.pk for d in dependencies if d.pk != product.pk], product.pk)
+        if path:
+            slugs = dict(Product.objects.filter(pk__in=path).values_list("pk", "slug"))
+            refuse([dependency_cycle_refusal([product.slug, *(slugs[i] for i in path)])])
+
+
+def _dependency_path(start: list[int], target: int) -> list[int] | None:
+    """Product ids from one of `start` along existing dependencies to `target`, if any: a
+    dependency on one of `start` would close a cycle (the import checks its own the same way)."""
+    if not start:
+        return None
+    through = connection.ops.quote_name(Product.dependencies.through._meta.db_table)
+    sql = (
+        "WITH RECURSIVE walk(id, path) AS ("
+        "SELECT d, ARRAY[d] FROM unnest(%s::bigint[]) AS d "
+        "UNION ALL "
+        f"SELECT t.to_product_id, w.path || t.to_product_id FROM walk w JOIN {through} t "
+        "ON t.from_product_id = w.id WHERE w.id <> %s AND NOT t.to_product_id = ANY(w.path)"
+        ") SELECT path FROM walk WHERE id = %s LIMIT 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [start, target, target])
+        row = cursor.fetchone()
+    return list(row[0]) if row else None
 
 
 @transaction.atomic

@@ -349,3 +349,16 @@ class TestPeopleTeamsAndClusters:
         upload = preview(leader, b"".join(response.streaming_content), "people.xlsx")
         counts = upload.preview["counts"]
         assert counts["unchanged"] >= 3 and counts["error"] == 0, upload.preview["rows"]
+
+
+def test_product_update_refuses_a_cycle_with_the_same_rule(leader):
+    a = ProductFactory(slug="a")
+    b = ProductFactory(slug="b")
+    c = ProductFactory(slug="c")
+    product_update(actor=leader, product=a, dependencies=[b])
+    product_update(actor=leader, product=b, dependencies=[c])
+    with pytest.raises(RuleViolation) as caught:
+        product_update(actor=leader, product=c, dependencies=[a])
+    assert caught.value.rule == "dependency_cycle"
+    assert "c -> a -> b -> c" in caught.value.message
+    assert not c.dependencies.exists()
