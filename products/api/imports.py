@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -18,6 +23,7 @@ from portfolio.permissions import require_leader
 from products.imports import PREVIEW_ROWS, import_confirm, import_preview
 from products.models import ImportUpload
 
+ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The import's id.")
 ORDER = {"error": 0, "create": 1, "update": 2, "unchanged": 3}
 
 
@@ -26,7 +32,8 @@ class ImportRowSerializer(serializers.Serializer):
     line = serializers.IntegerField(help_text="The row's line in the file (the header is 1).")
     slug = serializers.CharField(help_text="The slug (a person: the email).")
     name = serializers.CharField()
-    action = serializers.ChoiceField(choices=list(ORDER))
+    # Text, not an enum: the bulk upsert's rows already name an `action` enum in the schema.
+    action = serializers.CharField(help_text="error, create, update or unchanged.")
     changes = serializers.DictField(
         child=serializers.ListField(), required=False, help_text="field: [old, new]"
     )
@@ -96,6 +103,7 @@ class ImportViewSet(viewsets.ViewSet):
 
     @extend_schema(
         summary="Read an import's preview or result (leaders)",
+        parameters=[ID],
         responses={200: ImportSerializer, **errors_for(403, 404)},
     )
     def retrieve(self, request: Request, pk=None) -> Response:
@@ -104,6 +112,7 @@ class ImportViewSet(viewsets.ViewSet):
 
     @extend_schema(
         summary="Confirm an import: write it, all or nothing (leaders)",
+        parameters=[ID],
         request=inline_serializer("ImportConfirmInput", {"fingerprint": serializers.CharField()}),
         responses={
             200: ImportSerializer,
