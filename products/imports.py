@@ -35,7 +35,7 @@ from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from portfolio import events
 from portfolio.bulk import BulkValidationFailed
-from portfolio.errors import DomainError, RuleViolation, ValidationFailed
+from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.exports import FORMULA_START, ExportColumn, columns_of
 from portfolio.permissions import require_leader
 from products.api.serializers import (
@@ -376,7 +376,9 @@ def apply_sheets(*, actor, sheets: dict[str, list[dict[str, Any]]]) -> list[dict
             try:
                 with transaction.atomic():
                     action, ident, name, changes = write(actor, entry["cells"])
-            except DomainError as exc:
+            # A row's bad input or refused rule is that row's error in the preview, as the
+            # bulk upsert reports each bad row; anything else (a bug, a 403) rises.
+            except (ValidationFailed, RuleViolation) as exc:
                 cells = entry["cells"]
                 errors = (
                     exc.errors
