@@ -148,9 +148,7 @@ def dependency_map(*, product: Product, user: AnyUser, cap: int = NODE_CAP) -> D
     for node in nodes.values():  # by name
         node.level = level[node.id]
         columns[node.level].nodes.append(node)
-    center = nodes.get(pk) or Node(
-        pk, product.name, product.slug, product.lifecycle_stage, None, 0
-    )
+    center = nodes.get(pk) or Node(pk, product.name, product.slug, product.lifecycle_stage, None, 0)
     columns[0].nodes = [center]
     for lvl, column in columns.items():
         if lvl == 0 or len(column.nodes) <= cap:
