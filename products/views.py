@@ -40,6 +40,7 @@ from products.forms import (
     TeamForm,
     TransitionForm,
 )
+from products.landscape import COLUMN_CHOICES, landscape
 from products.maps import HEALTH, STAGE_FILL, dependency_map, render_svg
 from products.models import STAGE_FOCUS, STAGE_ORDER, Cluster, Person, Product, Stage, Team
 from products.permissions import can_edit_unit
@@ -93,6 +94,28 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "history": change_history(product),
     }
     return render_page(request, "products/product_detail.html", context)
+
+
+@require_GET
+def landscape_page(request: HttpRequest) -> HttpResponse:
+    """Capabilities against stages or clusters, one tile per product, the list's filters."""
+    by = request.GET.get("columns", "")
+    by = by if by in COLUMN_CHOICES else next(iter(COLUMN_CHOICES))
+    filterset, grid = landscape(user=request.user, params=request.GET, by=by)
+    switch = []
+    for value, label in COLUMN_CHOICES.items():
+        query = request.GET.copy()
+        query["columns"] = value
+        switch.append((value, label, f"?{query.urlencode()}"))
+    context = {
+        "landscape": grid,
+        "switch": switch,
+        "columns_label": COLUMN_CHOICES[by],
+        "filter_form": ProductFilterForm(request.GET),
+        "filter_errors": filterset.errors,
+        "map_legend": map_legend(),
+    }
+    return render_page(request, "products/landscape.html", context)
 
 
 def map_legend() -> dict[str, list[tuple[str, str, str]]]:
