@@ -35,14 +35,14 @@ HEALTH: dict[int | None, tuple[str, str, str, str]] = {
     None: ("none", "No metrics", "#b8bec8", "·"),
 }
 # Fill per lifecycle stage: the stage badges' colours (static/css/app.css .stage-*).
-STAGE_FILL = {
+STAGE_FILL: dict[str, str] = {
     Stage.INTRODUCTION: "#e4ecfb",
     Stage.GROWTH: "#dff3e4",
     Stage.MATURITY: "#ece6f8",
     Stage.RETIREMENT: "#fdebd3",
     Stage.RETIRED: "#e6e6e6",
 }
-STAGE_LABEL = dict(Stage.choices)
+STAGE_LABEL: dict[str, str] = dict(Stage.choices)
 
 
 @dataclass
