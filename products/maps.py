@@ -164,9 +164,9 @@ def dependency_map(*, product: Product, user: AnyUser, cap: int = NODE_CAP) -> D
 # --- drawing ----------------------------------------------------------------------------------
 
 NODE_W, NODE_H = 180, 34
-COL_GAP, ROW_GAP = 70, 12
+COL_GAP, ROW_GAP = 60, 12
 PAD = 16
-LABEL_CHARS = 24
+LABEL_CHARS = 20
 SVG_NS = "http://www.w3.org/2000/svg"
 
 
@@ -196,7 +196,6 @@ def render_svg(graph: DependencyMap) -> str:
             "viewBox": f"0 0 {width} {height}",
             "width": str(width),
             "height": str(height),
-            "role": "group",
             "aria-label": f"Dependency map of {graph.center.name}",
         },
     )
