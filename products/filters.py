@@ -44,10 +44,10 @@ class ProductFilterSet(UpdatedSinceFilterSet):
     # The dependency map's "+N more" links: what the named products depend on, directly, and
     # what depends on them. A subquery each, so no row repeats and no query is added.
     dependency_of = SlugListFilter(
-        method="filter_dependency_of", label="Needed by (product slugs, comma-separated)"
+        method="filter_dependency_of", label="Dependencies of (product slugs, comma-separated)"
     )
     dependant_of = SlugListFilter(
-        method="filter_dependant_of", label="Depends on (product slugs, comma-separated)"
+        method="filter_dependant_of", label="Dependants of (product slugs, comma-separated)"
     )
     external_source = django_filters.CharFilter(
         field_name="external_ids__source", label="Has an id from this source", distinct=True

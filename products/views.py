@@ -118,11 +118,15 @@ def landscape_page(request: HttpRequest) -> HttpResponse:
     return render_page(request, "products/landscape.html", context)
 
 
+# Health in the legend: from good to bad, then the two kinds of "nothing to go by".
+LEGEND_ORDER = (0, 3, 4, 2, 1, None)
+
+
 def map_legend() -> dict[str, list[tuple[str, str, str]]]:
     """What the colours of the dependency map and the landscape mean."""
     return {
         "stages": [(s, Stage(s).label, STAGE_FILL[s]) for s in STAGE_ORDER],
-        "health": [(css, label, colour) for css, label, colour, _ in HEALTH.values()],
+        "health": [HEALTH[rank][:3] for rank in LEGEND_ORDER],
     }
 
 

@@ -207,3 +207,9 @@ def test_query_count_does_not_grow(size, viewer_client, django_assert_num_querie
         with django_assert_num_queries(LANDSCAPE_QUERIES):
             response = viewer_client.get(f"{URL}?columns={columns}&team=&criticality=low")
         assert response.status_code == 200
+
+
+def test_an_unknown_column_choice_falls_back_to_stages(viewer_client, portfolio):
+    html = viewer_client.get(URL + "?columns=owner").content.decode()
+    head = html.split("<thead>")[1].split("</thead>")[0]
+    assert ">Retirement<" in head and ">People services<" not in head
