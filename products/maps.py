@@ -150,12 +150,24 @@ def dependency_map(*, product: Product, user: AnyUser, cap: int = NODE_CAP) -> D
         columns[node.level].nodes.append(node)
     center = nodes.get(pk) or Node(pk, product.name, product.slug, product.lifecycle_stage, None, 0)
     columns[0].nodes = [center]
-    for lvl, column in columns.items():
-        if lvl == 0 or len(column.nodes) <= cap:
-            continue
-        column.hidden = len(column.nodes) - cap
-        column.more_url = _more_url(lvl, center, columns[1 if lvl > 0 else -1].nodes)
-        column.nodes = column.nodes[:cap]
+    first = {1: list(columns[1].nodes), -1: list(columns[-1].nodes)}  # before the cap
+    for lvl in (-1, 1, -2, 2):
+        column, total = columns[lvl], len(columns[lvl].nodes)
+        candidates = column.nodes
+        if abs(lvl) == 2:
+            # A second-level product is drawn only beside a first-level one that is drawn;
+            # the others are counted in "+N more" rather than floating unconnected.
+            near = {n.id for n in columns[lvl // 2].nodes}
+            linked = (
+                {t for f, t in edges if f in near}
+                if lvl > 0
+                else {f for f, t in edges if t in near}
+            )
+            candidates = [n for n in column.nodes if n.id in linked]
+        column.nodes = candidates[:cap]
+        column.hidden = total - len(column.nodes)
+        if column.hidden:
+            column.more_url = _more_url(lvl, center, first[1 if lvl > 0 else -1])
     shown = {n.id for c in columns.values() for n in c.nodes}
     drawn = sorted({(f, t) for f, t in edges if f in shown and t in shown and f != t})
     return DependencyMap(center=center, columns=columns, edges=drawn)

@@ -134,18 +134,21 @@ def test_a_column_is_capped_with_a_link_to_the_rest(viewer_client, product):
     product.dependencies.add(*deps)
     for i in range(NODE_CAP + 1):
         deps[0].dependencies.add(ProductFactory(name=f"Second {i:02d}"))
+    # and the last one, which is not drawn, has one too
+    deps[-1].dependencies.add(ProductFactory(name="Behind a hidden one"))
     # when the page is read
     svg = map_of(viewer_client.get(detail(product)).content.decode())
     drawn = nodes(svg)
-    # then each column shows the cap, by name, and a "+N more" link
+    # then each column shows the cap, by name, and a "+N more" link; the second level leaves
+    # out what hangs off a first-level product that is not drawn
     assert sum(n.startswith("Dep ") for n in drawn) == NODE_CAP
-    assert "Dep 14" not in drawn
+    assert "Dep 14" not in drawn and "Behind a hidden one" not in drawn
     more = {
         link.find(f"{NS}text").text: link.get("href")
         for link in svg.iter(f"{NS}a")
         if link.get("class") == "map-more"
     }
-    assert set(more) == {"+3 more", "+1 more"}
+    assert set(more) == {"+3 more", "+2 more"}
     # the first level's link lists every dependency of the product
     first = urlsplit(more["+3 more"])
     assert first.path == reverse("product-list")
@@ -153,8 +156,9 @@ def test_a_column_is_capped_with_a_link_to_the_rest(viewer_client, product):
     listed = viewer_client.get(more["+3 more"]).content.decode()
     assert "15 products" in listed and "Dep 14" in listed and "Second 00" not in listed
     # the second level's link lists what the first level depends on
-    second = viewer_client.get(more["+1 more"]).content.decode()
-    assert "13 products" in second and "Second 12" in second and "Dep 01" not in second
+    second = viewer_client.get(more["+2 more"]).content.decode()
+    assert "14 products" in second and "Second 12" in second and "Behind a hidden one" in second
+    assert "Dep 01" not in second
 
 
 def test_dependant_of_filter_lists_what_depends_on_the_products(viewer_client, product, chain):
