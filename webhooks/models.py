@@ -7,7 +7,7 @@ the fan-out has read the event feed, by position; each matching active endpoint 
 
 from __future__ import annotations
 
-from typing import Self, TypeVar
+from typing import Self
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -25,21 +25,14 @@ DESCRIPTION_MAX_LENGTH = 200
 SECRET_MIN_LENGTH = 16
 SECRET_MAX_LENGTH = 128
 
-_EndpointT = TypeVar("_EndpointT", bound="Endpoint")
 
-
-class EndpointQuerySet(models.QuerySet[_EndpointT]):
+class EndpointQuerySet(models.QuerySet["Endpoint"]):
     def visible_to(self, user: AnyUser) -> Self:
         """Leaders only: an endpoint's URL and secret are the portfolio's integration keys."""
         return self if is_leader(user) else self.none()
 
     def editable_by(self, user: AnyUser) -> Self:
         return self.visible_to(user)
-
-    def subscribed_to(self, event_type: str) -> Self:
-        return self.filter(
-            Q(event_types__contains=[event_type]) | Q(event_types__contains=[ALL_EVENTS])
-        )
 
 
 class Endpoint(Versioned):

@@ -45,6 +45,14 @@ def _endpoint(request: HttpRequest, pk: int) -> Endpoint:
     return get_object_or_404(Endpoint.objects.editable_by(request.user), pk=pk)
 
 
+def _initial(endpoint: Endpoint) -> dict[str, object]:
+    return {
+        "url": endpoint.url,
+        "description": endpoint.description,
+        "event_types": endpoint.event_types,
+    }
+
+
 def _detail(
     request, endpoint, form, *, status=200, new_secret=None, rotate_form=None
 ) -> HttpResponse:
@@ -64,8 +72,7 @@ def _detail(
 def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """An endpoint: its edit form (with the version it was read at) and its delivery log."""
     endpoint = _endpoint(request, pk)
-    initial = {"url": endpoint.url, "description": endpoint.description}
-    initial["event_types"] = endpoint.event_types
+    initial = _initial(endpoint)
     form = carry_version(EndpointForm(post_data(request), initial=initial), endpoint)
     saved, status = submit_form(
         request,
@@ -116,8 +123,7 @@ def webhook_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if made:
         endpoint, secret = made
-    initial = {"url": endpoint.url, "description": endpoint.description}
-    initial["event_types"] = endpoint.event_types
+    initial = _initial(endpoint)
     edit = carry_version(EndpointForm(initial=initial), endpoint)
     if not made:
         return _detail(request, endpoint, edit, status=status, rotate_form=form)
