@@ -152,8 +152,15 @@ def test_the_delivery_log_and_redeliver(leader, django_assert_num_queries):
     other = make_endpoint(LOCAL)
     deliveries = [
         Delivery.objects.create(
-            endpoint=endpoint, position=n, event_type="product.updated", object_type="product",
-            object_id=1, body="{}", status="delivered", attempts=1, response_code=200,
+            endpoint=endpoint,
+            position=n,
+            event_type="product.updated",
+            object_type="product",
+            object_id=1,
+            body="{}",
+            status="delivered",
+            attempts=1,
+            response_code=200,
         )  # fmt: skip
         for n in range(1, 4)
     ]
@@ -178,8 +185,14 @@ def test_the_delivery_log_costs_the_same_queries_at_any_length(leader, django_as
 
     def add(n):
         Delivery.objects.bulk_create(
-            Delivery(endpoint=endpoint, position=i, event_type="x", object_type="product",
-                     object_id=i, body="{}")  # fmt: skip
+            Delivery(
+                endpoint=endpoint,
+                position=i,
+                event_type="x",
+                object_type="product",
+                object_id=i,
+                body="{}",
+            )  # fmt: skip
             for i in range(n)
         )
 
