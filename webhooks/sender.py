@@ -28,7 +28,10 @@ _manager: urllib3.PoolManager | None = None
 def manager() -> urllib3.PoolManager:
     global _manager
     if _manager is None:
-        _manager = urllib3.PoolManager(num_pools=100, maxsize=4, block=False, retries=False)
+        # One kept-alive connection per send thread and receiver.
+        _manager = urllib3.PoolManager(
+            num_pools=100, maxsize=settings.WEBHOOK_SEND_THREADS, block=False, retries=False
+        )
     return _manager
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 
 from portfolio import outbox
@@ -400,7 +400,10 @@ def _claim(limit: int) -> list[Delivery]:
             row.attempts += 1
             row.last_attempt_at = now
             row.next_attempt_at = lease
-        Delivery.objects.bulk_update(rows, ["attempts", "last_attempt_at", "next_attempt_at"])
+        # One plain UPDATE (bulk_update's CASE per row costs ten times more here).
+        Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(
+            attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=lease
+        )
     return rows
 
 
@@ -458,10 +461,7 @@ def _record(claimed: Sequence[Delivery], outcomes: Sequence[sender.Outcome]) -> 
                     delivery.next_attempt_at = now + dt.timedelta(seconds=delay)
             counts[str(delivery.status)] = counts.get(str(delivery.status), 0) + 1
             changed.append(delivery)
-        Delivery.objects.bulk_update(
-            changed,
-            ["status", "response_code", "duration_ms", "error", "delivered_at", "next_attempt_at"],
-        )
+        _store_outcomes(changed)
         for pk, (reset, count) in failures.items():
             endpoint = endpoints.get(pk)
             if endpoint is None:
@@ -475,6 +475,29 @@ def _record(claimed: Sequence[Delivery], outcomes: Sequence[sender.Outcome]) -> 
                 fields += ["active", "paused_at", "paused_reason"]
             endpoint.save(update_fields=fields)
     return counts
+
+
+_OUTCOME_ROW = "(%s::bigint, %s, %s::integer, %s::integer, %s, %s::timestamptz, %s::timestamptz)"
+
+
+def _store_outcomes(rows: Sequence[Delivery]) -> None:
+    """Each row's outcome in one UPDATE ... FROM (VALUES ...): a batch costs one statement."""
+    if not rows:
+        return
+    params: list[Any] = []
+    for d in rows:
+        params += [d.pk, d.status, d.response_code, d.duration_ms, d.error, d.delivered_at,
+                   d.next_attempt_at]  # fmt: skip
+    values = ", ".join([_OUTCOME_ROW] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE webhooks_delivery AS d
+                   SET status = v.status, response_code = v.code, duration_ms = v.ms,
+                       error = v.error, delivered_at = v.delivered_at, next_attempt_at = v.next_at
+                  FROM (VALUES {values}) AS v(id, status, code, ms, error, delivered_at, next_at)
+                 WHERE d.id = v.id""",
+            params,
+        )
 
 
 def _pause_for_failures(endpoint: Endpoint, *, given_up: bool) -> None:
