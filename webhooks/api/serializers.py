@@ -83,7 +83,14 @@ DELIVERY = Output(
     Column("event_type", serializers.CharField()),
     Column("object_type", serializers.CharField()),
     Column("object_id", serializers.IntegerField()),
-    Column("status", serializers.ChoiceField(choices=DeliveryStatus.choices)),
+    Column(
+        "status",
+        serializers.CharField(
+            help_text=" | ".join(str(value) for value in DeliveryStatus.values)
+            + ": pending (not yet tried), retrying (failed, tried again at next_attempt_at), "
+            "delivered (a 2xx answer), failed (every retry failed)."
+        ),
+    ),
     Column("attempts", serializers.IntegerField()),
     Column("response_code", serializers.IntegerField(allow_null=True)),
     Column("duration_ms", serializers.IntegerField(allow_null=True)),
