@@ -238,7 +238,7 @@ def _delivery_body(
 
 @transaction.atomic
 def endpoint_ping(*, actor: AnyUser, endpoint_id: int) -> Delivery:
-    """Queue a `ping` delivery to the endpoint (sent even while paused is not: resume first)."""
+    """Queue a `ping` delivery to the endpoint (a paused endpoint gets it once resumed)."""
     require_leader(actor, "test webhooks")
     endpoint = _locked(actor, endpoint_id)
     now = timezone.now()

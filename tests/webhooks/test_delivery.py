@@ -247,3 +247,35 @@ def test_a_url_that_turned_private_is_refused_at_send_time(leader, product, rece
     assert delivery.status == "retrying" and "loopback" in delivery.error
     assert Endpoint.objects.get().consecutive_failures == 1
     assert UserFactory  # factories import kept for the API tests
+
+
+def test_a_worker_dying_mid_send_leaves_the_delivery_to_be_sent_again(leader, product, receiver):
+    make_endpoint(receiver.url)
+    product_update(actor=leader, product=product, description="Salaries")
+    place()
+    services.fan_out()
+    # A worker claims the delivery (the attempt is counted and leased) and dies before sending.
+    (claimed,) = services._claim(10)
+    assert tick().get("delivered", 0) == 0  # leased: nobody else takes it meanwhile
+    Delivery.objects.filter(pk=claimed.pk).update(next_attempt_at=claimed.last_attempt_at)
+
+    tick()  # the lease ran out
+
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("delivered", 2)
+    (request,) = receiver.requests
+    assert request.headers["X-Portfolio-Delivery"] == str(delivery.pk)
+
+
+def test_an_outcome_is_not_written_over_a_later_attempt(leader, product, receiver):
+    make_endpoint(receiver.url)
+    product_update(actor=leader, product=product, description="Salaries")
+    place()
+    services.fan_out()
+    (slow,) = services._claim(10)  # a worker whose send outlived its lease
+    Delivery.objects.filter(pk=slow.pk).update(next_attempt_at=slow.last_attempt_at)
+    tick()  # another worker sends it: delivered at attempt 2
+
+    services._record([slow], [services.sender.Outcome(False, 500, "late", 5000)])
+
+    assert Delivery.objects.get().status == "delivered"
