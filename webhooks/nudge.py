@@ -40,6 +40,8 @@ def _publish() -> None:
 
 
 def after_commit() -> None:
+    if celery_app.conf.task_always_eager:
+        return  # nothing to publish to: no callback either
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         _publish()
