@@ -39,10 +39,13 @@ def test_one_nudge_per_committed_transaction(
 def test_no_nudge_for_a_rolled_back_transaction(
     leader, product, not_eager, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            product_update(actor=leader, product=product, description="Never")
-            raise RuntimeError
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        product_update(actor=leader, product=product, description="Never")
+        raise RuntimeError
 
     assert not_eager.call_count == 0
 
