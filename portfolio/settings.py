@@ -322,6 +322,8 @@ WEBHOOK_PAUSE_AFTER = env.int("WEBHOOK_PAUSE_AFTER", default=20)
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=5.0)
 WEBHOOK_LEASE = env.float("WEBHOOK_LEASE", default=60.0)
 WEBHOOK_SEND_THREADS = env.int("WEBHOOK_SEND_THREADS", default=8)
+# Days the delivery log keeps finished deliveries (a daily beat job; 0 keeps them all).
+WEBHOOK_LOG_DAYS = env.int("WEBHOOK_LOG_DAYS", default=30)
 # CIDRs webhooks may reach although private, loopback etc. (the SSRF guard refuses those
 # otherwise). The tests allow 127.0.0.0/8 for their local receiver.
 WEBHOOK_ALLOWED_NETWORKS = env.list(
@@ -353,6 +355,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.webhook_tick",
         "schedule": WEBHOOK_TICK_EVERY,
         "options": {"expires": WEBHOOK_TICK_EVERY},
+    },
+    "webhook-prune": {
+        "task": "webhooks.tasks.prune_deliveries",
+        "schedule": 24 * 3600.0,
     },
     # Owners hear about their quarterly review a few days ahead (settings: review_reminder_days).
     "review-reminders": {

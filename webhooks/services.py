@@ -526,6 +526,32 @@ def deliver_due(*, limit: int = SEND_BATCH) -> dict[str, int]:
     return _record(claimed, outcomes)
 
 
+PRUNE_BATCH = 5000
+
+
+def prune_deliveries(*, now: dt.datetime | None = None) -> int:
+    """Delete finished deliveries (delivered or failed) older than WEBHOOK_LOG_DAYS, in
+    batches of PRUNE_BATCH (short transactions). Open ones are never pruned. Returns how many
+    were deleted; safe to run again."""
+    days = settings.WEBHOOK_LOG_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Delivery.objects.filter(created_at__lt=cutoff)
+                .exclude(status__in=OPEN_STATUSES)
+                .order_by("id")
+                .values_list("id", flat=True)[:PRUNE_BATCH]
+            )
+            if not ids:
+                return deleted
+            Delivery.objects.filter(id__in=ids).delete()
+            deleted += len(ids)
+
+
 def pause_notice_claim(*, endpoint_id: int) -> Endpoint | None:
     """The paused endpoint whose leaders are still to be told, locked (call in a transaction);
     None once told, resumed or deleted."""

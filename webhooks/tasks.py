@@ -48,6 +48,12 @@ def webhook_tick() -> dict[str, int]:
     return run_tick()
 
 
+@shared_task(ignore_result=True)
+def prune_deliveries() -> int:
+    """Delete finished deliveries past WEBHOOK_LOG_DAYS (beat, daily); re-runnable."""
+    return services.prune_deliveries()
+
+
 def leader_emails() -> list[str]:
     users = (
         get_user_model()

@@ -3,6 +3,7 @@ order per object, retries, pausing and redelivery."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 
@@ -10,6 +11,7 @@ import pytest
 from django.core import mail
 from django.db import transaction
 from django.test import TestCase, override_settings
+from django.utils import timezone
 
 from portfolio.events import record
 from products.services import product_update
@@ -279,3 +281,23 @@ def test_an_outcome_is_not_written_over_a_later_attempt(leader, product, receive
     services._record([slow], [services.sender.Outcome(False, 500, "late", 5000)])
 
     assert Delivery.objects.get().status == "delivered"
+
+
+@override_settings(WEBHOOK_LOG_DAYS=30)
+def test_pruning_deletes_old_finished_deliveries_only(receiver):
+    endpoint = make_endpoint(receiver.url)
+    old = timezone.now() - dt.timedelta(days=31)
+
+    def make(status, created_at):
+        return Delivery.objects.create(
+            endpoint=endpoint, position=1, event_type="x", object_type="product", object_id=1,
+            body="{}", status=status, created_at=created_at,
+        )  # fmt: skip
+
+    gone = [make("delivered", old), make("failed", old)]
+    kept = [make("retrying", old), make("pending", old), make("delivered", timezone.now())]
+
+    assert services.prune_deliveries() == 2
+
+    assert set(Delivery.objects.values_list("pk", flat=True)) == {d.pk for d in kept}
+    assert not Delivery.objects.filter(pk__in=[d.pk for d in gone]).exists()
