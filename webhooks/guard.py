@@ -93,7 +93,7 @@ def resolve(url: str) -> tuple[str, str, int, list[IPAddress]]:
     scheme, host, port = split(url)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+    except (OSError, UnicodeError, ValueError) as exc:  # gaierror is an OSError
         raise UnsafeURL(
             f"{host} does not resolve ({exc}).", rule="webhook_url_unresolvable"
         ) from None
