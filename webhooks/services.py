@@ -426,16 +426,20 @@ def _record(claimed: Sequence[Delivery], outcomes: Sequence[sender.Outcome]) -> 
     now = timezone.now()
     counts = {"delivered": 0, "retrying": 0, "failed": 0}
     with transaction.atomic():
+        # Endpoints before deliveries, the order a deletion of an endpoint locks them in; a
+        # no-key lock, so the fan-out's inserts of deliveries (their foreign key) need not wait.
+        endpoint_ids = sorted({d.endpoint_id for d in claimed})
+        endpoints = {
+            e.pk: e
+            for e in Endpoint.objects.select_for_update(no_key=True)
+            .filter(pk__in=endpoint_ids)
+            .order_by("pk")
+        }
         current = dict(
             Delivery.objects.select_for_update()
             .filter(pk__in=[d.pk for d in claimed])
             .values_list("pk", "attempts")
         )
-        endpoint_ids = sorted({d.endpoint_id for d in claimed})
-        endpoints = {
-            e.pk: e
-            for e in Endpoint.objects.select_for_update().filter(pk__in=endpoint_ids).order_by("pk")
-        }
         failures: dict[int, tuple[bool, int]] = {}  # endpoint: (reset to 0 first, failures)
         given_up: set[int] = set()
         changed = []
