@@ -47,4 +47,5 @@ urlpatterns = [
     path("", include("metrics.urls")),
     path("", include("reviews.urls")),
     path("", include("funding.urls")),
+    path("", include("webhooks.urls")),
 ]
