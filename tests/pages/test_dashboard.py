@@ -52,8 +52,8 @@ def portfolio(db):
     return {"ada": ada, "ben": ben, "finance": finance, "billing": billing, "lost": lost}
 
 
-def test_home_leads_to_the_dashboard(viewer_client):
-    response = viewer_client.get(reverse("home"))
+def test_home_leads_a_leader_to_the_dashboard(leader_client):
+    response = leader_client.get(reverse("home"))
     assert response.status_code == 302
     assert response["Location"] == reverse("dashboard")
 
