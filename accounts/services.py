@@ -254,10 +254,12 @@ def password_reset_request(*, email: str, base_url: str) -> int:
 
 @transaction.atomic
 def page_visit_record(
-    *, user: User, page: str, at: dt.datetime | None = None
+    *, user: AnyUser, page: str, at: dt.datetime | None = None
 ) -> dt.datetime | None:
     """Note that `user` opened `page` now; answers when they opened it before (None the first
-    time). Two statements whatever the history: the read, then one upsert."""
+    time, and always for anonymous). Two statements: the read, then one upsert."""
+    if not user.is_authenticated:
+        return None
     previous = (
         PageVisit.objects.filter(user=user, page=page).values_list("seen_at", flat=True).first()
     )

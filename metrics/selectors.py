@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
-from django.db.models import IntegerField, Max, OuterRef, QuerySet, Subquery, Value
+from django.db.models import IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 
 from metrics.models import BY_SEVERITY, SEVERITY, Metric, Reading, Status
@@ -241,10 +241,10 @@ def metrics_needing_attention(unit_ids: Iterable[int], *, n: int = 20) -> list[M
     wanted = [SEVERITY[s] for s in ATTENTION]
     metrics = (
         with_status(Metric.objects.filter(product__unit_id__in=ids).select_related("product"))
-        .filter(severity__in=wanted)
+        .filter(Q(severity__in=wanted))
         .order_by("-severity", "product__name", "name", "id")
     )
-    out = list(metrics[:n])
+    out: list[Metric] = list(metrics[:n])
     for metric in out:
         metric.status = BY_SEVERITY[metric.severity]  # type: ignore[attr-defined]
     return out
@@ -263,7 +263,7 @@ def coverage_gaps(
         .annotate(dimensions=ArrayAgg("metrics__dimension", default=Value([])))
         .order_by("name", "id")
     )
-    gaps = []
+    gaps: list[tuple[Product, Coverage]] = []
     for product in products:
         dims = [d for d in product.dimensions if d]
         found = coverage_from(dims, settings)

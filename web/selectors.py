@@ -87,7 +87,9 @@ def my_work(user: AnyUser, *, since: dt.datetime | None) -> MyWork:
     whatever the number of units: units with members, backlog tops, open counts, metrics,
     coverage, reviews, action items, requests and changes each take one."""
     units = list(owned_units(user).annotate(health=unit_health_subquery("pk")))
-    person = units[0].owner if units else Person.objects.filter(user_id=user.pk).first()
+    person = units[0].owner if units else None
+    if person is None and user.is_authenticated:
+        person = Person.objects.filter(user=user).first()
     work = MyWork(person=person, since=since)
     ids = [u.pk for u in units]
     tops = top_open_items(ids, n=BACKLOG_TOP)
