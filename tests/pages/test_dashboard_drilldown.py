@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from analytics.compute import run_snapshot
 from analytics.models import SignalKind, SignalStatus, SplitSignal
+from funding.models import InvestmentRequest, RequestStatus
+from funding.services import current_fiscal_year
 from tests.metrics.factories import MetricFactory
 from tests.portfolio.factories import ClusterFactory, PersonFactory
 from tests.products.factories import ProductFactory
@@ -56,6 +58,21 @@ def portfolio(db):
         status=SignalStatus.OPEN,
         opened_at=now,
     )
+    year = current_fiscal_year()
+    for product, amount, status in [
+        (billing, "900", RequestStatus.APPROVED),
+        (billing, "100", RequestStatus.APPROVED),
+        (payroll, "50", RequestStatus.SUBMITTED),
+        (payroll, "70", RequestStatus.REJECTED),
+    ]:
+        InvestmentRequest.objects.create(
+            unit=product.unit,
+            product=product,
+            fiscal_year=year,
+            amount=amount,
+            purpose="More",
+            status=status,
+        )
     return {"ada": ada, "finance": finance}
 
 
@@ -90,6 +107,14 @@ def test_every_numbered_link_opens_a_list_of_that_many_rows(leader_client, portf
     assert any("/signals/" in u for u in counts)
     assert any("/metrics/" in u for u in counts)
     assert any("/analytics/owners/" in u for u in counts)
+
+
+def test_the_funding_panel_counts_the_requests_its_links_list(leader_client, portfolio):
+    html = leader_client.get(reverse("funding-summary"), headers={"HX-Request": "true"})
+    links = numbered_links(html.content.decode())
+    assert sorted(n for _, n in links) == [1, 2]  # one waiting, two approved
+    for url, n in links:
+        assert list_total(leader_client, url) == n, url
 
 
 @pytest.mark.parametrize("query", ["?cluster=finance", "?stage=growth", "owner"])
