@@ -31,7 +31,8 @@ from analytics.models import (
     SplitSignalQuerySet,
     UnitState,
 )
-from metrics.models import BY_SEVERITY, Status
+from metrics.models import BY_SEVERITY, SEVERITY, Metric, Status
+from metrics.selectors import with_status
 from portfolio.models import PortfolioSettings
 from products.filters import ProductFilterSet
 from products.models import Cluster, Person, Product, Stage
@@ -388,7 +389,12 @@ def _candidate_panel(board: Dashboard, scope: Scope, snapshot: Snapshot, shown: 
 
 
 def _metric_panel(board: Dashboard, snapshot: Snapshot) -> None:
-    counts = (snapshot.results or {}).get("metric_health", {})
+    # Live, not from the snapshot: a metric turns stale with time alone, and the metric list
+    # each figure opens reads the status now (one grouped query).
+    by_severity = dict(
+        with_status(Metric.objects.all()).order_by().values_list("severity").annotate(n=Count("id"))
+    )
+    counts = {status.value: by_severity.get(rank, 0) for status, rank in SEVERITY.items()}
     list_url = reverse("metric-list")
     order = [Status.RED, Status.AMBER, Status.STALE, Status.NO_DATA, Status.GREEN]
     board.metric_health = scale(

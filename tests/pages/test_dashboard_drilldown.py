@@ -124,3 +124,13 @@ def test_every_numbered_link_agrees_under_a_filter(leader_client, portfolio, que
         query = f"?owner={portfolio['ada'].pk}"
     links = check_every_link(leader_client, query)
     assert links
+
+
+def test_metric_figures_stay_true_after_the_snapshot(leader_client, portfolio):
+    # A metric defined after the run: the health figures are live, like the list they open.
+    run_snapshot()
+    MetricFactory(product=portfolio["finance"].unit.products.first())  # no data
+    html = leader_client.get(reverse("dashboard")).content.decode()
+    no_data = [n for url, n in numbered_links(html) if url.endswith("status=no_data")]
+    assert no_data == [2]
+    check_every_link(leader_client)
