@@ -134,3 +134,17 @@ def test_metric_figures_stay_true_after_the_snapshot(leader_client, portfolio):
     no_data = [n for url, n in numbered_links(html) if url.endswith("status=no_data")]
     assert no_data == [2]
     check_every_link(leader_client)
+
+
+def test_all_owners_over_the_ceiling_link_lists_them_all(leader_client, db):
+    # Sixteen owners with two active units each (triaging), one more than the panel shows.
+    for i in range(16):
+        person = PersonFactory(name=f"Busy {i:02d}")
+        for _ in range(2):
+            ProductFactory(owner=person, lifecycle_stage="growth")
+    run_snapshot()
+    html = leader_client.get(reverse("dashboard")).content.decode()
+    assert "All 16 owners over the ceiling or triaging" in html
+    all_link = [(u, n) for u, n in numbered_links(html) if u.count("status=") == 2]
+    assert len(all_link) == 1 and all_link[0][1] == 16
+    check_every_link(leader_client)
