@@ -232,3 +232,18 @@ def test_api_comment_list_query_count_does_not_grow(
     with django_assert_num_queries(3):
         response = api.get(api_url(item))
     assert response.json()["count"] == count
+
+
+def test_remove_is_offered_on_own_comments_and_to_leaders(owner, leader, viewer, item):
+    mine = services.backlog_item_comment_add(actor=owner, item=item, body="Mine")
+    theirs = services.backlog_item_comment_add(actor=leader, item=item, body="Leader's")
+
+    def offered(user) -> set[int]:
+        html = login(user).get(page_url(item)).content.decode()
+        return {
+            c.pk for c in (mine, theirs) if reverse("backlog-comment-delete", args=[c.pk]) in html
+        }
+
+    assert offered(owner) == {mine.pk}
+    assert offered(leader) == {mine.pk, theirs.pk}
+    assert offered(viewer) == set()
