@@ -73,6 +73,8 @@ EVENT_TYPES: dict[str, EventType] = _types(
     EventType("backlog_item.updated", "A backlog item's fields or status changed."),
     EventType("backlog_item.moved", "A backlog item moved within its backlog."),
     EventType("backlog_item.deleted", "A backlog item was removed."),
+    EventType("backlog_item.commented", "Someone commented on a backlog item."),
+    EventType("backlog_item.comment_deleted", "A comment on a backlog item was removed."),
     EventType("metric.created", "A metric was defined for a product."),
     EventType("metric.updated", "A metric's definition or thresholds changed."),
     EventType("metric.deleted", "A metric was removed."),
