@@ -32,6 +32,7 @@ from reviews.api.views import (
     ReviewCycleViewSet,
     ReviewViewSet,
 )
+from webhooks.api.views import WebhookViewSet
 
 
 class Router(DefaultRouter):
@@ -69,3 +70,4 @@ router.register("funding-allocations", AllocationViewSet, basename="api-funding-
 router.register("investment-requests", InvestmentRequestViewSet, basename="api-investment-request")
 router.register("tokens", ApiTokenViewSet, basename="api-token")
 router.register("lockouts", LockoutViewSet, basename="api-lockout")
+router.register("webhooks", WebhookViewSet, basename="api-webhook")
