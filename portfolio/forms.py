@@ -8,6 +8,7 @@ from django import forms
 
 from portfolio.models import PortfolioSettings
 from portfolio.permissions import is_leader
+from portfolio.text import counted, money
 
 
 class ServiceForm(forms.ModelForm):
@@ -125,7 +126,7 @@ SETTINGS_SECTIONS = [
 # Each rule in one sentence, with the saved thresholds filled in, shown beside its fields.
 SETTINGS_RULES = {
     "Owner load": [
-        "Owner ceiling: an owner may carry {max_active_units} actively evolving unit(s) and "
+        "Owner ceiling: an owner may carry {active_units_words} and "
         "{max_stable_units} stable ones; one more of either is over the ceiling, and "
         "{triaging_active_units} or more active units means the owner is triaging, not owning.",
         "Design problem: an owner over the ceiling in {design_problem_consecutive} snapshots in "
@@ -182,6 +183,10 @@ class PortfolioSettingsForm(ServiceForm):
 
     def sections(self) -> list[tuple[str, str, list[str], list]]:
         values = {name: _plain(getattr(self.instance, name)) for name in self._meta.fields or ()}
+        values["governance_threshold"] = money(self.instance.governance_threshold)
+        values["active_units_words"] = counted(
+            self.instance.max_active_units, "actively evolving unit"
+        )
         return [
             (
                 title,

@@ -103,7 +103,7 @@ def test_panel_shows_allocation_committed_waiting_and_left(viewer_client, owner,
         "34,999.50 EUR",  # left
         "Dark mode",
         "Payslip archive",
-        "above the governance threshold of 10000.00 EUR",
+        "above the governance threshold of 10,000.00 EUR",
     ):
         assert shown in html, shown
     assert "Request investment" not in html  # a viewer cannot ask
@@ -130,7 +130,7 @@ def test_owner_request_within_threshold_and_capacity_is_approved(owner_client, f
     assert response.status_code == 200
     html = response.content.decode()
     assert "Approved by the rules: 10,000.00 EUR." in html
-    assert "at or below the governance threshold of 10000.00 EUR" in html
+    assert "at or below the governance threshold of 10,000.00 EUR" in html
     assert "30,000.00 EUR" in html  # improvement left after it
     request = InvestmentRequest.objects.get()
     assert (request.status, request.auto_approved, request.amount) == (
@@ -145,7 +145,7 @@ def test_owner_request_above_threshold_waits_for_a_leader(owner_client, funded):
     data = form_data(funded, "10000.01", metric=metric.pk, expected_effect="Halve it")
     html = owner_client.post(request_url(funded), data, headers=HTMX).content.decode()
     assert "10,000.01 EUR waits for a leader in the approval queue." in html
-    assert "Waiting for a leader: above the governance threshold of 10000.00 EUR." in html
+    assert "Waiting for a leader: above the governance threshold of 10,000.00 EUR." in html
     request = InvestmentRequest.objects.get()
     assert (request.status, request.metric, request.expected_effect) == (
         "submitted",
@@ -267,7 +267,7 @@ def test_queue_lists_waiting_requests_with_reason_and_capacity(viewer_client, wa
     assert "1 request (waiting for a leader)" in html
     assert "Payslip archive" in html and "Fewer tickets" in html
     assert "25,000.00 EUR" in html
-    assert "above the governance threshold of 10000.00 EUR" in html
+    assert "above the governance threshold of 10,000.00 EUR" in html
     assert "39,900.00" in html  # improvement left for the unit
     assert "Approved small" not in html
     assert 'value="approve"' not in html  # a viewer sees no buttons

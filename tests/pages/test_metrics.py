@@ -374,7 +374,7 @@ def test_upload_with_a_bad_line_names_it_and_stores_nothing(owner_client, produc
     response = upload(owner_client, text, headers=HTMX)
     assert response.status_code == 400
     html = response.content.decode()
-    assert "Nothing was stored." in html and "line 3" in html
+    assert "nothing was stored." in html and "line 3" in html
     bad = html.split('id="line-3"')[1].split("</tr>")[0]
     assert "value" in bad and "Not a number." in bad
     assert not Reading.objects.exists()

@@ -4,13 +4,22 @@ shown only to those who may submit them."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template import Context, Template
 from django.urls import reverse
 
+from analytics import dashboard
+from analytics.models import SignalKind
+from portfolio import text
+from portfolio.models import PortfolioSettings
 from products.models import Product
 from reviews import services as review_services
 from reviews.models import ActionItem, Decision, Review
 from tests.conftest import api_as
+from tests.metrics.factories import MetricFactory
 from tests.pages.conftest import HTMX
 from tests.portfolio.factories import PersonFactory, UserFactory
 
@@ -112,3 +121,82 @@ def test_cluster_owner_picker_leaves_out_disabled_logins(leader_client, cluster,
     assert "valid choice" in response.content.decode()
     cluster.refresh_from_db()
     assert cluster.unit.owner_id != locked_person.pk
+
+
+# --- plurals and numbers: one helper --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "places", "shown"),
+    [
+        (5100, None, "5,100"),
+        (Decimal("100000.00"), 2, "100,000.00"),
+        ("12500.5", 2, "12,500.50"),
+        (Decimal("1234.5"), None, "1,234.5"),
+        (7, None, "7"),
+        (None, None, ""),
+        ("n/a", None, "n/a"),
+    ],
+)
+def test_number(value, places, shown):
+    assert text.number(value, places) == shown
+
+
+def test_money_and_counted():
+    assert text.money(100000) == "100,000.00"
+    assert text.money("0.5") == "0.50"
+    assert text.counted(1, "unit now has", "units now have") == "1 unit now has"
+    assert text.counted(2, "unit now has", "units now have") == "2 units now have"
+    assert text.counted(1, "finished item") == "1 finished item"
+    assert text.counted(0, "finished item") == "0 finished items"
+    assert text.counted(5100, "row") == "5,100 rows"
+
+
+def test_template_filters():
+    rendered = Template(
+        '{{ a|counted:"unit,units" }}|{{ b|counted:"item" }}|{{ c|number }}|{{ d|money }}'
+    ).render(Context({"a": 1, "b": 2, "c": 5100, "d": Decimal("100000")}))
+    assert rendered == "1 unit|2 items|5,100|100,000.00"
+
+
+def test_departing_an_owner_of_one_unit_says_1_unit_now_has(leader_client, owner_person, product):
+    response = leader_client.post(
+        reverse("person-depart", args=[owner_person.pk]), {"departed_on": "2026-01-31"}, follow=True
+    )
+    html = response.content.decode()
+    assert "1 unit now has no accountable owner." in html
+    assert "(s)" not in html
+
+
+def test_dominance_evidence_counts_items_in_words():
+    lines = dashboard.evidence_lines(
+        SignalKind.DOMINANCE, {"member": "Payroll", "items": 1, "effort_days": 3, "total_days": 4}
+    )
+    assert lines[-1].endswith("over 1 finished item.")
+    lines = dashboard.evidence_lines(SignalKind.DOMINANCE, {"items": 2})
+    assert lines[-1].endswith("over 2 finished items.")
+
+
+def test_upload_says_nothing_was_stored_once(owner_client, product):
+    MetricFactory(product=product, key="availability")
+    file = SimpleUploadedFile(
+        "readings.csv",
+        b"metric,time,value\npayroll/availability,2026-05-05T08:00:00Z,lots\n",
+        content_type="text/csv",
+    )
+    html = owner_client.post(reverse("metrics-upload"), {"file": file}).content.decode()
+    assert "1 row is invalid; nothing was stored." in html
+    assert html.lower().count("nothing was stored") == 1
+
+
+def test_product_users_are_counted_with_separators(viewer_client, product):
+    Product.objects.filter(pk=product.pk).update(user_count=5100)
+    html = viewer_client.get(reverse("product-detail", args=[product.slug])).content.decode()
+    assert "About 5,100 people" in html
+
+
+def test_governance_threshold_is_shown_as_money(leader_client):
+    PortfolioSettings.objects.update(governance_threshold=Decimal("100000.00"), currency="EUR")
+    html = leader_client.get(reverse("settings")).content.decode()
+    assert "Requests above 100,000.00 EUR need a leader" in html
+    assert "100000.00 EUR" not in html
