@@ -1,12 +1,13 @@
-"""Input adapters for the funding pages. Amounts stay text here: the services parse money
-(exact decimals, at most two places, never negative), so the page and the API refuse the same
-input with the same words."""
+"""Input adapters for the funding pages. Amounts are MoneyField: the page accepts them as
+people type them (12,500.00) and hands the service a plain decimal, which it parses as it does
+the API's (exact, at most two places, never negative)."""
 
 from __future__ import annotations
 
 from django import forms
 
 from funding.models import FundingMode, RequestStatus
+from portfolio.forms import MoneyField
 
 STATUS_FILTERS = [
     ("submitted", "Waiting for a leader"),
@@ -35,9 +36,7 @@ class _PickFromList(forms.TypedChoiceField):
 
 class InvestmentRequestForm(forms.Form):
     product = forms.ChoiceField(label="Component")
-    amount = forms.CharField(
-        max_length=20, help_text="In the organisation's currency, e.g. 12500.00."
-    )
+    amount = MoneyField(help_text="In the organisation's currency, e.g. 12,500.00.")
     purpose = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), help_text="What the money buys, in a sentence."
     )
@@ -66,8 +65,8 @@ class InvestmentRequestForm(forms.Form):
 
 
 class AllocationForm(forms.Form):
-    operations_amount = forms.CharField(max_length=20, label="Operations")
-    improvement_amount = forms.CharField(max_length=20, label="Improvement")
+    operations_amount = MoneyField(label="Operations")
+    improvement_amount = MoneyField(label="Improvement")
     mode = forms.ChoiceField(choices=FundingMode.choices, label="Funding mode")
     note = forms.CharField(required=False, max_length=500, label="Note")
     fiscal_year = forms.IntegerField(widget=forms.HiddenInput, min_value=2000, max_value=2100)

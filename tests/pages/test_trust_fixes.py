@@ -4,6 +4,7 @@ shown only to those who may submit them."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -200,3 +201,12 @@ def test_governance_threshold_is_shown_as_money(leader_client):
     html = leader_client.get(reverse("settings")).content.decode()
     assert "Requests above 100,000.00 EUR need a leader" in html
     assert "100000.00 EUR" not in html
+
+
+def test_settings_take_the_threshold_as_money(leader_client):
+    html = leader_client.get(reverse("settings")).content.decode()
+    form = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', html))
+    form["governance_threshold"] = "250,000.00"
+    response = leader_client.post(reverse("settings"), form)
+    assert response.status_code in (200, 302), response.content.decode()[:300]
+    assert PortfolioSettings.load().governance_threshold == Decimal("250000.00")
