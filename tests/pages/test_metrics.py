@@ -464,7 +464,8 @@ def test_metric_list_query_count_does_not_grow(
 ):
     for i in range(count):
         read(MetricFactory(product=product), 99 + i / 10)
-    # session, user, leader check, count, the page of metrics, their sparklines
-    with django_assert_num_queries(6):
+    # session, user, leader check, count, the page of metrics, their sparklines, and whether
+    # the user owns a unit (the upload button)
+    with django_assert_num_queries(7):
         response = viewer_client.get(reverse("metric-list"))
     assert response.content.decode().count('class="sparkline"') == count

@@ -210,3 +210,58 @@ def test_settings_take_the_threshold_as_money(leader_client):
     response = leader_client.post(reverse("settings"), form)
     assert response.status_code in (200, 302), response.content.decode()[:300]
     assert PortfolioSettings.load().governance_threshold == Decimal("250000.00")
+
+
+# --- write forms only for those who may write -------------------------------------------------
+
+
+def _write_pages(product, metric, review) -> dict[str, tuple[str, str]]:
+    """Page -> (its URL, a piece of the write form or button only a writer may see)."""
+    return {
+        "readings upload": (reverse("metrics-upload"), 'enctype="multipart/form-data"'),
+        "metric list": (reverse("metric-list"), f'href="{reverse("metrics-upload")}"'),
+        "product metrics panel": (
+            reverse("product-detail", args=[product.slug]),
+            f'href="{reverse("metrics-upload")}"',
+        ),
+        "metric reading": (
+            reverse("metric-detail", args=[metric.pk]),
+            f'action="{reverse("metric-reading-create", args=[metric.pk])}"',
+        ),
+        "backlog": (
+            reverse("backlog-detail", args=[product.unit_id]),
+            f'action="{reverse("backlog-create", args=[product.unit_id])}',
+        ),
+        "funding panel": (
+            reverse("funding-unit", args=[product.unit_id]),
+            f'action="{reverse("funding-unit-request", args=[product.unit_id])}"',
+        ),
+        "review actions": (
+            reverse("review-meeting-review", args=[review.cycle_id, review.pk]),
+            f'action="{reverse("review-action-create", args=[review.pk])}"',
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "readings upload",
+        "metric list",
+        "product metrics panel",
+        "metric reading",
+        "backlog",
+        "funding panel",
+        "review actions",
+    ],
+)
+def test_write_forms_show_to_the_owner_and_not_to_the_viewer(
+    page, viewer_client, owner_client, product, review
+):
+    metric = MetricFactory(product=product, key="availability")
+    url, form = _write_pages(product, metric, review)[page]
+    owner_page = owner_client.get(url)
+    viewer_page = viewer_client.get(url)
+    assert owner_page.status_code == viewer_page.status_code == 200
+    assert form in owner_page.content.decode()
+    assert form not in viewer_page.content.decode()
