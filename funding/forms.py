@@ -34,6 +34,25 @@ class _PickFromList(forms.TypedChoiceField):
         return None if pk is None else self.by_pk[pk]
 
 
+class FollowingSelect(forms.Select):
+    """A select whose options each belong to an option of another select (`follows`, its
+    id): each option carries `data-for` (the other select's value it goes with), and
+    static/js/app.js offers only the options of the value chosen there. Without JavaScript
+    every option is offered and the server refuses a mismatch."""
+
+    def __init__(self, *args, follows: str, owner_of: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.attrs["data-follows"] = follows
+        self.owner_of = owner_of
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        owner = self.owner_of.get(value)
+        if owner is not None:
+            option["attrs"]["data-for"] = str(owner)
+        return option
+
+
 class InvestmentRequestForm(forms.Form):
     product = forms.ChoiceField(label="Component")
     amount = MoneyField(help_text="In the organisation's currency, e.g. 12,500.00.")
@@ -58,7 +77,18 @@ class InvestmentRequestForm(forms.Form):
             lambda m: f"{m.name} ({m.product.name})",
             label="Metric it should move",
             required=False,
+            help_text="One of the chosen component's metrics.",
+            widget=FollowingSelect(
+                follows=self.auto_id % "product", owner_of={m.pk: m.product_id for m in metrics}
+            ),
         )
+
+    def clean(self):
+        data = super().clean()
+        product, metric = data.get("product"), data.get("metric")
+        if product is not None and metric is not None and metric.product_id != product.pk:
+            self.add_error("metric", f"Pick a metric of {product.name}, the component asked for.")
+        return data
 
     def service_kwargs(self, submit: bool) -> dict:
         return {**self.cleaned_data, "submit": submit}

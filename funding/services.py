@@ -213,8 +213,8 @@ def request_create(
         errors.update(exc.errors)
     if product.lifecycle_stage == Stage.RETIRED:
         errors["product"] = [f"{product.name} is retired."]
-    if metric is not None and metric.product.unit_id != unit.pk:
-        errors["metric"] = [f"Pick a metric of {unit.name}'s products."]
+    if metric is not None and metric.product_id != product.pk:
+        errors["metric"] = [f"Pick a metric of {product.name}, the component asked for."]
     if errors:
         raise ValidationFailed(errors)
     request = InvestmentRequest.objects.create(

@@ -14,4 +14,37 @@
     event.preventDefault();
     modal.replaceChildren();
   });
+
+  // A select marked data-follows="<id>" offers only the options whose data-for matches the
+  // value chosen in that other select (options without data-for, like "None", always stay).
+  // The server checks the pair too; this only keeps the list short and right.
+  function follow(select) {
+    var leader = document.getElementById(select.getAttribute("data-follows"));
+    if (!leader) return;
+    var chosen = leader.value;
+    Array.prototype.forEach.call(select.options, function (option) {
+      var owner = option.getAttribute("data-for");
+      var fits = owner === null || !chosen || owner === chosen;
+      option.hidden = !fits;
+      option.disabled = !fits;
+      if (!fits && option.selected) select.value = "";
+    });
+  }
+
+  function followAll(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    scope.querySelectorAll("select[data-follows]").forEach(follow);
+  }
+
+  document.addEventListener("change", function (event) {
+    var id = event.target.id;
+    if (!id) return;
+    document.querySelectorAll('select[data-follows="' + id + '"]').forEach(follow);
+  });
+  document.addEventListener("htmx:load", function (event) { followAll(event.detail.elt); });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { followAll(document); });
+  } else {
+    followAll(document);
+  }
 })();

@@ -11,10 +11,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template import Context, Template
 from django.urls import reverse
+from django.utils import timezone
 
 from analytics import dashboard
 from analytics.models import SignalKind
+from funding import services as funding_services
+from funding.models import InvestmentRequest
 from portfolio import text
+from portfolio.errors import ValidationFailed
 from portfolio.models import PortfolioSettings
 from products.models import Product
 from reviews import services as review_services
@@ -23,6 +27,7 @@ from tests.conftest import api_as
 from tests.metrics.factories import MetricFactory
 from tests.pages.conftest import HTMX
 from tests.portfolio.factories import PersonFactory, UserFactory
+from tests.products.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -265,3 +270,64 @@ def test_write_forms_show_to_the_owner_and_not_to_the_viewer(
     assert owner_page.status_code == viewer_page.status_code == 200
     assert form in owner_page.content.decode()
     assert form not in viewer_page.content.decode()
+
+
+# --- the metric a request should move belongs to the chosen component ---------------------------
+
+
+@pytest.fixture
+def two_components(cluster, owner):
+    """A cluster of Payroll and Payslips (owned by Olivia), each with a metric."""
+    payroll = ProductFactory(name="Payroll", slug="payroll", cluster=cluster)
+    payslips = ProductFactory(name="Payslips", slug="payslips", cluster=cluster)
+    return (
+        payroll,
+        payslips,
+        MetricFactory(product=payroll, key="availability", name="Payroll uptime"),
+        MetricFactory(product=payslips, key="errors", name="Payslip errors"),
+    )
+
+
+def _ask(client, component, metric):
+    return client.post(
+        reverse("funding-unit-request", args=[component.unit_id]),
+        {
+            "product": component.pk,
+            "amount": "100",
+            "purpose": "Faster runs",
+            "metric": metric.pk,
+            "expected_effect": "",
+            "fiscal_year": timezone.localdate().year,
+            "action": "draft",
+        },
+        headers=HTMX,
+    )
+
+
+def test_the_metric_options_follow_the_chosen_component(owner_client, cluster, two_components):
+    payroll, payslips, uptime, errors = two_components
+    html = owner_client.get(reverse("funding-unit", args=[cluster.unit.pk])).content.decode()
+    select = html[html.index('name="metric"') :]
+    select = select[: select.index("</select>")]
+    assert 'data-follows="request_product"' in html
+    assert f'value="{uptime.pk}" data-for="{payroll.pk}"' in select
+    assert f'value="{errors.pk}" data-for="{payslips.pk}"' in select
+
+
+def test_a_metric_of_another_component_is_refused(owner_client, two_components):
+    payroll, payslips, uptime, errors = two_components
+    response = _ask(owner_client, payroll, errors)
+    assert response.status_code == 400
+    assert "Pick a metric of Payroll, the component asked for." in response.content.decode()
+    assert not InvestmentRequest.objects.exists()
+    assert _ask(owner_client, payroll, uptime).status_code == 200
+    assert InvestmentRequest.objects.get().metric == uptime
+
+
+def test_the_service_refuses_the_mismatch_for_the_api_too(owner, two_components):
+    payroll, payslips, uptime, errors = two_components
+    with pytest.raises(ValidationFailed) as refused:
+        funding_services.request_create(
+            actor=owner, product=payroll, amount="100", purpose="x", metric=errors
+        )
+    assert "metric" in refused.value.errors
