@@ -8,6 +8,7 @@ from django import forms
 
 from funding.models import FundingMode, RequestStatus
 from portfolio.forms import MoneyField
+from portfolio.widgets import SEARCHABLE
 
 STATUS_FILTERS = [
     ("submitted", "Waiting for a leader"),
@@ -71,7 +72,9 @@ class InvestmentRequestForm(forms.Form):
     def __init__(self, *args, components, metrics, **kwargs):
         kwargs.setdefault("auto_id", "request_%s")
         super().__init__(*args, **kwargs)
-        self.fields["product"] = _PickFromList(components, lambda p: p.name, label="Component")
+        self.fields["product"] = _PickFromList(
+            components, lambda p: p.name, label="Component", widget=forms.Select(attrs=SEARCHABLE)
+        )
         self.fields["metric"] = _PickFromList(
             metrics,
             lambda m: f"{m.name} ({m.product.name})",

@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from portfolio.validation import validate_date_range
-from portfolio.widgets import PlainSelect
+from portfolio.widgets import SEARCHABLE, PlainSelect
 from products.models import Person
 from reviews.models import DecisionKind
 from reviews.services import MAX_RATIONALE, MAX_SUMMARY, cycle_dates_problems
@@ -82,7 +82,7 @@ class DecisionForm(forms.Form):
 
 class ActionItemForm(forms.Form):
     title = forms.CharField(max_length=200, label="Action")
-    owner = forms.ChoiceField(required=False, label="Who", widget=PlainSelect)
+    owner = forms.ChoiceField(required=False, label="Who", widget=PlainSelect(attrs=SEARCHABLE))
     due_on = forms.DateField(
         required=False,
         label="Due",
