@@ -197,9 +197,11 @@ def last_change(obj: Model, *, object_type: str | None = None) -> tuple[str | No
 def _name(user: Any) -> str | None:
     if user is None:
         return None
-    person = getattr(user, "person", None)
-    if person is not None and getattr(person, "name", ""):
-        return person.name
+    # The person linked to the login, when there is one: the name the pages show elsewhere.
+    person: Any = getattr(user, "person", None)
+    name: Any = getattr(person, "name", None) if person is not None else None
+    if name:
+        return str(name)
     return user.get_full_name() or user.get_username()
 
 
