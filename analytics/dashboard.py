@@ -34,6 +34,7 @@ from analytics.models import (
 from metrics.models import BY_SEVERITY, SEVERITY, Metric, Status
 from metrics.selectors import with_status
 from portfolio.models import PortfolioSettings
+from portfolio.text import counted
 from products.filters import ProductFilterSet
 from products.models import Cluster, Person, Product, Stage
 
@@ -162,7 +163,7 @@ def evidence_lines(kind: str, evidence: dict[str, Any]) -> list[str]:
             f"effort in the last {e.get('window_days', '?')} days; the line is "
             f"{e.get('threshold_pct', '?')}% (a fair share is {e.get('fair_share_pct', '?')}%).",
             f"{_num(e.get('effort_days'))} of {_num(e.get('total_days'))} effort days, "
-            f"over {e.get('items', 0)} finished items.",
+            f"over {counted(int(e.get('items') or 0), 'finished item')}.",
         ]
     reasons = e.get("reasons") or ["flagged strategic"]
     return [f"{member} is {_names(reasons)}: it may deserve an owner of its own."]

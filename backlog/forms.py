@@ -7,6 +7,7 @@ from django import forms
 from backlog.models import COMMENT_MAX_LENGTH, BacklogItem, ItemStatus, ItemType
 from backlog.services import MAX_POSITION
 from portfolio.validation import MAX_ID, MAX_INT
+from portfolio.widgets import SEARCHABLE
 from products.models import Dimension
 
 
@@ -42,6 +43,7 @@ class ComponentField(forms.TypedChoiceField):
     def __init__(self, components, **kwargs):
         self.by_pk = {p.pk: p for p in components}
         choices = [(p.pk, p.name) for p in components]
+        kwargs.setdefault("widget", forms.Select(attrs=SEARCHABLE))
         super().__init__(choices=choices, coerce=int, label="Component", **kwargs)
 
     def clean(self, value):

@@ -35,7 +35,7 @@ from metrics.selectors import unit_health_subquery
 from portfolio.errors import StaleVersion
 from portfolio.exports import page_export
 from portfolio.htmx import render_page, wants_partial
-from portfolio.pages import GET_POST, post_data, submit_form
+from portfolio.pages import GET_POST, last_change, post_data, submit_form
 from portfolio.permissions import is_leader
 from products.models import OwnershipUnit, Product
 from products.permissions import can_edit_unit
@@ -196,7 +196,8 @@ def _conflict(exc: StaleVersion, mine: dict, stored: BacklogItem) -> dict:
         label = "Component" if name == "product" else BacklogItem._meta.get_field(name).verbose_name  # type: ignore[union-attr]
         ours, theirs = _shown(name, mine.get(name)), _shown(name, getattr(stored, name))
         rows.append((label.capitalize(), ours, theirs, ours != theirs))
-    return {"message": exc.message, "stored": stored, "rows": rows}
+    who, when = last_change(stored)
+    return {"message": exc.message, "stored": stored, "rows": rows, "who": who, "when": when}
 
 
 @require_POST

@@ -1,12 +1,14 @@
-"""Input adapters for the funding pages. Amounts stay text here: the services parse money
-(exact decimals, at most two places, never negative), so the page and the API refuse the same
-input with the same words."""
+"""Input adapters for the funding pages. Amounts are MoneyField: the page accepts them as
+people type them (12,500.00) and hands the service a plain decimal, which it parses as it does
+the API's (exact, at most two places, never negative)."""
 
 from __future__ import annotations
 
 from django import forms
 
 from funding.models import FundingMode, RequestStatus
+from portfolio.forms import MoneyField
+from portfolio.widgets import SEARCHABLE
 
 STATUS_FILTERS = [
     ("submitted", "Waiting for a leader"),
@@ -33,11 +35,28 @@ class _PickFromList(forms.TypedChoiceField):
         return None if pk is None else self.by_pk[pk]
 
 
+class FollowingSelect(forms.Select):
+    """A select whose options each belong to an option of another select (`follows`, its
+    id): each option carries `data-for` (the other select's value it goes with), and
+    static/js/app.js offers only the options of the value chosen there. Without JavaScript
+    every option is offered and the server refuses a mismatch."""
+
+    def __init__(self, *args, follows: str, owner_of: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.attrs["data-follows"] = follows
+        self.owner_of = owner_of
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        owner = self.owner_of.get(value)
+        if owner is not None:
+            option["attrs"]["data-for"] = str(owner)
+        return option
+
+
 class InvestmentRequestForm(forms.Form):
     product = forms.ChoiceField(label="Component")
-    amount = forms.CharField(
-        max_length=20, help_text="In the organisation's currency, e.g. 12500.00."
-    )
+    amount = MoneyField(help_text="In the organisation's currency, e.g. 12,500.00.")
     purpose = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), help_text="What the money buys, in a sentence."
     )
@@ -53,21 +72,34 @@ class InvestmentRequestForm(forms.Form):
     def __init__(self, *args, components, metrics, **kwargs):
         kwargs.setdefault("auto_id", "request_%s")
         super().__init__(*args, **kwargs)
-        self.fields["product"] = _PickFromList(components, lambda p: p.name, label="Component")
+        self.fields["product"] = _PickFromList(
+            components, lambda p: p.name, label="Component", widget=forms.Select(attrs=SEARCHABLE)
+        )
         self.fields["metric"] = _PickFromList(
             metrics,
             lambda m: f"{m.name} ({m.product.name})",
             label="Metric it should move",
             required=False,
+            help_text="One of the chosen component's metrics.",
+            widget=FollowingSelect(
+                follows=self.auto_id % "product", owner_of={m.pk: m.product_id for m in metrics}
+            ),
         )
+
+    def clean(self):
+        data = super().clean()
+        product, metric = data.get("product"), data.get("metric")
+        if product is not None and metric is not None and metric.product_id != product.pk:
+            self.add_error("metric", f"Pick a metric of {product.name}, the component asked for.")
+        return data
 
     def service_kwargs(self, submit: bool) -> dict:
         return {**self.cleaned_data, "submit": submit}
 
 
 class AllocationForm(forms.Form):
-    operations_amount = forms.CharField(max_length=20, label="Operations")
-    improvement_amount = forms.CharField(max_length=20, label="Improvement")
+    operations_amount = MoneyField(label="Operations")
+    improvement_amount = MoneyField(label="Improvement")
     mode = forms.ChoiceField(choices=FundingMode.choices, label="Funding mode")
     note = forms.CharField(required=False, max_length=500, label="Note")
     fiscal_year = forms.IntegerField(widget=forms.HiddenInput, min_value=2000, max_value=2100)

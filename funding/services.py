@@ -32,6 +32,7 @@ from portfolio import events
 from portfolio.errors import Forbidden, RuleViolation, ValidationFailed
 from portfolio.models import PortfolioSettings
 from portfolio.permissions import AnyUser, is_leader, require_leader
+from portfolio.text import money
 from portfolio.versioning import check_version
 from products.models import OwnershipUnit, Product, Stage
 from products.permissions import can_edit_unit, require_unit_editor
@@ -212,8 +213,8 @@ def request_create(
         errors.update(exc.errors)
     if product.lifecycle_stage == Stage.RETIRED:
         errors["product"] = [f"{product.name} is retired."]
-    if metric is not None and metric.product.unit_id != unit.pk:
-        errors["metric"] = [f"Pick a metric of {unit.name}'s products."]
+    if metric is not None and metric.product_id != product.pk:
+        errors["metric"] = [f"Pick a metric of {product.name}, the component asked for."]
     if errors:
         raise ValidationFailed(errors)
     request = InvestmentRequest.objects.create(
@@ -270,8 +271,8 @@ def request_submit(
         request.decided_by = actor
         request.decision_reason = (
             f"Approved on submission: at or below the governance threshold of "
-            f"{settings.governance_threshold} {settings.currency} and within the "
-            f"{room.remaining} {settings.currency} of improvement capacity left for "
+            f"{money(settings.governance_threshold)} {settings.currency} and within the "
+            f"{money(room.remaining)} {settings.currency} of improvement capacity left for "
             f"{request.fiscal_year}."
         )
     else:
@@ -279,13 +280,13 @@ def request_submit(
         why = []
         if not within_threshold:
             why.append(
-                f"above the governance threshold of {settings.governance_threshold} "
+                f"above the governance threshold of {money(settings.governance_threshold)} "
                 f"{settings.currency}"
             )
         if not within_capacity:
             why.append(
-                f"beyond the {room.remaining} {settings.currency} of improvement capacity left "
-                f"for {request.fiscal_year}"
+                f"beyond the {money(room.remaining)} {settings.currency} of improvement "
+                f"capacity left for {request.fiscal_year}"
             )
         request.decision_reason = "Waiting for a leader: " + " and ".join(why) + "."
     request.save()

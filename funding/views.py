@@ -63,6 +63,7 @@ from portfolio.htmx import redirect_after_post, render_page, wants_partial
 from portfolio.models import PortfolioSettings
 from portfolio.pages import carry_version, submit_form
 from portfolio.permissions import is_leader
+from portfolio.text import money
 from products.models import STAGE_ORDER, Cluster, OwnershipUnit, Product, Stage
 from products.permissions import can_edit_unit
 
@@ -232,7 +233,7 @@ class Outcome:
 
 
 def _outcome(req: InvestmentRequest, currency: str) -> Outcome:
-    amount = f"{req.amount:,.2f} {currency}"
+    amount = f"{money(req.amount)} {currency}"
     if req.status == RequestStatus.APPROVED:
         return Outcome("success", f"Approved by the rules: {amount}.", req.decision_reason, req)
     if req.status == RequestStatus.SUBMITTED:

@@ -16,6 +16,7 @@ from django.db import connections
 from django.db.models import Q
 
 from metrics.models import Reading
+from portfolio.text import counted
 from portfolio.validation import EARLIEST_DATE, LATEST_DATE
 
 EARLIEST = dt.datetime.combine(EARLIEST_DATE, dt.time.min, tzinfo=dt.UTC)
@@ -37,7 +38,8 @@ def readings_in_date_range(app_configs=None, databases=None, **kwargs) -> list[C
         if outside:
             messages.append(
                 CheckWarning(
-                    f"{outside} metric reading(s) in database '{alias}' are dated outside "
+                    f"{counted(outside, 'metric reading')} in database '{alias}' "
+                    f"{'is' if outside == 1 else 'are'} dated outside "
                     f"{EARLIEST_DATE} to {LATEST_DATE}; the reading lists that include them fail.",
                     hint="Delete them (metrics.services.reading_delete) or record them again "
                     "with their real time.",

@@ -39,8 +39,9 @@ from metrics.templatetags.metric_tags import explain
 from portfolio.exports import page_export
 from portfolio.htmx import redirect_after_post, render_page, wants_partial
 from portfolio.pages import GET_POST, carry_version, form_page, post_data, submit_form
+from portfolio.permissions import Role
 from products.models import Product
-from products.permissions import can_edit_unit
+from products.permissions import can_edit_unit, role_of
 
 PAGE = "metrics/metric_detail.html"
 PANEL = "metrics/_product_metrics.html"
@@ -323,11 +324,19 @@ def metric_list(request: HttpRequest) -> HttpResponseBase:
         "statuses": Status.choices,
         "wanted": "" if "status" in filterset.errors else wanted,
         "unknown_status": wanted if "status" in filterset.errors else "",
+        "can_upload": may_upload(request.user),
     }
     return render_page(request, "metrics/metric_list.html", context, partial="table")
 
 
 # --- CSV upload ------------------------------------------------------------------------------
+
+
+def may_upload(user) -> bool:
+    """Leaders and owners of a unit upload readings (for their own products); a viewer would
+    only be refused on submit, so the form and its buttons are not offered to them."""
+    return role_of(user) in (Role.LEADER, Role.OWNER)
+
 
 EXAMPLE_CSV = (
     "metric,time,value,source,unit\r\n"
@@ -362,5 +371,6 @@ def readings_upload(request: HttpRequest) -> HttpResponse:
         "form": form,
         "report": report,
         "example_url": reverse("metrics-upload-example"),
+        "can_upload": may_upload(request.user),
     }
     return render_page(request, "metrics/upload.html", context, partial="result", status=status)

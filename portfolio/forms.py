@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
 
 from portfolio.models import PortfolioSettings
 from portfolio.permissions import is_leader
+from portfolio.text import counted, money
 
 
 class ServiceForm(forms.ModelForm):
@@ -125,7 +128,7 @@ SETTINGS_SECTIONS = [
 # Each rule in one sentence, with the saved thresholds filled in, shown beside its fields.
 SETTINGS_RULES = {
     "Owner load": [
-        "Owner ceiling: an owner may carry {max_active_units} actively evolving unit(s) and "
+        "Owner ceiling: an owner may carry {active_units_words} and "
         "{max_stable_units} stable ones; one more of either is over the ceiling, and "
         "{triaging_active_units} or more active units means the owner is triaging, not owning.",
         "Design problem: an owner over the ceiling in {design_problem_consecutive} snapshots in "
@@ -180,8 +183,24 @@ class PortfolioSettingsForm(ServiceForm):
         help_texts = SETTINGS_HELP
         labels = SETTINGS_LABELS
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Money as people type it (12,500.00), like every other amount on the pages.
+        threshold = self.fields["governance_threshold"]
+        self.fields["governance_threshold"] = MoneyField(
+            label=threshold.label, help_text=threshold.help_text, required=threshold.required
+        )
+
+    def clean_governance_threshold(self):
+        value = self.cleaned_data["governance_threshold"]
+        return Decimal(value) if value else value
+
     def sections(self) -> list[tuple[str, str, list[str], list]]:
         values = {name: _plain(getattr(self.instance, name)) for name in self._meta.fields or ()}
+        values["governance_threshold"] = money(self.instance.governance_threshold)
+        values["active_units_words"] = counted(
+            self.instance.max_active_units, "actively evolving unit"
+        )
         return [
             (
                 title,
@@ -191,3 +210,50 @@ class PortfolioSettingsForm(ServiceForm):
             )
             for title, intro, names in SETTINGS_SECTIONS
         ]
+
+
+# --- Money ----------------------------------------------------------------------------------------
+# An amount as people type it and as the app shows it (12,500.00): commas (or spaces) only
+# between groups of three digits, a point before at most a few decimals. Anything that could
+# be read two ways (12,50 or 12.500,00 in the continental style, 1,2,3) is refused with why.
+_GROUPED = re.compile(r"^-?(?:\d{1,3}(?:(?P<sep>[, ])\d{3})(?:(?P=sep)\d{3})*|\d+)(?:\.\d+)?$")
+_SPACES = "\u00a0\u202f\u2009"  # no-break and thin spaces, as copied from a spreadsheet
+
+
+def parse_money_text(value: str) -> str:
+    """The plain decimal `value` spells ("12,500.50" -> "12500.50"), or a ValidationError
+    saying why it is ambiguous. Ranges and decimal places are the service's to check."""
+    text = value.strip()
+    for space in _SPACES:
+        text = text.replace(space, " ")
+    if _GROUPED.match(text):
+        return text.replace(",", "").replace(" ", "")
+    if "," in text and "." in text and text.rindex(",") > text.rindex("."):
+        why = "a comma after the point reads as decimals in some countries"
+    elif re.fullmatch(r"-?\d+,\d{1,2}", text):
+        why = "a comma before one or two last digits could be decimals (12,50) or a typo"
+    elif re.search(r"[, ]", text):
+        why = "commas or spaces go only between groups of three digits (12,500)"
+    else:
+        why = "it is not a number"
+    raise DjangoValidationError(
+        f"Not an amount: {why}. Write it like 12500, 12,500 or 12,500.00.", code="invalid"
+    )
+
+
+class MoneyField(forms.CharField):
+    """Every money input on the pages: accepts 12500, 12,500, 12 500, 12500.50 and
+    12,500.00, refuses ambiguous forms with the reason, and hands the service a plain decimal
+    string (the API takes plain decimals only; see docs/api.md)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 30)
+        kwargs.setdefault("help_text", "For example 12,500.00.")
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget):
+        return {**super().widget_attrs(widget), "inputmode": "decimal", "autocomplete": "off"}
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        return text if text in self.empty_values else parse_money_text(text)

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from portfolio.errors import DomainError, ValidationFailed
+from portfolio.errors import DomainError, StaleVersion, ValidationFailed
 
 NON_FIELD_KEYS = {"__all__", "non_field_errors"}
 
@@ -87,6 +87,11 @@ def add_domain_error(form: forms.BaseForm, exc: DomainError) -> int:
                 if field is None and key not in NON_FIELD_KEYS:
                     message = f"{_label(key)}: {message}"
                 form.add_error(field, message)
+    elif isinstance(exc, StaleVersion):
+        # In words, without the rule name or version numbers (the API keeps those).
+        form.add_error(
+            None, "Not saved: someone else changed this since you opened it. Reload to see it."
+        )
     else:
         field = form_field_for(form, exc.field)
         form.add_error(field, RuleError(exc.message, rule=exc.rule))

@@ -4,6 +4,7 @@ plain form page."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from portfolio.errors import DomainError, StaleVersion
 from portfolio.htmx import add_domain_error, render_page
+from portfolio.models import Event
 from portfolio.permissions import is_leader
 
 HISTORY_LIMIT = 20
@@ -159,14 +161,48 @@ def show_conflict(form, exc: StaleVersion) -> int:
         rows.append((label, typed, now, typed != now))
     form.data = form.data.copy()
     form.data[form.add_prefix("version")] = str(stored.version)
-    who = when = None
-    if hasattr(stored, "history"):
-        last = stored.history.select_related("history_user").order_by("-history_date").first()
-        if last is not None:
-            who, when = last.history_user, last.history_date
+    who, when = last_change(stored)
     form.versioned = stored
     form.conflict = Conflict(exc.message, stored.version, rows, who, when)
     return 409
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def last_change(obj: Model, *, object_type: str | None = None) -> tuple[str | None, Any]:
+    """Who last changed `obj` and when, in words for the conflict view: from its audit
+    history (django-simple-history) when it keeps one, else from the newest domain event
+    about it (`object_type` as the events name it; by default the model's name in
+    snake_case). (None, None) when neither knows."""
+    history = getattr(obj, "history", None)
+    if history is not None:
+        last = history.select_related("history_user").order_by("-history_date").first()
+        if last is not None:
+            return _name(last.history_user), last.history_date
+    event = (
+        Event.objects.filter(
+            object_type=object_type or _snake(type(obj).__name__), object_id=obj.pk
+        )
+        .select_related("actor")
+        .order_by("-id")
+        .first()
+    )
+    if event is None:
+        return None, None
+    return _name(event.actor) or event.actor_name or event.job or None, event.at
+
+
+def _name(user: Any) -> str | None:
+    if user is None:
+        return None
+    # The person linked to the login, when there is one: the name the pages show elsewhere.
+    person: Any = getattr(user, "person", None)
+    name: Any = getattr(person, "name", None) if person is not None else None
+    if name:
+        return str(name)
+    return user.get_full_name() or user.get_username()
 
 
 _MISSING = object()

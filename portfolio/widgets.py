@@ -6,6 +6,10 @@ from django import forms
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+# Marks a select for the filter-as-you-type box static/js/app.js puts above it (a long list:
+# owners, components, migration targets). Without JavaScript it stays a plain select.
+SEARCHABLE = {"data-searchable": "true"}
+
 
 class PlainSelect(forms.Select):
     """A select whose options are joined as strings: the filter bar lists every cluster and

@@ -12,6 +12,7 @@ from django.utils.safestring import mark_safe
 
 from portfolio.forms import ServiceForm, drop_unless_leader
 from portfolio.validation import validate_date_range
+from portfolio.widgets import SEARCHABLE
 from products.models import (
     LIVE_STAGES,
     Cluster,
@@ -57,6 +58,7 @@ class ProductForm(ServiceForm):
         required=False,
         empty_label="No owner yet",
         help_text="Accountable for improvement, operations and support of the product.",
+        widget=forms.Select(attrs=SEARCHABLE),
     )
     cluster = forms.ModelChoiceField(
         Cluster.objects.order_by("name"),
@@ -196,7 +198,7 @@ class TransitionForm(forms.Form):
         queryset=None,
         required=False,
         label="Migrate to",
-        widget=forms.SelectMultiple(attrs={"size": 5}),
+        widget=forms.SelectMultiple(attrs={"size": 8, **SEARCHABLE}),
         help_text="Products that take over its users and capabilities.",
     )
     capability_dropped = forms.BooleanField(
@@ -386,6 +388,7 @@ class ClusterForm(ServiceForm):
         required=False,
         empty_label="No owner yet",
         help_text="Accountable for every member's improvement, operations and support.",
+        widget=forms.Select(attrs=SEARCHABLE),
     )
 
     class Meta:
@@ -422,6 +425,7 @@ class ClusterMembersForm(forms.Form):
     new_owner = forms.ModelChoiceField(
         Person.objects.accountable(),
         required=False,
+        widget=forms.Select(attrs=SEARCHABLE),
         help_text="Owner of the product's own unit once it leaves; empty keeps the cluster's.",
     )
 

@@ -26,6 +26,7 @@ from portfolio.pages import (
     submit_form,
 )
 from portfolio.permissions import is_leader
+from portfolio.text import counted
 from products import selectors, services
 from products.api.serializers import CLUSTER_EXPORT, PERSON_EXPORT, PRODUCT_EXPORT
 from products.extensions import unit_health
@@ -381,7 +382,11 @@ def person_depart(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_object_or_404(Person.objects.visible_to(request.user), pk=pk)
     person = services.person_depart(actor=request.user, person=person)
     orphaned = person.units.filter(is_active=True).count()
-    note = f" {orphaned} unit(s) now have no accountable owner." if orphaned else ""
+    note = (
+        f" {counted(orphaned, 'unit now has', 'units now have')} no accountable owner."
+        if orphaned
+        else ""
+    )
     messages.warning(request, f"{person.name} is marked as departed.{note}")
     return redirect_after_post(request, person.get_absolute_url())
 

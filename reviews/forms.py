@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from portfolio.validation import validate_date_range
-from portfolio.widgets import PlainSelect
+from portfolio.widgets import SEARCHABLE, PlainSelect
 from products.models import Person
 from reviews.models import DecisionKind
 from reviews.services import MAX_RATIONALE, MAX_SUMMARY, cycle_dates_problems
@@ -61,7 +61,12 @@ class CycleScheduleForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    kind = forms.ChoiceField(choices=DecisionKind.choices, label="Decision")
+    # No default: a decision is chosen, never taken by leaving the first option selected.
+    kind = forms.ChoiceField(
+        choices=[("", "Choose...")] + DecisionKind.choices,
+        label="Decision",
+        error_messages={"required": "Choose a decision (invest, continue, ...)."},
+    )
     rationale = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Why",
@@ -77,7 +82,7 @@ class DecisionForm(forms.Form):
 
 class ActionItemForm(forms.Form):
     title = forms.CharField(max_length=200, label="Action")
-    owner = forms.ChoiceField(required=False, label="Who", widget=PlainSelect)
+    owner = forms.ChoiceField(required=False, label="Who", widget=PlainSelect(attrs=SEARCHABLE))
     due_on = forms.DateField(
         required=False,
         label="Due",
@@ -89,12 +94,13 @@ class ActionItemForm(forms.Form):
         prefix = f"action{review.pk}_%s" if review is not None else "action_%s"
         kwargs.setdefault("auto_id", prefix)
         super().__init__(*args, **kwargs)
-        # Plain values: the list holds every active person, hundreds at portfolio scale.
+        # Plain values: the list holds every accountable person (not departed, login not
+        # disabled), hundreds at portfolio scale. Anyone else posted is "not a valid choice".
         self.fields["owner"].choices = [
             ("", "The unit's owner"),
             *[
                 (str(pk), name)
-                for pk, name in Person.objects.filter(active=True)
+                for pk, name in Person.objects.accountable()
                 .order_by("name", "pk")
                 .values_list("pk", "name")
             ],

@@ -25,6 +25,7 @@ from portfolio import events, outbox
 from portfolio.errors import RuleViolation, ValidationFailed
 from portfolio.models import OutboxMessage
 from portfolio.permissions import AnyUser, require_leader
+from portfolio.text import counted
 from portfolio.validation import date_range_error
 from portfolio.versioning import check_version
 from products.models import ManagementModel, OwnershipUnit, Person, Product, Stage
@@ -658,7 +659,8 @@ def cycle_close(*, actor: AnyUser, cycle: ReviewCycle) -> ReviewCycle:
     open_reviews = cycle.reviews.exclude(status=ReviewStatus.CLOSED).count()
     if open_reviews:
         raise RuleViolation(
-            f"{open_reviews} review(s) of {cycle.label} are still open; close them first.",
+            f"{counted(open_reviews, 'review')} of {cycle.label} "
+            f"{'is' if open_reviews == 1 else 'are'} still open; close them first.",
             rule="reviews_open",
         )
     was = cycle.status

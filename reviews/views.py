@@ -29,6 +29,7 @@ from portfolio.exports import page_export
 from portfolio.htmx import redirect_after_post, render_page, wants_partial
 from portfolio.pages import require_leader_page, submit_form
 from portfolio.permissions import is_leader
+from portfolio.text import counted
 from products.permissions import can_edit_unit
 from reviews import services
 from reviews.api.serializers import (
@@ -140,8 +141,14 @@ def cycle_schedule(request: HttpRequest) -> HttpResponse:
     if result is None:
         return _list_page(request, form, status=status)
     cycle = result.cycle
-    note = f" ({result.existing} were already on the agenda)" if result.existing else ""
-    messages.success(request, f"{cycle.label}: {result.created} review(s) scheduled{note}.")
+    note = (
+        f" ({counted(result.existing, 'was', 'were')} already on the agenda)"
+        if result.existing
+        else ""
+    )
+    messages.success(
+        request, f"{cycle.label}: {counted(result.created, 'review')} scheduled{note}."
+    )
     return redirect_after_post(request, cycle.get_absolute_url())
 
 
@@ -244,7 +251,8 @@ def cycle_generate_packets(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "reviews/cycle_progress.html#progress", context)
     messages.info(
         request,
-        f"{fan.queued} packet(s) queued; {fan.already} review(s) already had one.",
+        f"{counted(fan.queued, 'packet')} queued; "
+        f"{counted(fan.already, 'review')} already had one.",
     )
     return redirect(cycle.get_absolute_url())
 

@@ -14,4 +14,102 @@
     event.preventDefault();
     modal.replaceChildren();
   });
+
+  // A select marked data-follows="<id>" offers only the options whose data-for matches the
+  // value chosen in that other select (options without data-for, like "None", always stay).
+  // The server checks the pair too; this only keeps the list short and right.
+  function follow(select) {
+    var leader = document.getElementById(select.getAttribute("data-follows"));
+    if (!leader) return;
+    var chosen = leader.value;
+    Array.prototype.forEach.call(select.options, function (option) {
+      var owner = option.getAttribute("data-for");
+      var fits = owner === null || !chosen || owner === chosen;
+      option.hidden = !fits;
+      option.disabled = !fits;
+      if (!fits && option.selected) select.value = "";
+    });
+  }
+
+  function followAll(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    scope.querySelectorAll("select[data-follows]").forEach(follow);
+  }
+
+  document.addEventListener("change", function (event) {
+    var id = event.target.id;
+    if (!id) return;
+    document.querySelectorAll('select[data-follows="' + id + '"]').forEach(follow);
+  });
+  document.addEventListener("htmx:load", function (event) { followAll(event.detail.elt); });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { followAll(document); });
+  } else {
+    followAll(document);
+  }
+
+  // A select marked data-searchable (owners, components, migration targets: long lists) gets
+  // a labelled search box above it; typing hides the options that do not contain the text.
+  // Chosen options and the empty choice always stay, and so does the select itself: without
+  // JavaScript it is a plain select.
+  function labelOf(select) {
+    var label = select.id && document.querySelector('label[for="' + select.id + '"]');
+    return label ? label.textContent.replace("*", "").trim() : "the list";
+  }
+
+  function applyFilter(select, box, status) {
+    var words = box.value.trim().toLowerCase();
+    var shown = 0;
+    var total = 0;
+    Array.prototype.forEach.call(select.options, function (option) {
+      if (option.value === "") return;
+      total += 1;
+      var followed = option.disabled && option.hasAttribute("data-for");
+      var fits = !followed && (!words || option.selected ||
+        option.textContent.toLowerCase().indexOf(words) >= 0);
+      option.hidden = !fits;
+      if (fits) shown += 1;
+    });
+    status.textContent = words ? shown + " of " + total + " shown" : "";
+  }
+
+  function searchable(select) {
+    if (select.dataset.searchReady) return;
+    select.dataset.searchReady = "true";
+    var id = (select.id || select.name) + "-search";
+    var label = document.createElement("label");
+    label.htmlFor = id;
+    label.className = "select-search-label";
+    label.textContent = "Search " + labelOf(select).toLowerCase();
+    var box = document.createElement("input");
+    box.type = "search";
+    box.id = id;
+    box.className = "select-search";
+    box.autocomplete = "off";
+    box.placeholder = "Type to narrow the list";
+    box.setAttribute("aria-controls", select.id || "");
+    var status = document.createElement("small");
+    status.className = "muted select-search-status";
+    status.setAttribute("aria-live", "polite");
+    box.addEventListener("input", function () { applyFilter(select, box, status); });
+    // Enter in the box must not submit the form half chosen.
+    box.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") event.preventDefault();
+    });
+    select.parentNode.insertBefore(label, select);
+    select.parentNode.insertBefore(box, select);
+    select.parentNode.insertBefore(status, select);
+  }
+
+  function searchAll(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    scope.querySelectorAll("select[data-searchable]").forEach(searchable);
+  }
+
+  document.addEventListener("htmx:load", function (event) { searchAll(event.detail.elt); });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { searchAll(document); });
+  } else {
+    searchAll(document);
+  }
 })();

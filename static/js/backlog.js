@@ -97,9 +97,35 @@
     });
   }
 
+  // Keyboard focus follows the moved row: the order buttons swap in the whole list, which
+  // would leave the focus on <body>. The button pressed is remembered by id (move-<item>-<dir>)
+  // and focused again in the fresh list; if it is now disabled (up, at the top), the row's
+  // first enabled order button takes the focus instead.
+  var pendingFocus = null;
+
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest(".order-buttons button[id]");
+    pendingFocus = button ? button.id : null;
+  });
+
+  function restoreFocus() {
+    if (!pendingFocus) return;
+    var button = document.getElementById(pendingFocus);
+    if (!button || !button.isConnected) return;
+    if (button.disabled) {
+      button = button.form && button.form.querySelector("button:not([disabled])");
+    }
+    if (!button) return;
+    button.focus();
+    // Done once the fresh list holds the focus (htmx:load may come before the old list left).
+    if (document.activeElement === button) pendingFocus = null;
+  }
+
   document.addEventListener("htmx:load", function (evt) {
     init(evt.detail.elt);
+    restoreFocus();
   });
+  document.addEventListener("htmx:afterSettle", restoreFocus);
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { init(document); });
   } else {

@@ -165,7 +165,7 @@ def test_a_request_answers_every_documented_field(owner, funded):
         "created_at": body["created_at"],
         "updated_at": body["updated_at"],
     }
-    assert "above the governance threshold of 10000.00 EUR" in body["decision_reason"]
+    assert "above the governance threshold of 10,000.00 EUR" in body["decision_reason"]
     assert client_for(owner).get(url("investment-request-detail", body["id"])).json() == body
 
 

@@ -61,3 +61,36 @@ def test_owner_drags_the_third_item_to_the_top(page: Page, live_server, transact
     assert stored_order(product.unit_id) == ["Third", "First", "Second"]
     page.reload()
     expect(page.locator("#backlog-list td.title")).to_contain_text(["Third", "First", "Second"])
+
+
+def test_focus_stays_on_the_order_button_after_a_keyboard_move(
+    page: Page, live_server, transactional_db
+):
+    # given an owner's backlog with First, Second, Third
+    owner = PersonFactory(name="Olivia Owner", user=UserFactory(username="olivia"))
+    product = ProductFactory(name="Payroll", slug="payroll", owner=owner)
+    for title in ("First", "Second", "Third"):
+        services.backlog_item_create(actor=owner.user, product=product, title=title)
+    third = BacklogItem.objects.get(title="Third")
+    page.goto(f"{live_server.url}/units/{product.unit_id}/backlog/")
+    page.get_by_label("Username").fill("olivia")
+    page.get_by_label("Password").fill("pass-word-123")
+    page.get_by_role("button", name="Sign in").click()
+    rows = page.locator("#backlog-list tbody tr[data-item]")
+    expect(rows.locator("td.title")).to_contain_text(["First", "Second", "Third"])
+
+    # when she moves Third up one with the keyboard
+    up = page.get_by_role("button", name="Move Third up one")
+    up.focus()
+    with page.expect_response(lambda r: "/move/" in r.url and r.request.method == "POST"):
+        page.keyboard.press("Enter")
+
+    # then the list shows the new order and the focus is on the same button of the same item
+    expect(rows.locator("td.title")).to_contain_text(["First", "Third", "Second"])
+    expect(page.locator(f"#move-{third.pk}-up")).to_be_focused()
+
+    # and again: to the top, where "up" is disabled, the row's first enabled button has it
+    page.keyboard.press("Enter")
+    expect(rows.locator("td.title")).to_contain_text(["Third", "First", "Second"])
+    expect(page.locator(f"#move-{third.pk}-top")).to_be_focused()
+    assert stored_order(product.unit_id) == ["Third", "First", "Second"]

@@ -57,7 +57,7 @@ def test_the_governance_threshold(owner, funded, amount, status, auto):
     if auto:
         assert request.decided_by == owner and request.decided_at is not None
     else:
-        assert "above the governance threshold of 10000.00 EUR" in request.decision_reason
+        assert "above the governance threshold of 10,000.00 EUR" in request.decision_reason
 
 
 def test_the_remaining_capacity(owner, funded):

@@ -28,7 +28,7 @@ def test_a_reading_stored_as_a_year_bc_is_reported(product):
 
     (warning,) = readings_in_date_range(databases=["default"])
     assert warning.id == "metrics.W001"
-    assert warning.msg.startswith("1 metric reading(s) in database 'default' are dated outside")
+    assert warning.msg.startswith("1 metric reading in database 'default' is dated outside")
 
 
 def test_without_databases_nothing_is_queried(django_assert_num_queries):

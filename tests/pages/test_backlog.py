@@ -281,7 +281,8 @@ def test_a_stale_edit_shows_both_versions_and_keeps_the_stored_one(owner_client,
     html = response.content.decode()
     assert "A (mine)" in html and "A (theirs)" in html
     assert "Re-apply mine" in html and "Discard mine" in html
-    assert "stale_version" in html
+    assert "stale_version" not in html
+    assert "Changed by Olivia Owner" in html and "since you opened it" in html
     assert 'name="version" value="2"' in html  # re-applying is against the stored version
     a.refresh_from_db()
     assert (a.title, a.status, a.version) == ("A (theirs)", "ready", 2)

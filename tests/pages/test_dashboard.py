@@ -280,7 +280,7 @@ def test_dashboard_query_count_is_fixed(size, query, leader_client, django_asser
 def test_settings_explain_each_rule_and_the_analytics_schedule(viewer_client, settings):
     settings.ANALYTICS_EVERY_MINUTES = 30
     html = viewer_client.get(reverse("settings")).content.decode()
-    assert "Owner ceiling: an owner may carry 1 actively evolving unit(s) and 3 stable" in html
+    assert "Owner ceiling: an owner may carry 1 actively evolving unit and 3 stable" in html
     assert "Design problem: an owner over the ceiling in 2 snapshots in a row" in html
     assert "more than 60% of the open estimate (or of the top 20 items)" in html
     assert "more than 50% and more than 2 times its fair share" in html

@@ -133,7 +133,7 @@ def test_closing_a_cycle_with_open_reviews_is_refused_with_the_rule(leader_clien
     assert swapped.status_code == 409
     html = swapped.content.decode()
     assert is_fragment(html)
-    assert "2 review(s) of Q1 2030 are still open; close them first." in html
+    assert "2 reviews of Q1 2030 are still open; close them first." in html
     assert "Reviews open" in html and "<code>reviews_open</code>" in html
 
     # without JavaScript: a page saying why, with the way back to the cycle

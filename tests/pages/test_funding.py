@@ -103,7 +103,7 @@ def test_panel_shows_allocation_committed_waiting_and_left(viewer_client, owner,
         "34,999.50 EUR",  # left
         "Dark mode",
         "Payslip archive",
-        "above the governance threshold of 10000.00 EUR",
+        "above the governance threshold of 10,000.00 EUR",
     ):
         assert shown in html, shown
     assert "Request investment" not in html  # a viewer cannot ask
@@ -130,7 +130,7 @@ def test_owner_request_within_threshold_and_capacity_is_approved(owner_client, f
     assert response.status_code == 200
     html = response.content.decode()
     assert "Approved by the rules: 10,000.00 EUR." in html
-    assert "at or below the governance threshold of 10000.00 EUR" in html
+    assert "at or below the governance threshold of 10,000.00 EUR" in html
     assert "30,000.00 EUR" in html  # improvement left after it
     request = InvestmentRequest.objects.get()
     assert (request.status, request.auto_approved, request.amount) == (
@@ -145,7 +145,7 @@ def test_owner_request_above_threshold_waits_for_a_leader(owner_client, funded):
     data = form_data(funded, "10000.01", metric=metric.pk, expected_effect="Halve it")
     html = owner_client.post(request_url(funded), data, headers=HTMX).content.decode()
     assert "10,000.01 EUR waits for a leader in the approval queue." in html
-    assert "Waiting for a leader: above the governance threshold of 10000.00 EUR." in html
+    assert "Waiting for a leader: above the governance threshold of 10,000.00 EUR." in html
     request = InvestmentRequest.objects.get()
     assert (request.status, request.metric, request.expected_effect) == (
         "submitted",
@@ -181,7 +181,10 @@ def test_plain_post_redirects_back_to_the_panel_with_the_answer(owner_client, fu
     ("amount", "message"),
     [
         ("-5", "Must be more than zero."),
-        ("abc", "Not an amount; e.g. 1250.50."),
+        ("abc", "Not an amount: it is not a number."),
+        ("12,50", "Not an amount: a comma before one or two last digits could be decimals"),
+        ("12.500,00", "Not an amount: a comma after the point reads as decimals"),
+        ("1,2,3", "Not an amount: commas or spaces go only between groups of three digits"),
         ("12.345", "At most two decimals."),
         ("0", "Must be more than zero."),
     ],
@@ -193,6 +196,39 @@ def test_bad_amounts_are_field_errors_and_nothing_is_stored(owner_client, funded
     assert message in html
     assert "has-errors" in html  # on the amount field
     assert not InvestmentRequest.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("12,500", "12500.00"),
+        ("12 500", "12500.00"),
+        ("12500.50", "12500.50"),
+        ("12,500.00", "12500.00"),
+        ("1,234,567.5", "1234567.50"),
+    ],
+)
+def test_amounts_are_accepted_as_the_app_shows_them(owner_client, funded, typed, stored):
+    response = owner_client.post(request_url(funded), form_data(funded, typed, action="draft"))
+    assert response.status_code == 302
+    assert InvestmentRequest.objects.get().amount == Decimal(stored)
+
+
+def test_the_allocation_takes_grouped_amounts_too(leader_client, product):
+    url = reverse("funding-unit-allocation", args=[product.unit_id])
+    data = {
+        "operations_amount": "60,000.00",
+        "improvement_amount": "40 000",
+        "mode": "capacity",
+        "note": "",
+        "fiscal_year": YEAR,
+    }
+    assert leader_client.post(url, data, headers=HTMX).status_code == 200
+    allocation = FundingAllocation.objects.get()
+    assert (allocation.operations_amount, allocation.improvement_amount) == (
+        Decimal("60000.00"),
+        Decimal("40000.00"),
+    )
 
 
 def test_missing_purpose_is_a_field_error(owner_client, funded):
@@ -267,7 +303,7 @@ def test_queue_lists_waiting_requests_with_reason_and_capacity(viewer_client, wa
     assert "1 request (waiting for a leader)" in html
     assert "Payslip archive" in html and "Fewer tickets" in html
     assert "25,000.00 EUR" in html
-    assert "above the governance threshold of 10000.00 EUR" in html
+    assert "above the governance threshold of 10,000.00 EUR" in html
     assert "39,900.00" in html  # improvement left for the unit
     assert "Approved small" not in html
     assert 'value="approve"' not in html  # a viewer sees no buttons

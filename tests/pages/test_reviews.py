@@ -69,7 +69,7 @@ def test_leader_schedules_a_cycle_and_no_owner_has_two_reviews_a_day(leader_clie
     days = list(cycle.reviews.filter(owner=busy).values_list("scheduled_on", flat=True))
     assert len(days) == len(set(days)) == 3
     html = response.content.decode()
-    assert "Q1 2030: 4 review(s) scheduled." in html
+    assert "Q1 2030: 4 reviews scheduled." in html
     for name in ("Ledger", "Payslips", "Expenses", "Wiki", "Bea Busy"):
         assert name in html
 
