@@ -199,7 +199,9 @@ def test_pruning_keeps_two_weeks_and_then_one_per_week():
     now = timezone.now()
     made = [
         Snapshot.objects.create(started_at=now - dt.timedelta(hours=h), status="done")
-        for h in range(0, 24 * 40, 12)
+        # 6 h off the 12 h grid, so no snapshot sits on the 14-day line (where the pruning's own
+        # clock, a moment later than `now`, would decide by the time of day)
+        for h in range(6, 24 * 40, 12)
     ]
     tasks.prune_snapshots()
     kept = Snapshot.objects.filter(pk__in=[s.pk for s in made])

@@ -97,8 +97,9 @@ def test_product_page_query_count_does_not_grow_with_metrics(
     for i in range(count):
         metric = MetricFactory(product=product)
         read(metric, 99.0 + i / 10)
-    # the fixed count of the page plus one sparklines query for all metrics
-    with django_assert_num_queries(14):
+    # the fixed count of the page (with the dependency map's two) plus one sparklines query
+    # for all metrics
+    with django_assert_num_queries(16):
         response = viewer_client.get(product_page(product))
     assert response.content.decode().count('class="sparkline"') == count
 
