@@ -312,6 +312,11 @@ CELERY_TIMEZONE = TIME_ZONE
 # events out and sends what is due every WEBHOOK_TICK_EVERY seconds; a commit also nudges it.
 WEBHOOK_TICK_EVERY = env.float("WEBHOOK_TICK_EVERY", default=5.0)
 WEBHOOK_NUDGE_EVERY = env.float("WEBHOOK_NUDGE_EVERY", default=1.0)
+# With no broker (make demo) there is no worker and no beat: a commit then runs the tick in a
+# thread of the web process, so webhooks still go out within a second or so.
+WEBHOOK_SEND_WITHOUT_WORKER = env.bool(
+    "WEBHOOK_SEND_WITHOUT_WORKER", default=not CELERY_BROKER_URL and not TESTING
+)
 # Seconds to wait after each failed attempt; once spent the delivery has failed (and its
 # endpoint is paused). The default adds up to about a day.
 WEBHOOK_RETRY_SCHEDULE = env.list(

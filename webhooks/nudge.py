@@ -5,17 +5,22 @@ events nudges once); the callback publishes `webhook_tick` at most once per
 WEBHOOK_NUDGE_EVERY seconds in this process. A nudge that cannot be published is only a
 delay: the beat's `webhook-tick` (every WEBHOOK_TICK_EVERY seconds) finds the same events,
 which is why this is a plain publish and not an outbox message (that would add a write, and
-a lock on a shared key, to every transaction that records an event). With Celery eager
-(tests, a development server without a broker) nothing is published.
+a lock on a shared key, to every transaction that records an event).
+
+With Celery eager there is nothing to publish to. A server without a broker (`make demo`) has
+WEBHOOK_SEND_WITHOUT_WORKER on: the commit then runs the tick in a thread of this process
+(one thread at a time; a commit during its run makes it go round once more). Retries there
+wait for the next commit, as no beat runs. The tests run eagerly with it off.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 
 from portfolio.celery import app as celery_app
 
@@ -23,11 +28,51 @@ logger = logging.getLogger(__name__)
 
 TICK_TASK = "webhooks.tasks.webhook_tick"
 _last = 0.0
+_here_lock = threading.Lock()
+_here_running = False
+_here_again = False
+
+
+def _eager() -> bool:
+    return bool(celery_app.conf.task_always_eager)
+
+
+def _tick_here() -> None:
+    """Run the tick in a thread of this process; if one runs, ask it to go round again."""
+    global _here_running, _here_again
+    with _here_lock:
+        if _here_running:
+            _here_again = True
+            return
+        _here_running = True
+        _here_again = False
+    threading.Thread(target=_tick_loop, name="webhook-tick", daemon=True).start()
+
+
+def _tick_loop() -> None:
+    global _here_running, _here_again
+    try:
+        while True:
+            try:
+                celery_app.tasks[TICK_TASK].apply()
+            except Exception:
+                logger.exception("Webhook tick in the web process failed")
+            with _here_lock:
+                if not _here_again:
+                    _here_running = False
+                    return
+                _here_again = False
+    finally:
+        connections.close_all()
+        with _here_lock:
+            _here_running = False
 
 
 def _publish() -> None:
     global _last
-    if celery_app.conf.task_always_eager:
+    if _eager():
+        if settings.WEBHOOK_SEND_WITHOUT_WORKER:
+            _tick_here()
         return
     now = time.monotonic()
     if now - _last < settings.WEBHOOK_NUDGE_EVERY:
@@ -40,8 +85,8 @@ def _publish() -> None:
 
 
 def after_commit() -> None:
-    if celery_app.conf.task_always_eager:
-        return  # nothing to publish to: no callback either
+    if _eager() and not settings.WEBHOOK_SEND_WITHOUT_WORKER:
+        return  # nothing to publish to and nothing to run here: no callback either
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         _publish()
