@@ -30,6 +30,7 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("", RedirectView.as_view(pattern_name="dashboard", permanent=False), name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("csp-report/", csp_report, name="csp-report"),
     path("dashboard/", views.dashboard_page, name="dashboard"),
     path("people/<int:pk>/", views.person_detail, name="person-detail"),
