@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page
 
 from demo.builder import build
 from tests.browser.test_csp import Watch, main_pages, sign_in, visit
+from tests.browser.wait import open_page
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +38,7 @@ async (impacts) => {
 
 def violations(page: Page, path: str) -> list[str]:
     """The serious and critical violations axe finds on `path`, one line each."""
-    visit(page, Watch(), path)
+    open_page(page, path)
     page.add_script_tag(path=AXE)
     found = page.evaluate(RUN_AXE, list(SERIOUS))
     return [
