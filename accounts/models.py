@@ -79,3 +79,22 @@ class ApiToken(models.Model):
 
     def is_expired(self, now=None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+
+class PageVisit(models.Model):
+    """When a login last opened a page that shows "what changed since your last visit" (My
+    work). One row per login and page, rewritten at each visit."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="page_visits"
+    )
+    page = models.CharField(max_length=40)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "page"], name="page_visit_once_per_page"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.page} at {self.seen_at:%Y-%m-%d %H:%M}"

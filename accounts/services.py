@@ -19,7 +19,14 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import update_change_reason
 
-from accounts.models import NAME_MAX_LENGTH, PREFIX_LENGTH, ApiToken, generate_key, hash_key
+from accounts.models import (
+    NAME_MAX_LENGTH,
+    PREFIX_LENGTH,
+    ApiToken,
+    PageVisit,
+    generate_key,
+    hash_key,
+)
 from portfolio import events, outbox
 from portfolio.errors import Forbidden, NotFound, RuleViolation, ValidationFailed
 from portfolio.permissions import LEADERS_GROUP, AnyUser, require_leader
@@ -243,3 +250,23 @@ def password_reset_request(*, email: str, base_url: str) -> int:
             outbox.enqueue(PASSWORD_RESET_TASK, user.pk, base_url)
             queued += 1
     return queued
+
+
+@transaction.atomic
+def page_visit_record(
+    *, user: AnyUser, page: str, at: dt.datetime | None = None
+) -> dt.datetime | None:
+    """Note that `user` opened `page` now; answers when they opened it before (None the first
+    time, and always for anonymous). Two statements: the read, then one upsert."""
+    if not user.is_authenticated:
+        return None
+    previous = (
+        PageVisit.objects.filter(user=user, page=page).values_list("seen_at", flat=True).first()
+    )
+    PageVisit.objects.bulk_create(
+        [PageVisit(user=user, page=page, seen_at=at or timezone.now())],
+        update_conflicts=True,
+        unique_fields=["user", "page"],
+        update_fields=["seen_at"],
+    )
+    return previous

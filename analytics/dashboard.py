@@ -31,9 +31,11 @@ from analytics.models import (
     SplitSignalQuerySet,
     UnitState,
 )
-from metrics.models import BY_SEVERITY, Status
+from metrics.models import BY_SEVERITY, SEVERITY, Metric, Status
+from metrics.selectors import with_status
 from portfolio.models import PortfolioSettings
-from products.models import Cluster, Person, Stage
+from products.filters import ProductFilterSet
+from products.models import Cluster, Person, Product, Stage
 
 ORPHANS_SHOWN = 10
 OWNERS_SHOWN = 15
@@ -66,6 +68,17 @@ class Scope:
             units = units.filter(owner_id=self.owner.pk)
         return units
 
+    def unit_params(self) -> dict[str, str]:
+        """The scope as the owner load and split signal lists read it (analytics/filters.py)."""
+        params = {}
+        if self.cluster is not None:
+            params["cluster"] = self.cluster.slug
+        if self.owner is not None:
+            params["owner"] = str(self.owner.pk)
+        if self.stage:
+            params["stage"] = self.stage
+        return params
+
     def product_params(self, **extra: str) -> dict[str, str]:
         """The product list's own filter names for this scope (products/filters.py)."""
         params = {}
@@ -81,6 +94,12 @@ class Scope:
 
 def products_url(scope: Scope, **extra: str) -> str:
     return f"{reverse('product-list')}?{urlencode(scope.product_params(**extra))}"
+
+
+def products_matching(params: dict[str, str]) -> QuerySet[Product]:
+    """The products the product list shows for `params`: the same filterset, so a count
+    taken here is the count its page shows."""
+    return ProductFilterSet(params, queryset=Product.objects.all()).qs
 
 
 @dataclass
@@ -171,13 +190,16 @@ class Dashboard:
     stages: list[Bar] = field(default_factory=list)
     units_total: int = 0
     units_active: int = 0
+    products_total: int = 0
     accountable: int = 0
+    orphan_products: int = 0
     orphans: list[UnitState] = field(default_factory=list)
     orphans_url: str = ""
     load: list[Bar] = field(default_factory=list)
     owners_total: int = 0
     owners_over: list[OwnerLoad] = field(default_factory=list)
     owners_over_total: int = 0
+    owners_over_url: str = ""
     signals: list[SplitSignal] = field(default_factory=list)
     signals_total: int = 0
     signals_url: str = ""
@@ -250,12 +272,27 @@ def _unit_panels(board: Dashboard, scope: Scope, units: QuerySet[UnitState]) -> 
         board.units_active += n if row["active"] else 0
         by_stage[row["stage"]] = by_stage.get(row["stage"], 0) + n
         by_health[row["health"]] = by_health.get(row["health"], 0) + n
+    # The bars count products (what their links list), by the product's own stage; under a
+    # stage filter only that stage's bar counts.
+    params = scope.product_params()
+    params.pop("stage", None)
+    by_product_stage = dict(
+        products_matching(params).order_by().values_list("lifecycle_stage").annotate(n=Count("id"))
+    )
     board.stages = scale(
         [
-            Bar(s.value, s.label, by_stage.get(s.value, 0), products_url(scope, stage=s.value))
+            Bar(
+                s.value,
+                s.label,
+                by_product_stage.get(s.value, 0),
+                products_url(scope, stage=s.value),
+            )
+            if not scope.stage or scope.stage == s.value
+            else Bar(s.value, s.label, 0)
             for s in DASHBOARD_STAGES
         ]
     )
+    board.products_total = sum(b.count for b in board.stages)
     board.unit_health = scale(
         [
             Bar(BY_SEVERITY[rank].value, BY_SEVERITY[rank].label, by_health.get(rank, 0))
@@ -270,6 +307,7 @@ def _unit_panels(board: Dashboard, scope: Scope, units: QuerySet[UnitState]) -> 
         .order_by("name", "id")[:ORPHANS_SHOWN]
     )
     board.orphans_url = products_url(scope, owner="none")
+    board.orphan_products = products_matching(scope.product_params(owner="none")).count()
 
 
 def _owner_rows(scope: Scope, snapshot: Snapshot, units: QuerySet[UnitState]):
@@ -287,12 +325,21 @@ def _load_panel(
     owners = _owner_rows(scope, snapshot, units)
     counts = dict(owners.values_list("status").annotate(n=Count("id")).order_by())
     list_url = reverse("owner-load-list")
+    # The list reads the owner filter as the person, else owners with a unit in the scope.
+    narrowed = {"person": str(scope.owner.pk)} if scope.owner is not None else scope.unit_params()
     board.load = scale(
         [
-            Bar(s.value, s.label, counts.get(s.value, 0), f"{list_url}?status={s.value}")
+            Bar(
+                s.value,
+                s.label,
+                counts.get(s.value, 0),
+                f"{list_url}?{urlencode({'status': s.value, **narrowed})}",
+            )
             for s in LoadStatus
         ]
     )
+    over = [("status", s.value) for s in OVER_STATUSES]
+    board.owners_over_url = f"{list_url}?{urlencode(over + list(narrowed.items()))}"
     board.owners_total = sum(counts.values())
     board.owners_over_total = sum(counts.get(s.value, 0) for s in OVER_STATUSES)
     board.owners_over = list(
@@ -326,9 +373,7 @@ def _signal_panel(board: Dashboard, scope: Scope) -> None:
     signals = signal_queryset(scope).filter(status=SignalStatus.OPEN)
     board.signals = with_summaries(signals.order_by("-opened_at", "id")[:SIGNALS_SHOWN])
     board.signals_total = signals.count()
-    query: dict[str, str] = {"status": SignalStatus.OPEN}
-    if scope.cluster is not None:
-        query["cluster"] = scope.cluster.slug
+    query: dict[str, str] = {"status": SignalStatus.OPEN, **scope.unit_params()}
     board.signals_url = f"{reverse('split-signal-list')}?{urlencode(query)}"
 
 
@@ -344,7 +389,12 @@ def _candidate_panel(board: Dashboard, scope: Scope, snapshot: Snapshot, shown: 
 
 
 def _metric_panel(board: Dashboard, snapshot: Snapshot) -> None:
-    counts = (snapshot.results or {}).get("metric_health", {})
+    # Live, not from the snapshot: a metric turns stale with time alone, and the metric list
+    # each figure opens reads the status now (one grouped query).
+    by_severity = dict(
+        with_status(Metric.objects.all()).order_by().values_list("severity").annotate(n=Count("id"))
+    )
+    counts = {status.value: by_severity.get(rank, 0) for status, rank in SEVERITY.items()}
     list_url = reverse("metric-list")
     order = [Status.RED, Status.AMBER, Status.STALE, Status.NO_DATA, Status.GREEN]
     board.metric_health = scale(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
+from django.db.models import Exists, OuterRef
 
 from analytics.models import (
     Candidate,
@@ -20,8 +21,10 @@ from analytics.models import (
     Snapshot,
     SnapshotStatus,
     SplitSignal,
+    UnitState,
 )
 from portfolio.filters import IdFilter, IntegerFilter, RefFilter, StrictBooleanFilter
+from products.models import Stage
 
 
 class OwnerLoadFilterSet(django_filters.FilterSet):
@@ -30,10 +33,26 @@ class OwnerLoadFilterSet(django_filters.FilterSet):
     )
     design_problem = StrictBooleanFilter(label="Over the ceiling in enough snapshots in a row")
     person = IdFilter(field_name="person_id", label="Person (id)")
+    cluster = django_filters.CharFilter(
+        method="filter_unit", label="Owners of this cluster (slug) in that snapshot"
+    )
+    stage = django_filters.ChoiceFilter(
+        choices=Stage.choices,
+        method="filter_unit",
+        label="Owners of a unit in this stage in that snapshot",
+    )
 
     class Meta:
         model = OwnerLoad
-        fields = ["status", "design_problem", "person"]
+        fields = ["status", "design_problem", "person", "cluster", "stage"]
+
+    def filter_unit(self, queryset, name, value):
+        # The dashboard's owner panel narrowed by cluster or stage counts these owners.
+        lookup = {"cluster__slug": value} if name == "cluster" else {"stage": value}
+        units = UnitState.objects.filter(
+            snapshot_id=OuterRef("snapshot_id"), owner_id=OuterRef("person_id"), **lookup
+        )
+        return queryset.filter(Exists(units))
 
 
 class SplitSignalFilterSet(django_filters.FilterSet):
@@ -46,10 +65,14 @@ class SplitSignalFilterSet(django_filters.FilterSet):
     )
     cluster = RefFilter(field_name="cluster", label="Cluster (id or slug)")
     product = RefFilter(field_name="product", label="Product (id or slug)")
+    owner = IdFilter(field_name="cluster__unit__owner_id", label="Owner of the cluster (id)")
+    stage = django_filters.ChoiceFilter(
+        field_name="product__lifecycle_stage", choices=Stage.choices, label="Member's stage"
+    )
 
     class Meta:
         model = SplitSignal
-        fields = ["status", "kind", "cluster", "product"]
+        fields = ["status", "kind", "cluster", "product", "owner", "stage"]
 
 
 class CandidateFilterSet(django_filters.FilterSet):

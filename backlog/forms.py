@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from backlog.models import BacklogItem, ItemStatus, ItemType
+from backlog.models import COMMENT_MAX_LENGTH, BacklogItem, ItemStatus, ItemType
 from backlog.services import MAX_POSITION
 from portfolio.validation import MAX_ID, MAX_INT
 from products.models import Dimension
@@ -185,3 +185,12 @@ class BacklogBulkForm(forms.Form):
         if action == "component":
             return {"product": self.components[self.cleaned_data["component"]]}
         return {"move_to_top": True}
+
+
+class BacklogItemCommentForm(forms.Form):
+    body = forms.CharField(
+        label="Comment",
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Write something to comment."},
+    )

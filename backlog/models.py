@@ -121,3 +121,39 @@ class BacklogItem(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+
+_CommentT = TypeVar("_CommentT", bound="BacklogItemComment")
+
+COMMENT_MAX_LENGTH = 4000
+
+
+class BacklogItemCommentQuerySet(models.QuerySet[_CommentT]):
+    def visible_to(self, user: AnyUser) -> Self:
+        """The comments of the items `user` can see."""
+        return self.filter(item__in=BacklogItem.objects.visible_to(user))
+
+
+class BacklogItemComment(models.Model):
+    """A remark on a backlog item by the unit's owner or a leader. Comments are not edited:
+    their author (or a leader) may delete one and write it again."""
+
+    item = models.ForeignKey(BacklogItem, on_delete=models.CASCADE, related_name="comments")
+    # Kept (as NULL) when the login goes: the comment stays, without its author.
+    author = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(max_length=COMMENT_MAX_LENGTH)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = BacklogItemCommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["item", "created_at", "id"]
+        indexes = [models.Index(fields=["item", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=~Q(body=""), name="backlog_comment_body_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Comment on {self.item_id} by {self.author_id}"

@@ -12,10 +12,16 @@ from django.db.models import Max
 from django.utils import timezone
 
 from backlog import ranking
-from backlog.models import OPEN_STATUSES, BacklogItem, ItemStatus
+from backlog.models import (
+    COMMENT_MAX_LENGTH,
+    OPEN_STATUSES,
+    BacklogItem,
+    BacklogItemComment,
+    ItemStatus,
+)
 from portfolio import events
-from portfolio.errors import RuleViolation, StaleVersion, ValidationFailed
-from portfolio.permissions import AnyUser
+from portfolio.errors import Forbidden, RuleViolation, StaleVersion, ValidationFailed
+from portfolio.permissions import AnyUser, is_leader
 from portfolio.validation import MAX_INT, full_clean_or_fail
 from portfolio.versioning import check_version
 from products.models import LifecycleTransition, OwnershipUnit, Product, Stage
@@ -162,6 +168,49 @@ def backlog_item_delete(*, actor: AnyUser, item: BacklogItem, version: int | Non
     _refuse_frozen(item)
     events.record("backlog_item.deleted", item, actor=actor, data=None)
     item.delete()
+
+
+@transaction.atomic
+def backlog_item_comment_add(*, actor: AnyUser, item: BacklogItem, body: str) -> BacklogItemComment:
+    """Comment on an item: the unit's owner or a leader. Blank comments are refused."""
+    item = BacklogItem.objects.select_related("unit__owner").get(pk=item.pk)
+    author = require_unit_editor(actor, item.unit, f"comment on the backlog of {item.unit.name}")
+    comment = BacklogItemComment(item=item, author=author, body=(body or "").strip())
+    if not comment.body:
+        raise ValidationFailed({"body": ["Write something to comment."]})
+    if len(comment.body) > COMMENT_MAX_LENGTH:
+        raise ValidationFailed(
+            {"body": [f"Ensure this field has at most {COMMENT_MAX_LENGTH} characters."]}
+        )
+    full_clean_or_fail(comment)
+    comment.save()
+    events.record(
+        "backlog_item.commented", item, actor=actor, changed={"comment": [None, comment.pk]}
+    )
+    return comment
+
+
+@transaction.atomic
+def backlog_item_comment_delete(*, actor: AnyUser, comment: BacklogItemComment) -> None:
+    """Remove a comment: its author (while still allowed to comment) or a leader."""
+    comment = (
+        BacklogItemComment.objects.select_for_update(of=("self",))
+        .select_related("item__unit__owner")
+        .get(pk=comment.pk)
+    )
+    item = comment.item
+    if not is_leader(actor):
+        require_unit_editor(actor, item.unit, f"comment on the backlog of {item.unit.name}")
+        if comment.author_id != actor.pk:
+            raise Forbidden(
+                "Only its author or a portfolio leader can remove a comment.",
+                rule="comment_author_or_leader",
+            )
+    pk = comment.pk
+    comment.delete()
+    events.record(
+        "backlog_item.comment_deleted", item, actor=actor, changed={"comment": [pk, None]}
+    )
 
 
 @dataclass

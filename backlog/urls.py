@@ -9,4 +9,14 @@ urlpatterns = [
     path("backlog/items/<int:item_id>/", views.backlog_item_row, name="backlog-item"),
     path("backlog/items/<int:item_id>/edit/", views.backlog_item_edit, name="backlog-edit"),
     path("backlog/items/<int:item_id>/move/", views.backlog_item_move, name="backlog-move"),
+    path(
+        "backlog/items/<int:item_id>/comments/",
+        views.backlog_item_comment_add,
+        name="backlog-comment-add",
+    ),
+    path(
+        "backlog/comments/<int:comment_id>/delete/",
+        views.backlog_item_comment_delete,
+        name="backlog-comment-delete",
+    ),
 ]

@@ -19,22 +19,24 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from backlog import services
+from backlog import selectors, services
 from backlog.api.serializers import BACKLOG_ITEM_EXPORT
 from backlog.filters import BacklogItemFilterSet
 from backlog.forms import (
     BacklogBulkForm,
     BacklogFilterForm,
+    BacklogItemCommentForm,
     BacklogItemCreateForm,
     BacklogItemEditForm,
     BacklogMoveForm,
 )
-from backlog.models import BacklogItem
+from backlog.models import BacklogItem, BacklogItemComment
 from metrics.selectors import unit_health_subquery
 from portfolio.errors import StaleVersion
 from portfolio.exports import page_export
 from portfolio.htmx import render_page, wants_partial
 from portfolio.pages import GET_POST, post_data, submit_form
+from portfolio.permissions import is_leader
 from products.models import OwnershipUnit, Product
 from products.permissions import can_edit_unit
 
@@ -286,14 +288,80 @@ def backlog_item_edit(request: HttpRequest, item_id: int) -> HttpResponse:
 
 @require_GET
 def backlog_item_row(request: HttpRequest, item_id: int) -> HttpResponse:
-    """One row as the list shows it (what "Cancel" and "Discard mine" swap back in)."""
-    items = BacklogItem.objects.visible_to(request.user).select_related("unit__owner")
-    item = get_object_or_404(items, pk=item_id)
-    if not wants_partial(request):
-        return _back_to_list(request, item.unit_id)
-    response = _row(request, item, can_edit=can_edit_unit(request.user, item.unit))
+    """The item's own page (fields, history, comments); to htmx, its row as the list shows it
+    (what "Cancel" and "Discard mine" swap back in)."""
+    item = get_object_or_404(selectors.backlog_items_for_page(request.user), pk=item_id)
+    can_edit = can_edit_unit(request.user, item.unit)
+    if wants_partial(request):
+        response = _row(request, item, can_edit=can_edit)
+    else:
+        response = render(request, ITEM_PAGE, _item_context(request, item))
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+# --- the item page: history and comments ------------------------------------------------------
+
+ITEM_PAGE = "backlog/item_detail.html"
+
+
+def _comment_form(data=None) -> BacklogItemCommentForm:
+    return BacklogItemCommentForm(data, auto_id="comment_%s")
+
+
+def _item_context(request: HttpRequest, item: BacklogItem, *, form=None) -> dict:
+    can_comment = can_edit_unit(request.user, item.unit)
+    history = selectors.backlog_item_history(item)
+    return {
+        "item": item,
+        "unit": item.unit,
+        "history": history,
+        "created_by": next((e.who for e in history if e.what == selectors.CREATED), None),
+        "comments": list(selectors.backlog_item_comments(item)),
+        "can_edit": can_comment,
+        "can_moderate": is_leader(request.user),
+        "comment_form": (form or _comment_form()) if can_comment else None,
+        "age_days": (timezone.now() - item.created_at).days,
+    }
+
+
+def _comments_answer(request, item, *, form=None, status=200) -> HttpResponse:
+    """After a comment write: htmx gets the comments (and the history, out of band); a plain
+    post goes back to the page, or shows it again with the form's errors."""
+    if status == 200 and not wants_partial(request):
+        return redirect(reverse("backlog-item", args=[item.pk]) + "#comments")
+    context = _item_context(request, item, form=form if status != 200 else None)
+    if not wants_partial(request):
+        return render(request, ITEM_PAGE, context, status=status)
+    html = render_to_string(f"{ITEM_PAGE}#comments", context, request=request)
+    if status == 200:
+        context["oob"] = True
+        html += render_to_string(f"{ITEM_PAGE}#history", context, request=request)
+    return HttpResponse(html, status=status)
+
+
+@require_POST
+def backlog_item_comment_add(request: HttpRequest, item_id: int) -> HttpResponse:
+    item = get_object_or_404(selectors.backlog_items_for_page(request.user), pk=item_id)
+    _require_editor(request, item.unit)
+    form = _comment_form(request.POST)
+    _, status = submit_form(
+        request,
+        form,
+        lambda f: services.backlog_item_comment_add(
+            actor=request.user, item=item, body=f.cleaned_data["body"]
+        ),
+    )
+    return _comments_answer(request, item, form=form, status=status)
+
+
+@require_POST
+def backlog_item_comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
+    comments = BacklogItemComment.objects.visible_to(request.user)
+    comment = get_object_or_404(comments, pk=comment_id)
+    item = get_object_or_404(selectors.backlog_items_for_page(request.user), pk=comment.item_id)
+    services.backlog_item_comment_delete(actor=request.user, comment=comment)
+    return _comments_answer(request, item)
 
 
 @require_POST

@@ -1711,6 +1711,127 @@ def events_figures(s: dict[str, Series], why: str | None) -> list[dict[str, Any]
     ]
 
 
+# --- Webhooks: fan-out and signed sends to a local receiver ---------------------------------
+
+WEBHOOK_EVENTS = 2000
+# A receiver as fast as a small real one: keep-alive HTTP/1.1, answers 204 with no body.
+RECEIVER = r"""
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_port, flush=True)
+s.serve_forever()
+"""
+
+
+def measure_webhooks(db, n: int = WEBHOOK_EVENTS) -> tuple[dict[str, Any], str | None]:
+    """`n` committed events (one per object, `product.updated`), one endpoint subscribed to
+    all, pointing at a receiver in a subprocess; then the webhook tick (fan-out and sends) run
+    in this process, as one worker runs it, until every delivery is delivered."""
+    from django.test import override_settings
+
+    from webhooks.models import Delivery, Endpoint, FanOutCursor
+    from webhooks.tasks import run_tick
+
+    receiver = subprocess.Popen([sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, text=True)
+    try:
+        assert receiver.stdout is not None
+        port = int(receiver.stdout.readline())
+        with db.cursor() as cur:
+            cur.execute("SELECT coalesce(max(position), 0) FROM portfolio_event")
+            start = cur.fetchone()[0]
+            cur.execute(
+                """INSERT INTO portfolio_event (type, at, actor_name, job, object_type, object_id,
+                                                data, changed)
+                   SELECT 'product.updated', now(), 'bench', '', 'product', 900000000 + g,
+                          jsonb_build_object('id', 900000000 + g, 'name', 'Bench ' || g),
+                          jsonb_build_object('description', jsonb_build_array('', 'x'))
+                     FROM generate_series(1, %s) g""",
+                [n],
+            )
+        Delivery.objects.all().delete()
+        Endpoint.objects.all().delete()
+        FanOutCursor.objects.update_or_create(pk=1, defaults={"position": start})
+        endpoint = Endpoint.objects.create(
+            url=f"http://127.0.0.1:{port}/hook", event_types=["all"],
+            secret="whsec_bench-0123456789", start_position=start,
+        )  # fmt: skip
+        with override_settings(WEBHOOK_ALLOWED_NETWORKS=["127.0.0.0/8"]):
+            log(f"webhooks: fan-out and send of {n} events to one endpoint, in-process")
+            started = time.perf_counter()
+            ticks = 0
+            while endpoint.deliveries.filter(status="delivered").count() < n:
+                run_tick()
+                ticks += 1
+                if time.perf_counter() - started > 300:
+                    return {}, "not measured: the deliveries did not finish within 5 minutes"
+            elapsed = time.perf_counter() - started
+        failed = endpoint.deliveries.exclude(status="delivered").count()
+        endpoint.delete()
+    finally:
+        receiver.kill()
+        receiver.wait()
+        with db.cursor() as cur:
+            cur.execute("DELETE FROM portfolio_event WHERE object_id > 900000000")
+    per_second = n / elapsed
+    log(f"webhooks: {n} deliveries in {elapsed:.1f} s ({per_second:.0f}/s)")
+    return {"deliveries": n, "seconds": elapsed, "per_second": per_second, "ticks": ticks,
+            "failed": failed}, None  # fmt: skip
+
+
+def webhooks_figures(result: dict[str, Any], why: str | None) -> list[dict[str, Any]]:
+    name = "Webhook fan-out and delivery"
+    if why:
+        return [not_measured(name, "deliveries/s", why)]
+    return [
+        figure(
+            name,
+            result["per_second"],
+            "deliveries/s",
+            target=(">=", 200),
+            deliveries=result["deliveries"],
+            seconds=round(result["seconds"], 2),
+            note=(
+                f"{result['deliveries']} events, one endpoint, a local keep-alive receiver; "
+                "webhooks.tasks.run_tick in the runner's process (one worker's work), "
+                f"{settings_threads()} send threads"
+            ),
+        )
+    ]
+
+
+def settings_threads() -> int:
+    from django.conf import settings
+
+    return int(settings.WEBHOOK_SEND_THREADS)
+
+
+def webhooks_alone() -> int:
+    """`python -m bench.run --only-webhooks`: the webhook figure alone, on the migrated
+    database DATABASE_URL names (its events are added and removed again)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
+    import django
+
+    django.setup()
+    db = psycopg2.connect(os.environ["DATABASE_URL"])
+    db.autocommit = True
+    try:
+        result, why = measure_webhooks(db)
+    finally:
+        db.close()
+    print(json.dumps(webhooks_figures(result, why), indent=2))
+    return 0
+
+
 # --- Funding: the portfolio's money by lifecycle stage and mode, and the approval queue ------
 
 FUNDING_PATH = "/funding/?year={year}"
@@ -2718,9 +2839,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-reviews", action="store_true")
     parser.add_argument("--skip-funding", action="store_true")
     parser.add_argument("--skip-events", action="store_true")
+    parser.add_argument("--skip-webhooks", action="store_true")
+    parser.add_argument(
+        "--only-webhooks", action="store_true", help="the webhook figure alone, on DATABASE_URL"
+    )
     parser.add_argument("--skip-exports", action="store_true")
     parser.add_argument("--export-rounds", type=int, default=1)
     args = parser.parse_args(argv)
+    if args.only_webhooks:
+        return webhooks_alone()
     iterations = args.iterations or 40
     if iterations < 5 or args.upsert_rounds < 1:
         parser.error("at least 5 iterations and 1 upsert round")
@@ -2763,6 +2890,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_events:
             series, why = measure_events(client, db, iterations)
             figures += events_figures(series, why)
+        if not args.skip_webhooks:
+            figures += webhooks_figures(*measure_webhooks(db))
         if not args.skip_metrics:
             shape = template["shape"]
             chart_metric = shape.get("chart_metric")

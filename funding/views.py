@@ -515,6 +515,9 @@ class Bucket:
     committed: Decimal = ZERO
     waiting: Decimal = ZERO
     units: int = 0
+    # How many requests the committed and waiting sums add up (the rows their links list).
+    committed_requests: int = 0
+    waiting_requests: int = 0
     links: dict = field(default_factory=dict)
 
     @property
@@ -578,6 +581,8 @@ def funding_report(year: int) -> FundingReport:
         .annotate(
             committed=Sum("amount", filter=Q(status=RequestStatus.APPROVED)),
             waiting=Sum("amount", filter=Q(status=RequestStatus.SUBMITTED)),
+            n_committed=Count("pk", filter=Q(status=RequestStatus.APPROVED)),
+            n_waiting=Count("pk", filter=Q(status=RequestStatus.SUBMITTED)),
         )
     )
     for cell in asked:
@@ -585,6 +590,8 @@ def funding_report(year: int) -> FundingReport:
         for bucket in (stages[stage], modes[mode], total):
             bucket.committed += cell["committed"] or ZERO
             bucket.waiting += cell["waiting"] or ZERO
+            bucket.committed_requests += cell["n_committed"]
+            bucket.waiting_requests += cell["n_waiting"]
     for kind, buckets in (("stage", stages), ("mode", modes)):
         for bucket in buckets.values():
             bucket.links = {

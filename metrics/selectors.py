@@ -9,14 +9,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypedDict
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
-from django.db.models import IntegerField, Max, OuterRef, QuerySet, Subquery
+from django.db.models import IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 
-from metrics.models import Metric, Reading
+from metrics.models import BY_SEVERITY, SEVERITY, Metric, Reading, Status
 from metrics.status import severity_expression
 from portfolio.models import PortfolioSettings
-from products.models import Dimension, Product
+from products.models import Dimension, ManagementModel, Product
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -224,3 +225,48 @@ def sparklines(
         for metric_id, bucket, avg in cursor.fetchall():
             out[metric_id].append((bucket, avg))
     return dict(out)
+
+
+# --- An owner's attention list -----------------------------------------------------------------
+
+ATTENTION = (Status.RED, Status.AMBER, Status.STALE, Status.NO_DATA)
+
+
+def metrics_needing_attention(unit_ids: Iterable[int], *, n: int = 20) -> list[Metric]:
+    """Metrics of these units' products that are red, amber, stale or without data, worst
+    first, each with `severity` and `status` (one query)."""
+    ids = list(unit_ids)
+    if not ids:
+        return []
+    wanted = [SEVERITY[s] for s in ATTENTION]
+    metrics = (
+        with_status(Metric.objects.filter(product__unit_id__in=ids).select_related("product"))
+        .filter(Q(severity__in=wanted))
+        .order_by("-severity", "product__name", "name", "id")
+    )
+    out: list[Metric] = list(metrics[:n])
+    for metric in out:
+        metric.status = BY_SEVERITY[metric.severity]  # type: ignore[attr-defined]
+    return out
+
+
+def coverage_gaps(
+    unit_ids: Iterable[int], settings: PortfolioSettings
+) -> list[tuple[Product, Coverage]]:
+    """These units' products (managed as products) whose metrics miss a dimension or number
+    outside the settings' range, with what is missing (one query)."""
+    ids = list(unit_ids)
+    if not ids:
+        return []
+    products = (
+        Product.objects.filter(unit_id__in=ids, management_model=ManagementModel.PRODUCT)
+        .annotate(dimensions=ArrayAgg("metrics__dimension", default=Value([])))
+        .order_by("name", "id")
+    )
+    gaps: list[tuple[Product, Coverage]] = []
+    for product in products:
+        dims = [d for d in product.dimensions if d]
+        found = coverage_from(dims, settings)
+        if not found.ok:
+            gaps.append((product, found))
+    return gaps

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models as db_models
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from portfolio.bulk import copy_rows
@@ -72,6 +73,8 @@ EVENT_TYPES: dict[str, EventType] = _types(
     EventType("backlog_item.updated", "A backlog item's fields or status changed."),
     EventType("backlog_item.moved", "A backlog item moved within its backlog."),
     EventType("backlog_item.deleted", "A backlog item was removed."),
+    EventType("backlog_item.commented", "Someone commented on a backlog item."),
+    EventType("backlog_item.comment_deleted", "A comment on a backlog item was removed."),
     EventType("metric.created", "A metric was defined for a product."),
     EventType("metric.updated", "A metric's definition or thresholds changed."),
     EventType("metric.deleted", "A metric was removed."),
@@ -119,6 +122,11 @@ LEADERS_ONLY_TYPES = frozenset(name for name, t in EVENT_TYPES.items() if t.lead
 
 # Fields that move with every save and say nothing about the change itself.
 BOOKKEEPING = frozenset({"updated_at", "version", "created_at"})
+
+# Sent after each batch is written, in the writer's transaction (a reaction to the commit is
+# the receiver's to register with transaction.on_commit): webhooks/signals.py nudges its
+# fan-out so. Arguments: `count`.
+events_recorded = Signal()
 
 Representation = Callable[[Sequence[int]], Mapping[int, Any]]
 _representations: dict[str, Representation] = {}
@@ -255,6 +263,7 @@ def record_batch(
     now = timezone.now()
     if len(entries) >= COPY_FROM:
         _copy(entries, kinds, datas, actor_id=actor_id, actor_name=actor_name, job=job, at=now)
+        events_recorded.send(sender=Event, count=len(entries))
         return []
     events = [
         Event(
@@ -270,7 +279,9 @@ def record_batch(
         )
         for kind, entry, body in zip(kinds, entries, datas, strict=True)
     ]
-    return Event.objects.bulk_create(events)
+    created = Event.objects.bulk_create(events)
+    events_recorded.send(sender=Event, count=len(created))
+    return created
 
 
 # From this many events a batch is written with COPY: building and compiling thousands of model

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "funding",
     "reviews",
     "accounts",
+    "webhooks",
     "axes",
     "web",
     "demo",
@@ -304,6 +305,30 @@ OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=20)
 # After a failed publish a process leaves the broker alone this long (seconds).
 OUTBOX_BROKER_BACKOFF = env.float("OUTBOX_BROKER_BACKOFF", default=5.0)
 CELERY_TIMEZONE = TIME_ZONE
+# Outbound webhooks (docs/operations.md, "Webhooks"). The beat's webhook-tick fans committed
+# events out and sends what is due every WEBHOOK_TICK_EVERY seconds; a commit also nudges it.
+WEBHOOK_TICK_EVERY = env.float("WEBHOOK_TICK_EVERY", default=5.0)
+WEBHOOK_NUDGE_EVERY = env.float("WEBHOOK_NUDGE_EVERY", default=1.0)
+# Seconds to wait after each failed attempt; once spent the delivery has failed (and its
+# endpoint is paused). The default adds up to about a day.
+WEBHOOK_RETRY_SCHEDULE = env.list(
+    "WEBHOOK_RETRY_SCHEDULE",
+    cast=float,
+    default=[1, 2, 2] if TESTING else [10, 60, 300, 1800, 7200, 21600, 54000],
+)
+# Failed attempts in a row after which an endpoint is paused and the leaders told.
+WEBHOOK_PAUSE_AFTER = env.int("WEBHOOK_PAUSE_AFTER", default=20)
+# Connect and read timeout of a send (seconds); an attempt's lease is longer than both.
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=5.0)
+WEBHOOK_LEASE = env.float("WEBHOOK_LEASE", default=60.0)
+WEBHOOK_SEND_THREADS = env.int("WEBHOOK_SEND_THREADS", default=8)
+# Days the delivery log keeps finished deliveries (a daily beat job; 0 keeps them all).
+WEBHOOK_LOG_DAYS = env.int("WEBHOOK_LOG_DAYS", default=30)
+# CIDRs webhooks may reach although private, loopback etc. (the SSRF guard refuses those
+# otherwise). The tests allow 127.0.0.0/8 for their local receiver.
+WEBHOOK_ALLOWED_NETWORKS = env.list(
+    "WEBHOOK_ALLOWED_NETWORKS", default=["127.0.0.0/8"] if TESTING else []
+)
 # The portfolio analytics (owner load, split signals, candidates, readiness) run on this
 # schedule; a leader can also ask for a run from the dashboard.
 ANALYTICS_EVERY_MINUTES = env.int("ANALYTICS_EVERY_MINUTES", default=60)
@@ -323,6 +348,16 @@ CELERY_BEAT_SCHEDULE = {
     # The change feed keeps EVENT_RETENTION_DAYS of events (portfolio/events.py `prune`).
     "events-prune": {
         "task": "portfolio.tasks.prune_events",
+        "schedule": 24 * 3600.0,
+    },
+    # Outbound webhooks: fan out committed events, send what is due (webhooks/tasks.py).
+    "webhook-tick": {
+        "task": "webhooks.tasks.webhook_tick",
+        "schedule": WEBHOOK_TICK_EVERY,
+        "options": {"expires": WEBHOOK_TICK_EVERY},
+    },
+    "webhook-prune": {
+        "task": "webhooks.tasks.prune_deliveries",
         "schedule": 24 * 3600.0,
     },
     # Owners hear about their quarterly review a few days ahead (settings: review_reminder_days).

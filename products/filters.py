@@ -21,6 +21,10 @@ from products.models import (
 NONE = "none"
 
 
+class SlugListFilter(django_filters.BaseInFilter, django_filters.CharFilter):
+    """Comma-separated product slugs."""
+
+
 class ProductFilterSet(UpdatedSinceFilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     # distinct=False: these filter the product's own columns, so no row can repeat, and a
@@ -37,6 +41,14 @@ class ProductFilterSet(UpdatedSinceFilterSet):
     cluster = django_filters.CharFilter(method="filter_cluster", label="Cluster (slug or 'none')")
     owner = django_filters.CharFilter(method="filter_owner", label="Owner (person id or 'none')")
     team = django_filters.CharFilter(field_name="team__slug", label="Team (slug)")
+    # The dependency map's "+N more" links: what the named products depend on, directly, and
+    # what depends on them. A subquery each, so no row repeats and no query is added.
+    dependency_of = SlugListFilter(
+        method="filter_dependency_of", label="Dependencies of (product slugs, comma-separated)"
+    )
+    dependant_of = SlugListFilter(
+        method="filter_dependant_of", label="Dependants of (product slugs, comma-separated)"
+    )
     external_source = django_filters.CharFilter(
         field_name="external_ids__source", label="Has an id from this source", distinct=True
     )
@@ -69,6 +81,14 @@ class ProductFilterSet(UpdatedSinceFilterSet):
         if value == NONE:
             return queryset.filter(unit__kind="product")
         return queryset.filter(unit__cluster__slug=value)
+
+    def filter_dependency_of(self, queryset, name, value):
+        edges = Product.dependencies.through.objects.filter(from_product__slug__in=value)
+        return queryset.filter(id__in=edges.values("to_product_id"))
+
+    def filter_dependant_of(self, queryset, name, value):
+        edges = Product.dependencies.through.objects.filter(to_product__slug__in=value)
+        return queryset.filter(id__in=edges.values("from_product_id"))
 
     def filter_owner(self, queryset, name, value):
         if value == NONE:

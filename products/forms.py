@@ -16,6 +16,7 @@ from products.models import (
     LIVE_STAGES,
     Cluster,
     ClusterReason,
+    Criticality,
     Kind,
     ManagementModel,
     Person,
@@ -309,6 +310,9 @@ class ProductFilterForm(forms.Form):
         label="Managed as",
         required=False,
         choices=[("", "Products and projects"), *ManagementModel.choices],
+    )
+    criticality = forms.MultipleChoiceField(
+        choices=Criticality.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
     cluster = forms.ChoiceField(required=False, widget=FastSelect)
     owner = forms.ChoiceField(required=False, widget=FastSelect)

@@ -23,6 +23,7 @@ from products.models import (
     Kind,
     LifecycleTransition,
     ManagementModel,
+    OwnershipUnit,
     Person,
     Product,
     Stage,
@@ -221,3 +222,34 @@ def product_detail(*, user: AnyUser, slug: str) -> Product:
         ),
         slug=slug,
     )
+
+
+def owned_units(user: AnyUser) -> QuerySet[OwnershipUnit]:
+    """The current ownership units whose owner is `user`'s person, with their members
+    (prefetched: one more query) in name order."""
+    if not user.is_authenticated:
+        return OwnershipUnit.objects.none()
+    return (
+        OwnershipUnit.objects.current()
+        .filter(owner__user=user)
+        .select_related("cluster", "product", "owner")
+        .prefetch_related(Prefetch("products", queryset=Product.objects.order_by("name", "id")))
+        .order_by("kind", "id")
+    )
+
+
+def unit_stage(members: Iterable[Product]) -> str:
+    """A unit's stage: the stage most of its members are in (a product unit's own); on a tie,
+    the earliest in the lifecycle."""
+    counts: dict[str, int] = {}
+    for product in members:
+        counts[product.lifecycle_stage] = counts.get(product.lifecycle_stage, 0) + 1
+    if not counts:
+        return ""
+    order = {value: i for i, value in enumerate(Stage.values)}
+    return max(counts, key=lambda s: (counts[s], -order.get(s, 0)))
+
+
+def ids_of_products_in_units(unit_ids: Iterable[int]) -> QuerySet[Product, int]:
+    """A subquery of the ids of the products run in these units."""
+    return Product.objects.filter(unit_id__in=list(unit_ids)).values_list("pk", flat=True)

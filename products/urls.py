@@ -10,6 +10,7 @@ urlpatterns = [
     path("products/<slug:slug>/edit/", views.product_edit, name="product-edit"),
     path("products/<slug:slug>/transition/", views.product_transition, name="product-transition"),
     path("products/<slug:slug>/plan-done/", views.product_plan_done, name="product-plan-done"),
+    path("landscape/", views.landscape_page, name="landscape"),
     path("clusters/", views.cluster_list, name="cluster-list"),
     path("clusters/new/", views.cluster_create, name="cluster-create"),
     path("clusters/<slug:slug>/", views.cluster_detail, name="cluster-detail"),

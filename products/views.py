@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from portfolio.errors import ValidationFailed
@@ -39,6 +40,8 @@ from products.forms import (
     TeamForm,
     TransitionForm,
 )
+from products.landscape import COLUMN_CHOICES, landscape
+from products.maps import HEALTH, STAGE_FILL, dependency_map, render_svg
 from products.models import STAGE_FOCUS, STAGE_ORDER, Cluster, Person, Product, Stage, Team
 from products.permissions import can_edit_unit
 from products.services import product_set_cluster
@@ -76,7 +79,12 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = selectors.product_detail(user=request.user, slug=slug)
     can_edit = product.unit is not None and can_edit_unit(request.user, product.unit)
     plan = getattr(product, "migration_plan", None)
+    graph = dependency_map(product=product, user=request.user)
     context = {
+        "dependency_map": graph,
+        # ElementTree escaped every name and attribute in it.
+        "dependency_map_svg": "" if graph.is_empty else mark_safe(render_svg(graph)),  # noqa: S308
+        "map_legend": map_legend(),
         "product": product,
         "plan": plan,
         "plan_targets": list(plan.targets.order_by("name")) if plan else [],
@@ -86,6 +94,40 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "history": change_history(product),
     }
     return render_page(request, "products/product_detail.html", context)
+
+
+@require_GET
+def landscape_page(request: HttpRequest) -> HttpResponse:
+    """Capabilities against stages or clusters, one tile per product, the list's filters."""
+    by = request.GET.get("columns", "")
+    by = by if by in COLUMN_CHOICES else next(iter(COLUMN_CHOICES))
+    filterset, grid = landscape(user=request.user, params=request.GET, by=by)
+    switch = []
+    for value, label in COLUMN_CHOICES.items():
+        query = request.GET.copy()
+        query["columns"] = value
+        switch.append((value, label, f"?{query.urlencode()}"))
+    context = {
+        "landscape": grid,
+        "switch": switch,
+        "columns_label": COLUMN_CHOICES[by],
+        "filter_form": ProductFilterForm(request.GET),
+        "filter_errors": filterset.errors,
+        "map_legend": map_legend(),
+    }
+    return render_page(request, "products/landscape.html", context)
+
+
+# Health in the legend: from good to bad, then the two kinds of "nothing to go by".
+LEGEND_ORDER = (0, 3, 4, 2, 1, None)
+
+
+def map_legend() -> dict[str, list[tuple[str, str, str]]]:
+    """What the colours of the dependency map and the landscape mean."""
+    return {
+        "stages": [(s, Stage(s).label, STAGE_FILL[s]) for s in STAGE_ORDER],
+        "health": [HEALTH[rank][:3] for rank in LEGEND_ORDER],
+    }
 
 
 def _form_context(form: ProductForm, **extra) -> dict:

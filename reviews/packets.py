@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import connection
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from analytics.dashboard import evidence_lines
@@ -456,8 +457,15 @@ def render_packet_html(data: dict[str, Any]) -> str:
         "metrics": metrics,
         "generated_label": _when(data.get("generated_at")),
         "analytics_label": _when(data.get("analytics_as_of")),
+        # The way back from the page (hidden in the PDF); a packet knows its review and cycle.
+        "review_url": _url("review-detail", data.get("review", {}).get("id")),
+        "cycle_url": _url("review-cycle", data.get("cycle", {}).get("id")),
     }
     return render_to_string("reviews/packet.html", context)
+
+
+def _url(name: str, pk: int | None) -> str:
+    return reverse(name, args=[pk]) if pk else ""
 
 
 def _when(iso: str | None) -> str:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from analytics.dashboard import REVIEWS_DUE_DAYS
-from reviews.models import Review, ReviewStatus
+from reviews.models import ActionItem, Review, ReviewStatus
 
 
 @dataclass
@@ -55,3 +56,30 @@ def reviews_due(
         )
         for row in rows
     ]
+
+
+def next_reviews(unit_ids: Iterable[int], *, n: int = 5) -> list[Review]:
+    """The next reviews not held yet of these units, soonest (or most overdue) first."""
+    ids = list(unit_ids)
+    if not ids:
+        return []
+    reviews = (
+        Review.objects.filter(unit_id__in=ids, status=ReviewStatus.SCHEDULED)
+        .select_related("cycle", "unit__cluster", "unit__product")
+        .order_by("scheduled_on", "position", "id")
+    )
+    return list(reviews[:n])
+
+
+def open_action_items(person_id: int | None, *, n: int = 10) -> list[ActionItem]:
+    """Action items given to a person and not done yet (by hand or through the backlog item
+    they became), the ones due first first."""
+    if person_id is None:
+        return []
+    items = (
+        ActionItem.objects.filter(owner_id=person_id, done=False)
+        .exclude(backlog_item__status="done")
+        .select_related("review__cycle", "backlog_item")
+        .order_by(F("due_on").asc(nulls_last=True), "id")
+    )
+    return list(items[:n])

@@ -23,6 +23,7 @@ from backlog.models import BacklogItem
 from backlog.services import backlog_item_create
 from portfolio import events, outbox
 from portfolio.errors import RuleViolation, ValidationFailed
+from portfolio.models import OutboxMessage
 from portfolio.permissions import AnyUser, require_leader
 from portfolio.validation import date_range_error
 from portfolio.versioning import check_version
@@ -270,6 +271,11 @@ PDF_JOB = "review packet PDF"
 RENDER_PDF = "reviews.tasks.render_pdf"
 
 
+def _pdf_key(packet_id: int) -> str:
+    """The outbox key of a packet's print: one open print message per packet."""
+    return f"packet-pdf:{packet_id}"
+
+
 def _dispatch_packet(packet_id: int) -> None:
     """Queue the packet's generation through the outbox; asking again while it is pending
     re-sends the same message (whatever became of the first one) instead of adding one."""
@@ -371,7 +377,7 @@ def packet_generate(*, packet_id: int, pdf: bool = True) -> str:
             return "gone"
         if packet.status == PacketStatus.DONE:
             if pdf and packet.pdf_at is None:
-                outbox.enqueue(RENDER_PDF, packet_id, outbox_key=f"packet-pdf:{packet_id}")
+                outbox.enqueue(RENDER_PDF, packet_id, outbox_key=_pdf_key(packet_id))
             return "done"
         try:
             with transaction.atomic():
@@ -403,7 +409,7 @@ def packet_generate(*, packet_id: int, pdf: bool = True) -> str:
             changed={"status": [PacketStatus.PENDING, PacketStatus.DONE]},
         )
         if pdf:
-            outbox.enqueue(RENDER_PDF, packet_id, outbox_key=f"packet-pdf:{packet_id}")
+            outbox.enqueue(RENDER_PDF, packet_id, outbox_key=_pdf_key(packet_id))
         transaction.on_commit(lambda: logger.info("Packet %s generated", packet_id))
     return "done"
 
@@ -431,6 +437,28 @@ def packet_print(*, packet_id: int) -> int | None:
         events.record("review_packet.printed", packet_id, actor=None, job=PDF_JOB)
         transaction.on_commit(lambda: logger.info("Packet %s printed", packet_id))
         return len(packet.pdf)
+
+
+@transaction.atomic
+def packet_print_request(*, packet_id: int) -> bool:
+    """Make sure a generated packet without a PDF gets printed: anyone who may read the packet
+    asks for it by opening its PDF, so no packet waits forever for a print nobody queued (the
+    demo builder, a lost message, a packet made with `pdf=False`).
+
+    The print goes through the outbox under the packet's PDF key; while a message under that
+    key is open and published it is not sent again (a page that polls asks many times), and
+    `outbox_redeliver` publishes it again if its worker lost it. Returns whether a print is
+    owed (False: the packet is gone, not generated yet, or already printed).
+    """
+    packet = Packet.objects.filter(pk=packet_id).only("status", "pdf_at").first()
+    if packet is None or packet.status != PacketStatus.DONE or packet.pdf_at is not None:
+        return False
+    published = OutboxMessage.objects.filter(
+        key=_pdf_key(packet_id), done_at__isnull=True, published_at__isnull=False
+    ).exists()
+    if not published:
+        outbox.enqueue(RENDER_PDF, packet_id, outbox_key=_pdf_key(packet_id))
+    return True
 
 
 def review_reminder_claim(*, review: Review) -> bool:

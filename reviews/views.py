@@ -23,6 +23,7 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from portfolio.exports import page_export
 from portfolio.htmx import redirect_after_post, render_page, wants_partial
@@ -471,9 +472,19 @@ def _packet(request: HttpRequest, pk: int, *, defer: tuple[str, ...]) -> Packet:
     return get_object_or_404(packets, pk=pk)
 
 
-def _not_ready(request: HttpRequest, packet: Packet, what: str) -> HttpResponse:
-    context = {"packet": packet, "review": packet.review, "what": what}
-    return render(request, "reviews/packet_waiting.html", context, status=409)
+def _not_ready(
+    request: HttpRequest, packet: Packet, what: str, *, printing: bool = False
+) -> HttpResponse:
+    """The packet or its PDF is not there yet. While a PDF is being printed the page polls
+    (htmx) and ends in the PDF; otherwise (packet pending or failed) it says why, with 409."""
+    context = {"packet": packet, "review": packet.review, "what": what, "printing": printing}
+    return render_page(
+        request,
+        "reviews/packet_waiting.html",
+        context,
+        partial="waiting",
+        status=202 if printing else 409,
+    )
 
 
 @require_GET
@@ -483,6 +494,9 @@ def packet_detail(request: HttpRequest, pk: int) -> HttpResponse:
     packet = _packet(request, pk, defer=("pdf", "data"))
     if packet.status != PacketStatus.DONE:
         return _not_ready(request, packet, "packet")
+    if wants_partial(request):
+        # The waiting page's poll: the packet is made, so the browser goes to it.
+        return HttpResponseClientRedirect(reverse("packet-detail", args=[packet.pk]))
     response = HttpResponse(packet.html, content_type="text/html; charset=utf-8")
     # The packet is self-contained (inline styles and SVG); it needs nothing else to load, runs
     # no script, and only meeting mode on this site frames it. This policy replaces the site's
@@ -497,10 +511,20 @@ def packet_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def packet_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    """The stored PDF of the packet, shown in the browser; 409 while it is being printed."""
+    """The stored PDF of the packet, shown in the browser. A generated packet not printed yet
+    is printed on this request (queued through the outbox; run here and now when Celery runs
+    tasks eagerly): the answer is then the PDF, or a page that polls until it is there."""
     packet = _packet(request, pk, defer=("html", "data"))
+    if packet.status == PacketStatus.DONE and packet.pdf_at is None:
+        printing = services.packet_print_request(packet_id=packet.pk)
+        packet = _packet(request, pk, defer=("html", "data"))
+        if packet.pdf_at is None:
+            return _not_ready(request, packet, "PDF", printing=printing)
     if packet.status != PacketStatus.DONE or packet.pdf_at is None or not packet.pdf:
         return _not_ready(request, packet, "PDF")
+    if wants_partial(request):
+        # The waiting page's poll: the PDF is there, so the browser goes to it.
+        return HttpResponseClientRedirect(reverse("packet-pdf", args=[packet.pk]))
     review = packet.review
     name = slugify(f"{review.unit.name} review {review.cycle.label} v{packet.version}")
     response = HttpResponse(bytes(packet.pdf), content_type="application/pdf")

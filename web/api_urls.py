@@ -31,6 +31,7 @@ from reviews.api.views import (
     ReviewCycleViewSet,
     ReviewViewSet,
 )
+from webhooks.api.views import WebhookViewSet
 
 
 class Router(DefaultRouter):
@@ -67,3 +68,4 @@ router.register("funding-allocations", AllocationViewSet, basename="api-funding-
 router.register("investment-requests", InvestmentRequestViewSet, basename="api-investment-request")
 router.register("tokens", ApiTokenViewSet, basename="api-token")
 router.register("lockouts", LockoutViewSet, basename="api-lockout")
+router.register("webhooks", WebhookViewSet, basename="api-webhook")

@@ -28,7 +28,8 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/v1/", include(router.urls)),
-    path("", RedirectView.as_view(pattern_name="dashboard", permanent=False), name="home"),
+    path("", views.home, name="home"),
+    path("my-work/", views.my_work_page, name="my-work"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("csp-report/", csp_report, name="csp-report"),
@@ -48,4 +49,5 @@ urlpatterns = [
     path("", include("metrics.urls")),
     path("", include("reviews.urls")),
     path("", include("funding.urls")),
+    path("", include("webhooks.urls")),
 ]

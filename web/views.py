@@ -1,5 +1,5 @@
-"""Pages that compose several apps: the dashboard, an owner's page, the settings page and the
-health check."""
+"""Pages that compose several apps: home by role, My work, the dashboard, an owner's page, the
+settings page and the health check."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from accounts.services import page_visit_record
 from analytics.dashboard import dashboard, owner_load
 from analytics.forms import DashboardFilterForm
 from analytics.models import Snapshot
@@ -28,9 +29,16 @@ from portfolio.pages import (
     require_leader_page,
     submit_form,
 )
-from portfolio.permissions import is_leader
+from portfolio.permissions import Role, is_leader
 from products.models import Person
+from products.permissions import role_of
 from reviews.selectors import reviews_due
+from web.selectors import my_work
+
+# Where `/` sends each role: leaders to the dashboard, owners to their work, the rest to
+# the product list.
+HOME_BY_ROLE = {Role.LEADER: "dashboard", Role.OWNER: "my-work", Role.VIEWER: "product-list"}
+MY_WORK_PAGE = "my-work"
 
 
 @login_not_required
@@ -44,6 +52,20 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico whatever the page links: send them to the SVG icon."""
     return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The landing page after sign-in, by role (any method: old forms posting to / land too)."""
+    return redirect(HOME_BY_ROLE.get(role_of(request.user) or "", "product-list"))
+
+
+@require_GET
+def my_work_page(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's units, backlogs, metrics, reviews, requests and what changed on
+    their products since their previous visit (noted at each visit)."""
+    since = page_visit_record(user=request.user, page=MY_WORK_PAGE)
+    context = {"work": my_work(request.user, since=since), "is_leader": is_leader(request.user)}
+    return render_page(request, "web/my_work.html", context)
 
 
 @require_GET

@@ -15,7 +15,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rest_framework import serializers
 
-from backlog.models import BacklogItem, ItemSource, ItemStatus, ItemType
+from backlog.models import (
+    COMMENT_MAX_LENGTH,
+    BacklogItem,
+    BacklogItemComment,
+    ItemSource,
+    ItemStatus,
+    ItemType,
+)
 from backlog.services import MAX_POSITION
 from portfolio.api.rows import Column, Contextual, Output, iso_datetime
 from portfolio.exports import Listing
@@ -190,3 +197,23 @@ class BacklogItemStaleSerializer(serializers.Serializer):
     rule = serializers.CharField(required=False)
     current = BacklogItemSerializer(help_text="The item as stored now.")
     yours = serializers.DictField(help_text="What you sent, with the version you edited.")
+
+
+class BacklogItemCommentSerializer(serializers.ModelSerializer):
+    """A comment on a backlog item (read)."""
+
+    author = serializers.CharField(
+        source="author.get_username",
+        allow_null=True,
+        read_only=True,
+        help_text="The login that wrote it; null once that login is gone.",
+    )
+
+    class Meta:
+        model = BacklogItemComment
+        fields = ["id", "item", "author", "body", "created_at"]
+        read_only_fields = fields
+
+
+class BacklogItemCommentInputSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=COMMENT_MAX_LENGTH)

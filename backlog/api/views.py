@@ -6,6 +6,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -20,6 +21,8 @@ from rest_framework.response import Response
 from backlog.api.serializers import (
     BACKLOG_ITEM,
     BACKLOG_ITEM_EXPORT,
+    BacklogItemCommentInputSerializer,
+    BacklogItemCommentSerializer,
     BacklogItemCreateSerializer,
     BacklogItemMoveResultSerializer,
     BacklogItemMoveSerializer,
@@ -29,8 +32,11 @@ from backlog.api.serializers import (
     backlog_item_rows,
 )
 from backlog.filters import BacklogItemFilterSet
-from backlog.models import BacklogItem
+from backlog.models import BacklogItem, BacklogItemComment
+from backlog.selectors import backlog_item_comments
 from backlog.services import (
+    backlog_item_comment_add,
+    backlog_item_comment_delete,
     backlog_item_create,
     backlog_item_delete,
     backlog_item_move,
@@ -39,6 +45,7 @@ from backlog.services import (
 from portfolio.api.exports import Exportable
 from portfolio.api.serializers import ErrorSerializer
 from portfolio.api.views import (
+    ID,
     IF_MATCH_PARAM,
     RENDERERS,
     Preconditions,
@@ -179,3 +186,48 @@ class BacklogItemViewSet(Exportable, Preconditions, viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         result = backlog_item_move(actor=request.user, item=item, **serializer.validated_data)
         return Response({"item": self._body(result.item.pk), "rows_written": result.rows_written})
+
+    @extend_schema(
+        methods=["GET"],
+        summary="List an item's comments, oldest first",
+        responses={200: BacklogItemCommentSerializer(many=True), **errors_for(404)},
+        filters=False,
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Comment on an item (unit owner or leader)",
+        request=BacklogItemCommentInputSerializer,
+        responses={201: BacklogItemCommentSerializer, **errors_for(400, 403, 404)},
+        filters=False,
+    )
+    @action(detail=True, methods=["get", "post"], url_path="comments", url_name="comments")
+    def comments(self, request: Request, pk=None) -> Response:
+        item = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(backlog_item_comments(item))
+            assert page is not None  # a list always has a paginator
+            return self.get_paginated_response(BacklogItemCommentSerializer(page, many=True).data)
+        serializer = BacklogItemCommentInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = backlog_item_comment_add(
+            actor=request.user, item=item, body=serializer.validated_data["body"]
+        )
+        comment = backlog_item_comments(item).get(pk=comment.pk)
+        return Response(BacklogItemCommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Remove a comment (its author or a leader)",
+        responses={204: None, **errors_for(403, 404)},
+        filters=False,
+    )
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path=rf"comments/(?P<comment_id>{ID})",
+        url_name="comment",
+    )
+    def comment(self, request: Request, pk=None, comment_id=None) -> Response:
+        item = self.get_object()
+        comment = get_object_or_404(BacklogItemComment.objects.filter(item=item), pk=comment_id)
+        backlog_item_comment_delete(actor=request.user, comment=comment)
+        return Response(status=status.HTTP_204_NO_CONTENT)

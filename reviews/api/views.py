@@ -297,7 +297,10 @@ class PacketHTMLRenderer(renderers.BaseRenderer):
 
 PDF_NOT_READY = OpenApiResponse(
     ErrorSerializer,
-    description="Not printed yet (rule `pdf_not_ready`): poll the packet until `pdf_ready`.",
+    description=(
+        "Not printed yet (rule `pdf_not_ready`): a generated packet's print is queued by this "
+        "request; poll the packet until `pdf_ready`, or ask again."
+    ),
 )
 HTML_NOT_READY = OpenApiResponse(
     ErrorSerializer,
@@ -401,9 +404,16 @@ class PacketViewSet(RowsViewSet):
     )
     def pdf(self, request: Request, pk=None) -> Response:
         packet = self._stored(pk, "pdf", "pdf_at", "review_id")
+        printing = False
+        if packet.pdf_at is None and packet.status == PacketStatus.DONE:
+            # Asking for the PDF prints it (once: see packet_print_request).
+            printing = services.packet_print_request(packet_id=packet.pk)
+            packet = self._stored(pk, "pdf", "pdf_at", "review_id")
         if packet.pdf_at is None or packet.pdf is None:
+            when = " It is being printed; ask again in a few seconds." if printing else ""
             raise RuleViolation(
-                f"The PDF of packet v{packet.version} is not ready yet.", rule="pdf_not_ready"
+                f"The PDF of packet v{packet.version} is not ready yet.{when}",
+                rule="pdf_not_ready",
             )
         name = f"review-{packet.review_id}-packet-v{packet.version}.pdf"
         return Response(

@@ -73,7 +73,8 @@ def sign_in(page: Page, watch: Watch, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(demo_password())
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard/"))
+    # Leaders land on the dashboard, owners on My work.
+    expect(page).to_have_url(re.compile(r"/(dashboard|my-work)/"))
 
 
 def main_pages() -> list[str]:
@@ -87,6 +88,7 @@ def main_pages() -> list[str]:
     review = packet.review
     return [
         "/dashboard/",
+        "/my-work/",
         "/products/",
         metric.product.get_absolute_url(),
         f"/units/{item.unit_id}/backlog/",

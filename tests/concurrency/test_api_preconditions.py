@@ -27,6 +27,7 @@ from tests.backlog.factories import BacklogItemFactory
 from tests.metrics.factories import MetricFactory
 from tests.permissions.spec import World
 from web.api_urls import router
+from webhooks.models import Endpoint
 
 MONDAY = dt.date(2030, 1, 7)
 
@@ -109,6 +110,17 @@ RESOURCES: dict[str, Resource] = {
     # Decisions are recorded and removed, never edited: only DELETE is conditional.
     "api-decision": Resource(
         lambda w: Decision.objects.create(review=_review(w), kind="invest", rationale="Grow.").pk,
+        deletes=True,
+    ),
+    "api-webhook": Resource(
+        lambda w: (
+            Endpoint.objects.create(
+                url="http://127.0.0.1:9/hook", event_types=["all"], secret="whsec_0123456789abcdef"
+            ).pk
+        ),
+        {"description": "First"},
+        {"description": "Second"},
+        "description",
         deletes=True,
     ),
     "api-settings": Resource(

@@ -71,8 +71,9 @@ def test_unknown_product_is_404(viewer_client):
 # Session, user, leader check, product with its unit/owner/team/plan, external ids,
 # dependencies, dependents, transitions with actors, history records, the backlog section,
 # the metrics panel (metrics with their status, settings; sparklines only when there are metrics),
-# the unit's reviews with their decisions and action follow-through.
-PRODUCT_DETAIL_QUERIES = 13
+# the unit's reviews with their decisions and action follow-through, and the dependency map
+# (its edges two levels deep, then its nodes with their health).
+PRODUCT_DETAIL_QUERIES = 15
 
 
 @pytest.mark.parametrize("rows", [5, 50])

@@ -6,6 +6,7 @@ the owner of the item's unit and leaders succeed; viewers and owners of other un
 
 from __future__ import annotations
 
+from backlog.services import backlog_item_comment_add
 from tests.backlog.factories import BacklogItemFactory
 from tests.permissions.spec import Case, World, api_read
 
@@ -23,6 +24,13 @@ def item(w: World) -> dict:
 
 def clustered_item(w: World) -> dict:
     return {"pk": BacklogItemFactory(product=w.clustered, title="Welcome pack").pk}
+
+
+def own_comment(w: World) -> dict:
+    """A comment by the unit's owner: theirs to delete, or a leader's."""
+    i = BacklogItemFactory(product=w.product, title="Commented")
+    comment = backlog_item_comment_add(actor=w.owner, item=i, body="Mine")
+    return {"pk": i.pk, "comment_id": comment.pk}
 
 
 def api(url_name: str, expect: dict[str, int], method: str = "get", **kw) -> Case:
@@ -92,4 +100,15 @@ CASES = [
         label="after",
     ),
     api("api-backlog-item-move", NOT_ALLOWED, "get", kwargs=item),
+    api("api-backlog-item-comments", api_read(), kwargs=item),
+    api(
+        "api-backlog-item-comments",
+        unit_owner_or_leader(201),
+        "post",
+        kwargs=item,
+        data=lambda w: {"body": "Synced from ticketing"},
+    ),
+    api("api-backlog-item-comments", NOT_ALLOWED, "delete", kwargs=item),
+    api("api-backlog-item-comment", unit_owner_or_leader(204), "delete", kwargs=own_comment),
+    api("api-backlog-item-comment", NOT_ALLOWED, "get", kwargs=own_comment),
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from backlog import services
 from backlog.models import BacklogItem
-from tests.permissions.cases_pages import NOT_ALLOWED, everyone, unit_owner_or_leader
+from tests.permissions.cases_pages import NOT_ALLOWED, unit_owner_or_leader
 from tests.permissions.spec import Case, World, page_read
 
 
@@ -25,6 +25,12 @@ def _item(w: World) -> BacklogItem:
 unit = lambda w: {"unit_id": w.product.unit_id}  # noqa: E731
 cluster_unit = lambda w: {"unit_id": w.cluster.unit.pk}  # noqa: E731
 item = lambda w: {"item_id": _item(w).pk}  # noqa: E731
+
+
+def _own_comment(w: World) -> dict:
+    """A comment by the unit's owner: the owner may delete it (their own), a leader too."""
+    comment = services.backlog_item_comment_add(actor=w.owner, item=_item(w), body="Mine")
+    return {"comment_id": comment.pk}
 
 
 def edit_data(w: World) -> dict:
@@ -75,8 +81,8 @@ CASES = [
     ),
     Case("backlog-bulk", NOT_ALLOWED, kwargs=unit),
     Case("backlog-bulk", unit_owner_or_leader(302), method="post", kwargs=unit, data=bulk_data),
-    # A row on its own is a fragment; a plain load goes back to the list.
-    Case("backlog-item", everyone(302), kwargs=item),
+    # A plain load is the item's page (history, comments); to htmx, its row.
+    Case("backlog-item", page_read(), kwargs=item),
     Case("backlog-item", page_read(), kwargs=item, htmx=True, label="row partial"),
     Case("backlog-item", NOT_ALLOWED, method="post", kwargs=item),
     Case("backlog-edit", unit_owner_or_leader(200), kwargs=item),
@@ -99,4 +105,23 @@ CASES = [
         label="list partial",
         data=lambda w: {"position": "bottom"},
     ),
+    Case("backlog-comment-add", NOT_ALLOWED, kwargs=item),
+    Case(
+        "backlog-comment-add",
+        unit_owner_or_leader(302),
+        method="post",
+        kwargs=item,
+        data=lambda w: {"body": "Worth doing"},
+    ),
+    Case(
+        "backlog-comment-add",
+        unit_owner_or_leader(200),
+        method="post",
+        kwargs=item,
+        htmx=True,
+        label="comments partial",
+        data=lambda w: {"body": "Worth doing"},
+    ),
+    Case("backlog-comment-delete", NOT_ALLOWED, kwargs=_own_comment),
+    Case("backlog-comment-delete", unit_owner_or_leader(302), method="post", kwargs=_own_comment),
 ]

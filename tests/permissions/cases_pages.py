@@ -110,6 +110,9 @@ CASES = [
     # --- home and health ---
     Case("home", everyone(302)),
     Case("home", everyone(302), method="post"),
+    # My work: every login reads their own (an empty state without units); nothing to write.
+    Case("my-work", page_read()),
+    Case("my-work", NOT_ALLOWED, method="post"),
     Case("healthz", everyone(200, anonymous=200)),
     Case("healthz", everyone(405, anonymous=405), method="post"),
     # the icon browsers ask for on every page: a redirect to the SVG, login or not

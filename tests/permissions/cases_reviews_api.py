@@ -79,6 +79,18 @@ def packet(w: World) -> dict:
     return {"pk": found.pk}
 
 
+def unprinted_packet(w: World) -> dict:
+    """Generated but never printed: asking for its PDF queues the print and answers 409."""
+    found = Packet.objects.create(
+        review=_review(w),
+        version=2,
+        status=PacketStatus.DONE,
+        html="<html><body>Payroll</body></html>",
+        generated_at=timezone.now(),
+    )
+    return {"pk": found.pk}
+
+
 def with_review(w: World) -> dict:
     """No URL arguments; the body names the review made here."""
     _review(w)
@@ -162,6 +174,12 @@ CASES = [
     api("api-review-packet-html", NOT_ALLOWED, "post", kwargs=packet),
     api("api-review-packet-pdf", api_read(), kwargs=packet),
     api("api-review-packet-pdf", NOT_ALLOWED, "delete", kwargs=packet),
+    api(
+        "api-review-packet-pdf",
+        api_read(viewer=409, owner=409, other_owner=409, leader=409),
+        kwargs=unprinted_packet,
+        label="printed on request",
+    ),
     # decisions
     api("api-decision-list", api_read()),
     api(

@@ -41,6 +41,17 @@ def _packet(w: World) -> Packet:
     )
 
 
+def _unprinted_packet(w: World) -> Packet:
+    """Generated, never printed: opening its PDF queues the print (the page polls, 202)."""
+    return Packet.objects.create(
+        review=_review(w),
+        version=8,
+        status=PacketStatus.DONE,
+        html="<!doctype html><title>Payroll</title><h1>Payroll</h1>",
+        generated_at=timezone.now(),
+    )
+
+
 def _pending_packet(w: World) -> Packet:
     return Packet.objects.create(review=_review(w), version=9, status=PacketStatus.PENDING)
 
@@ -75,6 +86,7 @@ closed_review = lambda w: {"pk": _closed_review(w).pk}  # noqa: E731
 meeting_at = lambda w: {"pk": _cycle(w).pk, "review_pk": _review(w).pk}  # noqa: E731
 packet = lambda w: {"pk": _packet(w).pk}  # noqa: E731
 pending = lambda w: {"pk": _pending_packet(w).pk}  # noqa: E731
+unprinted = lambda w: {"pk": _unprinted_packet(w).pk}  # noqa: E731
 decision = lambda w: {"pk": _decision(w).pk}  # noqa: E731
 action = lambda w: {"pk": _action(w).pk}  # noqa: E731
 closed_action = lambda w: {"pk": _closed_review(w).action_items.first().pk}  # noqa: E731
@@ -271,5 +283,6 @@ CASES = [
     Case("packet-detail", NOT_ALLOWED, method="post", kwargs=packet),
     Case("packet-pdf", page_read(), kwargs=packet),
     Case("packet-pdf", everyone(409), kwargs=pending, label="not ready"),
+    Case("packet-pdf", everyone(202), kwargs=unprinted, label="printed on request"),
     Case("packet-pdf", NOT_ALLOWED, method="post", kwargs=packet),
 ]

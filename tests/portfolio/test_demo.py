@@ -18,7 +18,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count, Max, Min, Sum
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
+from django.urls import reverse
 from django.utils import timezone
 
 from analytics.models import (
@@ -40,7 +41,8 @@ from funding.models import FundingAllocation, FundingMode, InvestmentRequest, Re
 from metrics.models import Metric, Reading, Status
 from metrics.selectors import coverage
 from metrics.status import status_of
-from portfolio.models import PortfolioSettings
+from portfolio import outbox
+from portfolio.models import OutboxMessage, PortfolioSettings
 from portfolio.permissions import LEADERS_GROUP, Role
 from products.models import (
     Cluster,
@@ -715,3 +717,26 @@ def test_demo_funding_feeds_the_queue_and_the_analytics(seeded):
     assert Candidate.objects.filter(
         snapshot=Snapshot.objects.latest_done(), product__slug="print-scan-service"
     ).exists()
+
+
+def test_every_demo_packet_gets_its_pdf_when_opened(seeded):
+    """The demo prints the first review day's PDFs only (a second each); every other packet
+    is printed the first time someone opens its PDF, so none answers 'not ready' for good."""
+    assert not Packet.objects.exclude(status=PacketStatus.DONE).exists()
+    unprinted = Packet.objects.filter(pdf_at__isnull=True).order_by("pk")
+    assert unprinted.exists()
+    packet = unprinted.first()
+    client = Client()
+    client.force_login(get_user_model().objects.filter(is_active=True).order_by("pk").first())
+
+    first = client.get(reverse("packet-pdf", args=[packet.pk]))
+    assert first.status_code == 202
+    # The request queued the print; relaying it (here, as the commit or the beat would, inside
+    # the module's open transaction) runs the task, eagerly under test.
+    message = OutboxMessage.objects.get(key=f"packet-pdf:{packet.pk}", done_at__isnull=True)
+    assert message.task == "reviews.tasks.render_pdf"
+    assert outbox.relay([message.pk]) == 1
+    response = client.get(reverse("packet-pdf", args=[packet.pk]))
+
+    assert response.status_code == 200
+    assert response.content.startswith(b"%PDF")

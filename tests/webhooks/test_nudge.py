@@ -1,0 +1,56 @@
+"""The on-commit nudge: one per transaction that recorded events, none for a rollback, and
+none at all when Celery runs eagerly (nothing to publish to)."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from django.db import transaction
+
+from portfolio.celery import app as celery_app
+from products.services import product_update
+from webhooks import nudge
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def not_eager():
+    saved = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    nudge._last = 0.0
+    with mock.patch.object(celery_app, "send_task") as send_task:
+        yield send_task
+    celery_app.conf.task_always_eager = saved
+
+
+def test_one_nudge_per_committed_transaction(
+    leader, product, not_eager, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):
+            product_update(actor=leader, product=product, description=f"v{n}")
+
+    assert not_eager.call_count == 1
+    assert not_eager.call_args.args == (nudge.TICK_TASK,)
+
+
+def test_no_nudge_for_a_rolled_back_transaction(
+    leader, product, not_eager, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        product_update(actor=leader, product=product, description="Never")
+        raise RuntimeError
+
+    assert not_eager.call_count == 0
+
+
+def test_no_callback_at_all_when_eager(leader, product, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        product_update(actor=leader, product=product, description="Eager")
+    assert nudge._publish not in callbacks
