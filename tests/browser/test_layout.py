@@ -84,6 +84,8 @@ def every_page() -> tuple[list[str], list[str]]:
         "/people/new/",
         "/settings/lockouts/",
         "/settings/webhooks/",
+        "/settings/webhooks/new/",
+        "/import/",
     ]
     return pages, leader
 
