@@ -95,7 +95,7 @@ bench: $(STAMP) ## Benchmark a synthetic portfolio over HTTP (SIZE=S|M|L, defaul
 perf-docs: ## Rebuild docs/performance.md from docs/performance.in.md and docs/bench-results/*.json
 	@python=$$(sh scripts/python.sh) && "$$python" scripts/perf_docs.py
 
-vendor: ## Fetch the pinned front-end files into static/vendor/ (scripts/vendor.sh)
+vendor: ## Fetch the pinned front-end files into static/vendor/ and axe-core into tests/browser/vendor/, sha256 checked (scripts/vendor.sh)
 	bash scripts/vendor.sh
 
 lock: ## Re-resolve requirements/*.txt from pyproject.toml (UPGRADE=1: newest allowed versions)

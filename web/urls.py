@@ -31,6 +31,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("my-work/", views.my_work_page, name="my-work"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("csp-report/", csp_report, name="csp-report"),
     path("dashboard/", views.dashboard_page, name="dashboard"),
     path("people/<int:pk>/", views.person_detail, name="person-detail"),

@@ -115,6 +115,9 @@ CASES = [
     Case("my-work", NOT_ALLOWED, method="post"),
     Case("healthz", everyone(200, anonymous=200)),
     Case("healthz", everyone(405, anonymous=405), method="post"),
+    # the icon browsers ask for on every page: a redirect to the SVG, login or not
+    Case("favicon", everyone(301, anonymous=301)),
+    Case("favicon", everyone(405, anonymous=405), method="post"),
     # the browser's CSP reports: no login (a batched report has no cookie), no CSRF, logged only
     Case(
         "csp-report",

@@ -37,8 +37,13 @@ def log_out(page: Page) -> None:
     page.get_by_role("button", name="Log out").click()
 
 
-def expect_dashboard(page: Page, app_url: str) -> None:
-    expect(page.get_by_role("heading", name="Portfolio dashboard", level=1)).to_be_visible()
+DASHBOARD, MY_WORK, PRODUCTS = "Portfolio dashboard", "My work", "Products"
+
+
+def expect_home(page: Page, app_url: str, heading: str) -> None:
+    """Signed in and on the role's home page: leaders the dashboard, owners My work, the
+    rest the product list."""
+    expect(page.get_by_role("heading", name=heading, level=1, exact=True)).to_be_visible()
     assert page.url.startswith(app_url)
 
 
@@ -52,7 +57,7 @@ def test_leader_by_group_claim_and_a_later_sign_in_without_the_group(page: Page,
 
     sign_in_with_provider(page, live_server.url, "lena")
 
-    expect_dashboard(page, live_server.url)
+    expect_home(page, live_server.url, DASHBOARD)
     expect(page.get_by_role("link", name="Settings", exact=True)).to_be_visible()
     lena.refresh_from_db()
     assert lena.user.groups.filter(name=LEADERS_GROUP).exists()
@@ -60,7 +65,7 @@ def test_leader_by_group_claim_and_a_later_sign_in_without_the_group(page: Page,
     # the provider no longer puts her in the group: the role goes at her next sign-in
     log_out(page)
     sign_in_with_provider(page, live_server.url, "lena-nogroup")
-    expect_dashboard(page, live_server.url)
+    expect_home(page, live_server.url, PRODUCTS)
     expect(page.get_by_role("link", name="Settings", exact=True)).to_have_count(0)
     assert not lena.user.groups.filter(name=LEADERS_GROUP).exists()
 
@@ -71,7 +76,7 @@ def test_owner_by_email_edits_their_unit(page: Page, live_server, sso):
 
     sign_in_with_provider(page, live_server.url, "olivia")
 
-    expect_dashboard(page, live_server.url)
+    expect_home(page, live_server.url, MY_WORK)
     expect(page.get_by_role("link", name="Settings", exact=True)).to_have_count(0)
     olivia.refresh_from_db()
     assert olivia.user is not None
@@ -100,7 +105,7 @@ def test_unknown_email_becomes_a_viewer_when_creation_is_on(page: Page, live_ser
 
     sign_in_with_provider(page, live_server.url, "ursula")
 
-    expect_dashboard(page, live_server.url)
+    expect_home(page, live_server.url, PRODUCTS)
     expect(page.get_by_role("link", name="Settings", exact=True)).to_have_count(0)
     assert Person.objects.get(email="ursula.unknown@example.org").user is not None
 
@@ -150,7 +155,7 @@ def test_expired_id_token_is_refused(page: Page, live_server, sso):
 def test_logout_ends_the_provider_session(page: Page, live_server, sso):
     PersonFactory(name="Olivia Owner", email="olivia.owner@example.org", user=None)
     sign_in_with_provider(page, live_server.url, "olivia")
-    expect_dashboard(page, live_server.url)
+    expect_home(page, live_server.url, PRODUCTS)
 
     log_out(page)
 
@@ -181,4 +186,4 @@ def test_local_login_off_leaves_the_button_and_the_emergency_sign_in(
     page.get_by_label("Username").fill("root")
     page.get_by_label("Password").fill("pass-word-123")
     page.get_by_role("button", name="Sign in", exact=True).click()
-    expect_dashboard(page, live_server.url)
+    expect_home(page, live_server.url, DASHBOARD)
