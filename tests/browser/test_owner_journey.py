@@ -61,14 +61,17 @@ def use(page: Page, control: Locator) -> None:
     reachable(page, control).click()
 
 
-def go_by_menu(page: Page, name: str) -> None:
-    """Follow a link of the main navigation, opening the menu first where it is collapsed."""
+def go_by_menu(page: Page, name: str, *, collapsed: bool) -> None:
+    """Follow a link of the main navigation; on a phone it hides behind "Menu" until opened."""
     nav = page.get_by_role("navigation", name="Main")
-    toggle = nav.locator("summary.nav-toggle")
-    if toggle.count() and toggle.is_visible():
-        use(page, toggle)
+    link = nav.get_by_role("link", name=name, exact=True)
+    if collapsed:
+        expect(link).to_be_hidden()
+        use(page, nav.locator("summary.nav-toggle"))
+    else:
+        expect(nav.locator("summary.nav-toggle")).to_be_hidden()
     with page.expect_navigation():
-        use(page, nav.get_by_role("link", name=name, exact=True))
+        use(page, link)
 
 
 def wait_for_panels(page: Page) -> None:
@@ -105,6 +108,7 @@ def test_owner_journey_from_my_work(page: Page, live_server, owner_with_work, vi
     olivia, payroll, red = owner_with_work
     third = BacklogItem.objects.get(title="Third")
     page.set_viewport_size(viewport)
+    phone = viewport == PHONE
 
     # Olivia signs in from the front door and lands on My work
     page.goto(f"{live_server.url}/")
@@ -132,7 +136,7 @@ def test_owner_journey_from_my_work(page: Page, live_server, owner_with_work, vi
     assert_fits(page, "metric page")
 
     # back to My work through the main menu, then to the unit's backlog
-    go_by_menu(page, "My work")
+    go_by_menu(page, "My work", collapsed=phone)
     expect(page).to_have_url(re.compile(r"/my-work/$"))
     assert_fits(page, "My work (again)")
     use(
@@ -157,7 +161,7 @@ def test_owner_journey_from_my_work(page: Page, live_server, owner_with_work, vi
     assert_fits(page, "backlog after the move")
 
     # she asks for money: My work, the unit's page, its funding panel
-    go_by_menu(page, "My work")
+    go_by_menu(page, "My work", collapsed=phone)
     use(page, page.locator("#my-units").get_by_role("link", name="Payroll", exact=True))
     expect(page.get_by_role("heading", name="Payroll", level=1)).to_be_visible()
     wait_for_panels(page)
@@ -188,7 +192,7 @@ def test_owner_journey_from_my_work(page: Page, live_server, owner_with_work, vi
     assert asked.requested_by == olivia.user
 
     # and My work lists it with its state
-    go_by_menu(page, "My work")
+    go_by_menu(page, "My work", collapsed=phone)
     requests = page.locator("#my-requests tbody tr")
     expect(requests).to_have_count(1)
     expect(requests).to_contain_text(f"Payroll: {PURPOSE}")
