@@ -88,6 +88,9 @@ def test_focus_stays_on_the_order_button_after_a_keyboard_move(
     # then the list shows the new order and the focus is on the same button of the same item
     expect(rows.locator("td.title")).to_contain_text(["First", "Third", "Second"])
     expect(page.locator(f"#move-{third.pk}-up")).to_be_focused()
+    # htmx gives the focus back by id as it swaps, before the new list's forms are wired up
+    # (settling): a second Enter then would post the form without htmx and reload the page.
+    page.wait_for_function("() => !document.querySelector('.htmx-settling, .htmx-request')")
 
     # and again: to the top, where "up" is disabled, the row's first enabled button has it
     page.keyboard.press("Enter")
