@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connections, transaction
 
 from portfolio.celery import app as celery_app
+from webhooks.models import Endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -68,16 +69,24 @@ def _tick_loop() -> None:
             _here_running = False
 
 
+def _anyone_listening() -> bool:
+    """An active endpoint exists (one indexed probe): without one a tick has nothing to send,
+    so a portfolio without webhooks publishes nothing."""
+    return Endpoint.objects.filter(active=True).exists()
+
+
 def _publish() -> None:
     global _last
     if _eager():
-        if settings.WEBHOOK_SEND_WITHOUT_WORKER:
+        if settings.WEBHOOK_SEND_WITHOUT_WORKER and _anyone_listening():
             _tick_here()
         return
     now = time.monotonic()
     if now - _last < settings.WEBHOOK_NUDGE_EVERY:
         return
     _last = now
+    if not _anyone_listening():
+        return
     try:
         celery_app.send_task(TICK_TASK, retry=False, expires=settings.WEBHOOK_TICK_EVERY * 4)
     except Exception as exc:  # a down broker: the beat will do it

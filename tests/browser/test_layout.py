@@ -84,7 +84,6 @@ def every_page() -> tuple[list[str], list[str]]:
         "/people/new/",
         "/settings/lockouts/",
         "/settings/webhooks/",
-        "/settings/webhooks/new/",
         "/import/",
     ]
     return pages, leader

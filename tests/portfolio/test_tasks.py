@@ -3,6 +3,7 @@ runs it from the real broker."""
 
 from __future__ import annotations
 
+import re
 from email import message_from_string
 from unittest import mock
 
@@ -188,7 +189,12 @@ def test_worker_sends_the_notice_for_a_committed_departure(worker):
     files = wait_for(
         lambda: sorted(worker["outbox"].iterdir()), 90, "no mail was written", worker["log"]
     )
-    wait_for(lambda: "succeeded" in worker["log"].read_text(), 30, "no success", worker["log"])
+    wait_for(
+        lambda: re.search(r"notify_units_orphaned\[[^]]+\] succeeded", worker["log"].read_text()),
+        30,
+        "no success",
+        worker["log"],
+    )
     assert len(files) == 1
     mail = message_from_string(files[0].read_text().split("\n" + "-" * 79)[0])
     assert mail["To"] == "helena@example.org"

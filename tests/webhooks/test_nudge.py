@@ -1,5 +1,5 @@
-"""The on-commit nudge: one per transaction that recorded events, none for a rollback, and
-none at all when Celery runs eagerly (nothing to publish to)."""
+"""The on-commit nudge: one per transaction that recorded events, none for a rollback, none
+when no endpoint listens, and none at all when Celery runs eagerly (nothing to publish to)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,15 @@ from django.db import transaction
 
 from portfolio.celery import app as celery_app
 from products.services import product_update
+from tests.webhooks.conftest import make_endpoint
 from webhooks import nudge
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def listening(db):
+    return make_endpoint("http://127.0.0.1:9/hook")
 
 
 @pytest.fixture
@@ -26,7 +32,7 @@ def not_eager():
 
 
 def test_one_nudge_per_committed_transaction(
-    leader, product, not_eager, django_capture_on_commit_callbacks
+    leader, product, listening, not_eager, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         for n in range(3):
@@ -37,7 +43,7 @@ def test_one_nudge_per_committed_transaction(
 
 
 def test_no_nudge_for_a_rolled_back_transaction(
-    leader, product, not_eager, django_capture_on_commit_callbacks
+    leader, product, listening, not_eager, django_capture_on_commit_callbacks
 ):
     with (
         django_capture_on_commit_callbacks(execute=True),
@@ -54,3 +60,14 @@ def test_no_callback_at_all_when_eager(leader, product, django_capture_on_commit
     with django_capture_on_commit_callbacks() as callbacks:
         product_update(actor=leader, product=product, description="Eager")
     assert nudge._publish not in callbacks
+
+
+def test_no_nudge_when_no_active_endpoint_listens(
+    leader, product, listening, not_eager, django_capture_on_commit_callbacks
+):
+    listening.active = False
+    listening.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        product_update(actor=leader, product=product, description="Nobody hears")
+
+    assert not_eager.call_count == 0
