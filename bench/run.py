@@ -1629,6 +1629,9 @@ DASHBOARD_PATH = "/dashboard/"
 # filter bar's clusters and owners, the units grouped by stage, coverage and health, the first
 # orphans, owners by load status and the first over the ceiling, the open signals (first ones
 # and how many), the first candidates, the over-the-ceiling trend, and the settings row.
+# The days ahead the dashboard's reviews-due panel looks: analytics.dashboard.REVIEWS_DUE_DAYS
+# (the runner imports no app; a test holds the two equal).
+REVIEWS_DUE_DAYS = 14
 DASHBOARD_SQL = [
     """SELECT id, started_at, finished_at, results, thresholds FROM analytics_snapshot
         WHERE status = 'done' ORDER BY started_at DESC, id DESC LIMIT 1""",
@@ -1669,6 +1672,32 @@ DASHBOARD_SQL = [
                 WHERE o.snapshot_id = s.id AND o.status IN ('over', 'triaging'))
          FROM analytics_snapshot s WHERE s.status = 'done'
         ORDER BY s.started_at DESC, s.id DESC LIMIT 12""",
+    # the drill-down's live counts: products by stage, products of orphan units, metrics by status
+    "SELECT lifecycle_stage, count(*) FROM products_product GROUP BY 1",
+    """SELECT count(*) FROM products_product p
+         LEFT JOIN products_ownershipunit u ON u.id = p.unit_id
+         LEFT JOIN products_person o ON o.id = u.owner_id
+         LEFT JOIN auth_user au ON au.id = o.user_id
+        WHERE u.owner_id IS NULL OR NOT o.active OR NOT au.is_active""",
+    """SELECT CASE
+              WHEN m.last_read_at IS NULL THEN 1
+              WHEN m.last_read_at < now() - m.expected_interval * COALESCE(
+                  (SELECT stale_interval_multiple FROM portfolio_portfoliosettings
+                    ORDER BY id LIMIT 1), 2) THEN 2
+              WHEN (m.better = 'higher' AND m.last_value < m.critical)
+                OR (m.better = 'lower' AND m.last_value > m.critical) THEN 4
+              WHEN (m.better = 'higher' AND m.last_value < COALESCE(m.warning, m.target))
+                OR (m.better = 'lower' AND m.last_value > COALESCE(m.warning, m.target)) THEN 3
+              ELSE 0 END, count(*)
+         FROM metrics_metric m GROUP BY 1""",
+    # the reviews due in the next REVIEWS_DUE_DAYS, per cycle
+    f"""SELECT r.cycle_id, c.year, c.quarter,
+              count(*) FILTER (WHERE r.scheduled_on < current_date),
+              count(*) FILTER (WHERE r.scheduled_on >= current_date),
+              min(r.scheduled_on) FILTER (WHERE r.scheduled_on >= current_date)
+         FROM reviews_review r JOIN reviews_reviewcycle c ON c.id = r.cycle_id
+        WHERE r.scheduled_on <= current_date + {REVIEWS_DUE_DAYS} AND r.status = 'scheduled'
+        GROUP BY 1, 2, 3 ORDER BY 2, 3""",
 ]
 
 
