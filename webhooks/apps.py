@@ -5,6 +5,8 @@ class WebhooksConfig(AppConfig):
     name = "webhooks"
 
     def ready(self) -> None:
-        # Nudge the fan-out when a transaction that recorded events commits (the kernel sends
-        # `events_recorded`; it cannot import us).
-        from webhooks import signals  # noqa: F401
+        # `signals`: nudge the fan-out when a transaction that recorded events commits (the
+        # kernel sends `events_recorded`; it cannot import us). `tasks`: the tick registered in
+        # every process, not only in workers (whose autodiscovery imports it), because a server
+        # without a broker runs it in a thread (webhooks/nudge.py).
+        from webhooks import signals, tasks  # noqa: F401
