@@ -213,3 +213,17 @@ def test_an_unknown_column_choice_falls_back_to_stages(viewer_client, portfolio)
     html = viewer_client.get(URL + "?columns=owner").content.decode()
     head = html.split("<thead>")[1].split("</thead>")[0]
     assert ">Retirement<" in head and ">People services<" not in head
+
+
+def test_the_filter_fields_are_the_product_lists_with_their_own_clear_link(
+    viewer_client, portfolio
+):
+    landscape = viewer_client.get(URL + "?columns=cluster").content.decode()
+    products = viewer_client.get("/products/").content.decode()
+    # one template of filter fields for both pages; only the list sorts, each clears to itself
+    assert f'<a href="{URL}?columns=cluster">Clear filters</a>' in landscape
+    assert 'name="ordering"' not in landscape
+    assert '<a href="/products/">Clear filters</a>' in products
+    assert 'name="ordering"' in products
+    for field in ('name="q"', 'name="cluster"', 'name="owner"', 'name="team"', 'name="model"'):
+        assert field in landscape and field in products

@@ -4,7 +4,6 @@ does not weaken TLS."""
 
 from __future__ import annotations
 
-import shutil
 import ssl
 import subprocess
 
@@ -13,8 +12,6 @@ import urllib3
 
 from tests.webhooks.receiver import Receiver
 from webhooks import sender
-
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
 
 @pytest.fixture
