@@ -442,8 +442,11 @@ def _write(keep: list[_Keep], *, outcomes: bool, actor: AnyUser) -> IngestResult
             "value double precision, source varchar(60)) ON COMMIT DROP"
         )
         cursor.copy_expert("COPY incoming_readings FROM STDIN WITH (FORMAT csv)", buffer)
+        # Created or corrected: a corrected row keeps its first `created_at`. (`xmax = 0`
+        # would say it too, but a partitioned table cannot return system columns.)
+        created = "(r.created_at = %s)"
         returning = (
-            "metric_id, taken_at, source, (xmax = 0)" if outcomes else "metric_id, (xmax = 0)"
+            f"metric_id, taken_at, source, {created}" if outcomes else f"metric_id, {created}"
         )
         cursor.execute(
             f"""
@@ -458,7 +461,7 @@ def _write(keep: list[_Keep], *, outcomes: bool, actor: AnyUser) -> IngestResult
             )
             SELECT * FROM written
             """,
-            [now, now],
+            [now, now, now],
         )
         written = cursor.fetchall()
         if outcomes:
