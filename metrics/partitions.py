@@ -60,7 +60,7 @@ def partitions_list() -> list[Partition]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT c.relname, pg_get_expr(c.relpartbound, c.oid)
+            SELECT c.relname
               FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
              WHERE i.inhparent = %s::regclass
             """,
@@ -68,7 +68,7 @@ def partitions_list() -> list[Partition]:
         )
         rows = cursor.fetchall()
     found = []
-    for name, bound in rows:
+    for (name,) in rows:
         if not name.startswith(f"{TABLE}_p"):
             continue
         month = dt.datetime.strptime(name.rsplit("_p", 1)[1], "%Y%m").replace(tzinfo=dt.UTC)

@@ -88,7 +88,8 @@ def assert_rollups_match_raw() -> None:
 def test_the_readings_table_is_partitioned_by_month():
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT partstrat FROM pg_partitioned_table WHERE partrelid = 'metrics_reading'::regclass"
+            "SELECT partstrat FROM pg_partitioned_table "
+            "WHERE partrelid = 'metrics_reading'::regclass"
         )
         assert cursor.fetchone() == ("r",)
         cursor.execute(
