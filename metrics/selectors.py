@@ -7,7 +7,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
@@ -226,7 +226,7 @@ def _ceil(moment: dt.datetime, grain: Grain) -> dt.datetime:
 
 def series_query(
     metric_id: int, start: dt.datetime, end: dt.datetime, *, points: int = CHART_POINTS
-) -> tuple[dt.timedelta, str, list | dict]:
+) -> tuple[dt.timedelta, str, list[Any] | dict[str, Any]]:
     """The bucket width, and the one statement (with its parameters) that `series` runs."""
     width = bucket_width(end - start, points)
     grain = series_grain(width)
@@ -254,8 +254,7 @@ def series(
     query either way)."""
     width, sql, params = series_query(metric_id, start, end, points=points)
     with connection.cursor() as cursor:
-        # psycopg2 sends a timedelta as an interval; the stubs' parameter types leave it out.
-        cursor.execute(sql, params)  # type: ignore[arg-type]
+        cursor.execute(sql, params)
         return width, [Bucket(*row) for row in cursor.fetchall()]
 
 

@@ -537,7 +537,8 @@ def reading_delete(*, actor: AnyUser, reading: Reading) -> None:
         data=None,
         changed={"metric": [reading.metric_id, None], "value": [reading.value, None]},
     )
-    Reading.objects.filter(pk=reading.pk).delete()
+    # With its time the delete probes one monthly partition, not each of them.
+    Reading.objects.filter(pk=reading.pk, taken_at=reading.taken_at).delete()
     latest = metric.readings.order_by("-taken_at", "source").values("value", "taken_at").first()
     metric.last_value = latest["value"] if latest else None
     metric.last_read_at = latest["taken_at"] if latest else None
