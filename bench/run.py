@@ -1254,7 +1254,7 @@ SELECT r.id, r.metric_id, m.key, p.slug, r.taken_at, r.value, r.source, r.create
  ORDER BY r.metric_id, r.taken_at, r.source
  LIMIT %s
 """
-READINGS_AFTER = "WHERE (r.metric_id, r.taken_at, r.source) > (%s, %s, %s)"
+READINGS_AFTER = "WHERE (r.metric_id, r.taken_at, r.source) > (%s, %s, %s) AND m.id >= %s"
 
 
 def readings_cursor_row(db) -> tuple[int, dt.datetime, str]:
@@ -1307,7 +1307,7 @@ def measure_readings_list(
         lambda: api("first", first_path),
         lambda: sql("first_sql", "", []),
         lambda: api("after", after_path),
-        lambda: sql("after_sql", READINGS_AFTER, list(key)),
+        lambda: sql("after_sql", READINGS_AFTER, [*key, key[0]]),
     ]
     for _ in range(3):
         for step in steps:

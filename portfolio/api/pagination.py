@@ -64,6 +64,11 @@ class KeysetPagination(pagination.BasePagination):
         except (TypeError, ValueError, OverflowError) as exc:
             raise bad from exc
 
+    def bounds(self, values: list[Any]) -> list[tuple[str, list[Any]]]:
+        """Conditions the keyset implies but the planner cannot see (a joined table's range,
+        say), as (SQL, params); none by default."""
+        return []
+
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
@@ -98,6 +103,8 @@ class KeysetPagination(pagination.BasePagination):
             queryset = queryset.filter(
                 RawSQL(f"({columns}) > ({marks})", values, output_field=BooleanField())
             )
+            for sql, params in self.bounds(values):
+                queryset = queryset.filter(RawSQL(sql, params, output_field=BooleanField()))
         rows = list(queryset[: size + 1])
         self.next_row = rows[size - 1] if len(rows) > size else None
         return rows[:size]
