@@ -67,12 +67,14 @@ $$;
 
 INSERT INTO metrics_reading (id, taken_at, value, source, created_at, updated_at, metric_id)
 SELECT id, taken_at, value, source, created_at, updated_at, metric_id FROM metrics_reading_flat;
+-- The next id continues the old sequence (ids of deleted readings are not handed out again).
 SELECT setval(
     'metrics_reading_id_partitioned',
     GREATEST(
-        COALESCE(pg_sequence_last_value(pg_get_serial_sequence('metrics_reading_flat', 'id')), 0),
-        COALESCE((SELECT max(id) FROM metrics_reading_flat), 0)
-    ) + 1,
+        (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END
+           FROM metrics_reading_id_seq),
+        COALESCE((SELECT max(id) FROM metrics_reading_flat), 0) + 1
+    ),
     false
 );
 DROP TABLE metrics_reading_flat;
@@ -114,9 +116,10 @@ SELECT id, taken_at, value, source, created_at, updated_at, metric_id
 SELECT setval(
     pg_get_serial_sequence('metrics_reading', 'id'),
     GREATEST(
-        COALESCE(pg_sequence_last_value('metrics_reading_id_partitioned'), 0),
-        COALESCE((SELECT max(id) FROM metrics_reading_partitioned), 0)
-    ) + 1,
+        (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END
+           FROM metrics_reading_id_partitioned),
+        COALESCE((SELECT max(id) FROM metrics_reading_partitioned), 0) + 1
+    ),
     false
 );
 DROP TABLE metrics_reading_partitioned;
