@@ -14,7 +14,7 @@ from django.utils import timezone
 from metrics import partitions
 from metrics.models import Grain, Reading, ReadingRollup, RollupPending
 from metrics.rollups import rollups_rebuild, rollups_refresh
-from metrics.selectors import SERIES_SQL, series
+from metrics.selectors import SERIES_SQL, series, series_many, sparklines
 from metrics.services import reading_delete, readings_ingest
 from metrics.tasks import readings_maintain_run
 from tests.metrics.factories import MetricFactory
@@ -338,3 +338,31 @@ def test_the_year_chart_svg_query_count_is_fixed(
         response = client.get(url, {"range": "year"})
     assert "metrics_readingrollup" in ctx.captured_queries[-1]["sql"]
     assert response.status_code == 200 and b"<polyline" in response.content
+
+
+def test_sparklines_and_packet_trends_read_daily_rollups_and_pending_days_raw(metric, other_metric):
+    end = timezone.now()
+    start = end - dt.timedelta(days=30)
+    five_minute_readings(metric, 10, end)
+    Reading.objects.bulk_create(
+        Reading(metric=other_metric, taken_at=end - dt.timedelta(hours=h), value=h)
+        for h in range(1, 24 * 40)
+    )
+    rollups_refresh()
+    Reading.objects.create(metric=metric, taken_at=end - dt.timedelta(seconds=10), value=999)
+
+    with CaptureQueriesContext(connection) as ctx:
+        trends = series_many([metric.pk, other_metric.pk], start, end, dt.timedelta(days=1))
+    assert len(ctx.captured_queries) == 1
+    assert "metrics_readingrollup" in ctx.captured_queries[0]["sql"]
+    in_window = Reading.objects.filter(taken_at__gte=start, taken_at__lt=end)
+    for m in (metric, other_metric):
+        assert sum(b.count for b in trends[m.pk]) == in_window.filter(metric=m).count()
+    assert max(b.high for b in trends[metric.pk]) == 999  # the pending day, read raw
+
+    with CaptureQueriesContext(connection) as ctx:
+        lines = sparklines([metric.pk, other_metric.pk], now=end)
+    assert len(ctx.captured_queries) == 1
+    assert "metrics_readingrollup" in ctx.captured_queries[0]["sql"]
+    assert lines[metric.pk] == [(b.start, b.avg) for b in trends[metric.pk]]
+    assert len(lines[other_metric.pk]) == 31  # the head of the window, then 30 whole days
