@@ -1096,11 +1096,14 @@ def write_readings(cursor, portfolio: Portfolio, plans: list[MetricPlan]) -> dic
     """COPY the readings day by day (all metrics interleaved, as they would arrive), then
     set each metric's latest reading. Returns counts by schedule."""
     from metrics.models import Metric
+    from metrics.partitions import partitions_ensure
+    from metrics.rollups import rollups_rebuild
 
     rng = random.Random(f"portfolio-bench-readings-{portfolio.size_name}")
     history = METRIC_HISTORY_DAYS[portfolio.size_name]
     span = max(CHART_DAYS, history, *(math.ceil(p.count / 24) for p in plans if p.count))
     start = TODAY - dt.timedelta(days=span)
+    partitions_ensure(since=start)  # each month's rows go to its partition, not the default
     by_every: dict[str, list[MetricPlan]] = {}
     for plan in plans:
         by_every.setdefault(plan.every, []).append(plan)
@@ -1164,6 +1167,7 @@ def write_readings(cursor, portfolio: Portfolio, plans: list[MetricPlan]) -> dic
         "FROM bench_latest l WHERE m.id = l.id"
     )
     cursor.execute("DROP TABLE bench_latest")
+    rollups_rebuild()  # two INSERT ... SELECT ... GROUP BY over the readings just copied
     return counts
 
 

@@ -1048,6 +1048,7 @@ def measure_ingest(client: Client, db, reps: int) -> tuple[dict[str, Series], st
     def cleanup() -> None:
         with db.cursor() as cur:
             cur.execute(f"DELETE FROM {READINGS_TABLE} WHERE id > %s", [mark])
+            cur.execute("DELETE FROM metrics_rolluppending")  # what the trigger marked
             cur.execute(f"VACUUM {READINGS_TABLE}")
             cur.execute(f"SELECT count(*) FROM {READINGS_TABLE}")
             left = cur.fetchone()[0]
@@ -1155,21 +1156,33 @@ def shift_chart_metric(db, metric_id: int) -> None:
             "UPDATE metrics_metric SET last_read_at = last_read_at + %s WHERE id = %s",
             [delta, metric_id],
         )
+    # Its roll-ups follow, as the beat task would have them: every day rolled, none pending.
+    from django.db import connection
+
+    from metrics.partitions import partitions_ensure
+    from metrics.rollups import rollups_rebuild
+
+    partitions_ensure()
+    rollups_rebuild([metric_id])
+    connection.close()
+    with db.cursor() as cur:
         cur.execute(f"VACUUM ANALYZE {READINGS_TABLE}")
+        cur.execute("VACUUM ANALYZE metrics_readingrollup")
 
 
 def measure_chart(
     client: Client, db, metric_id: int, iterations: int
 ) -> tuple[dict[str, Series], str | None]:
-    """GET the one-year chart (SVG) beside the bucketed SQL alone, same window and width."""
-    from metrics.selectors import RANGES, SERIES_SQL, bucket_width
+    """GET the one-year chart (SVG) beside its series statement alone, same window and width:
+    `series_query` gives the statement the chart runs (daily roll-ups, plus any pending day
+    from the raw readings) and its parameters."""
+    from metrics.selectors import RANGES, series_query
 
     path = f"/metrics/{metric_id}/chart.svg?range=year"
     why = _missing(client, "GET", path, client.page_headers)
     if why:
         return {}, why
     span = RANGES["year"][1]
-    width = bucket_width(span)
     series = {k: Series() for k in ("chart", "sql")}
 
     def chart():
@@ -1180,8 +1193,8 @@ def measure_chart(
 
     def sql():
         end = dt.datetime.now(dt.UTC)
-        start = end - span
-        elapsed, n = timed_sql(db, SERIES_SQL, [width, start, metric_id, start, end])
+        _width, text, params = series_query(metric_id, end - span, end)
+        elapsed, n = timed_sql(db, text, params)
         series["sql"].add(elapsed, 1, n)
 
     steps = [chart, sql]
@@ -1211,7 +1224,8 @@ def chart_figures(
             name,
             chart.median_ms,
             "ms",
-            reference=f"bucketed SQL alone (SERIES_SQL, {sql.rows[0]} buckets, psycopg2)",
+            reference=f"the chart's series statement alone (ROLLUP_SERIES_SQL: daily roll-ups "
+            f"and pending days raw, {sql.rows[0]} buckets, psycopg2)",
             reference_value=sql.median_ms,
             target=("<=", 3),
             p95=round(chart.p95_ms, 2),
@@ -1222,6 +1236,122 @@ def chart_figures(
             note="/metrics/<pk>/chart.svg?range=year; includes HTTP, the session and SVG drawing",
         )
     ]
+
+
+# --- The readings list: the first page and a page after a cursor ----------------------------
+
+READINGS_LIST_PATH = "/api/v1/metric-readings/"
+READINGS_PAGE = 100
+# The same rows the API answers, by the same keyset: every column it returns, the join for
+# `metric_ref`, and one row more than the page (how the API knows there is a next page).
+READINGS_LIST_SQL = """
+SELECT r.id, r.metric_id, m.key, p.slug, r.taken_at, r.value, r.source, r.created_at,
+       r.updated_at
+  FROM metrics_reading r
+  JOIN metrics_metric m ON m.id = r.metric_id
+  JOIN products_product p ON p.id = m.product_id
+ {where}
+ ORDER BY r.metric_id, r.taken_at, r.source
+ LIMIT %s
+"""
+READINGS_AFTER = "WHERE (r.metric_id, r.taken_at, r.source) > (%s, %s, %s) AND m.id >= %s"
+
+
+def readings_cursor_row(db) -> tuple[int, dt.datetime, str]:
+    """A key in the middle of the table: the first reading of the middle metric by id."""
+    with db.cursor() as cur:
+        cur.execute(
+            "SELECT id FROM metrics_metric ORDER BY id "
+            "OFFSET (SELECT count(*) / 2 FROM metrics_metric) LIMIT 1"
+        )
+        middle = cur.fetchone()[0]
+        cur.execute(
+            f"SELECT metric_id, taken_at, source FROM {READINGS_TABLE} WHERE metric_id >= %s "
+            "ORDER BY metric_id, taken_at, source LIMIT 1",
+            [middle],
+        )
+        return cur.fetchone()
+
+
+def measure_readings_list(
+    client: Client, db, iterations: int
+) -> tuple[dict[str, Series], str | None]:
+    """GET the readings list's first page and a page after a cursor in the middle of the
+    table, each beside the raw SQL for the same rows by the same keyset."""
+    from metrics.api.views import ReadingPagination
+
+    first_path = f"{READINGS_LIST_PATH}?page_size={READINGS_PAGE}"
+    why = _missing(client, "GET", first_path, client.api_headers)
+    if why:
+        return {}, why
+    key = readings_cursor_row(db)
+    cursor = ReadingPagination().encode(
+        dict(zip(("metric_id", "taken_at", "source"), key, strict=True))
+    )
+    after_path = f"{first_path}&after={cursor}"
+    series = {k: Series() for k in ("first", "first_sql", "after", "after_sql")}
+
+    def api(name: str, path: str) -> None:
+        elapsed, queries, body = client.api(path)
+        page = json.loads(body)
+        if "count" in page or len(page["results"]) != READINGS_PAGE or not page["next"]:
+            raise SystemExit(f"bench: {path} answered no full keyset page: {body[:300]!r}")
+        series[name].add(elapsed, queries, len(page["results"]))
+
+    def sql(name: str, where: str, params: list) -> None:
+        text = READINGS_LIST_SQL.format(where=where)
+        elapsed, n = timed_sql(db, text, [*params, READINGS_PAGE + 1])
+        series[name].add(elapsed, 1, n)
+
+    steps = [
+        lambda: api("first", first_path),
+        lambda: sql("first_sql", "", []),
+        lambda: api("after", after_path),
+        lambda: sql("after_sql", READINGS_AFTER, [*key, key[0]]),
+    ]
+    for _ in range(3):
+        for step in steps:
+            step()
+    for s in series.values():
+        s.seconds.clear()
+        s.queries.clear()
+        s.rows.clear()
+    log(f"readings list (keyset): {iterations} interleaved rounds")
+    for i in range(iterations):
+        for step in steps if i % 2 == 0 else reversed(steps):
+            step()
+    return series, None
+
+
+def readings_list_figures(s: dict[str, Series], why: str | None) -> list[dict[str, Any]]:
+    names = {
+        "first": f"API readings list, first page of {READINGS_PAGE}",
+        "after": f"API readings list, page of {READINGS_PAGE} after a cursor",
+    }
+    if why:
+        return [not_measured(n, "ms", why) for n in names.values()]
+    out = []
+    for key, name in names.items():
+        api, sql = s[key], s[f"{key}_sql"]
+        out.append(
+            figure(
+                name,
+                api.median_ms,
+                "ms",
+                reference=f"raw SQL, the same {READINGS_PAGE} rows (+1 for `next`) by the same "
+                "keyset (psycopg2)",
+                reference_value=sql.median_ms,
+                target=("<=", 5),
+                p95=round(api.p95_ms, 2),
+                reference_p95=round(sql.p95_ms, 3),
+                queries=api.query_count,
+                samples=len(api.seconds),
+                note=f"GET {READINGS_LIST_PATH}?page_size={READINGS_PAGE}"
+                + ("&after=<a cursor in the middle of the table>" if key == "after" else "")
+                + "; no COUNT: flat in the table's size",
+            )
+        )
+    return out
 
 
 # --- Exports: the readings as CSV and XLSX, N and 10 x N rows --------------------------------
@@ -3075,6 +3205,8 @@ def main(argv: list[str] | None = None) -> int:
                 shift_chart_metric(db, chart_metric)
                 series, why = measure_chart(client, db, chart_metric, iterations)
                 figures += chart_figures(series, why, shape["chart_readings"])
+                series, why = measure_readings_list(client, db, iterations)
+                figures += readings_list_figures(series, why)
                 series, why = measure_ingest(client, db, args.upsert_rounds)
                 figures += ingest_figures(series, why)
             if not args.skip_exports and chart_metric is not None:

@@ -142,11 +142,31 @@ class Metric(Versioned):
         return self.better == Better.HIGHER
 
 
+_ReadingT = TypeVar("_ReadingT", bound="Reading")
+
+
+class ReadingQuerySet(models.QuerySet[_ReadingT]):
+    def visible_to(self, user: AnyUser) -> Self:
+        """Readings of the metrics `user` sees. When that is every metric (any login today)
+        the filter is left out: an `IN (SELECT id FROM metrics_metric)` that keeps every row
+        would still make the database read every metric id, on every list request."""
+        visible = Metric.objects.visible_to(user)
+        if visible.query.is_empty():
+            return self.none()
+        if not visible.query.where:
+            return self
+        return self.filter(metric__in=visible.values("pk"))
+
+
 class Reading(models.Model):
     """One value of a metric at a time, from a source (a monitoring tool, a person, a file).
 
     (metric, taken_at, source) is unique: re-sending a reading stores nothing new. The unique
     index leads with metric and time, so a chart's range scan reads only its rows.
+
+    The table is partitioned by month of `taken_at` (migration 0003, metrics/partitions.py):
+    in the database the primary key is (id, taken_at); ids come from one sequence, so `id`
+    alone stays unique and Django keeps it as the pk.
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -156,6 +176,8 @@ class Reading(models.Model):
     source = models.CharField(max_length=60, default="manual")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ReadingQuerySet.as_manager()
 
     class Meta:
         ordering = ["metric", "taken_at"]
@@ -172,3 +194,60 @@ class Reading(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric_id} @ {self.taken_at:%Y-%m-%d %H:%M}: {self.value}"
+
+
+class Grain(models.TextChoices):
+    HOUR = "hour", "Hourly"
+    DAY = "day", "Daily"
+
+
+class ReadingRollup(models.Model):
+    """The readings of one metric in one hour or one day, summed up (metrics/rollups.py).
+
+    Long charts read these instead of raw readings; they outlive the raw partitions that
+    retention drops. A bucket is exact once rolled: a day with a reading written since is
+    listed in `RollupPending` until the roll-up task recomputes it, and charts read that day
+    from the raw readings meanwhile.
+    """
+
+    metric = models.ForeignKey(
+        Metric, on_delete=models.CASCADE, related_name="rollups", db_index=False
+    )
+    grain = models.CharField(max_length=4, choices=Grain.choices)
+    bucket_start = models.DateTimeField()
+    count = models.PositiveIntegerField()
+    sum = models.FloatField()
+    min = models.FloatField()
+    max = models.FloatField()
+    last_value = models.FloatField(help_text="The value of the latest reading in the bucket.")
+    last_taken_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["metric", "grain", "bucket_start"], name="reading_rollup_bucket"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric_id} {self.grain} {self.bucket_start:%Y-%m-%d %H:%M}: {self.count}"
+
+
+class RollupPending(models.Model):
+    """A (metric, UTC day) whose readings changed since its roll-ups were computed.
+
+    Written by a trigger on the readings table (every insert, correction or delete, whatever
+    path it takes), read and cleared by the roll-up task. No foreign key: the trigger's insert
+    stays cheap, and a row left by a deleted metric rolls up to nothing.
+    """
+
+    metric_id = models.BigIntegerField()
+    day = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["metric_id", "day"], name="rollup_pending_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric_id} {self.day:%Y-%m-%d}"

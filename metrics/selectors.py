@@ -7,14 +7,23 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
 from django.db.models import IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 
-from metrics.models import BY_SEVERITY, SEVERITY, Metric, Reading, Status
+from metrics.models import (
+    BY_SEVERITY,
+    SEVERITY,
+    Grain,
+    Metric,
+    Reading,
+    ReadingRollup,
+    RollupPending,
+    Status,
+)
 from metrics.status import severity_expression
 from portfolio.models import PortfolioSettings
 from products.models import Dimension, ManagementModel, Product
@@ -159,14 +168,141 @@ SERIES_SQL = f"""
 """
 
 
+# A chart whose buckets are an hour wide or more reads roll-ups instead of readings: a year
+# of a 5-minute metric is 365 daily rows, not 105,120 readings. Days with a pending roll-up
+# (written since the last roll-up run) come from the raw readings, so nothing is stale; so
+# does the head of the range before its first whole hour or day (the first bucket starts at
+# `from`, and the next ones at whole roll-up buckets).
+ROLLUP_SERIES_SQL = f"""
+    WITH pending AS (
+        SELECT day FROM {RollupPending._meta.db_table}
+         WHERE metric_id = %(metric)s AND day >= %(first_day)s AND day < %(end)s
+    ), parts AS (
+        SELECT x.bucket_start AS at, x.count, x.sum, x.min, x.max
+          FROM {ReadingRollup._meta.db_table} x
+         WHERE x.metric_id = %(metric)s AND x.grain = %(grain)s
+           AND x.bucket_start >= %(start)s AND x.bucket_start < %(end)s
+           AND date_trunc('day', x.bucket_start, 'UTC') NOT IN (SELECT day FROM pending)
+        UNION ALL
+        SELECT r.taken_at, 1, r.value, r.value, r.value
+          FROM pending p
+          JOIN {Reading._meta.db_table} r
+            ON r.metric_id = %(metric)s
+           AND r.taken_at >= p.day AND r.taken_at < p.day + interval '24 hours'
+         WHERE r.taken_at >= %(start)s AND r.taken_at < %(end)s
+        UNION ALL
+        SELECT r.taken_at, 1, r.value, r.value, r.value
+          FROM {Reading._meta.db_table} r
+         WHERE r.metric_id = %(metric)s AND r.taken_at >= %(from)s AND r.taken_at < %(start)s
+    )
+    SELECT GREATEST(date_bin(%(width)s, at, %(start)s), %(from)s) AS bucket,
+           sum(sum) / sum(count), min(min), max(max), sum(count)
+      FROM parts
+     GROUP BY bucket
+     ORDER BY bucket
+"""
+GRAIN_WIDTH = {Grain.HOUR: dt.timedelta(hours=1), Grain.DAY: dt.timedelta(days=1)}
+
+# The same for several metrics at once (review packets' trends, sparklines).
+ROLLUP_SERIES_MANY_SQL = f"""
+    WITH pending AS (
+        SELECT metric_id, day FROM {RollupPending._meta.db_table}
+         WHERE metric_id = ANY(%(metrics)s) AND day >= %(first_day)s AND day < %(end)s
+    ), parts AS (
+        SELECT x.metric_id, x.bucket_start AS at, x.count, x.sum, x.min, x.max
+          FROM {ReadingRollup._meta.db_table} x
+         WHERE x.metric_id = ANY(%(metrics)s) AND x.grain = %(grain)s
+           AND x.bucket_start >= %(start)s AND x.bucket_start < %(end)s
+           AND NOT EXISTS (SELECT FROM pending p WHERE p.metric_id = x.metric_id
+                              AND p.day = date_trunc('day', x.bucket_start, 'UTC'))
+        UNION ALL
+        SELECT r.metric_id, r.taken_at, 1, r.value, r.value, r.value
+          FROM pending p
+          JOIN {Reading._meta.db_table} r
+            ON r.metric_id = p.metric_id
+           AND r.taken_at >= p.day AND r.taken_at < p.day + interval '24 hours'
+         WHERE r.taken_at >= %(start)s AND r.taken_at < %(end)s
+        UNION ALL
+        SELECT r.metric_id, r.taken_at, 1, r.value, r.value, r.value
+          FROM {Reading._meta.db_table} r
+         WHERE r.metric_id = ANY(%(metrics)s) AND r.taken_at >= %(from)s
+           AND r.taken_at < %(start)s
+    )
+    SELECT metric_id, GREATEST(date_bin(%(width)s, at, %(start)s), %(from)s) AS bucket,
+           sum(sum) / sum(count), min(min), max(max), sum(count)
+      FROM parts
+     GROUP BY metric_id, bucket
+     ORDER BY metric_id, bucket
+"""
+
+
+def series_grain(width: dt.timedelta) -> Grain | None:
+    """The roll-up a chart of this bucket width reads: daily from a day, hourly from an
+    hour, raw readings below (every 'nice' width from an hour up is a whole number of
+    hours, from a day up of days)."""
+    if width >= GRAIN_WIDTH[Grain.DAY]:
+        return Grain.DAY
+    if width >= GRAIN_WIDTH[Grain.HOUR]:
+        return Grain.HOUR
+    return None
+
+
+def _ceil(moment: dt.datetime, grain: Grain) -> dt.datetime:
+    """`moment` rounded up to the next UTC hour or day (itself if it is one)."""
+    utc = moment.astimezone(dt.UTC)
+    floor = utc.replace(minute=0, second=0, microsecond=0)
+    if grain == Grain.DAY:
+        floor = floor.replace(hour=0)
+    return floor if floor == utc else floor + GRAIN_WIDTH[grain]
+
+
+def series_query(
+    metric_id: int, start: dt.datetime, end: dt.datetime, *, points: int = CHART_POINTS
+) -> tuple[dt.timedelta, str, list[Any] | dict[str, Any]]:
+    """The bucket width, and the one statement (with its parameters) that `series` runs."""
+    width = bucket_width(end - start, points)
+    grain = series_grain(width)
+    if grain is None:
+        return width, SERIES_SQL, [width, start, metric_id, start, end]
+    return (
+        width,
+        ROLLUP_SERIES_SQL,
+        {"metric": metric_id, **_rollup_params(grain, start, end, width)},
+    )
+
+
+def _rollup_params(
+    grain: Grain, start: dt.datetime, end: dt.datetime, width: dt.timedelta
+) -> dict[str, Any]:
+    # Buckets line up with whole roll-up buckets from the first whole one.
+    first = _ceil(start, grain)
+    return {
+        "from": start,
+        "grain": grain.value,
+        "start": first,
+        "first_day": first.replace(hour=0),  # the UTC day the first bucket is in
+        "end": end,
+        "width": width,
+    }
+
+
+def _rollup_grain(width: dt.timedelta) -> Grain | None:
+    """The roll-up buckets of this width are made of, if it is a whole number of them."""
+    grain = series_grain(width)
+    if grain is None or width % GRAIN_WIDTH[grain]:
+        return None
+    return grain
+
+
 def series(
     metric_id: int, start: dt.datetime, end: dt.datetime, *, points: int = CHART_POINTS
 ) -> tuple[dt.timedelta, list[Bucket]]:
-    """A metric's readings in [start, end), averaged per time bucket by the database."""
-    width = bucket_width(end - start, points)
+    """A metric's readings in [start, end), averaged per time bucket by the database: from
+    the raw readings for short ranges, from hourly or daily roll-ups for long ones (one
+    query either way)."""
+    width, sql, params = series_query(metric_id, start, end, points=points)
     with connection.cursor() as cursor:
-        # psycopg2 sends a timedelta as an interval; the stubs' parameter types leave it out.
-        cursor.execute(SERIES_SQL, [width, start, metric_id, start, end])  # type: ignore[list-item]
+        cursor.execute(sql, params)
         return width, [Bucket(*row) for row in cursor.fetchall()]
 
 
@@ -183,13 +319,20 @@ SERIES_MANY_SQL = f"""
 def series_many(
     metric_ids: Iterable[int], start: dt.datetime, end: dt.datetime, width: dt.timedelta
 ) -> dict[int, list[Bucket]]:
-    """The bucketed series of several metrics over one window, in one query."""
+    """The bucketed series of several metrics over one window, in one query: from roll-ups
+    when the width is a whole number of hours or days, as `series` does."""
     ids = list(metric_ids)
     if not ids:
         return {}
     out: dict[int, list[Bucket]] = defaultdict(list)
+    grain = _rollup_grain(width)
     with connection.cursor() as cursor:
-        cursor.execute(SERIES_MANY_SQL, [width, start, ids, start, end])  # type: ignore[list-item]
+        if grain is None:
+            cursor.execute(SERIES_MANY_SQL, [width, start, ids, start, end])  # type: ignore[list-item]
+        else:
+            cursor.execute(
+                ROLLUP_SERIES_MANY_SQL, {"metrics": ids, **_rollup_params(grain, start, end, width)}
+            )
         for metric_id, *bucket in cursor.fetchall():
             out[metric_id].append(Bucket(*bucket))
     return dict(out)
@@ -212,13 +355,20 @@ SPARK_SQL = f"""
 def sparklines(
     metric_ids: Iterable[int], *, days: int = 30, now: dt.datetime | None = None, points: int = 30
 ) -> dict[int, list[tuple[dt.datetime, float]]]:
-    """Small series for many metrics at once (one query): bucketed averages over `days`."""
+    """Small series for many metrics at once (one query): bucketed averages over `days`,
+    from the daily roll-ups when the buckets are whole days (the default)."""
     ids = list(metric_ids)
     if not ids:
         return {}
     end = now or timezone.now()
     start = end - dt.timedelta(days=days)
     width = bucket_width(end - start, points)
+    grain = _rollup_grain(width)
+    if grain is not None:
+        return {
+            metric_id: [(b.start, b.avg) for b in buckets]
+            for metric_id, buckets in series_many(ids, start, end, width).items()
+        }
     out: dict[int, list[tuple[dt.datetime, float]]] = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(SPARK_SQL, [width, start, ids, start, end])  # type: ignore[list-item]

@@ -442,8 +442,11 @@ def _write(keep: list[_Keep], *, outcomes: bool, actor: AnyUser) -> IngestResult
             "value double precision, source varchar(60)) ON COMMIT DROP"
         )
         cursor.copy_expert("COPY incoming_readings FROM STDIN WITH (FORMAT csv)", buffer)
+        # Created or corrected: a corrected row keeps its first `created_at`. (`xmax = 0`
+        # would say it too, but a partitioned table cannot return system columns.)
+        created = "(r.created_at = %s)"
         returning = (
-            "metric_id, taken_at, source, (xmax = 0)" if outcomes else "metric_id, (xmax = 0)"
+            f"metric_id, taken_at, source, {created}" if outcomes else f"metric_id, {created}"
         )
         cursor.execute(
             f"""
@@ -458,7 +461,7 @@ def _write(keep: list[_Keep], *, outcomes: bool, actor: AnyUser) -> IngestResult
             )
             SELECT * FROM written
             """,
-            [now, now],
+            [now, now, now],
         )
         written = cursor.fetchall()
         if outcomes:
@@ -534,7 +537,8 @@ def reading_delete(*, actor: AnyUser, reading: Reading) -> None:
         data=None,
         changed={"metric": [reading.metric_id, None], "value": [reading.value, None]},
     )
-    Reading.objects.filter(pk=reading.pk).delete()
+    # With its time the delete probes one monthly partition, not each of them.
+    Reading.objects.filter(pk=reading.pk, taken_at=reading.taken_at).delete()
     latest = metric.readings.order_by("-taken_at", "source").values("value", "taken_at").first()
     metric.last_value = latest["value"] if latest else None
     metric.last_read_at = latest["taken_at"] if latest else None

@@ -340,6 +340,13 @@ WEBHOOK_ALLOWED_NETWORKS = env.list(
 # The portfolio analytics (owner load, split signals, candidates, readiness) run on this
 # schedule; a leader can also ask for a run from the dashboard.
 ANALYTICS_EVERY_MINUTES = env.int("ANALYTICS_EVERY_MINUTES", default=60)
+# Readings (docs/operations.md, "Readings: partitions, roll-ups, retention"): the beat's
+# readings-maintain keeps monthly partitions READINGS_PARTITIONS_AHEAD months ahead, rolls up
+# changed days into hourly and daily roll-ups, and drops raw months older than
+# READINGS_RAW_RETENTION_MONTHS (0: keep every reading; roll-ups are always kept).
+READINGS_PARTITIONS_AHEAD = env.int("READINGS_PARTITIONS_AHEAD", default=3)
+READINGS_RAW_RETENTION_MONTHS = env.int("READINGS_RAW_RETENTION_MONTHS", default=0)
+READINGS_MAINTAIN_EVERY = env.float("READINGS_MAINTAIN_EVERY", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     # The outbox's safety net: publishes what a request could not, and what a broker or a
     # killed worker lost.
@@ -367,6 +374,12 @@ CELERY_BEAT_SCHEDULE = {
     "webhook-prune": {
         "task": "webhooks.tasks.prune_deliveries",
         "schedule": 24 * 3600.0,
+    },
+    # Readings: partitions ahead, roll-ups of changed days, raw retention (metrics/tasks.py).
+    "readings-maintain": {
+        "task": "metrics.tasks.readings_maintain",
+        "schedule": READINGS_MAINTAIN_EVERY,
+        "options": {"expires": READINGS_MAINTAIN_EVERY},
     },
     # Owners hear about their quarterly review a few days ahead (settings: review_reminder_days).
     "review-reminders": {

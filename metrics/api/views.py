@@ -8,6 +8,7 @@ as the client sent it (it validates 10,000 rows in plain Python, not a serialize
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 from collections.abc import Sequence
 from typing import Any
@@ -61,6 +62,7 @@ from metrics.services import (
     readings_ingest,
 )
 from portfolio.api.exports import Exportable
+from portfolio.api.pagination import KeysetPagination
 from portfolio.api.parsers import BulkJSONParser
 from portfolio.api.views import RENDERERS, Preconditions, errors_for
 from portfolio.errors import ValidationFailed
@@ -215,11 +217,46 @@ BULK_EXAMPLE = {
 }
 
 
+def _cursor_id(value: Any) -> int:
+    if type(value) is not int or not 0 < value < 2**63:
+        raise ValueError(value)
+    return value
+
+
+def _cursor_time(value: Any) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(value)
+    return moment
+
+
+def _cursor_source(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 60:
+        raise ValueError(value)
+    return value
+
+
+class ReadingPagination(KeysetPagination):
+    """Readings page by their order, (metric, time, source): unique, and the unique index's
+    own order, so a page after a cursor is one index range scan of its rows."""
+
+    keys = (("metric_id", _cursor_id), ("taken_at", _cursor_time), ("source", _cursor_source))
+    key_sql = tuple(f'"{Reading._meta.db_table}"."{c}"' for c in READING_ORDER)
+
+    def bounds(self, values: list[Any]) -> list[tuple[str, list[Any]]]:
+        # The rows join their metric (for `metric_ref`). Told that only metrics from the
+        # cursor's on qualify, the planner starts the metrics there; otherwise it may merge
+        # join from the first metric, and a page deep in the list reads every metric before it.
+        return [(f'"{Metric._meta.db_table}"."id" >= %s', [values[0]])]
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List readings",
         description=(
-            "Ordered by metric, then time. `from` is inclusive, `to` exclusive (ISO 8601)."
+            "Ordered by metric, then time, then source. `from` is inclusive, `to` exclusive "
+            "(ISO 8601). Pages by cursor: the answer's `next` link continues after its last "
+            "row (`after=<cursor>`); there is no `count` and no `page` (see the API guide)."
         ),
         responses={200: ReadingSerializer(many=True), **errors_for(400)},
     ),
@@ -232,11 +269,11 @@ class ReadingViewSet(Exportable, mixins.ListModelMixin, viewsets.GenericViewSet)
     renderer_classes = RENDERERS
     filterset_class = ReadingFilterSet
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+    pagination_class = ReadingPagination
     listing = READING_EXPORT
 
     def get_queryset(self) -> QuerySet[Reading]:
-        visible = Metric.objects.visible_to(self.request.user).values("pk")
-        return Reading.objects.filter(metric__in=visible).order_by(*READING_ORDER)
+        return Reading.objects.visible_to(self.request.user).order_by(*READING_ORDER)
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         rows = reading_rows(self.filter_queryset(self.get_queryset()))
