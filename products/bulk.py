@@ -394,9 +394,13 @@ def _copy_history(model, rows: list[dict[str, Any]], *, history_type: str, actor
 
 def _allocate_ids(n: int) -> list[tuple[int, int]]:
     """Reserve n (product id, unit id) pairs so both rows can point at each other on insert."""
+    # The sequences are looked up once: as an argument of nextval (volatile) the lookup
+    # would run again for every row, and took most of the statement's time.
     sql = (
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')), "
-        "nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"
+        "SELECT nextval(s.p), nextval(s.u) FROM ("
+        "SELECT pg_get_serial_sequence(%s, 'id')::regclass AS p, "
+        "pg_get_serial_sequence(%s, 'id')::regclass AS u OFFSET 0) AS s "
+        "CROSS JOIN generate_series(1, %s)"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [Product._meta.db_table, OwnershipUnit._meta.db_table, n])
@@ -831,7 +835,10 @@ def _create(*, actor, plans: list[_Plan], result: BulkUpsertResult, now: dt.date
     copy_rows(Product, PRODUCT_ATTS, products)
     _copy_history(Product, products, history_type="+", actor=actor, at=stamp)
     copy_rows(OwnershipUnit, UNIT_ATTS, units)
-    _copy_history(OwnershipUnit, units, history_type="+", actor=actor, at=stamp)
+    # No "+" history row for each new unit: the product's "+" row, written in the same
+    # statement batch with the same actor and time, records who created both and when, and
+    # products.selectors.unit_created answers for the unit from it (issue 17). Later changes
+    # to the unit ("~") are recorded on the unit as usual.
     if external_ids:
         copy_rows(ExternalId, ["product_id", "source", "external_id"], external_ids)
     copy_rows(LifecycleTransition, list(transitions[0]), transitions)

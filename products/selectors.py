@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import html
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
@@ -253,3 +255,43 @@ def unit_stage(members: Iterable[Product]) -> str:
 def ids_of_products_in_units(unit_ids: Iterable[int]) -> QuerySet[Product, int]:
     """A subquery of the ids of the products run in these units."""
     return Product.objects.filter(unit_id__in=list(unit_ids)).values_list("pk", flat=True)
+
+
+@dataclass(frozen=True)
+class Creation:
+    """Who created a record and when, and which history record says so."""
+
+    at: dt.datetime
+    by: Any  # the login, or None for a background job
+    recorded_on: str  # "unit": the unit's own record; "product": its product's
+
+
+def unit_created(unit: OwnershipUnit) -> Creation | None:
+    """Who created `unit` and when, from the history (two queries at most).
+
+    A unit created on its own (a cluster's, or a product's by `product_create`) has a "+"
+    record of its own. A unit created together with its product by a bulk write (the bulk
+    upsert, the catalogue import) has none: that write records the pair once, on the
+    product's "+" record, with the same actor and the same time as the unit's `created_at`,
+    and that record answers for the unit. None when neither exists (a record older than the
+    history, say).
+    """
+    own = (
+        unit.history.filter(history_type="+")
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+        .first()
+    )
+    if own is not None:
+        return Creation(own.history_date, own.history_user, "unit")
+    if unit.product_id is None:
+        return None
+    record = (
+        Product.history.filter(id=unit.product_id, history_type="+", history_date=unit.created_at)
+        .select_related("history_user")
+        .order_by("history_id")
+        .first()
+    )
+    if record is None:
+        return None
+    return Creation(record.history_date, record.history_user, "product")
