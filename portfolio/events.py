@@ -324,7 +324,7 @@ def _copy(
             "object_type": kind.object_type,
             "object_id": entry.object_id,
             "data": encode(body) if body is not None else "",
-            "changed": encode(_changed(entry.changed)),
+            "changed": encode(_changed(entry.changed)) if entry.changed else "{}",
         }
         for entry, kind, body in zip(entries, kinds, datas, strict=True)
     ]

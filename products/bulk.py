@@ -148,8 +148,9 @@ def _clean_row(row: Any, *, by_slug: bool = False) -> tuple[dict[str, Any], RowE
     if not isinstance(row, dict):
         errs.add("non_field_errors", f"Expected an object, got {type(row).__name__}.")
         return clean, errs
-    for key in sorted(set(row) - SUPPORTED_FIELDS, key=str):
-        errs.add(printable(key), "Unknown field.")
+    if not SUPPORTED_FIELDS.issuperset(row):
+        for key in sorted(set(row) - SUPPORTED_FIELDS, key=str):
+            errs.add(printable(key), "Unknown field.")
     if "external_id" not in row:
         if not by_slug:
             errs.add("external_id", "This field is required.")
@@ -171,10 +172,13 @@ def _clean_row(row: Any, *, by_slug: bool = False) -> tuple[dict[str, Any], RowE
             _refuse(errs, refusal)
             continue
         clean[name] = value
-    for name in CHOICES:
+    for name, allowed in CHOICES.items():
         if name not in row:
             continue
         value = row[name]
+        if type(value) is str and value in allowed:  # the usual case, without the refusal's work
+            clean[name] = value
+            continue
         refusal = choice_refusal(name, printable(value) if isinstance(value, str) else value)
         if refusal is not None:
             _refuse(errs, refusal)
@@ -793,7 +797,8 @@ def _create(*, actor, plans: list[_Plan], result: BulkUpsertResult, now: dt.date
         stage = clean.get("lifecycle_stage", Stage.INTRODUCTION)
         product = {
             **defaults,
-            **{name: clean[name] for name in PRODUCT_COLUMNS if name in clean},
+            # The row's other keys (external_id, team, owner) name no column: COPY leaves them.
+            **clean,
             "id": product_id,
             "slug": clean.get("slug") or plan.slug,
             "lifecycle_stage": stage,
