@@ -372,6 +372,27 @@ def test_awkward_text_survives_the_copy_exactly(as_leader):
 
 
 @pytest.mark.django_db
+def test_a_copy_sent_in_pieces_stores_every_row_exactly(as_leader, monkeypatch):
+    # given COPY data sent three rows a piece (1,000 in production), across piece boundaries
+    from portfolio import bulk as copying
+    from portfolio.models import Event
+
+    monkeypatch.setattr(copying, "COPY_CHUNK_ROWS", 3)
+    awkward = 'tab\there, "quotes", back\\slash\nnew line, ünïcødé \\N'
+    rows = [row(f"P-{i}", name=f"Piece {i}", description=f"{awkward} {i}") for i in range(10)]
+
+    response = as_leader.post(BULK, {"rows": rows}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["created"] == 10
+    stored = dict(Product.objects.filter(slug__startswith="piece-").values_list("name", "description"))
+    assert stored == {f"Piece {i}": f"{awkward} {i}" for i in range(10)}
+    assert Product.history.filter(name__startswith="Piece ", history_type="+").count() == 10
+    bodies = Event.objects.filter(type="product.created").values_list("data", flat=True)
+    assert sorted(b["description"] for b in bodies) == sorted(stored.values())
+
+
+@pytest.mark.django_db
 def test_a_full_10000_row_batch_beyond_djangos_body_limit_is_accepted(as_leader, settings):
     rows = [
         row(
