@@ -1,7 +1,6 @@
 from django.contrib import admin
 
 from portfolio.admin import ReadOnlyAdmin
-from products.selectors import unit_created
 from products.models import (
     Cluster,
     ExternalId,
@@ -12,6 +11,7 @@ from products.models import (
     Product,
     Team,
 )
+from products.selectors import unit_created
 
 
 class ExternalIdInline(admin.TabularInline):

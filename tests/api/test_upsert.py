@@ -385,7 +385,9 @@ def test_a_copy_sent_in_pieces_stores_every_row_exactly(as_leader, monkeypatch):
 
     assert response.status_code == 200, response.json()
     assert response.json()["created"] == 10
-    stored = dict(Product.objects.filter(slug__startswith="piece-").values_list("name", "description"))
+    stored = dict(
+        Product.objects.filter(slug__startswith="piece-").values_list("name", "description")
+    )
     assert stored == {f"Piece {i}": f"{awkward} {i}" for i in range(10)}
     assert Product.history.filter(name__startswith="Piece ", history_type="+").count() == 10
     bodies = Event.objects.filter(type="product.created").values_list("data", flat=True)
