@@ -434,3 +434,15 @@ def test_a_body_over_the_bulk_limit_is_413(as_leader, monkeypatch):
 def test_a_bulk_body_that_is_not_json_is_400(as_leader, body):
     response = as_leader.post(BULK, body, content_type="application/json")
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Self-service (HR) #1", "  Tabs\tand   spaces -- ", "Café Ünïcode", "__under_score__", "!!!"],
+)
+def test_a_generated_slug_is_djangos_slugify_of_the_name(name):
+    from django.utils.text import slugify
+
+    from products.bulk import _slug_base
+
+    assert _slug_base(name) == (slugify(name)[:150] or "product")
