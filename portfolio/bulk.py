@@ -8,6 +8,7 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 from operator import itemgetter
 from typing import Any
 
@@ -88,9 +89,13 @@ def clean_string(value: Any, name: str, errs: RowErrors, max_length: int | None)
 
 
 def copy_rows(
-    model, columns: list[str], rows: list[dict[str, Any]], constants: dict[str, Any] | None = None
+    model,
+    columns: list[str],
+    rows: Iterable[dict[str, Any]],
+    constants: dict[str, Any] | None = None,
 ) -> None:
-    """Insert `rows` (dicts keyed by column) into `model`'s table with one COPY ... FROM STDIN.
+    """Insert `rows` (dicts keyed by column; a generator is read as the COPY goes) into
+    `model`'s table with one COPY ... FROM STDIN.
 
     CSV written by the csv module (C code): every string quoted, so an empty string stays an
     empty string, and FORCE_NULL turns the quoted empties of nullable columns back into NULL.
@@ -112,9 +117,32 @@ def copy_rows(
         f"COPY {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) "
         f"FROM STDIN WITH ({options})"
     )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
-    writer.writerows(tuples)
-    buffer.seek(0)
     with connection.cursor() as cursor:
-        cursor.copy_expert(sql, buffer)
+        cursor.copy_expert(sql, _CsvChunks(tuples))
+
+
+# Rows per piece of a COPY's data: formatted while PostgreSQL reads the piece before.
+COPY_CHUNK_ROWS = 1000
+
+
+class _CsvChunks:
+    """A COPY's data as a file whose `read()` formats the next COPY_CHUNK_ROWS rows.
+
+    psycopg2 sends each piece as soon as it is read, so the server parses and inserts one
+    piece while this process formats the next: on two cores, the formatting no longer adds
+    to the statement's time (a bulk write's rows, 10,000 event bodies above all)."""
+
+    def __init__(self, tuples: Iterable[tuple[Any, ...]]):
+        self._rows = iter(tuples)
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+
+    def read(self, size: int = -1) -> str:
+        # psycopg2 sends whatever one read answers, whatever `size` it asked for; "" ends.
+        rows = list(islice(self._rows, COPY_CHUNK_ROWS))
+        if not rows:
+            return ""
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerows(rows)
+        return self._buffer.getvalue()

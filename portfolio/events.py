@@ -314,7 +314,8 @@ def _copy(
     commit trigger places them like any other rows."""
     encode = DjangoJSONEncoder(separators=(",", ":")).encode
     stamp = at.isoformat()
-    rows = [
+    # A generator: each body is encoded as its piece of the COPY is sent (portfolio.bulk).
+    rows = (
         {
             "type": entry.type,
             "at": stamp,
@@ -324,10 +325,10 @@ def _copy(
             "object_type": kind.object_type,
             "object_id": entry.object_id,
             "data": encode(body) if body is not None else "",
-            "changed": encode(_changed(entry.changed)),
+            "changed": encode(_changed(entry.changed)) if entry.changed else "{}",
         }
         for entry, kind, body in zip(entries, kinds, datas, strict=True)
-    ]
+    )
     copy_rows(Event, _COPY_COLUMNS, rows)
 
 

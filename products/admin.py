@@ -11,6 +11,7 @@ from products.models import (
     Product,
     Team,
 )
+from products.selectors import unit_created
 
 
 class ExternalIdInline(admin.TabularInline):
@@ -39,6 +40,16 @@ class OwnershipUnitAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "kind", "owner", "is_active"]
     list_filter = ["kind", "is_active"]
     list_select_related = ["cluster", "product", "owner"]
+    # The history page says who created the unit and when, also for a unit created with its
+    # product in bulk, whose creation is recorded on the product (products.selectors).
+    object_history_template = "admin/products/ownershipunit/object_history.html"
+
+    def history_view(self, request, object_id, extra_context=None):
+        unit = OwnershipUnit.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        created = unit_created(unit) if unit is not None else None
+        return super().history_view(
+            request, object_id, extra_context={**(extra_context or {}), "created": created}
+        )
 
 
 @admin.register(LifecycleTransition)

@@ -148,8 +148,9 @@ def _clean_row(row: Any, *, by_slug: bool = False) -> tuple[dict[str, Any], RowE
     if not isinstance(row, dict):
         errs.add("non_field_errors", f"Expected an object, got {type(row).__name__}.")
         return clean, errs
-    for key in sorted(set(row) - SUPPORTED_FIELDS, key=str):
-        errs.add(printable(key), "Unknown field.")
+    if not SUPPORTED_FIELDS.issuperset(row):
+        for key in sorted(set(row) - SUPPORTED_FIELDS, key=str):
+            errs.add(printable(key), "Unknown field.")
     if "external_id" not in row:
         if not by_slug:
             errs.add("external_id", "This field is required.")
@@ -171,10 +172,13 @@ def _clean_row(row: Any, *, by_slug: bool = False) -> tuple[dict[str, Any], RowE
             _refuse(errs, refusal)
             continue
         clean[name] = value
-    for name in CHOICES:
+    for name, allowed in CHOICES.items():
         if name not in row:
             continue
         value = row[name]
+        if type(value) is str and value in allowed:  # the usual case, without the refusal's work
+            clean[name] = value
+            continue
         refusal = choice_refusal(name, printable(value) if isinstance(value, str) else value)
         if refusal is not None:
             _refuse(errs, refusal)
@@ -322,8 +326,18 @@ def _existing_by_slug(slugs: set[str]) -> dict[str, _Existing]:
     return found
 
 
+# Django's slugify, for ASCII text (where its Unicode normalisation changes nothing), with the
+# patterns compiled once: 10,000 new names cost a third of the time.
+SLUG_DROP_RE = re.compile(r"[^\w\s-]")
+SLUG_JOIN_RE = re.compile(r"[-\s]+")
+
+
 def _slug_base(name: str) -> str:
-    return slugify(name)[:150] or "product"
+    if name.isascii():
+        slug = SLUG_JOIN_RE.sub("-", SLUG_DROP_RE.sub("", name.lower())).strip("-_")
+    else:
+        slug = slugify(name)
+    return slug[:150] or "product"
 
 
 def _taken_slugs(explicit: set[str], bases: set[str]) -> dict[str, int]:
@@ -394,9 +408,13 @@ def _copy_history(model, rows: list[dict[str, Any]], *, history_type: str, actor
 
 def _allocate_ids(n: int) -> list[tuple[int, int]]:
     """Reserve n (product id, unit id) pairs so both rows can point at each other on insert."""
+    # The sequences are looked up once: as an argument of nextval (volatile) the lookup
+    # would run again for every row, and took most of the statement's time.
     sql = (
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')), "
-        "nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"
+        "SELECT nextval(s.p), nextval(s.u) FROM ("
+        "SELECT pg_get_serial_sequence(%s, 'id')::regclass AS p, "
+        "pg_get_serial_sequence(%s, 'id')::regclass AS u OFFSET 0) AS s "
+        "CROSS JOIN generate_series(1, %s)"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [Product._meta.db_table, OwnershipUnit._meta.db_table, n])
@@ -789,7 +807,8 @@ def _create(*, actor, plans: list[_Plan], result: BulkUpsertResult, now: dt.date
         stage = clean.get("lifecycle_stage", Stage.INTRODUCTION)
         product = {
             **defaults,
-            **{name: clean[name] for name in PRODUCT_COLUMNS if name in clean},
+            # The row's other keys (external_id, team, owner) name no column: COPY leaves them.
+            **clean,
             "id": product_id,
             "slug": clean.get("slug") or plan.slug,
             "lifecycle_stage": stage,
@@ -831,7 +850,10 @@ def _create(*, actor, plans: list[_Plan], result: BulkUpsertResult, now: dt.date
     copy_rows(Product, PRODUCT_ATTS, products)
     _copy_history(Product, products, history_type="+", actor=actor, at=stamp)
     copy_rows(OwnershipUnit, UNIT_ATTS, units)
-    _copy_history(OwnershipUnit, units, history_type="+", actor=actor, at=stamp)
+    # No "+" history row for each new unit: the product's "+" row, written in the same
+    # statement batch with the same actor and time, records who created both and when, and
+    # products.selectors.unit_created answers for the unit from it (issue 17). Later changes
+    # to the unit ("~") are recorded on the unit as usual.
     if external_ids:
         copy_rows(ExternalId, ["product_id", "source", "external_id"], external_ids)
     copy_rows(LifecycleTransition, list(transitions[0]), transitions)

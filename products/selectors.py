@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import html
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import F, Prefetch, QuerySet
+from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
@@ -115,6 +118,20 @@ def present_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+# From this many ids an `__in` filter sends them as one array parameter: Django compiles a
+# placeholder per id, which for a bulk write's 10,000 products took longer than the query.
+MANY_IDS = 1000
+
+
+def ids_in(ids: Iterable[int]) -> Any:
+    """The right-hand side of an `__in` filter on ids: the ids, or for many of them one array
+    parameter (`IN (SELECT unnest(...))`, the same rows)."""
+    ids = list(ids)
+    if len(ids) < MANY_IDS:
+        return ids
+    return RawSQL("SELECT unnest(%s::bigint[])", [ids])
+
+
 def attach_api_relations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add `dependency_slugs` and `external` to a page of the API's product rows (rows with an
     `id`): two queries for the whole page."""
@@ -125,14 +142,14 @@ def attach_api_relations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not by_id:
         return rows
     deps = (
-        Product.dependencies.through.objects.filter(from_product_id__in=by_id)
+        Product.dependencies.through.objects.filter(from_product_id__in=ids_in(by_id))
         .order_by("from_product_id", "to_product__slug")
         .values_list("from_product_id", "to_product__slug")
     )
     for product_id, slug in deps:
         by_id[product_id]["dependency_slugs"].append(slug)
     ext = (
-        ExternalId.objects.filter(product_id__in=by_id)
+        ExternalId.objects.filter(product_id__in=ids_in(by_id))
         .order_by("product_id", "source")
         .values_list("product_id", "source", "external_id")
     )
@@ -253,3 +270,43 @@ def unit_stage(members: Iterable[Product]) -> str:
 def ids_of_products_in_units(unit_ids: Iterable[int]) -> QuerySet[Product, int]:
     """A subquery of the ids of the products run in these units."""
     return Product.objects.filter(unit_id__in=list(unit_ids)).values_list("pk", flat=True)
+
+
+@dataclass(frozen=True)
+class Creation:
+    """Who created a record and when, and which history record says so."""
+
+    at: dt.datetime
+    by: Any  # the login, or None for a background job
+    recorded_on: str  # "unit": the unit's own record; "product": its product's
+
+
+def unit_created(unit: OwnershipUnit) -> Creation | None:
+    """Who created `unit` and when, from the history (two queries at most).
+
+    A unit created on its own (a cluster's, or a product's by `product_create`) has a "+"
+    record of its own. A unit created together with its product by a bulk write (the bulk
+    upsert, the catalogue import) has none: that write records the pair once, on the
+    product's "+" record, with the same actor and the same time as the unit's `created_at`,
+    and that record answers for the unit. None when neither exists (a record older than the
+    history, say).
+    """
+    own = (
+        unit.history.filter(history_type="+")
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+        .first()
+    )
+    if own is not None:
+        return Creation(own.history_date, own.history_user, "unit")
+    if unit.product_id is None:
+        return None
+    record = (
+        Product.history.filter(id=unit.product_id, history_type="+", history_date=unit.created_at)
+        .select_related("history_user")
+        .order_by("history_id")
+        .first()
+    )
+    if record is None:
+        return None
+    return Creation(record.history_date, record.history_user, "product")

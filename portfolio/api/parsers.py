@@ -37,20 +37,24 @@ def _refuse_constants(name: str):
 
 def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
     """How many arrays and objects deep `value` goes, counted without recursion; stops
-    counting at limit + 1 (the caller only needs to know it is too deep)."""
-    if not isinstance(value, dict | list):
-        return 0
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > deepest:
-            deepest = depth
-            if deepest > limit:
-                return deepest
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return deepest
+    counting at limit + 1 (the caller only needs to know it is too deep).
+
+    Level by level: a bulk body is 10,000 rows of a few levels each, and one list per level
+    costs far less than a stack entry per object."""
+    containers = (dict, list)
+    level = [value] if type(value) in containers else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return depth
+        below = []
+        for node in level:
+            for child in node.values() if type(node) is dict else node:
+                if type(child) in containers:
+                    below.append(child)
+        level = below
+    return depth
 
 
 class JSONParser(parsers.BaseParser):

@@ -226,8 +226,16 @@ class Output:
         }
 
     def many(self, rows: Iterable[Row], **context: Any) -> list[dict[str, Any]]:
-        """The bodies of rows, in their order."""
-        spec = self._bound(context)
+        """The bodies of rows, in their order.
+
+        A formatter's answer is computed once per value in the call: its result depends only
+        on the value and on settings that hold for the call (the time zone), and the rows of a
+        bulk write share their timestamps (10,000 event bodies: 30,000 datetimes, one value)."""
+        spec = [
+            (name, key, _memo(convert)) if key is not None and convert in FORMATTERS else entry
+            for entry in self._bound(context)
+            for name, key, convert in (entry,)
+        ]
         return [
             {
                 name: row[key] if convert is None else convert(row[key]) if key else convert(row)
@@ -250,6 +258,20 @@ class Output:
 
     def __repr__(self) -> str:
         return f"Output({self.serializer.__name__!r}, {', '.join(map(repr, self.fields))})"
+
+
+def _memo(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`convert` with its answers kept by value, for one call of `Output.many`."""
+    seen: dict[Any, Any] = {}
+
+    def memo(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            out = seen[value] = convert(value)
+            return out
+
+    return memo
 
 
 def _schema(

@@ -322,9 +322,10 @@ class TestBulkUpsert:
             assert response.json()["updated"] == n
             return len(ctx.captured_queries)
 
-        # savepoint, lock, external ids, teams, people, slugs, id block, 6 COPYs, the events'
+        # savepoint, lock, external ids, teams, people, slugs, id block, 5 COPYs (no unit
+        # history: the product's "+" row records both), the events'
         # bodies (product rows, dependencies, external ids), one events INSERT, release
-        assert count(10, "small") == count(200, "large") == 18
+        assert count(10, "small") == count(200, "large") == 17
         # savepoint, lock, external ids, one UPDATE, one history COPY, the events' bodies
         # (3), one events INSERT, release
         assert count_updates(10, "small") == count_updates(200, "large") == 10
@@ -371,6 +372,29 @@ def test_awkward_text_survives_the_copy_exactly(as_leader):
 
 
 @pytest.mark.django_db
+def test_a_copy_sent_in_pieces_stores_every_row_exactly(as_leader, monkeypatch):
+    # given COPY data sent three rows a piece (1,000 in production), across piece boundaries
+    from portfolio import bulk as copying
+    from portfolio.models import Event
+
+    monkeypatch.setattr(copying, "COPY_CHUNK_ROWS", 3)
+    awkward = 'tab\there, "quotes", back\\slash\nnew line, ünïcødé \\N'
+    rows = [row(f"P-{i}", name=f"Piece {i}", description=f"{awkward} {i}") for i in range(10)]
+
+    response = as_leader.post(BULK, {"rows": rows}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["created"] == 10
+    stored = dict(
+        Product.objects.filter(slug__startswith="piece-").values_list("name", "description")
+    )
+    assert stored == {f"Piece {i}": f"{awkward} {i}" for i in range(10)}
+    assert Product.history.filter(name__startswith="Piece ", history_type="+").count() == 10
+    bodies = Event.objects.filter(type="product.created").values_list("data", flat=True)
+    assert sorted(b["description"] for b in bodies) == sorted(stored.values())
+
+
+@pytest.mark.django_db
 def test_a_full_10000_row_batch_beyond_djangos_body_limit_is_accepted(as_leader, settings):
     rows = [
         row(
@@ -410,3 +434,15 @@ def test_a_body_over_the_bulk_limit_is_413(as_leader, monkeypatch):
 def test_a_bulk_body_that_is_not_json_is_400(as_leader, body):
     response = as_leader.post(BULK, body, content_type="application/json")
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Self-service (HR) #1", "  Tabs\tand   spaces -- ", "Café Ünïcode", "__under_score__", "!!!"],
+)
+def test_a_generated_slug_is_djangos_slugify_of_the_name(name):
+    from django.utils.text import slugify
+
+    from products.bulk import _slug_base
+
+    assert _slug_base(name) == (slugify(name)[:150] or "product")
