@@ -7,21 +7,21 @@ from django.db import migrations, models
 # the same transaction: statement-level triggers with transition tables see the rows of every
 # partition, one INSERT per statement (not one per row). See metrics/rollups.py.
 TRIGGERS = """
-CREATE FUNCTION metrics_reading_mark_new() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION metrics_reading_mark_new() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO metrics_rolluppending (metric_id, day)
     SELECT DISTINCT metric_id, date_trunc('day', taken_at, 'UTC') FROM new_rows
     ON CONFLICT DO NOTHING;
     RETURN NULL;
 END $$;
-CREATE FUNCTION metrics_reading_mark_old() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION metrics_reading_mark_old() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO metrics_rolluppending (metric_id, day)
     SELECT DISTINCT metric_id, date_trunc('day', taken_at, 'UTC') FROM old_rows
     ON CONFLICT DO NOTHING;
     RETURN NULL;
 END $$;
-CREATE FUNCTION metrics_reading_mark_both() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION metrics_reading_mark_both() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO metrics_rolluppending (metric_id, day)
     SELECT metric_id, date_trunc('day', taken_at, 'UTC') FROM new_rows
