@@ -16,8 +16,9 @@ from metrics.models import Grain, Reading, ReadingRollup, RollupPending
 from metrics.rollups import rollups_rebuild, rollups_refresh
 from metrics.selectors import SERIES_SQL, series, series_many, sparklines
 from metrics.services import reading_delete, readings_ingest
-from metrics.tasks import readings_maintain_run
+from metrics.tasks import readings_maintain, readings_maintain_run
 from tests.metrics.factories import MetricFactory
+from tests.worker import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -366,3 +367,26 @@ def test_sparklines_and_packet_trends_read_daily_rollups_and_pending_days_raw(me
     assert "metrics_readingrollup" in ctx.captured_queries[0]["sql"]
     assert lines[metric.pk] == [(b.start, b.avg) for b in trends[metric.pk]]
     assert len(lines[other_metric.pk]) == 31  # the head of the window, then 30 whole days
+
+
+# --- the beat's task on a real worker ---------------------------------------------------------
+
+
+def test_a_real_worker_runs_the_maintenance_task_and_rolls_up_a_committed_reading(worker, metric):
+    taken = timezone.now().replace(minute=7, second=0, microsecond=0)
+    Reading.objects.create(metric=metric, taken_at=taken, value=12.5)
+    assert RollupPending.objects.filter(metric_id=metric.pk).exists()
+
+    readings_maintain.delay()
+
+    wait_for(
+        lambda: not RollupPending.objects.exists()
+        and ReadingRollup.objects.filter(metric=metric).count() == 2,
+        90,
+        "the worker did not roll up the reading",
+        worker["log"],
+    )
+    hour = ReadingRollup.objects.get(metric=metric, grain=Grain.HOUR)
+    assert hour.bucket_start == taken.replace(minute=0)
+    assert (hour.count, hour.last_value, hour.last_taken_at) == (1, 12.5, taken)
+    assert "metrics.tasks.readings_maintain" in worker["log"].read_text()
