@@ -380,8 +380,10 @@ def test_a_real_worker_runs_the_maintenance_task_and_rolls_up_a_committed_readin
     readings_maintain.delay()
 
     wait_for(
-        lambda: not RollupPending.objects.exists()
-        and ReadingRollup.objects.filter(metric=metric).count() == 2,
+        lambda: (
+            not RollupPending.objects.exists()
+            and ReadingRollup.objects.filter(metric=metric).count() == 2
+        ),
         90,
         "the worker did not roll up the reading",
         worker["log"],
