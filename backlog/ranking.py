@@ -229,6 +229,7 @@ _BOUNDS = {
     "before": (_BELOW.format(x="anchor.rank", unit="{unit}"), "anchor.rank"),
     "after": ("anchor.rank", _ABOVE.format(x="anchor.rank", unit="{unit}")),
     "top": ("NULL::bigint", "(array_remove(w.r, me.rank))[1]"),
+    "bottom": (_LAST_OTHER, "NULL::bigint"),
     "position": (
         "COALESCE(CASE WHEN me.rank < w.r[1] THEN w.r[2] ELSE (array_remove(w.r, me.rank))[1] "
         f"END, {_LAST_OTHER})",
@@ -308,7 +309,8 @@ LEFT JOIN products_product p ON p.id = moved.product_id
 
 
 def move_sql(kind: str, *, lock: bool) -> str:
-    """The statement of one kind of move: before, after, top, position, rank (a given rank).
+    """The statement of one kind of move: before, after, top, bottom, position, rank (a given
+    rank).
 
     With `lock`, the backlog's lock goes first, in the same round trip: two statements in one
     message. Each takes its own snapshot (READ COMMITTED), so the move reads the backlog as it

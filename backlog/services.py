@@ -259,7 +259,11 @@ def _move_kind(
         raise ValidationFailed(
             {"position": [f"Ensure this value is less than or equal to {MAX_POSITION}."]}
         )
-    return ("top" if position == 0 else "position"), None, position
+    if position == 0:
+        return "top", None, position
+    if position == MAX_POSITION:  # past the end of any backlog (the pages' "bottom"): one probe
+        return "bottom", None, position
+    return "position", None, position
 
 
 def _refuse_move(

@@ -15,7 +15,7 @@ from django.urls import reverse
 from accounts.services import api_token_create
 from backlog import ranking
 from backlog.models import BacklogItem, ItemStatus
-from backlog.services import backlog_item_move
+from backlog.services import MAX_POSITION, backlog_item_move
 from portfolio.models import Event
 from tests.backlog.factories import BacklogItemFactory, make_backlog, titles
 from tests.portfolio.factories import PersonFactory, UserFactory
@@ -52,6 +52,7 @@ def test_an_api_move_is_three_round_trips_and_begin_commit(who, django_assert_nu
     # Django's execute wrapper does not see BEGIN and COMMIT.)
     for body in (
         {"position": 30},
+        {"position": MAX_POSITION},  # the pages' "bottom": one index probe, no scan
         {"position": 0},
         {"position": 999},
         {"before": items[20].pk},
@@ -132,7 +133,7 @@ def test_every_position_of_every_item_counts_every_item_closed_ones_too(leader, 
     ]
     n = len(items)
     for item in items:
-        for position in (0, 1, n // 2, n - 2, n - 1, n, n + 5, 2**31 - 1):
+        for position in (0, 1, n // 2, n - 2, n - 1, n, n + 5, MAX_POSITION):
             order = titles(product.unit)
             order.remove(item.title)
             order.insert(min(position, len(order)), item.title)
