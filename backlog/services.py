@@ -331,8 +331,8 @@ def backlog_item_move(
     if row is None:  # no such item (or removed while we waited for the lock)
         raise NotFound(f"No backlog item with id {item.pk}.")
     unit_id = row["locked_unit"]
-    if leader is None:
-        remember_leader(actor, bool(row["leader"]))
+    if leader is None and row["leader"] is not None:
+        remember_leader(actor, row["leader"])
     if not row["ok"]:
         _refuse_move(row, kind=kind, unit_id=unit_id, anchor_id=anchor_id)
     rows_written = 1
