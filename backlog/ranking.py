@@ -262,7 +262,10 @@ unit AS (
     LEFT JOIN products_person o ON o.id = u.owner_id
     WHERE u.id = {unit}
 ),
-calc AS (
+-- MATERIALIZED: each is read once, though referenced more than once below (inlined, the
+-- window's scan and the neighbour probes would run once per reference).
+w AS MATERIALIZED (SELECT {window} AS r),
+calc AS MATERIALIZED (
     SELECT me.id, me.unit_id, me.rank AS old_rank, me.title, me.product_name, me.frozen,
            unit.name AS unit_name, unit.leader,
            COALESCE(unit.leader OR unit.owner_user = %(actor)s, false) AS allowed,
@@ -271,7 +274,7 @@ calc AS (
     FROM me
     LEFT JOIN unit ON true
     LEFT JOIN {table} anchor ON anchor.id = %(anchor)s
-    CROSS JOIN (SELECT {window} AS r) w
+    CROSS JOIN w
 ),
 placed AS (
     SELECT calc.*,
