@@ -347,7 +347,11 @@ def move(
     """Lock the item's backlog and move it, in one round trip (`unit_id` None), or move it in
     a backlog whose lock the caller holds. The statement's row (`locked_unit` says which
     backlog was locked), or None when the item is gone. `leader` None: the statement finds
-    out from the leaders group."""
+    out from the leaders group.
+
+    Two statements in one `execute` rely on psycopg2, which interpolates the parameters on
+    the client and sends one simple-protocol message; under psycopg 3's server-side binding
+    this would need its ClientCursor (or two round trips)."""
     params: dict[str, Any] = {
         "item": item_id,
         "unit": unit_id,
