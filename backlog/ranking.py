@@ -8,7 +8,9 @@ if the window grows to cover it. Callers hold the backlog's lock (see `lock_back
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 
@@ -184,3 +186,188 @@ def _write_ranks(ranks: dict[int, int]) -> None:
             "AS v(id, rank) WHERE t.id = v.id::bigint",
             params,
         )
+
+
+# --- A move in two statements: the lock, then one statement that reads, checks and writes --
+
+
+# The backlog's lock for a move: the unit row the item is in now, locked, and its id kept for
+# the rest of the transaction (a transaction-local setting) for the statement that follows.
+_LOCK_SQL = f"""
+SELECT set_config('portfolio.backlog_locked', COALESCE((
+    SELECT u.id::text FROM products_ownershipunit u
+    WHERE u.id = (SELECT unit_id FROM {TABLE} WHERE id = %(item)s) FOR UPDATE
+), ''), true)
+"""
+_LOCKED_UNIT = "NULLIF(current_setting('portfolio.backlog_locked'), '')::bigint"
+
+
+# Where the item goes, per kind of move: the SQL of `lo` and `hi`, the ranks it must fall
+# strictly between (NULL: open-ended). The moved item's own rank (`me.rank`) is left out of
+# every probe by rank, not by id: ranks are unique in a backlog, and the rank alone is in the
+# (unit_id, rank) index, so each probe reads the index only.
+_BELOW = (
+    f"(SELECT b.rank FROM {TABLE} b WHERE b.unit_id = {{unit}} AND b.rank < {{x}} "
+    "AND b.rank <> me.rank ORDER BY b.rank DESC LIMIT 1)"
+)
+_ABOVE = (
+    f"(SELECT b.rank FROM {TABLE} b WHERE b.unit_id = {{unit}} AND b.rank > {{x}} "
+    "AND b.rank <> me.rank ORDER BY b.rank LIMIT 1)"
+)
+_LAST_OTHER = (
+    f"(SELECT b.rank FROM {TABLE} b WHERE b.unit_id = {{unit}} AND b.rank <> me.rank "
+    "ORDER BY b.rank DESC LIMIT 1)"
+)
+# `position` p: the ranks at p-1, p and p+1 of the whole backlog (an index-only OFFSET scan of
+# (unit_id, rank), the one cost that grows with p), from which the others' p-1 and p follow:
+# if the item is above the window the others are shifted by one, else drop it from the window.
+_WINDOW = (
+    f"ARRAY(SELECT b.rank FROM {TABLE} b WHERE b.unit_id = {{unit}} "
+    "ORDER BY b.rank OFFSET %(offset)s LIMIT 3)"
+)
+_BOUNDS = {
+    "before": (_BELOW.format(x="anchor.rank", unit="{unit}"), "anchor.rank"),
+    "after": ("anchor.rank", _ABOVE.format(x="anchor.rank", unit="{unit}")),
+    "top": ("NULL::bigint", "(array_remove(w.r, me.rank))[1]"),
+    "bottom": (_LAST_OTHER, "NULL::bigint"),
+    "position": (
+        "COALESCE(CASE WHEN me.rank < w.r[1] THEN w.r[2] ELSE (array_remove(w.r, me.rank))[1] "
+        f"END, {_LAST_OTHER})",
+        "CASE WHEN me.rank < w.r[1] THEN w.r[3] ELSE (array_remove(w.r, me.rank))[2] END",
+    ),
+    "rank": ("NULL::bigint", "NULL::bigint"),
+}
+
+# One statement: read the item, its anchor and the ranks around the spot (index probes), check
+# the move (same backlog, not frozen, anchor valid, actor allowed), compute the new rank, write
+# it (UPDATE ... RETURNING) and answer the item's row as the API shows it. `rank` is NULL when
+# the neighbours have no integer left between them: nothing is written and the caller
+# rebalances (see `move`).
+_MOVE_SQL = """
+WITH me AS (
+    SELECT i.id, i.unit_id, i.rank, i.title, p.name AS product_name,
+           p.lifecycle_stage = 'retired' AS frozen
+    FROM {table} i JOIN products_product p ON p.id = i.product_id
+    WHERE i.id = %(item)s
+),
+unit AS (
+    SELECT COALESCE(c.name, up.name) AS name, o.user_id AS owner_user,
+           COALESCE(%(leader)s::boolean, EXISTS (
+               SELECT 1 FROM auth_user_groups ug JOIN auth_group g ON g.id = ug.group_id
+               WHERE ug.user_id = %(actor)s AND g.name = %(leaders_group)s
+           )) AS leader
+    FROM products_ownershipunit u
+    LEFT JOIN products_cluster c ON c.id = u.cluster_id
+    LEFT JOIN products_product up ON up.id = u.product_id
+    LEFT JOIN products_person o ON o.id = u.owner_id
+    WHERE u.id = {unit}
+),
+-- MATERIALIZED: each is read once, though referenced more than once below (inlined, the
+-- window's scan and the neighbour probes would run once per reference).
+w AS MATERIALIZED (SELECT {window} AS r),
+calc AS MATERIALIZED (
+    SELECT me.id, me.unit_id, me.rank AS old_rank, me.title, me.product_name, me.frozen,
+           unit.name AS unit_name, unit.leader,
+           COALESCE(unit.leader OR unit.owner_user = %(actor)s, false) AS allowed,
+           anchor.id AS anchor_id, anchor.unit_id AS anchor_unit,
+           {lo} AS lo, {hi} AS hi
+    FROM me
+    LEFT JOIN unit ON true
+    LEFT JOIN {table} anchor ON anchor.id = %(anchor)s
+    CROSS JOIN w
+),
+placed AS (
+    SELECT calc.*,
+           CASE
+               WHEN %(rank)s::bigint IS NOT NULL THEN %(rank)s::bigint
+               WHEN lo IS NULL AND hi IS NULL THEN 0
+               WHEN lo IS NULL THEN hi - %(gap)s
+               WHEN hi IS NULL THEN lo + %(gap)s
+               WHEN hi - lo > 1 THEN lo + (hi - lo) / 2
+           END AS new_rank,
+           allowed AND unit_id = {unit} AND NOT frozen AND (
+               %(anchor)s::bigint IS NULL
+               OR (anchor_id IS NOT NULL AND anchor_unit = unit_id AND anchor_id <> id)
+           ) AS ok
+    FROM calc
+),
+moved AS (
+    UPDATE {table} t SET rank = placed.new_rank, updated_at = %(now)s
+    FROM placed
+    WHERE t.id = placed.id AND placed.ok AND placed.new_rank IS NOT NULL
+    RETURNING t.*
+)
+SELECT {unit} AS locked_unit, placed.unit_id AS item_unit, placed.old_rank, placed.new_rank,
+       placed.ok, placed.title AS item_title, placed.product_name, placed.frozen,
+       placed.unit_name AS backlog_name, placed.allowed, placed.leader, placed.anchor_id,
+       placed.anchor_unit,
+       moved.id, moved.unit_id, placed.unit_name, p.slug AS product__slug, moved.title,
+       moved.description, moved.type, moved.dimension, moved.status, moved.rank, moved.estimate,
+       moved.source, moved.created_at, moved.updated_at, moved.started_at, moved.finished_at,
+       moved.version
+FROM placed
+LEFT JOIN moved ON true
+LEFT JOIN products_product p ON p.id = moved.product_id
+"""
+
+
+def move_sql(kind: str, *, lock: bool) -> str:
+    """The statement of one kind of move: before, after, top, bottom, position, rank (a given
+    rank).
+
+    With `lock`, the backlog's lock goes first, in the same round trip: two statements in one
+    message. Each takes its own snapshot (READ COMMITTED), so the move reads the backlog as it
+    is once the lock is held, with every move that committed while this one waited. (One
+    statement that locked and read would read the backlog as it was before the wait.)
+    Without, the caller already holds the lock of unit `%(unit)s`.
+    """
+    lo, hi = _BOUNDS[kind]
+    window = _WINDOW if kind in ("top", "position") else "ARRAY[]::bigint[]"
+    unit = _LOCKED_UNIT if lock else "%(unit)s"
+    statement = _MOVE_SQL.format(
+        table=TABLE, lo=lo.format(unit=unit), hi=hi.format(unit=unit),
+        window=window.format(unit=unit), unit=unit,
+    )  # fmt: skip
+    return f"{_LOCK_SQL};\n{statement}" if lock else statement
+
+
+def move(
+    *,
+    item_id: int,
+    kind: str,
+    actor_id: int | None,
+    leader: bool | None,
+    leaders_group: str,
+    now: dt.datetime,
+    unit_id: int | None = None,
+    anchor_id: int | None = None,
+    position: int = 0,
+    rank: int | None = None,
+) -> dict[str, Any] | None:
+    """Lock the item's backlog and move it, in one round trip (`unit_id` None), or move it in
+    a backlog whose lock the caller holds. The statement's row (`locked_unit` says which
+    backlog was locked), or None when the item is gone. `leader` None: the statement finds
+    out from the leaders group.
+
+    Two statements in one `execute` rely on psycopg2, which interpolates the parameters on
+    the client and sends one simple-protocol message; under psycopg 3's server-side binding
+    this would need its ClientCursor (or two round trips)."""
+    params: dict[str, Any] = {
+        "item": item_id,
+        "unit": unit_id,
+        "anchor": anchor_id,
+        "offset": max(position - 1, 0),
+        "rank": rank,
+        "gap": GAP,
+        "now": now,
+        "actor": actor_id,
+        "leader": leader,
+        "leaders_group": leaders_group,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(move_sql(kind, lock=unit_id is None), params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        names = [c.name for c in cursor.description]
+        return dict(zip(names, row, strict=True))

@@ -20,8 +20,20 @@ from backlog.models import (
     ItemStatus,
 )
 from portfolio import events
-from portfolio.errors import Forbidden, RuleViolation, StaleVersion, ValidationFailed
-from portfolio.permissions import AnyUser, is_leader
+from portfolio.errors import (
+    Forbidden,
+    NotFound,
+    RuleViolation,
+    StaleVersion,
+    ValidationFailed,
+)
+from portfolio.permissions import (
+    LEADERS_GROUP,
+    AnyUser,
+    is_leader,
+    known_leader,
+    remember_leader,
+)
 from portfolio.validation import MAX_INT, full_clean_or_fail
 from portfolio.versioning import check_version
 from products.models import LifecycleTransition, OwnershipUnit, Product, Stage
@@ -217,11 +229,73 @@ def backlog_item_comment_delete(*, actor: AnyUser, comment: BacklogItemComment) 
 class MoveResult:
     item: BacklogItem
     rows_written: int
+    # The item's row as the API shows it (backlog.api.serializers.BACKLOG_ITEM.columns), read
+    # by the move's own statement: the answer needs no further query.
+    row: dict[str, Any]
 
 
 # The largest position a move names (an int column's range); any number past the end of the
 # backlog already means "last", so larger ones are refused rather than carried around.
 MAX_POSITION = MAX_INT
+
+
+def _move_kind(
+    before: BacklogItem | None, after: BacklogItem | None, position: int | None
+) -> tuple[str, int | None, int]:
+    """(kind of move, anchor id, position) from the arguments; refuses bad ones."""
+    given = [x is not None for x in (before, after, position)]
+    if sum(given) != 1:
+        raise ValidationFailed(
+            {"non_field_errors": ["Give exactly one of before, after, position."]}
+        )
+    if before is not None:
+        return "before", before.pk, 0
+    if after is not None:
+        return "after", after.pk, 0
+    assert position is not None  # exactly one of before, after, position is given
+    if position < 0:
+        raise ValidationFailed({"position": ["A position counts from 0 (the top)."]})
+    if position > MAX_POSITION:
+        raise ValidationFailed(
+            {"position": [f"Ensure this value is less than or equal to {MAX_POSITION}."]}
+        )
+    if position == 0:
+        return "top", None, position
+    if position == MAX_POSITION:  # past the end of any backlog (the pages' "bottom"): one probe
+        return "bottom", None, position
+    return "position", None, position
+
+
+def _refuse_move(
+    row: dict[str, Any], *, kind: str, unit_id: int | None, anchor_id: int | None
+) -> None:
+    """Say why the move statement wrote nothing (it checks; this names the reason)."""
+    if unit_id is None or row["item_unit"] != unit_id:
+        # Carried to another backlog while we waited for the lock.
+        raise StaleVersion(
+            f"'{row['item_title']}' moved to another backlog; reload and try again.",
+            field="unit",
+            rule="stale_version",
+        )
+    if not row["allowed"]:
+        raise Forbidden(
+            f"Only the owner of {row['backlog_name']} or a portfolio leader can reorder the "
+            f"backlog of {row['backlog_name']}.",
+            rule="unit_owner_or_leader",
+        )
+    if row["frozen"]:
+        raise RuleViolation(
+            f"{row['product_name']} is retired; its backlog is frozen.",
+            field="product",
+            rule="backlog_frozen",
+        )
+    if anchor_id is not None:
+        if row["anchor_id"] is None:
+            raise ValidationFailed({kind: [f"No backlog item with id {anchor_id}."]})
+        if row["anchor_unit"] != row["item_unit"]:
+            raise ValidationFailed({kind: ["That item is not in the same backlog."]})
+        raise ValidationFailed({kind: ["An item cannot move relative to itself."]})
+    raise AssertionError("the move statement refused a move without a reason")  # pragma: no cover
 
 
 @transaction.atomic
@@ -235,54 +309,64 @@ def backlog_item_move(
 ) -> MoveResult:
     """Move an item above `before`, below `after`, or to `position` (0 = top) of its backlog.
 
-    Writes the item's row, plus a bounded window of neighbours on the rare move that finds no
-    room between two ranks.
+    One round trip locks the backlog and moves (two statements in one message, see
+    ranking.move_sql): the second reads the item, its anchor and the neighbouring ranks
+    (index probes), checks the move and the actor, writes the item's new rank and answers its
+    row; then the event's INSERT. `position` counts every item of the backlog, closed
+    ones too, as the backlog's order does (an index-only scan to it: see ranking.move_sql).
+    Only the rare move that finds no integer left between two ranks costs more: a bounded
+    window of neighbours is spread out (backlog.ranking) and the item written after it.
     """
-    given = [x is not None for x in (before, after, position)]
-    if sum(given) != 1:
-        raise ValidationFailed(
-            {"non_field_errors": ["Give exactly one of before, after, position."]}
+    kind, anchor_id, index = _move_kind(before, after, position)
+    leader = known_leader(actor)
+    args: dict[str, Any] = {
+        "item_id": item.pk,
+        "actor_id": actor.pk if actor.is_authenticated else None,
+        "leader": leader,
+        "leaders_group": LEADERS_GROUP,
+        "anchor_id": anchor_id,
+        "position": index,
+    }
+    row = ranking.move(kind=kind, now=timezone.now(), **args)
+    if row is None:  # no such item (or removed while we waited for the lock)
+        raise NotFound(f"No backlog item with id {item.pk}.")
+    unit_id = row["locked_unit"]
+    if leader is None and row["leader"] is not None:
+        remember_leader(actor, row["leader"])
+    if not row["ok"]:
+        _refuse_move(row, kind=kind, unit_id=unit_id, anchor_id=anchor_id)
+    rows_written = 1
+    if row["new_rank"] is None:  # no integer left between the neighbours: make room
+        placement = _make_room(kind, unit_id, row, index=index, item_id=item.pk)
+        rows_written = placement.rows_written
+        row = ranking.move(
+            kind="rank", unit_id=unit_id, rank=placement.rank, now=timezone.now(), **args
         )
-    # The item's unit as stored now: the caller's copy may predate a cluster move.
-    unit_id = BacklogItem.objects.values_list("unit_id", flat=True).get(pk=item.pk)
-    unit = OwnershipUnit.objects.select_related("owner").get(pk=unit_id)
-    require_unit_editor(actor, unit, f"reorder the backlog of {unit.name}")
-    ranking.lock_backlog(unit.pk)
-    item = BacklogItem.objects.select_related("product").get(pk=item.pk)  # fresh, under the lock
-    if item.unit_id != unit.pk:  # carried to another backlog while we waited for the lock
-        raise StaleVersion(
-            f"'{item.title}' moved to another backlog; reload and try again.",
-            field="unit",
-            rule="stale_version",
-        )
-    _refuse_frozen(item)
-    anchor = before or after
-    if anchor is not None:
-        anchor = BacklogItem.objects.filter(pk=anchor.pk).first()
-        field = "before" if before is not None else "after"
-        if anchor is None or anchor.unit_id != item.unit_id:
-            raise ValidationFailed({field: ["That item is not in the same backlog."]})
-        if anchor.pk == item.pk:
-            raise ValidationFailed({field: ["An item cannot move relative to itself."]})
-        place = ranking.place_before if before is not None else ranking.place_after
-        placement = place(unit.pk, anchor.rank, item_id=item.pk)
-    else:
-        assert position is not None  # exactly one of before, after, position is given
-        if position < 0:
-            raise ValidationFailed({"position": ["A position counts from 0 (the top)."]})
-        if position > MAX_POSITION:
-            raise ValidationFailed(
-                {"position": [f"Ensure this value is less than or equal to {MAX_POSITION}."]}
-            )
-        placement = ranking.place_at(unit.pk, position, item_id=item.pk)
-    BacklogItem.objects.filter(pk=item.pk).update(rank=placement.rank, updated_at=timezone.now())
-    old_rank, item.rank = item.rank, placement.rank
-    if old_rank != item.rank:
+        assert row is not None and row["ok"]  # under the lock, nothing changed meanwhile
+    old_rank, new_rank = row["old_rank"], row["rank"]
+    item.rank = new_rank
+    item.unit_id = unit_id
+    if old_rank != new_rank:
         # Neighbours renumbered to make room keep their order: no event of their own.
         events.record(
-            "backlog_item.moved", item, actor=actor, changed={"rank": [old_rank, item.rank]}
+            "backlog_item.moved",
+            item.pk,
+            actor=actor,
+            changed={"rank": [old_rank, new_rank]},
+            data=events.representation_of_row("backlog_item", row),
         )
-    return MoveResult(item, placement.rows_written)
+    return MoveResult(item, rows_written, row)
+
+
+def _make_room(
+    kind: str, unit_id: int, row: dict[str, Any], *, index: int, item_id: int
+) -> ranking.Placement:
+    """The rare move with no room between its neighbours: spread out a window around it."""
+    if kind in ("before", "after"):
+        anchor_rank = BacklogItem.objects.values_list("rank", flat=True).get(pk=row["anchor_id"])
+        place = ranking.place_before if kind == "before" else ranking.place_after
+        return place(unit_id, anchor_rank, item_id=item_id)
+    return ranking.place_at(unit_id, index, item_id=item_id)
 
 
 @transaction.atomic

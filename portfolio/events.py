@@ -129,13 +129,28 @@ BOOKKEEPING = frozenset({"updated_at", "version", "created_at"})
 events_recorded = Signal()
 
 Representation = Callable[[Sequence[int]], Mapping[int, Any]]
+RowRepresentation = Callable[[Mapping[str, Any]], Any]
 _representations: dict[str, Representation] = {}
+_row_representations: dict[str, RowRepresentation] = {}
 
 
-def register_representation(object_type: str, function: Representation) -> None:
+def register_representation(
+    object_type: str, function: Representation, *, of_row: RowRepresentation | None = None
+) -> None:
     """Register how to make the API bodies of `object_type`'s objects: `function(ids)`
-    answers {id: body}, the body as the resource's API answers it."""
+    answers {id: body}, the body as the resource's API answers it. `of_row(row)`, if given,
+    makes one body from a row the writer already holds (the resource's row columns), so a
+    service that read them in its own statement records its event without another query."""
     _representations[object_type] = function
+    if of_row is not None:
+        _row_representations[object_type] = of_row
+
+
+def representation_of_row(object_type: str, row: Mapping[str, Any]) -> Any:
+    """The API body of one object from its row (see `register_representation`); None when
+    the type registered no row representation."""
+    function = _row_representations.get(object_type)
+    return function(row) if function is not None else None
 
 
 def representations(object_type: str, ids: Sequence[int]) -> Mapping[int, Any]:

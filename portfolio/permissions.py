@@ -40,6 +40,23 @@ def is_leader(user: AnyUser) -> TypeGuard[User]:
     return cached
 
 
+def known_leader(user: AnyUser) -> bool | None:
+    """`is_leader(user)` if it is known without a query (a superuser, or already asked in this
+    request), else None: for a service that answers the question inside its own statement
+    (and then tells `remember_leader`)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser:
+        return True
+    return getattr(user, "_is_leader", None)
+
+
+def remember_leader(user: AnyUser, leader: bool) -> None:
+    """Keep an answer to `is_leader(user)` found elsewhere for the rest of the request."""
+    if getattr(user, "is_authenticated", False):
+        user._is_leader = leader  # type: ignore[union-attr]
+
+
 def require_leader(user: AnyUser, action: str) -> User:
     """Refuse anyone but a portfolio leader; returns the leader's login."""
     if not is_leader(user):

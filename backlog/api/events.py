@@ -3,7 +3,7 @@ BacklogConfig.ready(): the body GET /api/v1/backlog-items/<id>/ answers."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.utils import timezone
@@ -19,5 +19,11 @@ def backlog_items(ids: Sequence[int]) -> dict[int, Any]:
     return {row["id"]: BACKLOG_ITEM.one(row, now=now) for row in rows}
 
 
+def backlog_item_of_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The body of one item from a row with `BACKLOG_ITEM.columns` (a move's own statement
+    returns one)."""
+    return BACKLOG_ITEM.one(row, now=timezone.now())
+
+
 def register() -> None:
-    events.register_representation("backlog_item", backlog_items)
+    events.register_representation("backlog_item", backlog_items, of_row=backlog_item_of_row)

@@ -6,6 +6,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import (
@@ -52,6 +53,7 @@ from portfolio.api.views import (
     errors_for,
     updated_since_filter,
 )
+from portfolio.validation import MAX_ID
 from products.permissions import require_unit_editor
 
 ORDER = ("unit_id", "rank", "id")
@@ -180,12 +182,25 @@ class BacklogItemViewSet(Exportable, Preconditions, viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"], url_path="move", url_name="move")
     def move(self, request: Request, pk=None) -> Response:
-        item = self.get_object()
-        require_unit_editor(request.user, item.unit, f"reorder the backlog of {item.unit.name}")
+        # No get_object(): the service finds the item, its backlog and the actor's right to
+        # reorder it in its own two statements (404 and 403 included), and answers its row.
+        raw = str(pk)
+        if not (raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_ID):
+            raise Http404
+        item_id = int(raw)
         serializer = BacklogItemMoveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = backlog_item_move(actor=request.user, item=item, **serializer.validated_data)
-        return Response({"item": self._body(result.item.pk), "rows_written": result.rows_written})
+        anchors = {
+            k: BacklogItem(pk=v) for k, v in serializer.validated_data.items() if k != "position"
+        }
+        result = backlog_item_move(
+            actor=request.user,
+            item=BacklogItem(pk=item_id),
+            position=serializer.validated_data.get("position"),
+            **anchors,
+        )
+        body = BACKLOG_ITEM.one(result.row, now=timezone.now())
+        return Response({"item": body, "rows_written": result.rows_written})
 
     @extend_schema(
         methods=["GET"],
