@@ -1,4 +1,4 @@
-"""A deterministic synthetic portfolio in three sizes, written with COPY.
+"""A deterministic synthetic portfolio in four sizes (S, M, L, XL), written with COPY.
 
     DJANGO_SETTINGS_MODULE=bench.settings DATABASE_URL=postgres://.../portfolio_bench_m \\
         .venv/bin/python -m bench.generate M
@@ -1336,7 +1336,7 @@ def _indexes_rebuilt(cursor, table: str):
     for name, _ in indexes:
         cursor.execute(f'DROP INDEX "{name}"')
     yield
-    LAPS.lap(f"{table}: COPY")
+    LAPS.lap(f"{table}: rows")
     cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
     for _, definition in indexes:
         # A partitioned parent's index reads "ON ONLY parent": build it on the partitions too.

@@ -311,10 +311,16 @@ def flat_check(results: dict[str, dict]) -> str:
         )
     rows = flat_rows(results)
     met = sum(1 for r in rows if r["met"])
+
+    def when(size: str) -> str:
+        r = results[size]
+        load = r["machine"]["load_average_start"][0], r["machine"]["load_average_end"][0]
+        return f"{size} measured {r['measured_at']} (load average {load[0]} to {load[1]})"
+
     lines = [
         f"{met} of {len(rows)} list, page, move and chart figures met: the same query count "
         f"at {FLAT_FROM} and {FLAT_TO}, and the {FLAT_TO} median at most {FLAT_RATIO:g}x the "
-        f"{FLAT_FROM} median.",
+        f"{FLAT_FROM} median. {when(FLAT_FROM)}; {when(FLAT_TO)}.",
         "",
         f"| Figure | Kind | {FLAT_FROM} median | {FLAT_TO} median | {FLAT_TO} / {FLAT_FROM} "
         f"| Queries {FLAT_FROM} / {FLAT_TO} | Flat |",
