@@ -102,6 +102,7 @@ def generic_name(name: str) -> str:
     name = short_name(name)
     name = re.sub(r": [\d,]+ on one worker", ", on one worker", name)
     name = re.sub(r", [\d,]+ stored packets", ", stored packets", name)
+    name = re.sub(r" vs [\d,]+ row\(s\)$", " vs the same request's few rows", name)  # ?q= hits
     return re.sub(r"^Generate portfolio \w+ \(.*\)$", "Generate portfolio", name)
 
 
