@@ -23,7 +23,7 @@ MYPY = DEBUG=1 DATABASE_URL=postgres://unused@127.0.0.1/unused $(VENV)/bin/mypy
 help: ## List the targets
 	@echo "Targets:"
 	@awk -F ':.*## ' '/^[a-z-]+:.*## / { printf "  %-14s %s\n", $$1, $$2 }' Makefile
-	@echo "Variables: PORT=$(PORT) (make demo), PYTEST_ARGS='...' PYTEST_WORKERS=2 (make test), SIZE=S|M|L (make bench), UPGRADE=1 (make lock);"
+	@echo "Variables: PORT=$(PORT) (make demo), PYTEST_ARGS='...' PYTEST_WORKERS=2 (make test), SIZE=S|M|L|XL (make bench), UPGRADE=1 (make lock);"
 	@echo "environment: DATABASE_URL (else the embedded server), REDIS_URL, DEMO_PASSWORD"
 
 # The virtualenv is (re)installed only when the lock file is newer than the last install.
@@ -89,7 +89,7 @@ fuzz: $(STAMP) ## Fuzz the running API against its schema (scripts/api_fuzz.sh)
 	@[ -f scripts/api_fuzz.sh ] || { echo "scripts/api_fuzz.sh is missing"; exit 1; }
 	bash scripts/api_fuzz.sh
 
-bench: $(STAMP) ## Benchmark a synthetic portfolio over HTTP (SIZE=S|M|L, default M); writes bench/results/ and refreshes docs/performance.md
+bench: $(STAMP) ## Benchmark a synthetic portfolio over HTTP (SIZE=S|M|L|XL, default M); writes bench/results/ and refreshes docs/performance.md
 	@sh scripts/bench.sh $(SIZE)
 
 perf-docs: ## Rebuild docs/performance.md from docs/performance.in.md and docs/bench-results/*.json

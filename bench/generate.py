@@ -1,4 +1,4 @@
-"""A deterministic synthetic portfolio in three sizes, written with COPY.
+"""A deterministic synthetic portfolio in four sizes (S, M, L, XL), written with COPY.
 
     DJANGO_SETTINGS_MODULE=bench.settings DATABASE_URL=postgres://.../portfolio_bench_m \\
         .venv/bin/python -m bench.generate M
@@ -30,6 +30,7 @@ working as the models grow.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -60,6 +61,8 @@ SIZES: dict[str, Size] = {
     "S": Size(products=200, people=40, clusters=20, teams=8, leaders=2),
     "M": Size(products=2_000, people=250, clusters=150, teams=50, leaders=4),
     "L": Size(products=5_000, people=600, clusters=400, teams=120, leaders=6),
+    # Four times L's catalogue (people, clusters and teams grow with it), ten times its readings.
+    "XL": Size(products=20_000, people=2_400, clusters=1_600, teams=480, leaders=8),
 }
 
 # Backlog items per size: (all items, the one "big backlog" among them). The big backlog is the
@@ -69,6 +72,7 @@ BACKLOGS: dict[str, tuple[int, int]] = {
     "S": (2_000, 1_000),
     "M": (50_000, 5_000),
     "L": (500_000, 10_000),
+    "XL": (2_000_000, 20_000),
 }
 SMALL_BACKLOG = 5
 # Funding: one fiscal year (the generator's "today"'s), the default governance threshold.
@@ -735,6 +739,7 @@ class Portfolio:
         self.backlog_counts = counts
 
         descriptions = ["", "", *(_text(rng, rng.randint(1, 3), d) for d in DOMAINS * 6)]
+        descriptions = [d.translate(_ESCAPE) for d in descriptions]  # COPY text, once
         types = ["improvement"] * 4 + ["fix"] * 3 + ["enhancement"] * 2 + ["investigation"]
         dimensions = ["improvement"] * 5 + ["operations"] * 3 + ["support"] * 2
         sources = ["user_request"] * 5 + ["support_pattern"] * 2 + ["review_action"] * 2
@@ -745,11 +750,19 @@ class Portfolio:
         today = TODAY.timestamp()
         span = 7 * 365 * 86400
         lines: list[tuple[float, str]] = []
-        fmt_ts = dt.datetime.fromtimestamp
-        utc = dt.UTC
+        # UTC ISO timestamps from tables (what datetime's isoformat gives, several times
+        # faster: XL writes two million items).
+        clock = [f"{h:02d}:{m:02d}:{s:02d}+00:00" for h in range(24) for m in range(60)
+                 for s in range(60)]  # fmt: skip
+        days: dict[int, str] = {}
+        epoch = dt.date(1970, 1, 1).toordinal()
 
         def ts(seconds: float) -> str:
-            return fmt_ts(int(seconds), utc).isoformat()
+            day, second = divmod(int(seconds), 86400)
+            date = days.get(day)
+            if date is None:
+                date = days[day] = dt.date.fromordinal(epoch + day).isoformat() + "T"
+            return date + clock[second]
 
         status_stats: dict[str, int] = {}
         for unit_id, n in counts.items():
@@ -784,7 +797,7 @@ class Portfolio:
                         str(unit_id),
                         str(product["id"]),
                         title,
-                        descriptions[int(rng.random() * len(descriptions))].translate(_ESCAPE),
+                        descriptions[int(rng.random() * len(descriptions))],
                         types[int(rng.random() * len(types))],
                         dimensions[int(rng.random() * len(dimensions))],
                         status,
@@ -945,8 +958,8 @@ class Portfolio:
 # the same at every size, so the chart figure compares like with like and only the table
 # around it grows. Daily, weekly, monthly and quarterly metrics have METRIC_HISTORY_DAYS of
 # readings; the hourly ones share what is left of the total, each ending at "today".
-READINGS: dict[str, int] = {"S": 150_000, "M": 400_000, "L": 2_000_000}
-METRIC_HISTORY_DAYS: dict[str, int] = {"S": 60, "M": 120, "L": 365}
+READINGS: dict[str, int] = {"S": 150_000, "M": 400_000, "L": 2_000_000, "XL": 20_000_000}
+METRIC_HISTORY_DAYS: dict[str, int] = {"S": 60, "M": 120, "L": 365, "XL": 365}
 CHART_DAYS = 365
 CHART_STEP = dt.timedelta(minutes=5)
 CHART_READINGS = CHART_DAYS * 24 * 12  # 105,120
@@ -1092,9 +1105,25 @@ def _slots(plan: MetricPlan, history: int) -> int:
     return max(0, upto(history) - upto(low - 1))
 
 
+class _TextStream:
+    """A file-like object over an iterator of text chunks, for `copy_expert`: the rows are
+    built while PostgreSQL parses the ones already sent (one COPY, two processes busy)."""
+
+    def __init__(self, chunks: Iterable[str]):
+        self._chunks = iter(chunks)
+
+    def read(self, size: int = -1) -> str:  # psycopg2 sends whatever one call returns
+        return next(self._chunks, "")
+
+
 def write_readings(cursor, portfolio: Portfolio, plans: list[MetricPlan]) -> dict[str, int]:
     """COPY the readings day by day (all metrics interleaved, as they would arrive), then
-    set each metric's latest reading. Returns counts by schedule."""
+    set each metric's latest reading. Returns counts by schedule.
+
+    One COPY streamed from a generator of ~100,000-row chunks. The loop is written for speed
+    (XL writes 20 million rows): each row is one f-string from parts made once per metric or
+    per time slot; the random stream is the same as a plain per-row version's.
+    """
     from metrics.models import Metric
     from metrics.partitions import partitions_ensure
     from metrics.rollups import rollups_rebuild
@@ -1110,51 +1139,85 @@ def write_readings(cursor, portfolio: Portfolio, plans: list[MetricPlan]) -> dic
     hourly = sorted(by_every.get("hourly", ()), key=lambda p: -p.count)
     times = [f"{h:02d}:{m:02d}:00" for h in range(24) for m in range(0, 60, 5)]
     latest: dict[int, tuple[str, str]] = {}
-    counts: dict[str, int] = {}
-    buf: list[str] = []
+    counts: dict[str, int] = dict.fromkeys(by_every, 0)
     gauss = rng.gauss
+    # Per metric: its id, value format and source, looked up once.
+    spec = {id(p): (p.row["id"], p.fmt[2:-1], p.source) for p in plans}
+    five = [(p, *spec[id(p)]) for p in by_every.get("5min", ())]
+    hourly_rows = [(p.count, p.level, p.noise, *spec[id(p)]) for p in hourly]
+    # Slower schedules: for each period, the metrics due on each day of it (order kept).
+    slow: list[tuple[str, int, dict[int, list[tuple]]]] = []
+    for every, period in PERIODS.items():
+        due: dict[int, list[tuple]] = {}
+        for p in by_every.get(every, ()):
+            key = 0 if period == 1 else p.offset
+            due.setdefault(key, []).append((p.stops, p.level, p.noise, *spec[id(p)]))
+        slow.append((every, period, due))
 
-    def flush() -> None:
-        if buf:
-            cursor.copy_expert(
-                f"COPY {READINGS_TABLE} ({READINGS_COLUMNS}) FROM STDIN",
-                io.StringIO("".join(buf)),
-            )
-            buf.clear()
-
-    def emit(plan: MetricPlan, stamp: str, value: float) -> None:
-        text = plan.fmt.format(value)
-        mid = plan.row["id"]
-        buf.append(f"{mid}\t{stamp}\t{text}\t{plan.source}\t{stamp}\t{stamp}\n")
-        latest[mid] = (stamp, text)
-        counts[plan.every] = counts.get(plan.every, 0) + 1
-
-    for day in range(span):
-        date = (start + dt.timedelta(days=day)).date().isoformat()
-        left = span - day  # days before today, this one included
-        in_history = left <= history
-        for i, clock in enumerate(times):  # the 5-minute metric, with a daily rhythm
-            if left <= CHART_DAYS:
-                for plan in by_every.get("5min", ()):
-                    busy = 60 * math.sin(math.pi * i / 288) ** 2
-                    emit(plan, f"{date} {clock}+00", max(40.0, plan.level + busy + gauss(0, 25)))
-            if i % 12 == 0:
-                hour = i // 12
-                hours_left = left * 24 - hour
-                for plan in hourly:  # longest first: stop at the first that has not started
-                    if hours_left > plan.count:
-                        break
-                    emit(plan, f"{date} {clock}+00", max(0.0, gauss(plan.level, plan.noise)))
-                if in_history and hour == 6:
-                    for every, period in PERIODS.items():
-                        for plan in by_every.get(every, ()):
-                            if (period == 1 or left % period == plan.offset) and (
-                                plan.stops is None or left > plan.stops
+    def chunks() -> Iterable[str]:
+        buf: list[str] = []
+        add = buf.append
+        for day in range(span):
+            date = (start + dt.timedelta(days=day)).date().isoformat()
+            left = span - day  # days before today, this one included
+            in_history = left <= history
+            for i, clock in enumerate(times):  # the 5-minute metric, with a daily rhythm
+                stamp = f"{date} {clock}+00"
+                tails = {}
+                if five and left <= CHART_DAYS:
+                    for plan, mid, fmt, source in five:
+                        busy = 60 * math.sin(math.pi * i / 288) ** 2
+                        text = format(max(40.0, plan.level + busy + gauss(0, 25)), fmt)
+                        tail = tails.get(source) or tails.setdefault(
+                            source, f"\t{source}\t{stamp}\t{stamp}\n"
+                        )
+                        add(f"{mid}\t{stamp}\t{text}{tail}")
+                        latest[mid] = (stamp, text)
+                    counts["5min"] += len(five)
+                if i % 12 == 0:
+                    hour = i // 12
+                    hours_left = left * 24 - hour
+                    n = 0
+                    for count, level, noise, mid, fmt, source in hourly_rows:
+                        if hours_left > count:  # longest first: the rest have not started
+                            break
+                        text = format(max(0.0, gauss(level, noise)), fmt)
+                        tail = tails.get(source) or tails.setdefault(
+                            source, f"\t{source}\t{stamp}\t{stamp}\n"
+                        )
+                        add(f"{mid}\t{stamp}\t{text}{tail}")
+                        latest[mid] = (stamp, text)
+                        n += 1
+                    if n:
+                        counts["hourly"] += n
+                    if in_history and hour == 6:
+                        for every, period, due in slow:
+                            n = 0
+                            for stops, level, noise, mid, fmt, source in due.get(
+                                0 if period == 1 else left % period, ()
                             ):
-                                emit(plan, f"{date} {clock}+00", gauss(plan.level, plan.noise))
-            if len(buf) >= 100_000:
-                flush()
-    flush()
+                                if stops is not None and left <= stops:
+                                    continue
+                                text = format(gauss(level, noise), fmt)
+                                tail = tails.get(source) or tails.setdefault(
+                                    source, f"\t{source}\t{stamp}\t{stamp}\n"
+                                )
+                                add(f"{mid}\t{stamp}\t{text}{tail}")
+                                latest[mid] = (stamp, text)
+                                n += 1
+                            if n:
+                                counts[every] += n
+                if len(buf) >= 100_000:
+                    yield "".join(buf)
+                    buf.clear()
+        if buf:
+            yield "".join(buf)
+
+    with _indexes_rebuilt(cursor, READINGS_TABLE):
+        cursor.copy_expert(
+            f"COPY {READINGS_TABLE} ({READINGS_COLUMNS}) FROM STDIN", _TextStream(chunks())
+        )
+    counts = {every: n for every, n in counts.items() if n}
     # Each metric's latest reading, as the ingest path keeps it.
     cursor.execute("CREATE TEMP TABLE bench_latest (id int, at timestamptz, value float8)")
     cursor.copy_expert(
@@ -1227,19 +1290,83 @@ BACKLOG_COLUMNS = (
 
 
 def copy_backlog(cursor, lines: list[str]) -> int:
-    """COPY the backlog items (ids 1..n in created_at order), in chunks to bound the buffer."""
+    """COPY the backlog items (ids 1..n in created_at order): one COPY streamed in chunks,
+    its indexes built after it, no per-row foreign-key triggers (valid by construction)."""
     chunk = 50_000
-    for start in range(0, len(lines), chunk):
-        buf = io.StringIO()
-        for offset, line in enumerate(lines[start : start + chunk], start + 1):
-            buf.write(f"{offset}\t{line}\n")
-        buf.seek(0)
-        cursor.copy_expert(f"COPY {BACKLOG_TABLE} ({BACKLOG_COLUMNS}) FROM STDIN", buf)
+
+    def chunks() -> Iterable[str]:
+        for start in range(0, len(lines), chunk):
+            yield "".join(
+                f"{offset}\t{line}\n"
+                for offset, line in enumerate(lines[start : start + chunk], start + 1)
+            )
+
+    cursor.execute("SET LOCAL session_replication_role = replica")
+    with _indexes_rebuilt(cursor, BACKLOG_TABLE):
+        cursor.copy_expert(
+            f"COPY {BACKLOG_TABLE} ({BACKLOG_COLUMNS}) FROM STDIN", _TextStream(chunks())
+        )
+    cursor.execute("SET LOCAL session_replication_role = DEFAULT")
     if lines:
         cursor.execute(
             f"SELECT setval(pg_get_serial_sequence('{BACKLOG_TABLE}', 'id'), %s)", [len(lines)]
         )
     return len(lines)
+
+
+@contextlib.contextmanager
+def _indexes_rebuilt(cursor, table: str):
+    """Drop `table`'s secondary indexes and unique constraints (not its primary key) for the
+    COPY inside, then build them again from their own definitions: one sorted build per index
+    instead of millions of random inserts into indexes bigger than shared_buffers. Works on a
+    plain or a partitioned table (a partitioned parent's index or constraint covers its
+    partitions)."""
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype = 'u' ORDER BY conname",
+        [table],
+    )
+    constraints = cursor.fetchall()
+    cursor.execute(
+        "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+        "JOIN pg_class i ON i.oid = x.indexrelid "
+        "WHERE x.indrelid = %s::regclass AND NOT x.indisprimary AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) ORDER BY i.relname",
+        [table],
+    )
+    indexes = cursor.fetchall()
+    for name, _ in constraints:
+        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _ in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    yield
+    LAPS.lap(f"{table}: rows")
+    cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+    for _, definition in indexes:
+        # A partitioned parent's index reads "ON ONLY parent": build it on the partitions too.
+        cursor.execute(definition.replace(" ON ONLY ", " ON "))
+    for name, definition in constraints:
+        cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+    cursor.execute("RESET maintenance_work_mem")
+    LAPS.lap(f"{table}: indexes")
+
+
+class _Laps:
+    """Seconds per step of the write (`lap(name)`: the time since the previous lap), kept in
+    the generator's output and logged to stderr as they happen."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        took, self._last = now - self._last, now
+        self.seconds[name] = round(self.seconds.get(name, 0) + took, 2)
+        print(f"generate: {name} {took:.2f} s", file=sys.stderr, flush=True)
+
+
+LAPS = _Laps()
 
 
 def _models() -> dict[str, Any]:
@@ -1317,6 +1444,7 @@ def write(portfolio: Portfolio) -> dict[str, int]:
     for user in portfolio.rows["user"]:
         user["password"] = password
     counts: dict[str, int] = {}
+    LAPS.__init__()
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT EXISTS (SELECT 1 FROM products_product)")
@@ -1336,6 +1464,7 @@ def write(portfolio: Portfolio) -> dict[str, int]:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT max(id) FROM {table}))"
                 )
+            LAPS.lap("catalogue, funding and history")
             counts[BACKLOG_TABLE] = copy_backlog(cursor, portfolio.backlog_lines)
             from metrics.models import Metric
 
@@ -1350,6 +1479,7 @@ def write(portfolio: Portfolio) -> dict[str, int]:
             # The readings are valid by construction: skip the per-row foreign-key trigger
             # (a superuser setting, local to this transaction); at M 5.6 s became 3.8 s.
             cursor.execute("SET LOCAL session_replication_role = replica")
+            LAPS.lap("metrics")
             by_every = write_readings(cursor, portfolio, portfolio.metric_plans)
             cursor.execute("SET LOCAL session_replication_role = DEFAULT")
             portfolio.readings_by_every = by_every
@@ -1357,8 +1487,10 @@ def write(portfolio: Portfolio) -> dict[str, int]:
         leaders, _ = Group.objects.get_or_create(name=LEADERS_GROUP)
         leaders.user_set.add(*portfolio.leader_user_ids)
         PortfolioSettings.load()
+    LAPS.lap("commit")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
+    LAPS.lap("VACUUM ANALYZE")
     return counts
 
 
@@ -1437,6 +1569,7 @@ def generate(size_name: str) -> dict[str, Any]:
         "seconds": round(done - started, 3),
         "build_seconds": round(built - started, 3),
         "write_seconds": round(done - built, 3),
+        "write_steps": LAPS.seconds,
         "rows": counts,
         "shape": summary(portfolio),
     }

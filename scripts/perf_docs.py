@@ -11,8 +11,12 @@ by default, where scripts/bench.sh copies bench/results/<size>.json after each r
     {{ generated }}        which files the page comes from and when each was measured
     {{ portfolio_shape }}  the generated portfolio of each size, side by side
     {{ targets }}          every figure with a target, per size: the measure and met or not
+    {{ by_size }}          every figure, a column per size: its value and ratio
+    {{ flat_check }}       "flat from L to XL": every list, page, move and chart figure with
+                           the same query count at L and XL and an XL median <= 1.3x L's
     {{ results }}          per size: the machine, what the run found, the full figures table
-    {{ query_counts }}     the query count of every request at each size
+    {{ query_counts }}     the query count of every request at each size, and the check that
+                           it is equal at S, M, L and XL
 
 Plain Python, standard library only (no Django, no database), and deterministic: the same
 template and results give the same bytes. `--check` compares instead of writing and exits 1
@@ -32,7 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "docs" / "performance.in.md"
 RESULTS = ROOT / "docs" / "bench-results"
 OUTPUT = ROOT / "docs" / "performance.md"
-SIZES = ("S", "M", "L")
+SIZES = ("S", "M", "L", "XL")
+# The "flat from L to XL" check: these kinds of figure (bench/run.py's FIGURE_KINDS sets
+# `kind`), the same query count at both sizes and XL's median within FLAT_RATIO of L's.
+FLAT_KINDS = ("list", "page", "move", "chart")
+FLAT_FROM, FLAT_TO, FLAT_RATIO = "L", "XL", 1.3
 STAGES = ("maturity", "growth", "introduction", "retirement", "retired")
 PLACEHOLDER = re.compile(r"^\{\{ (\w+) \}\}$", re.M)
 
@@ -94,7 +102,8 @@ def generic_name(name: str) -> str:
     name = short_name(name)
     name = re.sub(r": [\d,]+ on one worker", ", on one worker", name)
     name = re.sub(r", [\d,]+ stored packets", ", stored packets", name)
-    return re.sub(r"^Generate portfolio \w \(.*\)$", "Generate portfolio", name)
+    name = re.sub(r" vs [\d,]+ row\(s\)$", " vs the same request's few rows", name)  # ?q= hits
+    return re.sub(r"^Generate portfolio \w+ \(.*\)$", "Generate portfolio", name)
 
 
 # --- Sections -------------------------------------------------------------------------------
@@ -227,8 +236,111 @@ def targets(results: dict[str, dict]) -> str:
                 if f["ratio"] is not None
                 else f"{fmt(f['value'], 2)} {f['unit']}"
             )
-            cells.append(f"{measure}, " + ("met" if f["met"] else "**missed**"))
+            own = f" (target {f['target']})" if f["target"] != target else ""
+            cells.append(f"{measure}, " + ("met" if f["met"] else "**missed**") + own)
         lines.append(f"| {name} | {target} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _by_name(results: dict[str, dict]) -> tuple[list[str], dict[str, dict[str, dict]]]:
+    """Every figure's generic name in first-seen order, and its figure at each size."""
+    names: list[str] = []
+    rows: dict[str, dict[str, dict]] = {}
+    for size, result in results.items():
+        for f in result["figures"]:
+            name = generic_name(f["name"])
+            if name not in rows:
+                names.append(name)
+                rows[name] = {}
+            rows[name].setdefault(size, f)
+    return names, rows
+
+
+def by_size(results: dict[str, dict]) -> str:
+    names, rows = _by_name(results)
+    lines = ["| Figure | " + " | ".join(results) + " |", "|---|" + "---|" * len(results)]
+    for name in names:
+        cells = []
+        for size in results:
+            f = rows[name].get(size)
+            if f is None or f["value"] is None:
+                cells.append("—")
+                continue
+            cell = f"{fmt(f['value'], 2)} {f['unit']}"
+            if f["ratio"] is not None:
+                cell += f" ({f['ratio']:.3g}x)"
+            cells.append(cell)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def flat_rows(results: dict[str, dict]) -> list[dict[str, Any]]:
+    """The check, one row per list, page, move or chart figure (the kind any size gives it)."""
+    names, rows = _by_name(results)
+    out = []
+    for name in names:
+        kind = next((f["kind"] for f in rows[name].values() if f.get("kind")), None)
+        if kind not in FLAT_KINDS:
+            continue
+        low, high = rows[name].get(FLAT_FROM), rows[name].get(FLAT_TO)
+        row = {"name": name, "kind": kind, "low": low, "high": high, "ratio": None}
+        if low is None or high is None or low["value"] is None or high["value"] is None:
+            missing = [
+                s for s, f in ((FLAT_FROM, low), (FLAT_TO, high)) if not f or f["value"] is None
+            ]
+            row["status"] = "not measured at " + " and ".join(missing)
+            row["met"] = None
+        else:
+            row["ratio"] = high["value"] / low["value"]
+            same = low.get("queries") == high.get("queries")
+            row["met"] = same and row["ratio"] <= FLAT_RATIO
+            why = []
+            if not same:
+                why.append("query count differs")
+            if row["ratio"] > FLAT_RATIO:
+                why.append(f"median over {FLAT_RATIO:g}x")
+            row["status"] = "met" if row["met"] else "**missed**: " + ", ".join(why)
+        out.append(row)
+    return out
+
+
+def flat_check(results: dict[str, dict]) -> str:
+    if FLAT_FROM not in results or FLAT_TO not in results:
+        return (
+            f"*Not checked: there is no {FLAT_TO}.json beside {FLAT_FROM}.json in the bench "
+            f"results yet (`make bench SIZE={FLAT_TO}`).*\n"
+        )
+    rows = flat_rows(results)
+    met = sum(1 for r in rows if r["met"])
+
+    def when(size: str) -> str:
+        r = results[size]
+        load = r["machine"]["load_average_start"][0], r["machine"]["load_average_end"][0]
+        return f"{size} measured {r['measured_at']} (load average {load[0]} to {load[1]})"
+
+    lines = [
+        f"{met} of {len(rows)} list, page, move and chart figures met: the same query count "
+        f"at {FLAT_FROM} and {FLAT_TO}, and the {FLAT_TO} median at most {FLAT_RATIO:g}x the "
+        f"{FLAT_FROM} median. {when(FLAT_FROM)}; {when(FLAT_TO)}.",
+        "",
+        f"| Figure | Kind | {FLAT_FROM} median | {FLAT_TO} median | {FLAT_TO} / {FLAT_FROM} "
+        f"| Queries {FLAT_FROM} / {FLAT_TO} | Flat |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        low, high = r["low"], r["high"]
+
+        def median(f: dict | None) -> str:
+            return "—" if not f or f["value"] is None else f"{fmt(f['value'], 2)} {f['unit']}"
+
+        def queries(f: dict | None) -> str:
+            return "—" if not f else fmt(f.get("queries"))
+
+        ratio = "—" if r["ratio"] is None else f"{r['ratio']:.2f}x"
+        lines.append(
+            f"| {r['name']} | {r['kind']} | {median(low)} | {median(high)} | {ratio} | "
+            f"{queries(low)} / {queries(high)} | {r['status']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -316,17 +428,30 @@ def query_counts(results: dict[str, dict]) -> str:
                 names.append(name)
                 counts[name] = {}
             counts[name][size] = str(f["queries"])
-    # The rule every list and page keeps: the count is the same at every size.
+    # The rule every list and page keeps: the count is the same at every size, and the check
+    # wants it measured at all four.
+    every = ", ".join(SIZES[:-1]) + " and " + SIZES[-1]
     lines = [
-        "| Request | " + " | ".join(results) + " | Same at every size |",
+        "| Request | " + " | ".join(results) + f" | Equal at {every} |",
         "|---|" + "---|" * (len(results) + 1),
     ]
+    met = 0
     for name in names:
         row = [counts[name].get(s, "—") for s in results]
         measured = {c for c in row if c != "—"}
-        same = "—" if len(results) < 2 or not measured else ("yes" if len(measured) == 1 else "NO")
-        lines.append(f"| {name} | " + " | ".join(row) + f" | {same} |")
-    return "\n".join(lines) + "\n"
+        missing = [s for s in SIZES if s not in counts[name]]
+        if len(measured) > 1:
+            check = "**missed**: " + " vs ".join(
+                f"{c} at {', '.join(s for s in results if counts[name].get(s) == c)}"
+                for c in sorted(measured, key=int)
+            )
+        elif missing:
+            check = "not measured at " + ", ".join(missing)
+        else:
+            check, met = "met", met + 1
+        lines.append(f"| {name} | " + " | ".join(row) + f" | {check} |")
+    head = f"Query counts equal at {every}: {met} of {len(names)} requests met.\n\n"
+    return head + "\n".join(lines) + "\n"
 
 
 # --- The page -------------------------------------------------------------------------------
@@ -336,13 +461,15 @@ def render(template: Path, results_dir: Path) -> str:
     results = load(results_dir)
     if not results:
         raise SystemExit(
-            f"perf_docs: no results in {results_dir} (S.json, M.json or L.json); "
+            f"perf_docs: no results in {results_dir} (S.json, M.json, L.json or XL.json); "
             "run `make bench SIZE=S` first"
         )
     sections = {
         "generated": lambda: generated(results, template, results_dir),
         "portfolio_shape": lambda: portfolio_shape(results),
         "targets": lambda: targets(results),
+        "by_size": lambda: by_size(results),
+        "flat_check": lambda: flat_check(results),
         "results": lambda: "\n".join(size_section(s, r) for s, r in results.items()),
         "query_counts": lambda: query_counts(results),
     }
