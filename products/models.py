@@ -348,11 +348,16 @@ class ProductQuerySet(models.QuerySet[_ProductT]):
         return self.select_related("unit__cluster", "unit__owner__user", "team")
 
     def without_accountable_owner(self) -> Self:
-        return self.filter(
-            Q(unit__owner__isnull=True)
-            | Q(unit__owner__active=False)
-            | Q(unit__owner__user__is_active=False)
-        )
+        return self.filter(WITHOUT_ACCOUNTABLE_OWNER)
+
+
+# Products whose unit has nobody who can be held accountable: no owner, an owner who left, or
+# one whose login is disabled (the product list's `owner=none`; the dashboard counts it too).
+WITHOUT_ACCOUNTABLE_OWNER = (
+    Q(unit__owner__isnull=True)
+    | Q(unit__owner__active=False)
+    | Q(unit__owner__user__is_active=False)
+)
 
 
 class Product(Versioned):
