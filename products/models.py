@@ -10,9 +10,9 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from portfolio.links import object_url
 from portfolio.permissions import AnyUser, is_leader
 from portfolio.versioning import Versioned
 
@@ -70,7 +70,7 @@ class Person(Versioned):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("person-detail", args=[self.pk])
+        return object_url("person-detail", self.pk)
 
     @property
     def is_accountable(self) -> bool:
@@ -110,7 +110,7 @@ class Team(Versioned):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("team-detail", args=[self.slug])
+        return object_url("team-detail", self.slug)
 
 
 class ClusterReason(models.TextChoices):
@@ -169,7 +169,7 @@ class Cluster(Versioned):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("cluster-detail", args=[self.slug])
+        return object_url("cluster-detail", self.slug)
 
     @property
     def has_reason(self) -> bool:
@@ -434,7 +434,7 @@ class Product(Versioned):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("product-detail", args=[self.slug])
+        return object_url("product-detail", self.slug)
 
     @property
     def cluster(self) -> Cluster | None:
