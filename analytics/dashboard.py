@@ -45,6 +45,26 @@ TREND_SNAPSHOTS = 12
 OWNER_HISTORY = 8
 REVIEWS_DUE_DAYS = 14
 DASHBOARD_STAGES = [Stage.INTRODUCTION, Stage.GROWTH, Stage.MATURITY, Stage.RETIREMENT]
+# The columns the orphan and signal lines read (the rest of product, unit and owner unread).
+ORPHAN_COLUMNS = (
+    "name",
+    "stage",
+    "members",
+    "owner__name",
+    "unit__kind",
+    "unit__cluster__slug",
+    "unit__product__slug",
+)
+SIGNAL_COLUMNS = (
+    "kind",
+    "status",
+    "evidence",
+    "opened_at",
+    "cluster__name",
+    "cluster__slug",
+    "product__name",
+    "product__slug",
+)
 
 
 @dataclass(frozen=True)
@@ -302,6 +322,8 @@ def _unit_panels(board: Dashboard, scope: Scope, units: QuerySet[UnitState]) -> 
     board.orphans = list(
         units.filter(accountable=False)
         .select_related("owner", "unit__cluster", "unit__product")
+        # What a line shows and links: not every column of product, unit and owner.
+        .only(*ORPHAN_COLUMNS)
         .order_by("name", "id")[:ORPHANS_SHOWN]
     )
     board.orphans_url = products_url(scope, owner="none")
@@ -394,6 +416,7 @@ def _signal_panel(board: Dashboard, scope: Scope) -> None:
     signals = (
         signal_queryset(scope)
         .filter(status=SignalStatus.OPEN)
+        .only(*SIGNAL_COLUMNS)
         .annotate(total=Window(Count("id")))
         .order_by("-opened_at", "id")
     )
@@ -411,7 +434,11 @@ def _candidate_panel(board: Dashboard, scope: Scope, snapshot: Snapshot, shown: 
         candidates = candidates.filter(unit__owner_id=scope.owner.pk)
     if scope.stage:
         candidates = candidates.filter(product__lifecycle_stage=scope.stage)
-    board.candidates = list(candidates.select_related("product").order_by("rank")[:shown])
+    board.candidates = list(
+        candidates.select_related("product")
+        .only("rank", "score", "reasons", "product__name", "product__slug")
+        .order_by("rank")[:shown]
+    )
 
 
 def _metric_panel(board: Dashboard, snapshot: Snapshot) -> None:
