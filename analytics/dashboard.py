@@ -420,8 +420,9 @@ def _signal_panel(board: Dashboard, scope: Scope) -> None:
         .annotate(total=Window(Count("id")))
         .order_by("-opened_at", "id")
     )
-    board.signals = with_summaries(signals[:SIGNALS_SHOWN])
-    board.signals_total = board.signals[0].total if board.signals else 0
+    first = list(signals[:SIGNALS_SHOWN])
+    board.signals_total = first[0].total if first else 0
+    board.signals = with_summaries(first)
     query: dict[str, str] = {"status": SignalStatus.OPEN, **scope.unit_params()}
     board.signals_url = f"{reverse('split-signal-list')}?{urlencode(query)}"
 
