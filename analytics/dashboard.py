@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Window
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -36,7 +36,7 @@ from metrics.selectors import with_status
 from portfolio.models import PortfolioSettings
 from portfolio.text import counted
 from products.filters import ProductFilterSet
-from products.models import Cluster, Person, Product, Stage
+from products.models import WITHOUT_ACCOUNTABLE_OWNER, Cluster, Person, Product, Stage
 
 ORPHANS_SHOWN = 10
 OWNERS_SHOWN = 15
@@ -45,6 +45,26 @@ TREND_SNAPSHOTS = 12
 OWNER_HISTORY = 8
 REVIEWS_DUE_DAYS = 14
 DASHBOARD_STAGES = [Stage.INTRODUCTION, Stage.GROWTH, Stage.MATURITY, Stage.RETIREMENT]
+# The columns the orphan and signal lines read (the rest of product, unit and owner unread).
+ORPHAN_COLUMNS = (
+    "name",
+    "stage",
+    "members",
+    "owner__name",
+    "unit__kind",
+    "unit__cluster__slug",
+    "unit__product__slug",
+)
+SIGNAL_COLUMNS = (
+    "kind",
+    "status",
+    "evidence",
+    "opened_at",
+    "cluster__name",
+    "cluster__slug",
+    "product__name",
+    "product__slug",
+)
 
 
 @dataclass(frozen=True)
@@ -245,9 +265,13 @@ def running_snapshot() -> Snapshot | None:
 
 
 def dashboard(scope: Scope, *, settings: PortfolioSettings) -> Dashboard:
-    """Every panel of the dashboard for `scope`, from the latest finished snapshot."""
-    snapshot = Snapshot.objects.latest_done()
-    board = Dashboard(snapshot=snapshot, running=running_snapshot())
+    """Every panel of the dashboard for `scope`, from the latest finished snapshot.
+
+    The trend's statement reads the last finished snapshots newest first, so its first row is
+    the latest snapshot: one statement for both."""
+    trend = over_ceiling_trend()
+    snapshot = trend[-1][0] if trend else None
+    board = Dashboard(snapshot=snapshot, running=running_snapshot(), trend=trend)
     board.candidates_shown = settings.candidates_shown
     if snapshot is None:
         return board
@@ -257,7 +281,6 @@ def dashboard(scope: Scope, *, settings: PortfolioSettings) -> Dashboard:
     _signal_panel(board, scope)
     _candidate_panel(board, scope, snapshot, settings.candidates_shown)
     _metric_panel(board, snapshot)
-    board.trend = over_ceiling_trend()
     return board
 
 
@@ -273,13 +296,7 @@ def _unit_panels(board: Dashboard, scope: Scope, units: QuerySet[UnitState]) -> 
         board.units_active += n if row["active"] else 0
         by_stage[row["stage"]] = by_stage.get(row["stage"], 0) + n
         by_health[row["health"]] = by_health.get(row["health"], 0) + n
-    # The bars count products (what their links list), by the product's own stage; under a
-    # stage filter only that stage's bar counts.
-    params = scope.product_params()
-    params.pop("stage", None)
-    by_product_stage = dict(
-        products_matching(params).order_by().values_list("lifecycle_stage").annotate(n=Count("id"))
-    )
+    by_product_stage, board.orphan_products = _product_counts(scope)
     board.stages = scale(
         [
             Bar(
@@ -305,10 +322,33 @@ def _unit_panels(board: Dashboard, scope: Scope, units: QuerySet[UnitState]) -> 
     board.orphans = list(
         units.filter(accountable=False)
         .select_related("owner", "unit__cluster", "unit__product")
+        # What a line shows and links: not every column of product, unit and owner.
+        .only(*ORPHAN_COLUMNS)
         .order_by("name", "id")[:ORPHANS_SHOWN]
     )
     board.orphans_url = products_url(scope, owner="none")
-    board.orphan_products = products_matching(scope.product_params(owner="none")).count()
+
+
+def _product_counts(scope: Scope) -> tuple[dict[str, int], int]:
+    """The live product counts the stage bars and the orphans link show, in one statement.
+
+    Each is what its link's product list counts: the stage bars list `scope` without its stage
+    (only that stage's bar counts under a stage filter), the orphans link lists `scope` with
+    `owner=none` in place of its owner. Both share the cluster filter, so the statement takes
+    that from the product filterset and counts each figure with its own FILTER clause."""
+    products = products_matching({"cluster": scope.cluster.slug} if scope.cluster else {})
+    mine = Q(unit__owner_id=scope.owner.pk) if scope.owner is not None else Q()
+    orphans = WITHOUT_ACCOUNTABLE_OWNER
+    if scope.stage:
+        orphans &= Q(lifecycle_stage=scope.stage)
+    counts = products.order_by().aggregate(
+        orphans=Count("id", filter=orphans),
+        **{
+            s.value: Count("id", filter=mine & Q(lifecycle_stage=s.value)) for s in DASHBOARD_STAGES
+        },
+    )
+    orphan_products = counts.pop("orphans")
+    return counts, orphan_products
 
 
 def _owner_rows(scope: Scope, snapshot: Snapshot, units: QuerySet[UnitState]):
@@ -371,9 +411,18 @@ def with_summaries(signals) -> list[SplitSignal]:
 
 
 def _signal_panel(board: Dashboard, scope: Scope) -> None:
-    signals = signal_queryset(scope).filter(status=SignalStatus.OPEN)
-    board.signals = with_summaries(signals.order_by("-opened_at", "id")[:SIGNALS_SHOWN])
-    board.signals_total = signals.count()
+    # The first few and, in the same statement, how many there are (a window count, taken
+    # before the LIMIT); no row means none.
+    signals = (
+        signal_queryset(scope)
+        .filter(status=SignalStatus.OPEN)
+        .only(*SIGNAL_COLUMNS)
+        .annotate(total=Window(Count("id")))
+        .order_by("-opened_at", "id")
+    )
+    first = list(signals[:SIGNALS_SHOWN])
+    board.signals_total = first[0].total if first else 0
+    board.signals = with_summaries(first)
     query: dict[str, str] = {"status": SignalStatus.OPEN, **scope.unit_params()}
     board.signals_url = f"{reverse('split-signal-list')}?{urlencode(query)}"
 
@@ -386,7 +435,11 @@ def _candidate_panel(board: Dashboard, scope: Scope, snapshot: Snapshot, shown: 
         candidates = candidates.filter(unit__owner_id=scope.owner.pk)
     if scope.stage:
         candidates = candidates.filter(product__lifecycle_stage=scope.stage)
-    board.candidates = list(candidates.select_related("product").order_by("rank")[:shown])
+    board.candidates = list(
+        candidates.select_related("product")
+        .only("rank", "score", "reasons", "product__name", "product__slug")
+        .order_by("rank")[:shown]
+    )
 
 
 def _metric_panel(board: Dashboard, snapshot: Snapshot) -> None:

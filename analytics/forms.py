@@ -7,7 +7,7 @@ from django import forms
 
 from analytics.dashboard import DASHBOARD_STAGES, Scope
 from analytics.models import SignalStatus
-from portfolio.widgets import PlainSelect
+from portfolio.widgets import PlainChoices, PlainSelect
 from products.models import Cluster, Person, Product
 
 
@@ -22,20 +22,21 @@ class DashboardFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Plain values, one query each: no model instance per option.
-        self.fields["cluster"].choices = [
-            ("", "All clusters"),
-            *Cluster.objects.order_by("name").values_list("slug", "name"),
-        ]
-        self.fields["owner"].choices = [
-            ("", "All owners"),
-            *[
-                (str(pk), name)
-                for pk, name in Person.objects.filter(units__is_active=True)
-                .distinct()
-                .order_by("name", "pk")
-                .values_list("pk", "name")
-            ],
-        ]
+        self.fields["cluster"].choices = PlainChoices(
+            [("", "All clusters"), *Cluster.objects.order_by("name").values_list("slug", "name")]
+        )
+        self.fields["owner"].choices = PlainChoices(
+            [
+                ("", "All owners"),
+                *[
+                    (str(pk), name)
+                    for pk, name in Person.objects.filter(units__is_active=True)
+                    .distinct()
+                    .order_by("name", "pk")
+                    .values_list("pk", "name")
+                ],
+            ]
+        )
 
     def scope(self) -> Scope:
         """The filters that parsed; a value that did not is ignored (and shown as an error)."""

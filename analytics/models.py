@@ -16,8 +16,8 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 
+from portfolio.links import object_url
 from portfolio.permissions import AnyUser
 
 
@@ -238,7 +238,7 @@ class SplitSignal(models.Model):
         return f"{self.get_kind_display()}: {self.product} in {self.cluster}"
 
     def get_absolute_url(self) -> str:
-        return reverse("split-signal", args=[self.pk])
+        return object_url("split-signal", self.pk)
 
 
 class Candidate(models.Model):

@@ -1778,16 +1778,21 @@ def analytics_figures(s: dict[str, Series], prepare: dict[str, Any]) -> list[dic
 
 DASHBOARD_PATH = "/dashboard/"
 
-# What the dashboard shows, by hand: the latest finished snapshot and any run under way, the
-# filter bar's clusters and owners, the units grouped by stage, coverage and health, the first
-# orphans, owners by load status and the first over the ceiling, the open signals (first ones
-# and how many), the first candidates, the over-the-ceiling trend, and the settings row.
+# What the dashboard shows, by hand: the over-the-ceiling trend (whose newest row is the latest
+# finished snapshot) and any run under way, the filter bar's clusters and owners, the units
+# grouped by stage, coverage and health, the first orphans, owners by load status and the first
+# over the ceiling, the open signals (first ones and how many), the first candidates, and the
+# settings row. The page reads the same data in the same statements (tests/docs holds the count).
 # The days ahead the dashboard's reviews-due panel looks: analytics.dashboard.REVIEWS_DUE_DAYS
 # (the runner imports no app; a test holds the two equal).
 REVIEWS_DUE_DAYS = 14
 DASHBOARD_SQL = [
-    """SELECT id, started_at, finished_at, results, thresholds FROM analytics_snapshot
-        WHERE status = 'done' ORDER BY started_at DESC, id DESC LIMIT 1""",
+    # the over-the-ceiling trend, newest first: its first row is the latest snapshot
+    """SELECT s.id, s.started_at, s.finished_at, s.results, s.thresholds,
+              (SELECT count(*) FROM analytics_ownerload o
+                WHERE o.snapshot_id = s.id AND o.status IN ('over', 'triaging'))
+         FROM analytics_snapshot s WHERE s.status = 'done'
+        ORDER BY s.started_at DESC, s.id DESC LIMIT 12""",
     """SELECT id, started_at, step, steps, step_label FROM analytics_snapshot
         WHERE status = 'running' ORDER BY started_at DESC LIMIT 1""",
     "SELECT * FROM portfolio_portfoliosettings ORDER BY id LIMIT 1",
@@ -1811,27 +1816,27 @@ DASHBOARD_SQL = [
          FROM analytics_ownerload l JOIN products_person p ON p.id = l.person_id
         WHERE l.snapshot_id = %(s)s AND l.status IN ('over', 'triaging')
         ORDER BY l.design_problem DESC, l.consecutive_over DESC, p.name LIMIT 15""",
-    """SELECT s.id, s.kind, s.evidence, s.opened_at, c.name, c.slug, p.name, p.slug
+    # the first open signals and, before the LIMIT, how many there are
+    """SELECT s.id, s.kind, s.evidence, s.opened_at, c.name, c.slug, p.name, p.slug,
+              count(*) OVER ()
          FROM analytics_splitsignal s
          JOIN products_cluster c ON c.id = s.cluster_id
          JOIN products_product p ON p.id = s.product_id
         WHERE s.status = 'open' ORDER BY s.opened_at DESC, s.id LIMIT 10""",
-    "SELECT count(*) FROM analytics_splitsignal WHERE status = 'open'",
     """SELECT c.rank, c.score, c.reasons, p.name, p.slug FROM analytics_candidate c
          JOIN products_product p ON p.id = c.product_id
         WHERE c.snapshot_id = %(s)s ORDER BY c.rank LIMIT 5""",
-    """SELECT s.id, s.started_at,
-              (SELECT count(*) FROM analytics_ownerload o
-                WHERE o.snapshot_id = s.id AND o.status IN ('over', 'triaging'))
-         FROM analytics_snapshot s WHERE s.status = 'done'
-        ORDER BY s.started_at DESC, s.id DESC LIMIT 12""",
-    # the drill-down's live counts: products by stage, products of orphan units, metrics by status
-    "SELECT lifecycle_stage, count(*) FROM products_product GROUP BY 1",
-    """SELECT count(*) FROM products_product p
+    # the drill-down's live counts: products by stage and products of orphan units (one
+    # statement), metrics by status
+    """SELECT count(*) FILTER (WHERE u.owner_id IS NULL OR NOT o.active OR NOT au.is_active),
+              count(*) FILTER (WHERE p.lifecycle_stage = 'introduction'),
+              count(*) FILTER (WHERE p.lifecycle_stage = 'growth'),
+              count(*) FILTER (WHERE p.lifecycle_stage = 'maturity'),
+              count(*) FILTER (WHERE p.lifecycle_stage = 'retirement')
+         FROM products_product p
          LEFT JOIN products_ownershipunit u ON u.id = p.unit_id
          LEFT JOIN products_person o ON o.id = u.owner_id
-         LEFT JOIN auth_user au ON au.id = o.user_id
-        WHERE u.owner_id IS NULL OR NOT o.active OR NOT au.is_active""",
+         LEFT JOIN auth_user au ON au.id = o.user_id""",
     """SELECT CASE
               WHEN m.last_read_at IS NULL THEN 1
               WHEN m.last_read_at < now() - m.expected_interval * COALESCE(

@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 
 from portfolio.forms import ServiceForm, drop_unless_leader
 from portfolio.validation import validate_date_range
-from portfolio.widgets import SEARCHABLE
+from portfolio.widgets import SEARCHABLE, PlainCheckboxes, PlainSelect
 from products.models import (
     LIVE_STAGES,
     Cluster,
@@ -302,24 +302,25 @@ class ProductFilterForm(forms.Form):
     with the same parameter names as /api/v1/products/."""
 
     q = forms.CharField(required=False, label="Search")
-    stage = forms.MultipleChoiceField(
-        choices=Stage.choices, required=False, widget=forms.CheckboxSelectMultiple
-    )
-    kind = forms.MultipleChoiceField(
-        choices=Kind.choices, required=False, widget=forms.CheckboxSelectMultiple
-    )
+    # Plain widgets throughout (portfolio/widgets.py): rendered by Django's widget templates,
+    # this bar cost more than the fifty rows under it.
+    stage = forms.MultipleChoiceField(choices=Stage.choices, required=False, widget=PlainCheckboxes)
+    kind = forms.MultipleChoiceField(choices=Kind.choices, required=False, widget=PlainCheckboxes)
     model = forms.ChoiceField(
         label="Managed as",
         required=False,
         choices=[("", "Products and projects"), *ManagementModel.choices],
+        widget=PlainSelect,
     )
     criticality = forms.MultipleChoiceField(
-        choices=Criticality.choices, required=False, widget=forms.CheckboxSelectMultiple
+        choices=Criticality.choices, required=False, widget=PlainCheckboxes
     )
     cluster = forms.ChoiceField(required=False, widget=FastSelect)
     owner = forms.ChoiceField(required=False, widget=FastSelect)
     team = forms.ChoiceField(required=False, widget=FastSelect)
-    ordering = forms.ChoiceField(label="Sort by", required=False, choices=SORT_CHOICES)
+    ordering = forms.ChoiceField(
+        label="Sort by", required=False, choices=SORT_CHOICES, widget=PlainSelect
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

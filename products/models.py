@@ -10,9 +10,9 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from portfolio.links import object_url
 from portfolio.permissions import AnyUser, is_leader
 from portfolio.versioning import Versioned
 
@@ -70,7 +70,7 @@ class Person(Versioned):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("person-detail", args=[self.pk])
+        return object_url("person-detail", self.pk)
 
     @property
     def is_accountable(self) -> bool:
@@ -110,7 +110,7 @@ class Team(Versioned):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("team-detail", args=[self.slug])
+        return object_url("team-detail", self.slug)
 
 
 class ClusterReason(models.TextChoices):
@@ -169,7 +169,7 @@ class Cluster(Versioned):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("cluster-detail", args=[self.slug])
+        return object_url("cluster-detail", self.slug)
 
     @property
     def has_reason(self) -> bool:
@@ -348,11 +348,16 @@ class ProductQuerySet(models.QuerySet[_ProductT]):
         return self.select_related("unit__cluster", "unit__owner__user", "team")
 
     def without_accountable_owner(self) -> Self:
-        return self.filter(
-            Q(unit__owner__isnull=True)
-            | Q(unit__owner__active=False)
-            | Q(unit__owner__user__is_active=False)
-        )
+        return self.filter(WITHOUT_ACCOUNTABLE_OWNER)
+
+
+# Products whose unit has nobody who can be held accountable: no owner, an owner who left, or
+# one whose login is disabled (the product list's `owner=none`; the dashboard counts it too).
+WITHOUT_ACCOUNTABLE_OWNER = (
+    Q(unit__owner__isnull=True)
+    | Q(unit__owner__active=False)
+    | Q(unit__owner__user__is_active=False)
+)
 
 
 class Product(Versioned):
@@ -429,7 +434,7 @@ class Product(Versioned):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("product-detail", args=[self.slug])
+        return object_url("product-detail", self.slug)
 
     @property
     def cluster(self) -> Cluster | None:

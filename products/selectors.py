@@ -185,6 +185,8 @@ def _options_html(choices: list[tuple[str, str]]) -> str:
 
 # Per filter (cluster, owner, team): its (value, label) choices and their rendered <option>s.
 FilterOptions = dict[str, tuple[list[tuple[str, str]], str]]
+# The options of the latest version this process has seen, by cache key (one entry at most).
+_local_options: dict[str, FilterOptions] = {}
 
 
 def product_filter_options() -> FilterOptions:
@@ -195,8 +197,15 @@ def product_filter_options() -> FilterOptions:
     """
     version = _options_version()
     key = "product-filter-options:" + hashlib.sha1(repr(version).encode()).hexdigest()
+    # This process's copy first (the version query above is what keeps it right), then the
+    # shared cache: a GET and an unpickling of some thousand options saved per page.
+    local = _local_options.get(key)
+    if local is not None:
+        return local
     cached: FilterOptions | None = cache.get(key)
     if cached is not None:
+        _local_options.clear()
+        _local_options[key] = cached
         return cached
     lists = {
         "cluster": [
@@ -219,6 +228,8 @@ def product_filter_options() -> FilterOptions:
     }
     options = {name: (choices, _options_html(choices)) for name, choices in lists.items()}
     cache.set(key, options, FILTER_OPTIONS_SECONDS)
+    _local_options.clear()
+    _local_options[key] = options
     return options
 
 

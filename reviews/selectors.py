@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, F, Min, Q, QuerySet
-from django.urls import reverse
 from django.utils import timezone
 
 from analytics.dashboard import REVIEWS_DUE_DAYS
+from portfolio.links import object_url
 from reviews.models import ActionItem, Review, ReviewStatus
 
 
@@ -49,7 +49,7 @@ def reviews_due(
     return [
         ReviewsDue(
             label=f"Q{row['cycle__quarter']} {row['cycle__year']}",
-            url=reverse("review-cycle", args=[row["cycle_id"]]),
+            url=object_url("review-cycle", row["cycle_id"]),
             overdue=row["overdue"],
             soon=row["soon"],
             next_on=row["next_on"],

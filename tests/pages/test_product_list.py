@@ -65,6 +65,33 @@ def test_filter_by_stage_returns_only_matching_rows(viewer_client):
     assert re.search(r'value="growth"[^>]*checked', response.content.decode())
 
 
+def test_the_filter_bar_keeps_every_choice_the_request_made(viewer_client):
+    # given a request with boxes ticked in each group, a model, an order and a search
+    query = "stage=growth&stage=retired&kind=platform&criticality=high&model=project"
+    html = viewer_client.get(f"{URL}?{query}&ordering=-name&q=a<b").content.decode()
+    # then exactly those boxes are ticked, each box labelled and with an id of its own
+    ticked = re.findall(
+        r'<input type="checkbox" name="(\w+)" value="([\w-]+)" id="[^"]+" checked>', html
+    )
+    assert sorted(ticked) == [
+        ("criticality", "high"),
+        ("kind", "platform"),
+        ("stage", "growth"),
+        ("stage", "retired"),
+    ]
+    first = '<input type="checkbox" name="stage" value="introduction" id="id_stage_0">'
+    assert f"<label>{first} Introduction</label>" in html
+    assert len(re.findall(r'id="id_stage_\d"', html)) == len(Stage.choices)
+    # and the selects show the chosen model and order, the search box its text, escaped
+    assert (
+        '<option value="project" selected>' in html.split('name="model"')[1].split("</select>")[0]
+    )
+    assert (
+        '<option value="-name" selected>' in html.split('name="ordering"')[1].split("</select>")[0]
+    )
+    assert 'value="a&lt;b"' in html
+
+
 def test_filter_no_cluster_and_no_accountable_owner(viewer_client, owner_person, departed_person):
     # given a clustered product, a product of its own, and an orphan
     cluster = ClusterFactory(owner=owner_person)
