@@ -530,7 +530,8 @@ s.serve_forever()
 
 def purge_broker(redis_url: str) -> None:
     """Drop what earlier configurations queued with no worker to take it (their webhook
-    nudges), so the worker's CPU is this configuration's."""
+    nudges), so the worker's CPU is this configuration's. It empties the default queue of
+    that Redis database: the bench needs one of its own (docs/performance.md says so)."""
     import redis  # the broker's client; Celery depends on it
 
     client = redis.Redis.from_url(redis_url)
