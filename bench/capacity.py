@@ -784,6 +784,13 @@ def measure_capacity(
                 results=results,
             )  # fmt: skip
         )
+    failed = [c for c in configurations if c["errors"]]
+    if failed:
+        # As anywhere in the bench, a failed request is a bug, not a slow figure.
+        raise SystemExit(
+            "capacity: requests failed under load:\n"
+            + "\n".join(body for c in failed for body in c["error_samples"])
+        )
     return {
         "clients": clients,
         "seconds": seconds,
