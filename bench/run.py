@@ -3026,6 +3026,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in vars(args):
             if name.startswith("skip_") and name != "skip_import":
                 setattr(args, name, True)
+        args.capacity = False
     iterations = args.iterations or 40
     if iterations < 5 or args.upsert_rounds < 1:
         parser.error("at least 5 iterations and 1 upsert round")
