@@ -44,6 +44,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 
+from bench.capacity import measure_capacity
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_BASE_URL = "postgres://postgres@127.0.0.1:5432/"
@@ -277,21 +279,21 @@ def make_fixtures() -> Fixtures:
 
 
 class Server:
-    def __init__(self, env: dict[str, str], log_path: Path):
+    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 2):
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         sock.close()
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         conf = ROOT / "gunicorn.conf.py"
-        cmd = [gunicorn, "--workers", "2"]
+        cmd = [gunicorn, "--workers", str(workers)]
         if conf.exists():
             cmd += ["--config", str(conf)]
         cmd += ["--bind", f"127.0.0.1:{self.port}", "portfolio.wsgi:application"]
         env = {
             **env,
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-            "WEB_CONCURRENCY": "2",
+            "WEB_CONCURRENCY": str(workers),
             "GUNICORN_TIMEOUT": "600",  # a 10,000-row upsert on a busy 2-core machine
             "GUNICORN_LOG_LEVEL": "warning",
         }
@@ -3267,6 +3269,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip-exports", action="store_true")
     parser.add_argument("--export-rounds", type=int, default=1)
+    parser.add_argument(
+        "--capacity",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the mixed-load capacity figure (bench/capacity.py); on by default except at S",
+    )
+    parser.add_argument("--capacity-seconds", type=float, default=60.0)
     args = parser.parse_args(argv)
     if args.only_webhooks:
         return webhooks_alone()
@@ -3274,6 +3283,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in vars(args):
             if name.startswith("skip_") and name != "skip_import":
                 setattr(args, name, True)
+        args.capacity = False
     iterations = args.iterations or 40
     if iterations < 5 or args.upsert_rounds < 1:
         parser.error("at least 5 iterations and 1 upsert round")
@@ -3360,6 +3370,15 @@ def main(argv: list[str] | None = None) -> int:
             reviews = {k: v for k, v in packets.items() if k != "per_second"}
         figures.append(generation_figure(args.size, template))
         tag_kinds(figures)
+        server.stop()
+        capacity = None
+        if args.capacity if args.capacity is not None else args.size != "S":
+            env = {k: v for k, v in os.environ.items() if k != "BENCH_COUNT_QUERIES"}
+            capacity = measure_capacity(
+                start_server=lambda workers, path: Server(env, path, workers=workers),
+                env=env, db=db, db_url=run_url, database=run_db, fixtures=fixtures,
+                results=RESULTS, seconds=args.capacity_seconds,
+            )  # fmt: skip
     finally:
         server.stop()
         db.close()
@@ -3377,6 +3396,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "analytics": analytics,
         "reviews": reviews,
+        "capacity": capacity,
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "bench_seconds": round(time.perf_counter() - started, 1),
     }

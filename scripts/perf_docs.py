@@ -17,6 +17,7 @@ by default, where scripts/bench.sh copies bench/results/<size>.json after each r
     {{ results }}          per size: the machine, what the run found, the full figures table
     {{ query_counts }}     the query count of every request at each size, and the check that
                            it is equal at S, M, L and XL
+    {{ capacity }}         per size: the mixed-load capacity run of each configuration
 
 Plain Python, standard library only (no Django, no database), and deterministic: the same
 template and results give the same bytes. `--check` compares instead of writing and exits 1
@@ -454,6 +455,91 @@ def query_counts(results: dict[str, dict]) -> str:
     return head + "\n".join(lines) + "\n"
 
 
+# --- Capacity (bench/capacity.py) ----------------------------------------------------------
+
+KIND_LABELS = {
+    "api_products": "API product list, page of 100",
+    "page_products": "Product list page (HTML)",
+    "page_product": "Product detail page (HTML)",
+    "page_backlog": "Backlog page (HTML)",
+    "api_backlog": "Backlog API list, filtered",
+    "page_dashboard": "Dashboard (HTML)",
+    "api_readings": "API metric readings, page of 100",
+    "api_events": "API event feed, page of 100",
+    "backlog_move": "Backlog move (API)",
+    "product_patch": "Product edit (API PATCH, If-Match)",
+    "readings_bulk": "Readings batch (API, 5 readings)",
+    "backlog_create": "Backlog item create (API)",
+    "product_read": "Product read (API, after a 412)",
+}
+
+
+def _ms(value: Any) -> str:
+    return "—" if value is None else f"{fmt(float(value))} ms"
+
+
+def _configuration(c: dict) -> str:
+    label = f"{c['web_workers']} web workers"
+    if c.get("celery_workers"):
+        label += f", {c['celery_workers']} Celery worker processes"
+    return label
+
+
+def capacity(results: dict[str, dict]) -> str:
+    runs = {size: r["capacity"] for size, r in results.items() if r.get("capacity")}
+    if not runs:
+        return (
+            "No result in docs/bench-results has a capacity run yet: `make bench SIZE=M` "
+            "measures it (`--capacity`).\n"
+        )
+    lines = [
+        "| Size | Configuration | Requests/s | p50 | p95 | p99 | Errors | 412s | Server "
+        "CPU-ms per request (web + PostgreSQL + Celery) | Requests per core-second | Client "
+        "CPU-ms per request | Load average (start, end) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for size, run in runs.items():
+        for c in run["configurations"]:
+            cpu = c["cpu_ms_per_request"]
+            lines.append(
+                f"| {size} | {_configuration(c)} | {fmt(float(c['requests_per_second']))} | "
+                f"{_ms(c['p50_ms'])} | {_ms(c['p95_ms'])} | {_ms(c['p99_ms'])} | "
+                f"{c['errors']} | {c['precondition_failed']} | {fmt(float(cpu['server']))} "
+                f"({fmt(float(cpu['web']))} + {fmt(float(cpu['postgres']))} + "
+                f"{fmt(float(cpu['celery']))}) | {fmt(c.get('requests_per_core_second'))} | "
+                f"{fmt(float(cpu['clients']))} | {c['load_average'][0]}, "
+                f"{c['load_average'][1]} |"
+            )
+    out = ["\n".join(lines) + "\n"]
+    for size, run in runs.items():
+        shares = run["shares"]
+        for c in run["configurations"]:
+            head = (
+                f"**Size {size}, {_configuration(c)}:** {run['clients']} clients for "
+                f"{fmt(float(c['seconds']))} s, {c['requests']:,} requests "
+                f"(reads {shares['reads']:.0%}, moves {shares['moves']:.0%}, writes "
+                f"{shares['writes']:.0%} of the mix); the server side (web, PostgreSQL, "
+                f"Celery) kept {fmt(c.get('cores_busy'), 2)} cores busy on average"
+            )
+            sent = c.get("webhook_deliveries")
+            if sent:
+                head += f"; {sent['delivered_during_window']:,} webhook deliveries sent meanwhile"
+            rows = [
+                head + ".\n",
+                "| Request | Weight | Requests | p50 | p95 | p99 | Errors | 412s |",
+                "|---|---|---|---|---|---|---|---|",
+            ]
+            for kind, k in c["kinds"].items():
+                weight = run["mix"].get(kind)
+                rows.append(
+                    f"| {KIND_LABELS.get(kind, kind)} | {f'{weight}%' if weight else '—'} | "
+                    f"{k['requests']:,} | {_ms(k['p50_ms'])} | {_ms(k['p95_ms'])} | "
+                    f"{_ms(k['p99_ms'])} | {k['errors']} | {k['precondition_failed']} |"
+                )
+            out.append("\n".join(rows) + "\n")
+    return "\n".join(out)
+
+
 # --- The page -------------------------------------------------------------------------------
 
 
@@ -472,6 +558,7 @@ def render(template: Path, results_dir: Path) -> str:
         "flat_check": lambda: flat_check(results),
         "results": lambda: "\n".join(size_section(s, r) for s, r in results.items()),
         "query_counts": lambda: query_counts(results),
+        "capacity": lambda: capacity(results),
     }
 
     def fill(match: re.Match) -> str:
