@@ -342,7 +342,11 @@ def test_the_year_chart_svg_query_count_is_fixed(
 
 
 def test_sparklines_and_packet_trends_read_daily_rollups_and_pending_days_raw(metric, other_metric):
-    end = timezone.now()
+    # Noon of yesterday, not now: in the first hour of a UTC day the hourly readings below would
+    # leave the window's last day empty, and the count of buckets would depend on the clock.
+    end = (timezone.now() - dt.timedelta(days=1)).replace(
+        hour=12, minute=0, second=0, microsecond=0
+    )
     start = end - dt.timedelta(days=30)
     five_minute_readings(metric, 10, end)
     Reading.objects.bulk_create(
