@@ -47,6 +47,8 @@ from typing import Any
 
 import psycopg2
 
+from bench.worker import CeleryWorker
+
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 8
 SECONDS = 60.0
@@ -474,41 +476,14 @@ def run_clients(plans: list[Plan], seconds: float, measure: Callable[[], Any] | 
     return reports, wall, before
 
 
-class CeleryWorker:
+def capacity_worker(env: dict[str, str], concurrency: int, log_path: Path) -> CeleryWorker:
     """`celery -A portfolio worker` on the default queue with `concurrency` prefork
     processes, as the compose file's `worker` service runs it."""
-
-    def __init__(self, env: dict[str, str], concurrency: int, log_path: Path):
-        celery = str(Path(sys.executable).parent / "celery")
-        cmd = [
-            celery, "-A", "portfolio", "worker", f"--concurrency={concurrency}",
-            "-n", "capacity@%h", "--without-gossip", "--without-mingle", "--loglevel=INFO",
-        ]  # fmt: skip
-        self.log_path = log_path
-        self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
-        )
-
-    def wait_ready(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"capacity: the celery worker exited; see {self.log_path}")
-            if "ready." in self.log_path.read_text():
-                return
-            time.sleep(0.2)
-        raise SystemExit(f"capacity: the celery worker was not ready; see {self.log_path}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+    options = [
+        f"--concurrency={concurrency}", "-n", "capacity@%h",
+        "--without-gossip", "--without-mingle", "--loglevel=INFO",
+    ]  # fmt: skip
+    return CeleryWorker(env, options, log_path, "capacity")
 
 
 RECEIVER = r"""
@@ -588,7 +563,7 @@ def measure_configuration(
             )
             assert receiver.stdout is not None
             endpoint = subscribe_endpoint(db, int(receiver.stdout.readline()))
-            worker = CeleryWorker(
+            worker = capacity_worker(
                 env, celery_workers, results / f"celery-capacity-{celery_workers}.log"
             )
             worker.wait_ready()

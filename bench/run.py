@@ -45,6 +45,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 
 from bench.capacity import measure_capacity
+from bench.worker import CeleryWorker
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -1541,46 +1542,18 @@ def seed_history(weeks: int) -> list[dict[str, Any]]:
     return out
 
 
-class Worker:
+def bench_worker(
+    env: dict[str, str], broker: str, log_path: Path, queue: str = ANALYTICS_QUEUE
+) -> CeleryWorker:
     """`celery -A portfolio worker` on one queue, one process, the solo pool: the production
     worker's code path on one core, seeing the run database."""
-
-    def __init__(
-        self, env: dict[str, str], broker: str, log_path: Path, queue: str = ANALYTICS_QUEUE
-    ):
-        celery = str(Path(sys.executable).parent / "celery")
-        cmd = [
-            celery, "-A", "portfolio", "worker", "--pool=solo", "--concurrency=1",
-            "-Q", queue, "-n", f"{queue}@%h",
-            "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
-        ]  # fmt: skip
-        env = {**env, "REDIS_URL": broker, "CELERY_BROKER_URL": broker}
-        env.pop("BENCH_COUNT_QUERIES", None)
-        self.log_path = log_path
-        self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
-        )
-
-    def wait_ready(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"bench: the celery worker exited; see {self.log_path}")
-            if "ready." in self.log_path.read_text():
-                return
-            time.sleep(0.2)
-        raise SystemExit(f"bench: the celery worker was not ready in time; see {self.log_path}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+    options = [
+        "--pool=solo", "--concurrency=1", "-Q", queue, "-n", f"{queue}@%h",
+        "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
+    ]  # fmt: skip
+    env = {**env, "REDIS_URL": broker, "CELERY_BROKER_URL": broker}
+    env.pop("BENCH_COUNT_QUERIES", None)
+    return CeleryWorker(env, options, log_path, "bench")
 
 
 def analytics_reference() -> dict[str, float]:
@@ -1708,7 +1681,7 @@ def measure_analytics(db, size: str, rounds: int) -> tuple[dict, dict]:
     broker = urlunsplit((parts.scheme, parts.netloc, f"/{ANALYTICS_REDIS_DB}", "", ""))
     app = Celery("bench-dispatch", broker=broker)
     app.conf.update(broker_connection_timeout=5, task_ignore_result=True)
-    worker = Worker(dict(os.environ), broker, RESULTS / f"celery-{size}.log")
+    worker = bench_worker(dict(os.environ), broker, RESULTS / f"celery-{size}.log")
     series = {k: Series() for k in ("dispatch", "row", "sql")}
     steps: dict[str, list[float]] = {}
     last: dict[str, Any] = {}
@@ -2370,7 +2343,9 @@ def measure_packets(db, size: str) -> tuple[dict[str, Any], dict[str, Any]]:
     broker = urlunsplit((parts.scheme, parts.netloc, f"/{ANALYTICS_REDIS_DB}", "", ""))
     app = Celery("bench-dispatch", broker=broker)
     app.conf.update(broker_connection_timeout=5, task_ignore_result=True)
-    worker = Worker(dict(os.environ), broker, RESULTS / f"celery-reviews-{size}.log", REVIEWS_QUEUE)
+    worker = bench_worker(
+        dict(os.environ), broker, RESULTS / f"celery-reviews-{size}.log", REVIEWS_QUEUE
+    )
 
     def dispatch(batch: list[int]) -> None:
         for pk in batch:
