@@ -6,7 +6,8 @@ functions keep it that way; the beat task `metrics.tasks.readings_maintain`, the
 bench generator call them, and each is re-runnable:
 
 - `partitions_ensure` creates the months from now (or an earlier `since`) to
-  READINGS_PARTITIONS_AHEAD months ahead. A reading that arrives beyond them lands in the
+  READINGS_PARTITIONS_AHEAD months ahead, and the earlier months whose readings (a
+  backfill) wait in the default partition. A reading that arrives beyond them lands in the
   default partition; when its month's partition is made later, its rows move out of the
   default in the same transaction (PostgreSQL refuses a partition whose range has rows in
   the default).
@@ -132,7 +133,24 @@ def partitions_ensure(
         if partition_create(month):
             created.append(partition_name(month))
         month = add_months(month, 1)
+    # A backfill older than the partitions waits in the default: give those months (only the
+    # ones that have rows, so one stray old date makes one partition, not decades of them)
+    # their own partitions, so retention and range scans see them like any other month.
+    for month in _months_waiting(before=current):
+        if partition_create(month):
+            created.append(partition_name(month))
     return created
+
+
+def _months_waiting(*, before: dt.datetime) -> list[dt.datetime]:
+    """The UTC months of the readings in the default partition taken before `before`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT date_trunc('month', taken_at, 'UTC') FROM {DEFAULT} "
+            "WHERE taken_at < %s ORDER BY 1",
+            [before],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def retention_cutoff(

@@ -163,6 +163,22 @@ def test_default_partition_rows_move_when_their_month_gets_a_partition(metric):
     assert partition_of(april.pk) == "metrics_reading_p200104"
 
 
+def test_a_backfill_older_than_the_partitions_gets_partitions_of_its_months_only(metric):
+    old = [
+        Reading.objects.create(metric=metric, taken_at=at, value=1)
+        for at in (dt.datetime(1999, 5, 2, tzinfo=UTC), dt.datetime(2003, 8, 30, tzinfo=UTC))
+    ]
+    assert {partition_of(r.pk) for r in old} == {"metrics_reading_default"}
+    before = {p.name for p in partitions.partitions_list()}
+
+    created = partitions.partitions_ensure()
+
+    assert set(created) == {"metrics_reading_p199905", "metrics_reading_p200308"}
+    assert {p.name for p in partitions.partitions_list()} - before == set(created)
+    assert [partition_of(r.pk) for r in old] == created
+    assert partitions.partitions_ensure() == []
+
+
 # --- roll-ups ---------------------------------------------------------------------------------
 
 

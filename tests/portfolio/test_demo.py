@@ -16,8 +16,9 @@ import pytest
 from django.contrib.auth import authenticate as django_authenticate
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Sum
+from django.db.models.functions import TruncDay
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -38,7 +39,7 @@ from demo.catalogue import demo_password
 from demo.catalogue_products import PRODUCTS
 from demo.common import quarter_of
 from funding.models import FundingAllocation, FundingMode, InvestmentRequest, RequestStatus
-from metrics.models import Metric, Reading, Status
+from metrics.models import Grain, Metric, Reading, ReadingRollup, RollupPending, Status
 from metrics.selectors import coverage
 from metrics.status import status_of
 from portfolio import outbox
@@ -526,6 +527,24 @@ def test_demo_metrics_show_every_status_and_coverage_gaps(seeded):
             last = metric.readings.get(taken_at=metric.last_read_at)
             assert metric.last_value == last.value
     assert Reading.objects.count() < 30_000  # the demo stays quick to build
+
+
+def test_demo_readings_sit_in_their_months_partitions_and_are_rolled_up(seeded):
+    # The story's history predates the partitions a new database has; seeding gives its
+    # months their own partitions and rolls the days up, as the beat's task would.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text, count(*) FROM metrics_reading GROUP BY 1")
+        by_partition = dict(cursor.fetchall())
+    assert by_partition and "metrics_reading_default" not in by_partition
+    months = Reading.objects.datetimes("taken_at", "month", tzinfo=dt.UTC)
+    assert len(by_partition) == len(months) > 1
+    assert not RollupPending.objects.exists()
+    assert ReadingRollup.objects.filter(grain=Grain.DAY).count() == (
+        Reading.objects.annotate(day=TruncDay("taken_at", tzinfo=dt.UTC))
+        .values("metric", "day")
+        .distinct()
+        .count()
+    )
 
 
 def test_seeding_later_tops_the_readings_up_and_keeps_the_stories(seeded, monkeypatch):
