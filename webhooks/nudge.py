@@ -7,6 +7,11 @@ delay: the beat's `webhook-tick` (every WEBHOOK_TICK_EVERY seconds) finds the sa
 which is why this is a plain publish and not an outbox message (that would add a write, and
 a lock on a shared key, to every transaction that records an event).
 
+Whether any endpoint is active is kept in the shared cache (`LISTENING_KEY`, for
+LISTENING_TTL seconds), so a request that records events runs no SQL for the nudge: every
+write to an endpoint forgets the answer (webhooks/signals.py), at once and again at its commit,
+and an unreachable cache means one probe of the small endpoints table, as before.
+
 With Celery eager there is nothing to publish to. A server without a broker (`make demo`) has
 WEBHOOK_SEND_WITHOUT_WORKER on: the commit then runs the tick in a thread of this process
 (one thread at a time; a commit during its run makes it go round once more). Retries there
@@ -20,6 +25,7 @@ import threading
 import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connections, transaction
 
 from portfolio.celery import app as celery_app
@@ -28,6 +34,9 @@ from webhooks.models import Endpoint
 logger = logging.getLogger(__name__)
 
 TICK_TASK = "webhooks.tasks.webhook_tick"
+LISTENING_KEY = "webhooks:listening"
+# A safety net only: every endpoint write forgets the answer anyway.
+LISTENING_TTL = 300
 _last = 0.0
 _here_lock = threading.Lock()
 _here_running = False
@@ -70,14 +79,27 @@ def _tick_loop() -> None:
 
 
 def _anyone_listening() -> bool:
-    """An active endpoint exists (one probe of the small endpoints table): without one a tick
-    has nothing to send, so a portfolio without webhooks publishes nothing. This runs after
-    the commit, so it never raises into the request: when in doubt, nudge."""
+    """An active endpoint exists: without one a tick has nothing to send, so a portfolio
+    without webhooks publishes nothing. The answer comes from the shared cache when it is
+    there, else from one probe of the small endpoints table. This runs after the commit, so it
+    never raises into the request: when in doubt, nudge."""
+    known = cache.get(LISTENING_KEY)
+    if known is not None:
+        return bool(known)
     try:
-        return Endpoint.objects.filter(active=True).exists()
+        listening = Endpoint.objects.filter(active=True).exists()
     except Exception as exc:
         logger.warning("Webhook nudge could not look for endpoints: %s", exc)
         return True
+    cache.set(LISTENING_KEY, int(listening), LISTENING_TTL)
+    return listening
+
+
+def forget_listeners() -> None:
+    """An endpoint was written: the next nudge asks the database again. Forgotten now, and
+    again once the write commits, so a probe that ran in between cannot keep the old answer."""
+    cache.delete(LISTENING_KEY)
+    transaction.on_commit(lambda: cache.delete(LISTENING_KEY))
 
 
 def _publish() -> None:

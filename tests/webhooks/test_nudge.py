@@ -71,3 +71,39 @@ def test_no_nudge_when_no_active_endpoint_listens(
         product_update(actor=leader, product=product, description="Nobody hears")
 
     assert not_eager.call_count == 0
+
+
+def test_the_nudge_asks_the_database_once_then_the_cache(
+    leader, product, listening, not_eager, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as first:
+        assert nudge._anyone_listening() is True
+    with CaptureQueriesContext(connection) as second:
+        assert nudge._anyone_listening() is True
+
+    assert ["webhooks_endpoint" in q["sql"] for q in first.captured_queries] == [True]
+    assert second.captured_queries == []
+
+
+def test_a_new_endpoint_is_heard_at_once_after_nobody_listened(
+    leader, product, not_eager, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        product_update(actor=leader, product=product, description="Nobody yet")
+    assert not_eager.call_count == 0
+    assert nudge._anyone_listening() is False  # the answer is kept
+
+    make_endpoint("http://127.0.0.1:9/hook")
+    nudge._last = 0.0  # past the once-a-second limit
+    nudge._publish()  # the next commit's callback
+
+    assert not_eager.call_count == 1
+
+
+def test_a_deleted_endpoint_is_forgotten(leader, listening, not_eager):
+    assert nudge._anyone_listening() is True
+    listening.delete()
+    assert nudge._anyone_listening() is False
