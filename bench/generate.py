@@ -1230,7 +1230,9 @@ def write_readings(cursor, portfolio: Portfolio, plans: list[MetricPlan]) -> dic
         "FROM bench_latest l WHERE m.id = l.id"
     )
     cursor.execute("DROP TABLE bench_latest")
+    LAPS.lap("metrics: latest readings")
     rollups_rebuild()  # two INSERT ... SELECT ... GROUP BY over the readings just copied
+    LAPS.lap("metrics: roll-ups")
     return counts
 
 
