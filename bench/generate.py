@@ -37,6 +37,7 @@ import json
 import math
 import random
 import sys
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -966,6 +967,8 @@ CHART_READINGS = CHART_DAYS * 24 * 12  # 105,120
 CHART_KEY = "checkout-latency"
 READINGS_TABLE = "metrics_reading"
 READINGS_COLUMNS = "metric_id, taken_at, value, source, created_at, updated_at"
+ROLLUPS_TABLE = "metrics_readingrollup"
+ROLLUPS_COLUMNS = "metric_id, grain, bucket_start, count, sum, min, max, last_value, last_taken_at"
 SOURCE_BY_DIMENSION = {
     "operations": "monitoring",
     "support": "service-desk",
@@ -1123,10 +1126,15 @@ def write_readings(cursor, portfolio: Portfolio, plans: list[MetricPlan]) -> dic
     One COPY streamed from a generator of ~100,000-row chunks. The loop is written for speed
     (XL writes 20 million rows): each row is one f-string from parts made once per metric or
     per time slot; the random stream is the same as a plain per-row version's.
+
+    The hourly and daily roll-ups are summed up by the same loop, as it makes each reading,
+    written to a temporary file and copied after the readings: at XL, `rollups_rebuild()`'s
+    GROUP BY over the 20 million readings took most of the generation's time. `_check_rollups`
+    then computes a sample of metrics again with `rollups_rebuild` and stops the generator
+    if one bucket differs.
     """
-    from metrics.models import Metric
+    from metrics.models import Grain, Metric
     from metrics.partitions import partitions_ensure
-    from metrics.rollups import rollups_rebuild
 
     rng = random.Random(f"portfolio-bench-readings-{portfolio.size_name}")
     history = METRIC_HISTORY_DAYS[portfolio.size_name]
@@ -1154,18 +1162,36 @@ def write_readings(cursor, portfolio: Portfolio, plans: list[MetricPlan]) -> dic
             due.setdefault(key, []).append((p.stops, p.level, p.noise, *spec[id(p)]))
         slow.append((every, period, due))
 
+    # The roll-ups (metrics.rollups): a bucket of one reading is that reading four times over;
+    # buckets of more keep their values (as stored: parsed from the text) until they close.
+    hour_g, day_g = Grain.HOUR.value, Grain.DAY.value
+    hour_vals: list[list[float]] = [[] for _ in hourly_rows]  # today's, by place in hourly_rows
+    hour_last = [""] * len(hourly_rows)
+    five_hour: list[list[float]] = [[] for _ in five]
+    five_day: list[list[float]] = [[] for _ in five]
+
+    def bucket(mid: int, grain: str, start: str, values: list[float], last: str) -> str:
+        return (
+            f"{mid}\t{grain}\t{start}\t{len(values)}\t{sum(values)!r}\t{min(values)!r}"
+            f"\t{max(values)!r}\t{values[-1]!r}\t{last}\n"
+        )
+
     def chunks() -> Iterable[str]:
         buf: list[str] = []
         add = buf.append
+        rbuf: list[str] = []
+        roll = rbuf.append
         for day in range(span):
             date = (start + dt.timedelta(days=day)).date().isoformat()
+            midnight = f"{date} 00:00:00+00"
             left = span - day  # days before today, this one included
             in_history = left <= history
+            stamp = midnight
             for i, clock in enumerate(times):  # the 5-minute metric, with a daily rhythm
                 stamp = f"{date} {clock}+00"
                 tails = {}
                 if five and left <= CHART_DAYS:
-                    for plan, mid, fmt, source in five:
+                    for j, (plan, mid, fmt, source) in enumerate(five):
                         busy = 60 * math.sin(math.pi * i / 288) ** 2
                         text = format(max(40.0, plan.level + busy + gauss(0, 25)), fmt)
                         tail = tails.get(source) or tails.setdefault(
@@ -1173,12 +1199,19 @@ def write_readings(cursor, portfolio: Portfolio, plans: list[MetricPlan]) -> dic
                         )
                         add(f"{mid}\t{stamp}\t{text}{tail}")
                         latest[mid] = (stamp, text)
+                        value = float(text)
+                        five_hour[j].append(value)
+                        five_day[j].append(value)
+                        if i % 12 == 11:  # the hour's last reading closes its bucket
+                            hour = f"{date} {i // 12:02d}:00:00+00"
+                            roll(bucket(mid, hour_g, hour, five_hour[j], stamp))
+                            five_hour[j].clear()
                     counts["5min"] += len(five)
                 if i % 12 == 0:
                     hour = i // 12
                     hours_left = left * 24 - hour
                     n = 0
-                    for count, level, noise, mid, fmt, source in hourly_rows:
+                    for k, (count, level, noise, mid, fmt, source) in enumerate(hourly_rows):
                         if hours_left > count:  # longest first: the rest have not started
                             break
                         text = format(max(0.0, gauss(level, noise)), fmt)
@@ -1187,6 +1220,11 @@ def write_readings(cursor, portfolio: Portfolio, plans: list[MetricPlan]) -> dic
                         )
                         add(f"{mid}\t{stamp}\t{text}{tail}")
                         latest[mid] = (stamp, text)
+                        roll(
+                            f"{mid}\t{hour_g}\t{stamp}\t1\t{text}\t{text}\t{text}\t{text}\t{stamp}\n"
+                        )
+                        hour_vals[k].append(float(text))
+                        hour_last[k] = stamp
                         n += 1
                     if n:
                         counts["hourly"] += n
@@ -1204,19 +1242,45 @@ def write_readings(cursor, portfolio: Portfolio, plans: list[MetricPlan]) -> dic
                                 )
                                 add(f"{mid}\t{stamp}\t{text}{tail}")
                                 latest[mid] = (stamp, text)
+                                one = f"1\t{text}\t{text}\t{text}\t{text}\t{stamp}\n"
+                                roll(f"{mid}\t{hour_g}\t{stamp}\t{one}")
+                                roll(f"{mid}\t{day_g}\t{midnight}\t{one}")
                                 n += 1
                             if n:
                                 counts[every] += n
                 if len(buf) >= 100_000:
                     yield "".join(buf)
                     buf.clear()
+                if len(rbuf) >= 100_000:
+                    rolls.write("".join(rbuf))
+                    rbuf.clear()
+            # The day closes: the daily buckets of the metrics read more than once a day.
+            for k, values in enumerate(hour_vals):
+                if values:
+                    roll(bucket(hourly_rows[k][3], day_g, midnight, values, hour_last[k]))
+                    values.clear()
+            for j, values in enumerate(five_day):
+                if values:
+                    roll(bucket(five[j][1], day_g, midnight, values, stamp))
+                    values.clear()
         if buf:
             yield "".join(buf)
+        rolls.write("".join(rbuf))
 
-    with _indexes_rebuilt(cursor, READINGS_TABLE):
-        cursor.copy_expert(
-            f"COPY {READINGS_TABLE} ({READINGS_COLUMNS}) FROM STDIN", _TextStream(chunks())
-        )
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as rolls:  # chunks() writes to it
+        with _indexes_rebuilt(cursor, READINGS_TABLE):
+            cursor.copy_expert(
+                f"COPY {READINGS_TABLE} ({READINGS_COLUMNS}) FROM STDIN", _TextStream(chunks())
+            )
+        rolls.seek(0)
+        with _indexes_rebuilt(cursor, ROLLUPS_TABLE):
+            cursor.copy_expert(f"COPY {ROLLUPS_TABLE} ({ROLLUPS_COLUMNS}) FROM STDIN", rolls)
+    sample = [mid for _, mid, _, _ in five] + [
+        row[3] for row in hourly_rows[:: max(1, len(hourly_rows) // 12)]
+    ]
+    for _, _, due in slow:
+        sample += [entry[3] for entries in list(due.values())[:2] for entry in entries[:1]]
+    _check_rollups(cursor, sample)
     counts = {every: n for every, n in counts.items() if n}
     # Each metric's latest reading, as the ingest path keeps it.
     cursor.execute("CREATE TEMP TABLE bench_latest (id int, at timestamptz, value float8)")
@@ -1231,9 +1295,39 @@ def write_readings(cursor, portfolio: Portfolio, plans: list[MetricPlan]) -> dic
     )
     cursor.execute("DROP TABLE bench_latest")
     LAPS.lap("metrics: latest readings")
-    rollups_rebuild()  # two INSERT ... SELECT ... GROUP BY over the readings just copied
-    LAPS.lap("metrics: roll-ups")
     return counts
+
+
+def _check_rollups(cursor, metric_ids: list[int]) -> None:
+    """Compute the roll-ups of these metrics again with `metrics.rollups.rollups_rebuild` (the
+    production statements) and stop if one bucket differs from what the generator wrote (sums
+    may differ in their last bits: they were added in another order)."""
+    from metrics.rollups import rollups_rebuild
+
+    cursor.execute(
+        f"CREATE TEMP TABLE bench_rolls ON COMMIT DROP AS SELECT {ROLLUPS_COLUMNS} "
+        f"FROM {ROLLUPS_TABLE} WHERE metric_id = ANY(%s)",
+        [metric_ids],
+    )
+    rollups_rebuild(metric_ids)
+    cursor.execute(
+        f"""SELECT coalesce(r.metric_id, b.metric_id), coalesce(r.grain, b.grain),
+                   coalesce(r.bucket_start, b.bucket_start), r.count, b.count
+              FROM (SELECT * FROM {ROLLUPS_TABLE} WHERE metric_id = ANY(%s)) r
+              FULL JOIN bench_rolls b USING (metric_id, grain, bucket_start)
+             WHERE r.metric_id IS NULL OR b.metric_id IS NULL OR r.count <> b.count
+                OR r.min <> b.min OR r.max <> b.max OR r.last_value <> b.last_value
+                OR r.last_taken_at <> b.last_taken_at
+                OR abs(r.sum - b.sum) > 1e-9 * greatest(1, abs(r.sum))
+             LIMIT 5""",
+        [metric_ids],
+    )
+    wrong = cursor.fetchall()
+    cursor.execute("SELECT count(*) FROM bench_rolls")
+    (checked,) = cursor.fetchone()
+    if wrong or not checked:
+        raise SystemExit(f"The generated roll-ups differ from rollups_rebuild's: {wrong}")
+    LAPS.lap(f"metrics: roll-ups checked ({len(metric_ids)} metrics, {checked} buckets)")
 
 
 # --- Writing: one COPY per table --------------------------------------------------------------
