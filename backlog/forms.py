@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from backlog.models import COMMENT_MAX_LENGTH, BacklogItem, ItemStatus, ItemType
+from backlog.selectors import unit_component
 from backlog.services import MAX_POSITION
 from portfolio.validation import MAX_ID, MAX_INT
 from portfolio.widgets import SEARCHABLE
@@ -22,14 +23,18 @@ class BacklogFilterForm(forms.Form):
     status = forms.ChoiceField(
         choices=[("", "Any"), ("open", "Open"), *ItemStatus.choices], required=False
     )
-    # `product`, as in the API (backlog.filters.BacklogItemFilterSet, which filters the rows).
-    product = forms.TypedChoiceField(
-        label="Component", coerce=int, required=False, empty_value=None
-    )
 
-    def __init__(self, *args, components, **kwargs):
+    def __init__(self, *args, unit, components, lookup_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["product"].choices = [("", "Any"), *((p.pk, p.name) for p in components)]
+        # `product`, as in the API (backlog.filters.BacklogItemFilterSet filters the rows).
+        self.fields["product"] = ComponentField(
+            unit,
+            components,
+            lookup_url=lookup_url and f"{lookup_url}?empty=any",
+            empty_label="Any",
+            searchable=False,
+            required=False,
+        )
 
     def filters(self) -> dict:
         """The valid filters only: a bad value is ignored (and shown), never a 500."""
@@ -38,16 +43,52 @@ class BacklogFilterForm(forms.Form):
 
 
 class ComponentField(forms.TypedChoiceField):
-    """One of the unit's products, from a list the view already loaded (no query of its own)."""
+    """One of the unit's products. The select offers the first few by name (`components`, which
+    the view loaded once for every form of the page) and the chosen one; a unit with more gets
+    a search box that asks the page's lookup for the rest (`lookup_url`, static/js/app.js).
+    Any product of the unit is accepted, checked by one query on the unit; any other is not."""
 
-    def __init__(self, components, **kwargs):
-        self.by_pk = {p.pk: p for p in components}
-        choices = [(p.pk, p.name) for p in components]
-        kwargs.setdefault("widget", forms.Select(attrs=SEARCHABLE))
-        super().__init__(choices=choices, coerce=int, label="Component", **kwargs)
+    def __init__(
+        self, unit, components, *, lookup_url="", empty_label=None, searchable=True, **kwargs
+    ):
+        self.unit = unit
+        self.empty_label = empty_label
+        choices: list[tuple[int | str, str]] = [(p.pk, p.name) for p in components.first]
+        if empty_label is not None:
+            choices.insert(0, ("", empty_label))
+        self.offered = choices
+        # The filter's and the bulk form's selects get a search box only when they need one.
+        attrs = dict(SEARCHABLE) if searchable or components.more else {}
+        if components.more and lookup_url:
+            attrs["data-lookup"] = lookup_url
+            attrs["data-total"] = str(components.total)
+        kwargs.setdefault("widget", forms.Select(attrs=attrs))
+        kwargs.setdefault("label", "Component")
+        super().__init__(choices=choices, coerce=int, empty_value=None, **kwargs)
+
+    def offer(self, product) -> None:
+        """Make sure the select shows `product` (the chosen one may be past the first few)."""
+        if product is not None and all(v != product.pk for v, _ in self.offered):
+            at = 1 if self.empty_label is not None else 0
+            self.offered.insert(at, (product.pk, product.name))
+            self.choices = self.offered
+
+    def valid_value(self, value) -> bool:
+        return True  # whether it is one of the unit's products is clean()'s question
 
     def clean(self, value):
-        return self.by_pk[super().clean(value)]
+        pk = super().clean(value)
+        if pk is None:
+            return None
+        product = unit_component(self.unit, pk) if 1 <= pk <= MAX_ID else None
+        if product is None:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        self.offer(product)
+        return product
 
 
 class ComponentChoiceMixin:
@@ -55,10 +96,26 @@ class ComponentChoiceMixin:
 
     fields: dict[str, forms.Field]  # the form's, once mixed into one
 
-    def set_components(self, components) -> None:
-        self.fields["product"] = ComponentField(components)
+    def set_components(self, unit, components, lookup_url: str, chosen=None) -> None:
+        field = ComponentField(unit, components, lookup_url=lookup_url)
+        field.offer(chosen)
+        self.fields["product"] = field
         self.fields["estimate"].label = "Estimate (days)"
         self.fields["estimate"].help_text = ""
+
+
+class ComponentLookupForm(forms.Form):
+    """The component lookup's parameters: the typed text, the option chosen now (kept in the
+    answer), and the empty choice the select starts with, if any."""
+
+    EMPTY = {"": None, "any": "Any", "none": "—"}
+
+    q = forms.CharField(required=False, max_length=100)
+    selected = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    empty = forms.ChoiceField(choices=[(k, k) for k in EMPTY], required=False)
+
+    def empty_label(self) -> str | None:
+        return self.EMPTY[self.cleaned_data["empty"]]
 
 
 class BacklogItemCreateForm(ComponentChoiceMixin, forms.ModelForm):
@@ -70,9 +127,9 @@ class BacklogItemCreateForm(ComponentChoiceMixin, forms.ModelForm):
         model = BacklogItem
         fields = ["title", "product", "type", "dimension", "estimate", "source"]
 
-    def __init__(self, *args, components, **kwargs):
+    def __init__(self, *args, unit, components, lookup_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        self.set_components(components)
+        self.set_components(unit, components, lookup_url)
 
     def _post_clean(self):  # the service validates the model; the form only parses input
         pass
@@ -98,9 +155,9 @@ class BacklogItemEditForm(ComponentChoiceMixin, forms.ModelForm):
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
-    def __init__(self, *args, components, **kwargs):
+    def __init__(self, *args, unit, components, lookup_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        self.set_components(components)
+        self.set_components(unit, components, lookup_url, chosen=self.instance.product)
         if not self.is_bound:
             self.initial["version"] = self.instance.version
 
@@ -164,12 +221,17 @@ class BacklogBulkForm(forms.Form):
     action = forms.ChoiceField(choices=ACTIONS)
     items = IdListField(label="Selected items")
     status = forms.ChoiceField(choices=[("", "—"), *ItemStatus.choices], required=False)
-    component = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
 
-    def __init__(self, *args, components, **kwargs):
+    def __init__(self, *args, unit, components, lookup_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        self.components = {p.pk: p for p in components}
-        self.fields["component"].choices = [("", "—"), *((p.pk, p.name) for p in components)]
+        self.fields["component"] = ComponentField(
+            unit,
+            components,
+            lookup_url=lookup_url and f"{lookup_url}?empty=none",
+            empty_label="—",
+            searchable=False,
+            required=False,
+        )
 
     def clean(self):
         data = super().clean()
@@ -185,7 +247,7 @@ class BacklogBulkForm(forms.Form):
         if action == "status":
             return {"status": self.cleaned_data["status"]}
         if action == "component":
-            return {"product": self.components[self.cleaned_data["component"]]}
+            return {"product": self.cleaned_data["component"]}
         return {"move_to_top": True}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
@@ -14,8 +14,11 @@ from django.db.models.functions import RowNumber
 from backlog.models import OPEN_STATUSES, BacklogItem, BacklogItemComment
 from portfolio.models import Event
 from portfolio.permissions import AnyUser
+from products.models import OwnershipUnit, Product
 
 HISTORY_LIMIT = 50
+# How many of a unit's components a backlog page's selects offer; the lookup finds the rest.
+COMPONENT_OPTIONS = 50
 
 CREATED = "Created"
 # How an event of the item reads on its page.
@@ -130,3 +133,38 @@ def open_item_counts(unit_ids: Iterable[int]) -> dict[int, int]:
         .order_by()
     )
     return {row["unit_id"]: row["n"] for row in rows}
+
+
+@dataclass
+class Components:
+    """The first of a unit's components by name (matching a text, if one was typed), and how
+    many there are in all."""
+
+    first: list[Product]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.first)
+
+
+def unit_components(
+    unit: OwnershipUnit, *, text: str = "", limit: int = COMPONENT_OPTIONS
+) -> Components:
+    """One query however large the cluster: the page renders `limit` options, never all 700
+    of a big cluster's products; the total is counted beside them (a window over the unit's
+    products, read from the (unit_id) index)."""
+    products = Product.objects.filter(unit=unit)
+    if text := text.strip():
+        products = products.filter(name__icontains=text)
+    rows = list(
+        products.annotate(total=Window(Count("pk")))
+        .only("name", "lifecycle_stage", "unit")
+        .order_by("name", "pk")[:limit]
+    )
+    return Components(first=cast(list[Product], rows), total=rows[0].total if rows else 0)
+
+
+def unit_component(unit: OwnershipUnit, pk: int) -> Product | None:
+    """The unit's product with this id, or None (an id from another unit, or none at all)."""
+    return Product.objects.filter(unit=unit, pk=pk).only("name", "lifecycle_stage", "unit").first()

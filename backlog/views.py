@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -29,6 +29,7 @@ from backlog.forms import (
     BacklogItemCreateForm,
     BacklogItemEditForm,
     BacklogMoveForm,
+    ComponentLookupForm,
 )
 from backlog.models import BacklogItem, BacklogItemComment
 from metrics.selectors import unit_health_subquery
@@ -37,7 +38,7 @@ from portfolio.exports import page_export
 from portfolio.htmx import render_page, wants_partial
 from portfolio.pages import GET_POST, last_change, post_data, submit_form
 from portfolio.permissions import is_leader
-from products.models import OwnershipUnit, Product
+from products.models import OwnershipUnit
 from products.permissions import can_edit_unit
 
 PAGE_SIZE = 100
@@ -71,8 +72,39 @@ def _editable_item(request: HttpRequest, item_id: int) -> BacklogItem:
     return item
 
 
-def _components(unit: OwnershipUnit) -> list[Product]:
-    return list(Product.objects.filter(unit=unit).only("name", "lifecycle_stage").order_by("name"))
+def _components(unit: OwnershipUnit) -> selectors.Components:
+    return selectors.unit_components(unit)
+
+
+def _choice(unit: OwnershipUnit, components: selectors.Components) -> dict:
+    """What every component select of the page needs: the unit (to check a choice), the first
+    few components (its options) and the lookup that finds the others."""
+    lookup_url = reverse("backlog-components", args=[unit.pk])
+    return {"unit": unit, "components": components, "lookup_url": lookup_url}
+
+
+@require_GET
+def backlog_components(request: HttpRequest, unit_id: int) -> HttpResponse:
+    """The unit's components whose name holds the typed text (`q`), as the `<option>`s of a
+    component select: what the page's search box swaps in when the unit has more components
+    than the page lists. Everyone who reads the backlog may ask; a bad parameter is a 400."""
+    unit = get_object_or_404(OwnershipUnit.objects.visible_to(request.user), pk=unit_id)
+    form = ComponentLookupForm(request.GET)
+    if not form.is_valid():
+        problems = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in form.errors.items())
+        return HttpResponseBadRequest(problems, content_type="text/plain; charset=utf-8")
+    found = selectors.unit_components(unit, text=form.cleaned_data["q"])
+    selected = form.cleaned_data["selected"]
+    chosen = selectors.unit_component(unit, selected) if selected else None
+    context = {
+        "found": found,
+        "chosen": chosen if chosen not in found.first else None,
+        "selected": selected,
+        "empty_label": form.empty_label(),
+        "q": form.cleaned_data["q"].strip(),
+    }
+    # No request context: the options need none (and the context processors' queries).
+    return HttpResponse(render_to_string("backlog/_component_options.html", context))
 
 
 # --- the list --------------------------------------------------------------------------------
@@ -109,7 +141,7 @@ def _present(items: list[BacklogItem]) -> list[BacklogItem]:
 
 
 def _list_context(request: HttpRequest, unit: OwnershipUnit, components, params) -> dict:
-    filter_form = BacklogFilterForm(params, components=components, auto_id="filter_%s")
+    filter_form = BacklogFilterForm(params, **_choice(unit, components), auto_id="filter_%s")
     items = (
         _filtered(unit, params)
         .select_related("product")
@@ -125,7 +157,7 @@ def _list_context(request: HttpRequest, unit: OwnershipUnit, components, params)
         "filter_form": filter_form,
         "page": page,
         "can_edit": can_edit,
-        "bulk_form": BacklogBulkForm(components=components, auto_id="bulk_%s")
+        "bulk_form": BacklogBulkForm(**_choice(unit, components), auto_id="bulk_%s")
         if can_edit
         else None,
         "list_query": params.urlencode(),
@@ -162,20 +194,20 @@ def _detail_page(request, unit, *, create_form=None, status=200) -> HttpResponse
     components = _components(unit)
     context = _list_context(request, unit, components, request.GET)
     if context["can_edit"]:
-        context["create_form"] = create_form or _create_form(None, components)
+        context["create_form"] = create_form or _create_form(None, unit, components)
     return render_page(request, PAGE, context, partial="list", status=status)
 
 
 # --- writes ----------------------------------------------------------------------------------
 
 
-def _create_form(data, components) -> BacklogItemCreateForm:
-    return BacklogItemCreateForm(data, components=components, auto_id="new_%s")
+def _create_form(data, unit, components) -> BacklogItemCreateForm:
+    return BacklogItemCreateForm(data, **_choice(unit, components), auto_id="new_%s")
 
 
 def _edit_form(data, item, components) -> BacklogItemEditForm:
     return BacklogItemEditForm(
-        data, instance=item, components=components, auto_id=f"item{item.pk}_%s"
+        data, instance=item, **_choice(item.unit, components), auto_id=f"item{item.pk}_%s"
     )
 
 
@@ -205,7 +237,7 @@ def backlog_item_create(request: HttpRequest, unit_id: int) -> HttpResponse:
     unit = _unit(request, unit_id)
     _require_editor(request, unit)
     components = _components(unit)
-    form = _create_form(request.POST, components)
+    form = _create_form(request.POST, unit, components)
     _, status = submit_form(
         request,
         form,
@@ -214,7 +246,7 @@ def backlog_item_create(request: HttpRequest, unit_id: int) -> HttpResponse:
     if status == 200:
         if not wants_partial(request):
             return _back_to_list(request, unit.pk)
-        form = _create_form(None, components)
+        form = _create_form(None, unit, components)
     if not wants_partial(request):
         return _detail_page(request, unit, create_form=form, status=status)
     # The form (fresh, or with its errors) plus the list, swapped out of band.
@@ -399,7 +431,7 @@ def backlog_bulk(request: HttpRequest, unit_id: int) -> HttpResponse:
     unit = _unit(request, unit_id)
     _require_editor(request, unit)
     components = _components(unit)
-    form = BacklogBulkForm(request.POST, components=components)
+    form = BacklogBulkForm(request.POST, **_choice(unit, components))
 
     def write(f):
         # The service loads the selection and refuses ids outside this backlog.

@@ -44,6 +44,7 @@ from backlog.services import (
     backlog_item_update,
 )
 from portfolio.api.exports import Exportable
+from portfolio.api.pagination import PageNumberPagination
 from portfolio.api.serializers import ErrorSerializer
 from portfolio.api.views import (
     ID,
@@ -121,9 +122,15 @@ class BacklogItemViewSet(Exportable, Preconditions, viewsets.ModelViewSet):
         return BACKLOG_ITEM.one(row, now=timezone.now())
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        rows = backlog_item_rows(self.filter_queryset(self.get_queryset()))
-        page = self.paginate_queryset(rows)
-        assert page is not None  # a list view always has a paginator
+        items = self.filter_queryset(self.get_queryset())
+        # `count` from the items alone: the rows' joins (unit name, product slug) would make
+        # PostgreSQL read every matching item's row instead of counting from an index.
+        paginator = self.paginator
+        assert isinstance(paginator, PageNumberPagination)  # the API's default
+        page = paginator.paginate_queryset(
+            backlog_item_rows(items), request, view=self, count_from=items
+        )
+        assert page is not None  # a list view always pages
         return self.get_paginated_response(BACKLOG_ITEM.many(page, now=timezone.now()))
 
     def retrieve(self, request: Request, pk=None) -> Response:

@@ -73,6 +73,40 @@
     status.textContent = words ? shown + " of " + total + " shown" : "";
   }
 
+  // A select with data-lookup lists only the first few of a long list (a big cluster's
+  // components); its search box asks that URL for the options whose name holds the text
+  // and puts them in the select, keeping the chosen one. The box's own typing must not reach
+  // a form that reloads on input (the backlog's filters): only the chosen option does.
+  function lookup(select, box, status) {
+    var timer = null;
+    var asked = 0;
+    box.addEventListener("input", function (event) {
+      event.stopPropagation();
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var url = new URL(select.dataset.lookup, window.location.href);
+        url.searchParams.set("q", box.value.trim());
+        if (select.value) url.searchParams.set("selected", select.value);
+        var mine = ++asked;
+        fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+          .then(function (response) {
+            if (!response.ok) throw new Error(response.status);
+            return response.text();
+          })
+          .then(function (html) {
+            if (mine !== asked) return;  // a later search has answered or will
+            select.innerHTML = html;
+            var found = Array.prototype.filter.call(select.options, function (o) {
+              return o.value && !o.disabled && !o.hasAttribute("data-chosen");
+            }).length;
+            status.textContent = box.value.trim()
+              ? found + " of " + select.dataset.total + " shown" : "";
+          })
+          .catch(function () { status.textContent = "The search did not answer; try again."; });
+      }, 250);
+    });
+  }
+
   function searchable(select) {
     if (select.dataset.searchReady) return;
     select.dataset.searchReady = "true";
@@ -91,7 +125,11 @@
     var status = document.createElement("small");
     status.className = "muted select-search-status";
     status.setAttribute("aria-live", "polite");
-    box.addEventListener("input", function () { applyFilter(select, box, status); });
+    if (select.dataset.lookup) {
+      lookup(select, box, status);
+    } else {
+      box.addEventListener("input", function () { applyFilter(select, box, status); });
+    }
     // Enter in the box must not submit the form half chosen.
     box.addEventListener("keydown", function (event) {
       if (event.key === "Enter") event.preventDefault();

@@ -168,6 +168,29 @@ def test_list_query_count_is_flat(size, viewer, cluster, django_assert_num_queri
     assert len(response.json()["results"]) == size
 
 
+def test_the_lists_count_reads_the_items_alone(
+    as_viewer, product, other_product, django_assert_num_queries
+):
+    # given ready and done items in two backlogs
+    ready = [BacklogItemFactory(product=product, status="ready") for _ in range(3)]
+    BacklogItemFactory(product=product, status="done")
+    BacklogItemFactory(product=other_product, status="ready")
+    as_viewer.get(LIST)  # warm up
+
+    # when a page of the ready items of one backlog is asked for, smaller than the list
+    with django_assert_num_queries(2) as queries:
+        response = as_viewer.get(LIST, {"unit": product.unit_id, "status": "ready", "page_size": 2})
+
+    # then the count is of the filtered items, from the items table without the rows' joins
+    # (with them, PostgreSQL fetched every matching row to join it: 114 ms at XL, not 2 ms)
+    body = response.json()
+    assert body["count"] == 3 and body["next"] is not None
+    assert ids(response) == [r.pk for r in ready[:2]]
+    count = queries.captured_queries[0]["sql"]
+    assert count.startswith("SELECT COUNT(*)") and "JOIN" not in count
+    assert '"status" IN' in count and '"unit_id" =' in count
+
+
 # --- edits and optimistic concurrency ------------------------------------------------------------
 
 

@@ -70,3 +70,35 @@ def test_the_metric_list_follows_the_component(page: Page, live_server, transact
     assert shown(page, "#request_metric") == ["Payslip errors (Payslips)"]
     page.locator("#request_product").select_option(label="Payroll")
     assert shown(page, "#request_metric") == ["Payroll uptime (Payroll)"]
+
+
+def test_a_big_clusters_component_is_found_by_the_lookup(page: Page, live_server, transactional_db):
+    # given Olivia's cluster of 62 components, more than the page lists
+    olivia = PersonFactory(name="Olivia Owner", user=UserFactory(username="olivia"))
+    cluster = ClusterFactory(name="HR", slug="hr", owner=olivia)
+    for i in range(62):
+        ProductFactory(name=f"Part {i:02d}", slug=f"part-{i:02d}", cluster=cluster, owner=olivia)
+
+    # when she opens its backlog on a phone and types into the create form's search box
+    sign_in(page, f"{live_server.url}/units/{cluster.unit.pk}/backlog/", "olivia")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert len(shown(page, "#new_product")) == 50
+    search = page.locator("#new_product-search")
+    expect(search).to_be_visible()
+    search.press_sequentially("part 6")
+
+    # then the select holds the matches the page did not list, and the keyboard chooses one
+    # (the option chosen before the search stays, first)
+    expect(page.locator("#new_product option")).to_have_count(3)
+    assert shown(page, "#new_product") == ["Part 00", "Part 60", "Part 61"]
+    expect(page.locator(".select-search-status").first).to_have_text("2 of 62 shown")
+    page.locator("#new_product").focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#new_product")).to_have_js_property("selectedIndex", 2)
+    page.locator("#new_title").fill("Found it")
+    page.get_by_role("button", name="Add item").click()
+    expect(page.locator("#backlog-list")).to_contain_text("Found it")
+    expect(page.locator("#backlog-list")).to_contain_text("Part 61")
+    # the filter's search box did not reload the list while typing; the filter still has "Any"
+    assert page.locator("#filter_product option").first.inner_text() == "Any"

@@ -64,6 +64,10 @@ CASES = [
         label="filtered",
     ),
     Case("backlog-detail", NOT_ALLOWED, method="post", kwargs=unit),
+    # The component lookup: everyone who reads the backlog (its filter has a component select).
+    Case("backlog-components", page_read(), kwargs=cluster_unit, query="?q=a&empty=any"),
+    Case("backlog-components", page_read(), kwargs=unit, htmx=True, label="partial"),
+    Case("backlog-components", NOT_ALLOWED, method="post", kwargs=unit),
     Case("backlog-create", NOT_ALLOWED, kwargs=unit),
     Case(
         "backlog-create",
