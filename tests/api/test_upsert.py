@@ -324,11 +324,12 @@ class TestBulkUpsert:
 
         # savepoint, lock, external ids, teams, people, slugs, id block, 5 COPYs (no unit
         # history: the product's "+" row records both), the events'
-        # bodies (product rows, dependencies, external ids), one events INSERT, release
-        assert count(10, "small") == count(200, "large") == 17
+        # bodies (product rows, dependencies, external ids), the events' positions (with the
+        # deferred checks run first), one events INSERT, release
+        assert count(10, "small") == count(200, "large") == 18
         # savepoint, lock, external ids, one UPDATE, one history COPY, the events' bodies
-        # (3), one events INSERT, release
-        assert count_updates(10, "small") == count_updates(200, "large") == 10
+        # (3), the events' positions, one events INSERT, release
+        assert count_updates(10, "small") == count_updates(200, "large") == 11
 
 
 @pytest.mark.django_db

@@ -162,6 +162,15 @@ def test_the_bulk_upsert_records_one_event_per_product_it_changes_and_none_for_t
     assert event.data["description"] == "Now described."
 
 
+def test_the_bulk_upsert_writes_its_events_already_placed_in_id_order(leader):
+    seen = Recorded()
+    rows = [_row(f"P-{n}", name=f"Placed {n}") for n in range(250)]  # the COPY path
+    assert api_as(leader).post(BULK, {"rows": rows}, format="json").status_code == 200
+    positions = [e.position for e in seen.all()]  # before the commit: no trigger placed them
+    assert len(positions) == 250 and positions[0] is not None
+    assert positions == list(range(positions[0], positions[0] + 250))
+
+
 # --- Background jobs ------------------------------------------------------------------------
 
 
