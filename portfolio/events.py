@@ -131,20 +131,29 @@ events_recorded = Signal()
 
 Representation = Callable[[Sequence[int]], Mapping[int, Any]]
 RowRepresentation = Callable[[Mapping[str, Any]], Any]
+RowsRepresentation = Callable[[Sequence[Mapping[str, Any]]], list[Any]]
 _representations: dict[str, Representation] = {}
 _row_representations: dict[str, RowRepresentation] = {}
+_rows_representations: dict[str, RowsRepresentation] = {}
 
 
 def register_representation(
-    object_type: str, function: Representation, *, of_row: RowRepresentation | None = None
+    object_type: str,
+    function: Representation,
+    *,
+    of_row: RowRepresentation | None = None,
+    of_rows: RowsRepresentation | None = None,
 ) -> None:
     """Register how to make the API bodies of `object_type`'s objects: `function(ids)`
     answers {id: body}, the body as the resource's API answers it. `of_row(row)`, if given,
     makes one body from a row the writer already holds (the resource's row columns), so a
-    service that read them in its own statement records its event without another query."""
+    service that read them in its own statement records its event without another query;
+    `of_rows(rows)` makes the bodies of many such rows at once (a set-based write's)."""
     _representations[object_type] = function
     if of_row is not None:
         _row_representations[object_type] = of_row
+    if of_rows is not None:
+        _rows_representations[object_type] = of_rows
 
 
 def representation_of_row(object_type: str, row: Mapping[str, Any]) -> Any:
@@ -152,6 +161,15 @@ def representation_of_row(object_type: str, row: Mapping[str, Any]) -> Any:
     the type registered no row representation."""
     function = _row_representations.get(object_type)
     return function(row) if function is not None else None
+
+
+def representations_of_rows(
+    object_type: str, rows: Sequence[Mapping[str, Any]]
+) -> list[Any] | None:
+    """The API bodies of many objects from their rows, in order (see `register_representation`);
+    None when the type registered no `of_rows`."""
+    function = _rows_representations.get(object_type)
+    return function(rows) if function is not None else None
 
 
 def representations(object_type: str, ids: Sequence[int]) -> Mapping[int, Any]:
