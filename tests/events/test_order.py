@@ -108,7 +108,8 @@ def waiting_for_the_event_lock() -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-            "AND classid = 0 AND objid = %s)",
+            "AND classid = 0 AND objid = %s "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))",
             [EVNT],
         )
         return cursor.fetchone()[0]
