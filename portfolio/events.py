@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
 from django.db import models as db_models
-from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -130,20 +131,29 @@ events_recorded = Signal()
 
 Representation = Callable[[Sequence[int]], Mapping[int, Any]]
 RowRepresentation = Callable[[Mapping[str, Any]], Any]
+RowsRepresentation = Callable[[Sequence[Mapping[str, Any]]], list[Any]]
 _representations: dict[str, Representation] = {}
 _row_representations: dict[str, RowRepresentation] = {}
+_rows_representations: dict[str, RowsRepresentation] = {}
 
 
 def register_representation(
-    object_type: str, function: Representation, *, of_row: RowRepresentation | None = None
+    object_type: str,
+    function: Representation,
+    *,
+    of_row: RowRepresentation | None = None,
+    of_rows: RowsRepresentation | None = None,
 ) -> None:
     """Register how to make the API bodies of `object_type`'s objects: `function(ids)`
     answers {id: body}, the body as the resource's API answers it. `of_row(row)`, if given,
     makes one body from a row the writer already holds (the resource's row columns), so a
-    service that read them in its own statement records its event without another query."""
+    service that read them in its own statement records its event without another query;
+    `of_rows(rows)` makes the bodies of many such rows at once (a set-based write's)."""
     _representations[object_type] = function
     if of_row is not None:
         _row_representations[object_type] = of_row
+    if of_rows is not None:
+        _rows_representations[object_type] = of_rows
 
 
 def representation_of_row(object_type: str, row: Mapping[str, Any]) -> Any:
@@ -151,6 +161,15 @@ def representation_of_row(object_type: str, row: Mapping[str, Any]) -> Any:
     the type registered no row representation."""
     function = _row_representations.get(object_type)
     return function(row) if function is not None else None
+
+
+def representations_of_rows(
+    object_type: str, rows: Sequence[Mapping[str, Any]]
+) -> list[Any] | None:
+    """The API bodies of many objects from their rows, in order (see `register_representation`);
+    None when the type registered no `of_rows`."""
+    function = _rows_representations.get(object_type)
+    return function(rows) if function is not None else None
 
 
 def representations(object_type: str, ids: Sequence[int]) -> Mapping[int, Any]:
@@ -255,10 +274,20 @@ class Entry:
 
 
 def record_batch(
-    entries: Sequence[Entry], *, actor: AnyUser | None, job: str = "", data: Any = ...
+    entries: Sequence[Entry],
+    *,
+    actor: AnyUser | None,
+    job: str = "",
+    data: Any = ...,
+    place_now: bool = False,
 ) -> list[Event]:
     """Record the events of a set-based write, of one or several types, in their order, with
-    one INSERT; the bodies come from one call of each object type's representation."""
+    one INSERT; the bodies come from one call of each object type's representation.
+
+    With `place_now` the events are written with their feed positions (see `_reserve`)
+    instead of being placed by the commit trigger, which rewrites every event row: only for
+    the last write of a transaction that commits at once (the bulk upsert), because from here
+    to the commit every other transaction that recorded events waits for this one."""
     if not entries:
         return []
     kinds = [_check_type(entry.type) for entry in entries]
@@ -276,8 +305,18 @@ def record_batch(
     else:
         datas = list(data)
     now = timezone.now()
+    base = _reserve(len(entries), actor_id=actor_id) if place_now else None
     if len(entries) >= COPY_FROM:
-        _copy(entries, kinds, datas, actor_id=actor_id, actor_name=actor_name, job=job, at=now)
+        _copy(
+            entries,
+            kinds,
+            datas,
+            actor_id=actor_id,
+            actor_name=actor_name,
+            job=job,
+            at=now,
+            base=base,
+        )
         events_recorded.send(sender=Event, count=len(entries))
         return []
     events = [
@@ -291,8 +330,9 @@ def record_batch(
             object_id=entry.object_id,
             data=body,
             changed=_changed(entry.changed),
+            position=None if base is None else base + n,
         )
-        for kind, entry, body in zip(kinds, entries, datas, strict=True)
+        for n, (kind, entry, body) in enumerate(zip(kinds, entries, datas, strict=True))
     ]
     created = Event.objects.bulk_create(events)
     events_recorded.send(sender=Event, count=len(created))
@@ -324,14 +364,17 @@ def _copy(
     actor_name: str,
     job: str,
     at: Any,
+    base: int | None = None,
 ) -> None:
-    """The batch's rows with one COPY (one statement, as bulk_create's INSERT); the deferred
-    commit trigger places them like any other rows."""
+    """The batch's rows with one COPY (one statement, as bulk_create's INSERT); without
+    `base` the deferred commit trigger places them like any other rows, with it they take the
+    positions from `base` on, in order."""
     encode = DjangoJSONEncoder(separators=(",", ":")).encode
     stamp = at.isoformat()
     # A generator: each body is encoded as its piece of the COPY is sent (portfolio.bulk).
     rows = (
         {
+            "position": None if base is None else base + n,
             "type": entry.type,
             "at": stamp,
             "actor_id": actor_id,
@@ -342,9 +385,41 @@ def _copy(
             "data": encode(body) if body is not None else "",
             "changed": encode(_changed(entry.changed)) if entry.changed else "{}",
         }
-        for entry, kind, body in zip(entries, kinds, datas, strict=True)
+        for n, (entry, kind, body) in enumerate(zip(entries, kinds, datas, strict=True))
     )
-    copy_rows(Event, _COPY_COLUMNS, rows)
+    copy_rows(Event, _COPY_COLUMNS if base is None else ["position", *_COPY_COLUMNS], rows)
+
+
+# Run as one message: the actor's row locked for the events' foreign key, every check this
+# transaction has deferred run now, then the positions taken under the commit trigger's lock.
+_RESERVE_SQL = (
+    "SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED; "
+    "SELECT portfolio_event_reserve(%s)"
+)
+
+
+def _reserve(count: int, *, actor_id: int | None) -> int:
+    """Take `count` feed positions now, for events about to be written with them; answers
+    the first. The same lock and sequence as the commit trigger (migrations 0010 and 0012):
+    the lock is held until this transaction ends, so no other transaction takes a position or
+    commits its events in between, and the positions still grow in commit order.
+
+    Nothing may wait for a row lock while the lock is held, or a transaction holding that row
+    and waiting at its commit for this lock would deadlock with this one. So, first: the
+    actor's login row is locked for the events' foreign key (its check at commit then waits
+    for no one), and every check this transaction deferred until its commit (the foreign keys
+    of the rows written so far, and the placing of any events it recorded before) runs now,
+    before the lock; `SET CONSTRAINTS ALL DEFERRED` then restores the default for what
+    follows (every deferrable constraint here is initially deferred; a test holds it)."""
+    sql = _RESERVE_SQL
+    params: list[Any] = [count]
+    if actor_id is not None:
+        user_table = connection.ops.quote_name(User._meta.db_table)  # Event.actor's table
+        sql = f"SELECT 1 FROM {user_table} WHERE id = %s FOR KEY SHARE; " + sql
+        params.insert(0, actor_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
 
 
 # --- Retention -----------------------------------------------------------------------------

@@ -3,7 +3,7 @@ bodies their endpoints answer, registered at start-up in ProductsConfig.ready().
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from portfolio import events
@@ -29,6 +29,13 @@ def products(ids: Sequence[int]) -> dict[int, Any]:
     return {row["id"]: body for row, body in zip(rows, PRODUCT.many(rows), strict=True)}
 
 
+def products_of_rows(rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """The bodies of products from rows a writer holds: `PRODUCT.columns` (datetimes and dates
+    as values, not text) plus `dependency_slugs` and `external`, as `attach_api_relations`
+    adds them (the bulk upsert's new products, whose rows it has just written)."""
+    return PRODUCT.many(rows)
+
+
 def units(ids: Sequence[int]) -> dict[int, Any]:
     qs = units_for_api(OwnershipUnit.objects.filter(pk__in=ids))
     return {unit.pk: UnitSerializer(unit).data for unit in qs}
@@ -50,7 +57,7 @@ def clusters(ids: Sequence[int]) -> dict[int, Any]:
 
 
 def register() -> None:
-    events.register_representation("product", products)
+    events.register_representation("product", products, of_rows=products_of_rows)
     events.register_representation("unit", units)
     events.register_representation("person", people)
     events.register_representation("team", teams)

@@ -97,3 +97,111 @@ def test_a_committed_batch_gets_contiguous_positions_in_id_order():
     placed = list(Event.objects.order_by("id").values_list("position", flat=True))
     assert len(placed) == 3000
     assert placed == list(range(placed[0], placed[0] + 3000))
+
+
+# --- Events written already placed (record_batch's place_now: the bulk upsert) -------------
+
+EVNT = 0x45564E54  # the commit trigger's advisory lock (migrations 0010 and 0012)
+
+
+def waiting_for_the_event_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+            "AND classid = 0 AND objid = %s "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))",
+            [EVNT],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_placed_as_it_is_written_keeps_commit_order():
+    """A batch that takes its positions as it is written holds the lock to its commit: a
+    transaction that commits meanwhile waits, then comes after it; a reader in between sees
+    neither."""
+    from portfolio.events import Entry, record_batch
+
+    leader = UserFactory(username="leader", leader=True)
+    product, other = ProductFactory(name="Batch"), ProductFactory(name="Other")
+    start = feed(leader, 0)["cursor"]
+    batch_written, batch_may_commit, other_committed = (threading.Event() for _ in range(3))
+    failures: list[BaseException] = []
+
+    def batch() -> None:
+        with transaction.atomic():
+            record_batch(
+                [Entry("product.updated", product.pk, {"n": [n, n + 1]}) for n in range(300)],
+                actor=leader,
+                data=None,
+                place_now=True,
+            )
+            placed = Event.objects.filter(object_id=product.pk, position__isnull=False)
+            assert placed.count() == 300  # placed as written, not at commit
+            batch_written.set()
+            assert batch_may_commit.wait(WAIT)
+
+    def meanwhile() -> None:
+        assert batch_written.wait(WAIT)
+        with transaction.atomic():
+            product_update(actor=leader, product=other, description="Committed meanwhile")
+        other_committed.set()
+
+    threads = [in_thread(batch, failures), in_thread(meanwhile, failures)]
+    assert batch_written.wait(WAIT), failures
+    for _ in range(WAIT * 20):  # until the other transaction's commit waits for the lock
+        if waiting_for_the_event_lock() or failures:
+            break
+        threading.Event().wait(0.05)
+    assert waiting_for_the_event_lock(), failures
+    assert not other_committed.is_set()
+    assert feed(leader, start)["results"] == []  # neither is visible yet
+
+    batch_may_commit.set()
+    for thread in threads:
+        thread.join(WAIT)
+    assert not failures
+
+    page = api_as(leader).get(f"/api/v1/events/?after={start}&page_size=1000").json()
+    assert [e["object_id"] for e in page["results"]] == [product.pk] * 300 + [other.pk]
+    placed = list(
+        Event.objects.filter(object_id=product.pk).order_by("id").values_list("position", flat=True)
+    )
+    assert placed == list(range(placed[0], placed[0] + 300))
+    assert Event.objects.get(object_id=other.pk, type="product.updated").position > placed[-1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_placed_batch_after_unplaced_events_comes_after_them():
+    """Events the transaction recorded earlier (placed at commit) are placed before the batch
+    takes its positions, so the feed keeps them in the order they were written."""
+    from portfolio.events import Entry, record_batch
+
+    product = ProductFactory(name="Mixed")
+    with transaction.atomic():
+        record_batch([Entry("product.updated", product.pk, {"n": [0, 1]})], actor=None, data=None)
+        record_batch(
+            [Entry("product.updated", product.pk, {"n": [n, n + 1]}) for n in range(1, 250)],
+            actor=None,
+            data=None,
+            place_now=True,
+        )
+    rows = list(Event.objects.filter(object_id=product.pk).order_by("position"))
+    assert [e.changed["n"][0] for e in rows] == list(range(250))
+    positions = [e.position for e in rows]
+    assert positions == list(range(positions[0], positions[0] + 250))
+
+
+@pytest.mark.django_db
+def test_every_deferrable_constraint_is_initially_deferred():
+    """`record_batch(place_now=True)` runs the deferred checks early, then restores the mode
+    with `SET CONSTRAINTS ALL DEFERRED`: that is the default only while no constraint or
+    constraint trigger is deferrable and initially immediate."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text || '.' || conname FROM pg_constraint "
+            "WHERE condeferrable AND NOT condeferred "
+            "UNION ALL SELECT tgrelid::regclass::text || '.' || tgname FROM pg_trigger "
+            "WHERE tgdeferrable AND NOT tginitdeferred"
+        )
+        assert cursor.fetchall() == []

@@ -162,6 +162,48 @@ def test_the_bulk_upsert_records_one_event_per_product_it_changes_and_none_for_t
     assert event.data["description"] == "Now described."
 
 
+def test_the_bulk_upsert_makes_new_products_bodies_as_their_endpoint_answers_them(leader):
+    """The created products' bodies are made from the rows just written, not read back: each
+    equals what the product's own endpoint answers, with a team, an owner (with and without a
+    login), a project end date and text the database keeps as sent."""
+    from tests.portfolio.factories import TeamFactory
+
+    team = TeamFactory(slug="people-systems")
+    with_login = PersonFactory(email="ana@example.org")
+    without_login = PersonFactory(email="bo@example.org", user=None)
+    rows = [
+        _row("A", name="  Alpha  ", team=team.slug, owner="ANA@example.org", strategic=True),
+        _row(
+            "B",
+            name="Beta ü",
+            management_model="project",
+            project_end_date="2027-03-31",
+            owner=without_login.email,
+            description='Line one\r\nline "two"\ttab',
+            user_count=12,
+        ),
+        _row("C", name="Gamma", kind="platform", criticality="high", lifecycle_stage="growth"),
+    ]
+    seen = Recorded()
+    response = api_as(leader).post(BULK, {"rows": rows}, format="json")
+    assert response.status_code == 200, response.json()
+    created = seen.all()
+    assert [e.type for e in created] == ["product.created"] * 3
+    for event in created:
+        assert event.data == api_body(leader, f"/api/v1/products/{event.object_id}/")
+    assert created[0].data["owner"]["id"] == with_login.pk
+    assert created[1].data["owner"]["accountable"] is True
+
+
+def test_the_bulk_upsert_writes_its_events_already_placed_in_id_order(leader):
+    seen = Recorded()
+    rows = [_row(f"P-{n}", name=f"Placed {n}") for n in range(250)]  # the COPY path
+    assert api_as(leader).post(BULK, {"rows": rows}, format="json").status_code == 200
+    positions = [e.position for e in seen.all()]  # before the commit: no trigger placed them
+    assert len(positions) == 250 and positions[0] is not None
+    assert positions == list(range(positions[0], positions[0] + 250))
+
+
 # --- Background jobs ------------------------------------------------------------------------
 
 

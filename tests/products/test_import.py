@@ -16,6 +16,7 @@ from products.imports import COLUMNS, import_confirm, import_preview
 from products.models import Cluster, ExternalId, ImportUpload, Person, Product, Team
 from products.services import product_update
 from tests.api.conftest import client_for
+from tests.conftest import api_as
 from tests.portfolio.factories import PersonFactory, TeamFactory
 from tests.products.factories import ExternalIdFactory, ProductFactory
 from tests.world import small_portfolio
@@ -82,7 +83,14 @@ class TestPreviewAndConfirm:
         assert [d.slug for d in expenses.dependencies.all()] == ["payroll"]
         assert ExternalId.objects.get(product=expenses).external_id == "CI-1"
         assert Product.objects.get(slug="payroll").criticality == "high"
-        assert Event.objects.filter(type="product.created", object_id=expenses.pk).exists()
+        created = Event.objects.get(type="product.created", object_id=expenses.pk)
+        # The body as the product's endpoint answered it when the event was recorded: the
+        # team named by its name is its slug, the external id is there, the dependencies were
+        # written after it.
+        body = api_as(leader).get(f"/api/v1/products/{expenses.pk}/").json()
+        assert created.data == {**body, "dependencies": [], "version": created.data["version"]}
+        assert created.data["team"] == "finance-apps"
+        assert created.data["external_ids"] == [{"source": "cmdb", "id": "CI-1"}]
 
     def test_an_xlsx_works_the_same_and_headers_ignore_case(self, leader, people):
         data = xlsx_bytes(
