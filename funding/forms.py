@@ -143,7 +143,7 @@ class QueueFilterForm(forms.Form):
         min_value=2000,
         max_value=2100,
         label="Year",
-        widget=forms.NumberInput(attrs={"placeholder": "Any", "class": "year"}),
+        widget=forms.NumberInput(attrs={"placeholder": "Any"}),
     )
     cluster = forms.CharField(
         required=False,
