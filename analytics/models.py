@@ -101,7 +101,16 @@ class UnitState(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["snapshot", "unit"], name="unitstate_once"),
         ]
-        indexes = [models.Index(fields=["snapshot", "owner"], name="unitstate_snapshot_owner")]
+        indexes = [
+            models.Index(fields=["snapshot", "owner"], name="unitstate_snapshot_owner"),
+            # The dashboard's first orphans (a unit nobody accountable owns), by name: an index
+            # walk to the first ten instead of sorting every orphan of the snapshot.
+            models.Index(
+                fields=["snapshot", "name", "id"],
+                condition=Q(accountable=False),
+                name="unitstate_orphans",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({'active' if self.active else 'stable'})"
@@ -256,6 +265,9 @@ class Candidate(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["snapshot", "product"], name="candidate_once"),
         ]
+        # The dashboard's first candidates in rank order, without joining every candidate of
+        # the snapshot to its product first.
+        indexes = [models.Index(fields=["snapshot", "rank"], name="candidate_rank")]
 
     def __str__(self) -> str:
         return f"#{self.rank}: product {self.product_id} ({self.score})"

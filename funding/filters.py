@@ -32,7 +32,7 @@ class AllocationFilterSet(UpdatedSinceFilterSet):
     unit = unit_filter()
     fiscal_year = fiscal_year_filter()
     mode = django_filters.MultipleChoiceFilter(
-        choices=FundingMode.choices, label="Funding mode (repeat for several)"
+        choices=FundingMode.choices, label="Funding mode (repeat for several)", distinct=False
     )
     cluster = cluster_filter()
 
@@ -58,8 +58,10 @@ def amount_filter(lookup: str, label: str) -> django_filters.NumberFilter:
 
 
 class InvestmentRequestFilterSet(UpdatedSinceFilterSet):
+    # A column of the row itself: no join that could repeat a row, so no DISTINCT (which made
+    # PostgreSQL build every matching row, its capacity subqueries included, before the LIMIT).
     status = django_filters.MultipleChoiceFilter(
-        choices=RequestStatus.choices, label="Status (repeat for several)"
+        choices=RequestStatus.choices, label="Status (repeat for several)", distinct=False
     )
     unit = unit_filter()
     product = RefFilter(field_name="product", label="Product (id or slug)")

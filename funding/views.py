@@ -13,7 +13,6 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Case as SqlCase
 from django.db.models import (
     CharField,
@@ -61,10 +60,10 @@ from portfolio.errors import DomainError, Forbidden
 from portfolio.exports import page_export
 from portfolio.htmx import redirect_after_post, render_page, wants_partial
 from portfolio.models import PortfolioSettings
-from portfolio.pages import carry_version, submit_form
+from portfolio.pages import carry_version, count_upto, keyset_page, submit_form
 from portfolio.permissions import is_leader
 from portfolio.text import money
-from products.models import STAGE_ORDER, Cluster, OwnershipUnit, Product, Stage
+from products.models import STAGE_ORDER, OwnershipUnit, Product, Stage
 from products.permissions import can_edit_unit
 
 PANEL = "funding/unit_panel.html"
@@ -72,6 +71,8 @@ QUEUE = "funding/request_queue.html"
 DETAIL = "funding/request_detail.html"
 PORTFOLIO = "funding/portfolio.html"
 QUEUE_PER_PAGE = 50
+# The queue counts its requests up to this many, then says "more than".
+QUEUE_COUNT_CAP = 1000
 PANEL_REQUESTS = 20
 MONEY_FIELD: DecimalField = DecimalField(**MONEY)
 LIVE_STAGE_KEYS = [Stage.INTRODUCTION, Stage.GROWTH, Stage.MATURITY, Stage.RETIREMENT]
@@ -395,28 +396,33 @@ def _queue(user, params, filters: dict):
             requests = requests.filter(unit_mode__isnull=True)
         else:
             requests = requests.filter(unit_mode=filters["mode"])
-    if status == RequestStatus.SUBMITTED:
-        return requests.order_by("submitted_at", "id")  # the longest waiting first
-    return requests.order_by("-updated_at", "-id")
+    return requests
+
+
+def queue_order(status: str) -> tuple[str, ...]:
+    """The longest waiting first; any other status, the latest change first."""
+    return ("submitted_at", "id") if status == RequestStatus.SUBMITTED else ("-updated_at", "-id")
 
 
 @require_GET
 def request_queue(request: HttpRequest) -> HttpResponseBase:
     """Requests by status (waiting by default), year, cluster, stage and mode; leaders decide
-    the waiting ones in place."""
-    clusters = list(Cluster.objects.order_by("name").values_list("slug", "name"))
-    form = QueueFilterForm(
-        request.GET or None, years=_years(), clusters=clusters, stages=STAGE_FILTERS
-    )
+    the waiting ones in place. One page at a time by keyset (`after=<cursor>`), the total
+    counted up to QUEUE_COUNT_CAP: the page costs the same however many requests there are."""
+    form = QueueFilterForm(request.GET or None, stages=STAGE_FILTERS)
     filters = form.filters()
     requests = _queue(request.user, request.GET, filters)
-    if export := page_export(request, REQUEST_EXPORT, requests):
+    order = queue_order(filters["status"])
+    if export := page_export(request, REQUEST_EXPORT, requests.order_by(*order)):
         return export
-    page = Paginator(requests, QUEUE_PER_PAGE).get_page(request.GET.get("page"))
-    page.object_list = [_present(request.user, r) for r in page.object_list]
+    page = keyset_page(requests, order=order, cursor=request.GET.get("after"), size=QUEUE_PER_PAGE)
+    page.rows = [_present(request.user, r) for r in page.rows]
+    total = count_upto(requests, QUEUE_COUNT_CAP)
     context = {
         "form": form,
         "page": page,
+        "total": min(total, QUEUE_COUNT_CAP),
+        "more": total > QUEUE_COUNT_CAP,
         "status": filters["status"],
         "currency": PortfolioSettings.load().currency,
         "decision_form": DecisionForm(),

@@ -13,7 +13,7 @@ from django_filters.constants import EMPTY_VALUES
 from portfolio.validation import parse_id, validate_date_range, validate_id
 
 # A slug is ASCII letters, digits, '-' and '_' (so an id is one too, as far as the form goes).
-_ID_OR_SLUG = RegexValidator(r"^[-a-zA-Z0-9_]{1,160}\Z", "An id or a slug.")
+ID_OR_SLUG = RegexValidator(r"^[-a-zA-Z0-9_]{1,160}\Z", "An id or a slug.")
 
 
 class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
@@ -68,7 +68,7 @@ class RefFilter(django_filters.CharFilter):
     """The object at `field_name` given by id or slug (see by_ref); other text is a 400."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("validators", [_ID_OR_SLUG])
+        kwargs.setdefault("validators", [ID_OR_SLUG])
         super().__init__(*args, **kwargs)
 
     def filter(self, qs, value):

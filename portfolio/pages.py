@@ -4,13 +4,17 @@ plain form page."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
-from django.core.exceptions import PermissionDenied
-from django.db.models import Manager, Model, QuerySet
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.db.models import BooleanField, Manager, Model, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
@@ -247,3 +251,90 @@ def require_leader_page(request: HttpRequest) -> None:
 def form_page(request, form, status, *, title, cancel_url, submit_label="Save") -> HttpResponse:
     context = {"form": form, "title": title, "cancel_url": cancel_url, "submit_label": submit_label}
     return render_page(request, "portfolio/form.html", context, partial="form", status=status)
+
+
+# --- keyset pages ------------------------------------------------------------------------------
+
+
+@dataclass
+class KeysetPage:
+    """One page of a list read by keyset: its rows, the cursor of the next page (None on the
+    last) and whether a cursor was followed (False on the first page, or when the cursor given
+    was not one of this list's and the first page was shown instead)."""
+
+    rows: list[Any]
+    next_cursor: str | None
+    followed: bool
+    bad_cursor: bool = False
+
+    def __iter__(self):  # like a Paginator's page: iterating it gives its rows
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def _cursor_text(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def keyset_page(
+    queryset: QuerySet, *, order: tuple[str, ...], cursor: str | None, size: int
+) -> KeysetPage:
+    """The `size` rows of `queryset` after `cursor` in `order` (fields of the model's own
+    table, all ascending or all descending, the last one unique: `("submitted_at", "id")`;
+    none of them NULL in the rows listed, since a row comparison with NULL is never true).
+
+    A page costs the index probe of its first row and its rows, however deep it is and however
+    long the list: the cursor becomes a row comparison, plus a bound on the first key that an
+    index on it can start from. Nothing is counted. The cursor is opaque (base64 of the last
+    row's keys as JSON); one that does not decode to this order's keys shows the first page.
+    """
+    descending = order[0].startswith("-")
+    names = [o.removeprefix("-") for o in order]
+    meta = queryset.model._meta
+    fields = [meta.get_field(name) for name in names]
+    queryset = queryset.order_by(*order)
+    values = _decode_cursor(cursor, fields) if cursor else None
+    if values is not None:
+        table = connection.ops.quote_name(meta.db_table)
+        columns = ", ".join(f"{table}.{connection.ops.quote_name(f.column)}" for f in fields)
+        marks = ", ".join(["%s"] * len(values))
+        after = RawSQL(
+            f"({columns}) {'<' if descending else '>'} ({marks})",
+            values,
+            output_field=BooleanField(),
+        )
+        bound = {f"{names[0]}__{'lte' if descending else 'gte'}": values[0]}
+        queryset = queryset.filter(after, **bound)
+    rows = list(queryset[: size + 1])
+    next_cursor = None
+    if len(rows) > size:
+        last = rows[size - 1]
+        keys = [_cursor_text(getattr(last, f.attname)) for f in fields]
+        text = json.dumps(keys)
+        next_cursor = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return KeysetPage(
+        rows=rows[:size],
+        next_cursor=next_cursor,
+        followed=values is not None,
+        bad_cursor=bool(cursor) and values is None,
+    )
+
+
+def _decode_cursor(cursor: str, fields: list) -> list[Any] | None:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        keys = json.loads(text)
+        if not isinstance(keys, list) or len(keys) != len(fields):
+            return None
+        values = [f.to_python(key) for f, key in zip(fields, keys, strict=True)]
+    except (ValueError, TypeError, OverflowError, UnicodeDecodeError, ValidationError):
+        return None
+    return None if any(v is None for v in values) else values
+
+
+def count_upto(queryset: QuerySet, cap: int) -> int:
+    """How many rows `queryset` has, counting at most `cap + 1` of them: a count that costs
+    the same however long the list grows. More than `cap` reads as `cap + 1`."""
+    return queryset.order_by().values("pk")[: cap + 1].count()

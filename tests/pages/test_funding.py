@@ -4,14 +4,17 @@ query counts)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from funding import services
+from funding import services, views
 from funding.models import FundingAllocation, InvestmentRequest, RequestStatus
-from funding.views import funding_report
+from funding.views import QUEUE_PER_PAGE, funding_report
 from portfolio.models import PortfolioSettings
 from products.models import Stage
 from tests.metrics.factories import MetricFactory
@@ -35,6 +38,8 @@ def allocate(unit, operations, improvement, mode="capacity", year=YEAR):
 
 
 def asked(product, amount, status=RequestStatus.SUBMITTED, year=YEAR, by=None, **kw):
+    if status != RequestStatus.DRAFT:  # as request_submit does
+        kw.setdefault("submitted_at", timezone.now())
     return InvestmentRequest.objects.create(
         unit=product.unit,
         product=product,
@@ -329,6 +334,134 @@ def test_queue_filters_by_year_cluster_stage_and_mode(viewer_client, waiting, cl
     assert bad.status_code == 200 and "Payslip archive" in bad.content.decode()
 
 
+def next_page(html: str) -> str:
+    """The href of the page's "Next" link (its `&amp;` unescaped)."""
+    link = re.search(r'<a href="([^"]*)" hx-get="[^"]*">Next', html)
+    assert link, "no Next link"
+    return reverse("funding-requests") + link.group(1).replace("&amp;", "&")
+
+
+def rows_of(html: str) -> list[int]:
+    return [int(pk) for pk in re.findall(r'<tr id="request-(\d+)"', html)]
+
+
+def test_queue_pages_by_cursor_longest_waiting_first(viewer_client, owner, funded, monkeypatch):
+    """Five waiting requests, two a page: 2, 2, 1, each page after the last one's cursor,
+    the longest waiting first (submitted_at, then id for the same moment)."""
+    monkeypatch.setattr(views, "QUEUE_PER_PAGE", 2)
+    same = timezone.now() - dt.timedelta(days=3)
+    made = [asked(funded, "20000", purpose=f"Ask {i}") for i in range(5)]
+    for i, req in enumerate(made):
+        # two share a moment: the id breaks the tie
+        when = same if i in (1, 3) else same + dt.timedelta(hours=i + 1)
+        InvestmentRequest.objects.filter(pk=req.pk).update(submitted_at=when)
+    expected = [made[1].pk, made[3].pk, made[0].pk, made[2].pk, made[4].pk]
+    url = reverse("funding-requests") + "?cluster=&stage="
+    seen, pages = [], []
+    html = viewer_client.get(url).content.decode()
+    while True:
+        pages.append(rows_of(html))
+        seen += pages[-1]
+        if "Next →" not in html:
+            break
+        assert "← First page" in html or len(pages) == 1
+        html = viewer_client.get(next_page(html)).content.decode()
+    assert seen == expected
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert "5 requests (waiting for a leader)" in html and "← First page" in html
+
+
+def test_queue_cursor_keeps_the_filters_and_a_decided_row_does_not_shift_the_next_page(
+    leader_client, owner, funded, monkeypatch
+):
+    monkeypatch.setattr(views, "QUEUE_PER_PAGE", 2)
+    made = [asked(funded, "20000", purpose=f"Ask {i}") for i in range(4)]
+    html = leader_client.get(reverse("funding-requests") + f"?fiscal_year={YEAR}").content.decode()
+    assert rows_of(html) == [made[0].pk, made[1].pk]
+    # The first row is approved meanwhile: an offset would now skip made[2].
+    InvestmentRequest.objects.filter(pk=made[0].pk).update(status=RequestStatus.APPROVED)
+    link = next_page(html)
+    assert f"fiscal_year={YEAR}" in link
+    assert rows_of(leader_client.get(link).content.decode()) == [made[2].pk, made[3].pk]
+
+
+def test_queue_other_statuses_latest_change_first(viewer_client, funded):
+    older = asked(funded, "1", status=RequestStatus.REJECTED, purpose="Older")
+    newer = asked(funded, "2", status=RequestStatus.REJECTED, purpose="Newer")
+    InvestmentRequest.objects.filter(pk=older.pk).update(
+        updated_at=timezone.now() - dt.timedelta(days=1)
+    )
+    html = viewer_client.get(reverse("funding-requests") + "?status=rejected").content.decode()
+    assert rows_of(html) == [newer.pk, older.pk]
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", "W10", "WyJ4IiwgMV0", "WzEsIDIsIDNd", "%00"])
+def test_queue_bad_cursor_shows_the_first_page(viewer_client, waiting, cursor):
+    response = viewer_client.get(reverse("funding-requests") + f"?after={cursor}")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert rows_of(html) == [waiting.pk]
+    assert "not one of this list" in html
+
+
+def test_queue_empty_states(viewer_client, funded, owner, monkeypatch):
+    html = viewer_client.get(reverse("funding-requests")).content.decode()
+    assert "0 requests (waiting for a leader)" in html
+    assert "No requests here." in html and "Next →" not in html and "First page" not in html
+    # past the last row (the only request was decided after the page was read)
+    monkeypatch.setattr(views, "QUEUE_PER_PAGE", 1)
+    first, second = asked(funded, "20000"), asked(funded, "20001")
+    html = viewer_client.get(reverse("funding-requests")).content.decode()
+    assert rows_of(html) == [first.pk]
+    InvestmentRequest.objects.filter(pk=second.pk).update(status=RequestStatus.REJECTED)
+    html = viewer_client.get(next_page(html)).content.decode()
+    assert rows_of(html) == []
+    assert "No more requests: this was the last page." in html
+    assert "← First page" in html
+
+
+def test_queue_counts_up_to_its_cap(viewer_client, funded, monkeypatch):
+    monkeypatch.setattr(views, "QUEUE_COUNT_CAP", 3)
+    for i in range(3):
+        asked(funded, "20000", purpose=f"Ask {i}")
+    html = viewer_client.get(reverse("funding-requests")).content.decode()
+    assert "3 requests (waiting for a leader)" in html
+    asked(funded, "20000", purpose="One more")
+    html = viewer_client.get(reverse("funding-requests")).content.decode()
+    assert "More than 3 requests (waiting for a leader)" in html
+    assert len(rows_of(html)) == 4
+
+
+def test_queue_filter_bar_lists_no_cluster_and_no_year(viewer_client, waiting, cluster):
+    """The cluster is typed (slug or id), the year too: the bar is the same however many
+    clusters and years there are."""
+    html = viewer_client.get(reverse("funding-requests")).content.decode()
+    assert cluster.name not in html
+    assert '<input type="text" name="cluster"' in html
+    assert '<input type="number" name="fiscal_year"' in html
+    html = viewer_client.get(
+        reverse("funding-requests") + f"?cluster={cluster.slug}&fiscal_year={YEAR}"
+    ).content.decode()
+    assert f'value="{cluster.slug}"' in html and f'value="{YEAR}"' in html
+    assert rows_of(html) == []  # the waiting request is not in the cluster
+
+
+@pytest.mark.parametrize(
+    "who, sees_buttons",
+    [("viewer", False), ("owner", False), ("other_owner", False), ("leader", True)],
+)
+def test_queue_by_role(client_as, request, waiting, who, sees_buttons):
+    """Everyone signed in reads the queue; only a leader who neither asked nor owns the unit
+    gets the decision buttons (anonymous: sent to sign in)."""
+    html = client_as(request.getfixturevalue(who)).get(reverse("funding-requests"))
+    assert html.status_code == 200
+    body = html.content.decode()
+    assert rows_of(body) == [waiting.pk]
+    assert ('value="approve"' in body) is sees_buttons
+    anonymous = client_as(None).get(reverse("funding-requests"))
+    assert anonymous.status_code == 302 and "login" in anonymous["Location"]
+
+
 def test_leader_approves_inline_and_the_row_shows_it(client_as, waiting):
     other_leader = UserFactory(username="second", leader=True)
     response = client_as(other_leader).post(
@@ -539,8 +672,9 @@ def _many(n: int) -> None:
         asked(product, "20", status=RequestStatus.SUBMITTED, metric=product.metrics.first())
 
 
-# session, user, leader group, clusters, years, count, rows, settings
-QUEUE_QUERIES = 8
+# session, user, leader group, rows (one page, keyset), count (capped), settings: no list of
+# clusters or years, whatever the portfolio holds
+QUEUE_QUERIES = 6
 # session, user, years, allocations grouped, requests grouped, settings, leader group (nav)
 PORTFOLIO_QUERIES = 7
 # session, user, unit, leader group, allocation, request sums, components, metrics, requests,
@@ -548,13 +682,20 @@ PORTFOLIO_QUERIES = 7
 PANEL_QUERIES = 10
 
 
-@pytest.mark.parametrize("n", [2, 12])
+@pytest.mark.parametrize("n", [2, 12, 40])
 def test_queue_query_count_is_fixed(n, leader_client, django_assert_num_queries):
+    """2 * n requests: 4, 24 and 80 (more than a page); the next page costs the same."""
     _many(n)
     with django_assert_num_queries(QUEUE_QUERIES):
         response = leader_client.get(reverse("funding-requests") + "?status=all")
     assert response.status_code == 200
-    assert response.content.decode().count('class="request-row') == 2 * n
+    html = response.content.decode()
+    assert html.count('class="request-row') == min(2 * n, QUEUE_PER_PAGE)
+    assert f"{2 * n} requests" in html
+    if 2 * n > QUEUE_PER_PAGE:
+        with django_assert_num_queries(QUEUE_QUERIES):
+            response = leader_client.get(next_page(html))
+        assert response.content.decode().count('class="request-row') == 2 * n - QUEUE_PER_PAGE
 
 
 @pytest.mark.parametrize("n", [2, 12])
