@@ -95,6 +95,9 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Django's database sessions; the session's read is one statement written once per process
+# (portfolio/sessions.py).
+SESSION_ENGINE = "portfolio.sessions"
 ROOT_URLCONF = "web.urls"
 WSGI_APPLICATION = "portfolio.wsgi.application"
 
