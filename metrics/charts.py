@@ -176,20 +176,23 @@ def trend_chart(
         else:
             segments.append([bucket])
     for segment in segments:
+        # Each bucket's x once (its middle), written as x() writes it; y() inlined, same
+        # arithmetic: a year's chart draws a few hundred points three times each.
+        xs = [f"{x(b.start + half):.1f}" for b in segment]
+        base = top + plot_h
         if not compact and len(segment) > 1 and any(b.high != b.low for b in segment):
-            upper = " ".join(f"{x(b.start + half):.1f},{y(b.high):.1f}" for b in segment)
-            lower = " ".join(f"{x(b.start + half):.1f},{y(b.low):.1f}" for b in reversed(segment))
+            highs = [f"{base - (b.high - y_low) / y_span * plot_h:.1f}" for b in segment]
+            lows = [f"{base - (b.low - y_low) / y_span * plot_h:.1f}" for b in segment]
+            upper = " ".join(f"{px},{py}" for px, py in zip(xs, highs, strict=True))
+            lower = " ".join(f"{px},{py}" for px, py in zip(xs[::-1], lows[::-1], strict=True))
             parts.append(
                 f'<polygon points="{upper} {lower}" fill="{COLOURS["band"]}" '
                 f'fill-opacity="0.12" stroke="none"/>'
             )
-        coords = " ".join(f"{x(b.start + half):.1f},{y(b.avg):.1f}" for b in segment)
+        avgs = [f"{base - (b.avg - y_low) / y_span * plot_h:.1f}" for b in segment]
+        coords = " ".join(f"{px},{py}" for px, py in zip(xs, avgs, strict=True))
         if len(segment) == 1:
-            b = segment[0]
-            parts.append(
-                f'<circle cx="{x(b.start + half):.1f}" cy="{y(b.avg):.1f}" r="2.5" '
-                f'fill="{COLOURS["line"]}"/>'
-            )
+            parts.append(f'<circle cx="{xs[0]}" cy="{avgs[0]}" r="2.5" fill="{COLOURS["line"]}"/>')
         else:
             parts.append(
                 f'<polyline points="{coords}" fill="none" stroke="{COLOURS["line"]}" '

@@ -23,6 +23,7 @@ import redis
 from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from django.core.cache.backends.redis import RedisCacheClient
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,34 @@ UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 _down_until = 0.0
 
 
+class KeptClient(RedisCacheClient):
+    """Django's Redis cache client, keeping one `redis.Redis` per connection pool.
+
+    Django makes a new `redis.Redis` for every cache call; with redis-py 8 that costs more
+    than the round trip to Redis itself (about 0.2 ms against 0.1 ms on a quiet machine), and
+    every token call makes one (the failed-attempt counter). A `redis.Redis` holds no
+    connection of its own (the pool does, and is safe across threads and forks), so one per
+    pool serves every call."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        # Django's own helpers (not in its type stubs): the pool's index, then the pool.
+        index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]
+        client = self._clients.get(index)
+        if client is None:
+            pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+            client = self._clients[index] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
+        return client
+
+
 class RedisCache(DjangoRedisCache):
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = KeptClient
+
     def _guard(self, call: Callable[[], T], fallback: T) -> T:
         global _down_until
         if time.monotonic() < _down_until:

@@ -95,6 +95,9 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Django's database sessions; the session's read is one statement written once per process
+# (portfolio/sessions.py).
+SESSION_ENGINE = "portfolio.sessions"
 ROOT_URLCONF = "web.urls"
 WSGI_APPLICATION = "portfolio.wsgi.application"
 
@@ -128,6 +131,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
 # A reused connection is tested before a request uses it, so after a database restart the
 # first request reconnects instead of failing on the dead connection (portfolio/availability.py).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django's PostgreSQL backend whose health check asks the server (`SELECT 1`, a round trip per
+# request) only when the connection's socket or state says something may be wrong
+# (portfolio/db/base.py).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "portfolio.db"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -44,6 +44,8 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
 
+from django.conf import settings
+from django.utils import timezone
 from rest_framework import serializers
 
 Row = Mapping[str, Any]
@@ -68,6 +70,27 @@ def formatter(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
 def iso_datetime(value: dt.datetime | None) -> str | None:
     """A datetime as DRF writes one (ISO 8601 in the current time zone); None stays None."""
     return _DATETIME.to_representation(value) if value is not None else None
+
+
+def _iso_in(zone: dt.tzinfo) -> Callable[[Any], Any]:
+    """`iso_datetime` with the time zone looked up once (for one call of `Output.many`): DRF's
+    field looks it up for every value, through asgiref's context-local storage, and that took
+    most of the time of a page of 100 readings (300 datetimes: about 15 microseconds each
+    against 3). An aware datetime is written here, the same string; anything else (None
+    aside) goes to DRF as before."""
+
+    def iso(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, dt.datetime) and value.utcoffset() is not None:
+            try:
+                out = value.astimezone(zone).isoformat()
+            except OverflowError:
+                return iso_datetime(value)
+            return out[:-6] + "Z" if out.endswith("+00:00") else out
+        return iso_datetime(value)
+
+    return iso
 
 
 @formatter
@@ -231,8 +254,11 @@ class Output:
         A formatter's answer is computed once per value in the call: its result depends only
         on the value and on settings that hold for the call (the time zone), and the rows of a
         bulk write share their timestamps (10,000 event bodies: 30,000 datetimes, one value)."""
+        zoned = _iso_in(timezone.get_current_timezone()) if settings.USE_TZ else iso_datetime
         spec = [
-            (name, key, _memo(convert)) if key is not None and convert in FORMATTERS else entry
+            (name, key, _memo(zoned if convert is iso_datetime else convert))
+            if key is not None and convert in FORMATTERS
+            else entry
             for entry in self._bound(context)
             for name, key, convert in (entry,)
         ]

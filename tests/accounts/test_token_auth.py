@@ -169,6 +169,37 @@ def test_the_person_check_needs_no_query_of_its_own(make_token, django_assert_nu
         assert call(key).status_code == 200
 
 
+def _fields(obj) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+@pytest.mark.parametrize("with_person", [True, False])
+def test_the_written_statement_reads_what_select_related_reads(
+    make_token, with_person, django_assert_num_queries
+):
+    """`TOKEN_SQL` is written by hand from the models' fields; it must give the same token,
+    user and person as the ORM's select_related, linked so that no attribute needs a query."""
+    user = PersonFactory(user=UserFactory(username="sam")).user if with_person else UserFactory()
+    _token, key = make_token(user)
+    orm = ApiToken.objects.select_related("user__person").get(prefix=key[:8])
+    with django_assert_num_queries(1):
+        found = authentication._find(key)
+        assert _fields(found) == _fields(orm)
+        assert _fields(found.user) == _fields(orm.user)
+        person = getattr(found.user, "person", None)
+        if with_person:
+            assert _fields(person) == _fields(orm.user.person)
+            assert person.user is found.user
+        else:
+            assert person is None
+
+
+def test_a_key_with_a_known_prefix_and_another_hash_is_refused(viewer, make_token):
+    _token, key = make_token(viewer)
+    forged = key[:8] + ("A" if key[8] != "A" else "B") + key[9:]
+    assert call(forged).status_code == 401
+
+
 # --- failed attempts ----------------------------------------------------------------------------
 
 

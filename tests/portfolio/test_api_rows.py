@@ -4,8 +4,10 @@ serializer, and they agree."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 from rest_framework import serializers
 
 from portfolio.api.rows import (
@@ -128,3 +130,31 @@ def test_dates_and_datetimes_as_drf_writes_them():
     assert iso_date(dt.date(2026, 7, 1)) == "2026-07-01"
     assert iso_datetime(None) is None
     assert iso_date(None) is None
+
+
+STAMPS = Output(
+    "StampSerializer",
+    Column("at", serializers.DateTimeField(allow_null=True), convert=iso_datetime),
+)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/St_Johns"])
+def test_many_writes_every_datetime_as_drfs_field_does_in_the_current_zone(zone):
+    """`many` looks the time zone up once per call instead of once per value; the strings
+    must be DRF's, in whatever zone is active, for aware, naive and edge values."""
+    berlin = ZoneInfo("Europe/Berlin")
+    values = [
+        AT,
+        AT.replace(microsecond=5),
+        AT.astimezone(berlin),
+        dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC),  # Berlin's clocks go back that night
+        dt.datetime(9999, 12, 31, 12, 0, tzinfo=dt.UTC),
+        dt.datetime(1900, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 1, 12, 30),  # naive: DRF makes it aware in the current zone
+        None,
+    ]
+    field = serializers.DateTimeField()
+    with timezone.override(zone):
+        expected = [{"at": None if v is None else field.to_representation(v)} for v in values]
+        assert STAMPS.many([{"at": v} for v in values]) == expected
+        assert [STAMPS.one({"at": v}) for v in values] == expected

@@ -75,3 +75,21 @@ def test_while_backing_off_redis_is_not_asked(no_backoff, monkeypatch):
     shared_cache._down_until = float("inf")
     assert up.get("k", "fallback") == "fallback"
     assert asked == []
+
+
+def test_one_redis_client_serves_every_call_and_the_values_are_redis_own():
+    """Django makes a `redis.Redis` per call; ours keeps one per pool (it holds no connection
+    of its own). Values still go through Redis: another cache object reads them."""
+    mine = RedisCache(settings.REDIS_URL, {"KEY_PREFIX": "kept-client-test"})
+    other = RedisCache(settings.REDIS_URL, {"KEY_PREFIX": "kept-client-test"})
+    try:
+        first = mine._cache.get_client("a")
+        assert mine._cache.get_client("b", write=True) is first
+        assert isinstance(first, redis.Redis)
+        mine.set("k", {"n": 1}, timeout=30)
+        assert mine.add("k", 2) is False
+        assert other.get("k") == {"n": 1}
+        mine.delete("k")
+        assert other.get("k") is None
+    finally:
+        mine.clear()
