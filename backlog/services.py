@@ -232,6 +232,9 @@ class MoveResult:
     # The item's row as the API shows it (backlog.api.serializers.BACKLOG_ITEM.columns), read
     # by the move's own statement: the answer needs no further query.
     row: dict[str, Any]
+    # The body its event recorded (the resource's API body, made from `row`); None when the
+    # item stayed where it was and no event was recorded.
+    body: Any = None
 
 
 # The largest position a move names (an int column's range); any number past the end of the
@@ -346,16 +349,21 @@ def backlog_item_move(
     old_rank, new_rank = row["old_rank"], row["rank"]
     item.rank = new_rank
     item.unit_id = unit_id
+    body = None
     if old_rank != new_rank:
-        # Neighbours renumbered to make room keep their order: no event of their own.
+        # Neighbours renumbered to make room keep their order: no event of their own. A move
+        # that is its own transaction commits right after this INSERT, so its event takes its
+        # feed position as it is written instead of at the commit (portfolio.events).
+        body = events.representation_of_row("backlog_item", row)
         events.record(
             "backlog_item.moved",
             item.pk,
             actor=actor,
             changed={"rank": [old_rank, new_rank]},
-            data=events.representation_of_row("backlog_item", row),
+            data=body,
+            place_now=events.commits_next(),
         )
-    return MoveResult(item, rows_written, row)
+    return MoveResult(item, rows_written, row, body)
 
 
 def _make_room(

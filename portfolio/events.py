@@ -235,16 +235,19 @@ def record(
     job: str = "",
     changed: Changed = None,
     data: Any = ...,
+    place_now: bool = False,
 ) -> Event:
     """Record one event of `type` for `obj` (a model instance or its id), made by `actor`
     (a login; None for a background job, named by `job`), in the current transaction.
 
     `changed` is {field: (old, new)}, or the names alone; `data` defaults to the object's
-    registered API body as it is now (pass None for an object that is gone).
+    registered API body as it is now (pass None for an object that is gone). `place_now`:
+    see `record_batch`.
     """
     pk = obj if isinstance(obj, int) else obj.pk
     bodies = ... if data is ... else [data]
-    (event,) = record_many(type, [pk], actor=actor, job=job, changed=[changed], data=bodies)
+    entries = [Entry(type, pk, changed)]
+    (event,) = record_batch(entries, actor=actor, job=job, data=bodies, place_now=place_now)
     return event
 
 
@@ -285,9 +288,12 @@ def record_batch(
     one INSERT; the bodies come from one call of each object type's representation.
 
     With `place_now` the events are written with their feed positions (see `_reserve`)
-    instead of being placed by the commit trigger, which rewrites every event row: only for
-    the last write of a transaction that commits at once (the bulk upsert), because from here
-    to the commit every other transaction that recorded events waits for this one."""
+    instead of being placed by the commit trigger, which rewrites every event row (for one
+    event that rewrite is about half a millisecond of the commit): only for the last write of
+    a transaction that commits at once (the bulk upsert; a backlog move that is its own
+    transaction, see `commits_next`), because from here to the commit every other
+    transaction that recorded events waits for this one. Below COPY_FROM events the
+    positions are taken in the INSERT's own round trip."""
     if not entries:
         return []
     kinds = [_check_type(entry.type) for entry in entries]
@@ -305,8 +311,8 @@ def record_batch(
     else:
         datas = list(data)
     now = timezone.now()
-    base = _reserve(len(entries), actor_id=actor_id) if place_now else None
     if len(entries) >= COPY_FROM:
+        base = _reserve(len(entries), actor_id=actor_id) if place_now else None
         _copy(
             entries,
             kinds,
@@ -330,13 +336,28 @@ def record_batch(
             object_id=entry.object_id,
             data=body,
             changed=_changed(entry.changed),
-            position=None if base is None else base + n,
+            position=_RESERVE_ONE if place_now else None,
         )
-        for n, (kind, entry, body) in enumerate(zip(kinds, entries, datas, strict=True))
+        for kind, entry, body in zip(kinds, entries, datas, strict=True)
     ]
-    created = Event.objects.bulk_create(events)
+    if place_now:
+        # Each row takes the next position as the INSERT writes it (rows in order); the
+        # checks that must come before the lock go in the same message (see `_reserve`).
+        with connection.execute_wrapper(_Prefix(*_before_the_lock(actor_id))):
+            created = Event.objects.bulk_create(events)
+        for event in created:  # the positions are the database's: read if asked for
+            del event.__dict__["position"]
+    else:
+        created = Event.objects.bulk_create(events)
     events_recorded.send(sender=Event, count=len(created))
     return created
+
+
+def commits_next() -> bool:
+    """True when the current atomic block is the outermost one: a service's last write then
+    comes right before the commit (no caller's transaction goes on after it), which is when
+    `record_batch(place_now=True)` may take the feed lock."""
+    return len(connection.atomic_blocks) == 1
 
 
 # From this many events a batch is written with COPY: building and compiling thousands of model
@@ -392,10 +413,34 @@ def _copy(
 
 # Run as one message: the actor's row locked for the events' foreign key, every check this
 # transaction has deferred run now, then the positions taken under the commit trigger's lock.
-_RESERVE_SQL = (
-    "SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED; "
-    "SELECT portfolio_event_reserve(%s)"
+_DEFERRED_NOW = "SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED; "
+# One position, the next, for an event row as it is inserted (under the lock; see `_reserve`).
+_RESERVE_ONE = db_models.Func(
+    db_models.Value(1), function="portfolio_event_reserve", output_field=db_models.BigIntegerField()
 )
+
+
+def _before_the_lock(actor_id: int | None) -> tuple[str, list[Any]]:
+    """The statements that must run before the feed lock is taken, and their parameters."""
+    if actor_id is None:
+        return _DEFERRED_NOW, []
+    user_table = connection.ops.quote_name(User._meta.db_table)  # Event.actor's table
+    return f"SELECT 1 FROM {user_table} WHERE id = %s FOR KEY SHARE; {_DEFERRED_NOW}", [actor_id]
+
+
+class _Prefix:
+    """An execute wrapper that sends `sql` in the same message as the next statement (psycopg2
+    interpolates on the client and sends one simple-protocol query; the cursor then holds the
+    last statement's result), once."""
+
+    def __init__(self, sql: str, params: list[Any]) -> None:
+        self.sql, self.params, self.used = sql, params, False
+
+    def __call__(self, execute, sql, params, many, context):
+        if self.used or many:
+            return execute(sql, params, many, context)
+        self.used = True
+        return execute(self.sql + sql, [*self.params, *(params or ())], many, context)
 
 
 def _reserve(count: int, *, actor_id: int | None) -> int:
@@ -411,14 +456,9 @@ def _reserve(count: int, *, actor_id: int | None) -> int:
     of the rows written so far, and the placing of any events it recorded before) runs now,
     before the lock; `SET CONSTRAINTS ALL DEFERRED` then restores the default for what
     follows (every deferrable constraint here is initially deferred; a test holds it)."""
-    sql = _RESERVE_SQL
-    params: list[Any] = [count]
-    if actor_id is not None:
-        user_table = connection.ops.quote_name(User._meta.db_table)  # Event.actor's table
-        sql = f"SELECT 1 FROM {user_table} WHERE id = %s FOR KEY SHARE; " + sql
-        params.insert(0, actor_id)
+    sql, params = _before_the_lock(actor_id)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql + "SELECT portfolio_event_reserve(%s)", [*params, count])
         return cursor.fetchone()[0]
 
 

@@ -206,7 +206,9 @@ class BacklogItemViewSet(Exportable, Preconditions, viewsets.ModelViewSet):
             position=serializer.validated_data.get("position"),
             **anchors,
         )
-        body = BACKLOG_ITEM.one(result.row, now=timezone.now())
+        body = result.body  # the moved item's body, as its event recorded it
+        if body is None:  # it stayed where it was: no event
+            body = BACKLOG_ITEM.one(result.row, now=timezone.now())
         return Response({"item": body, "rows_written": result.rows_written})
 
     @extend_schema(

@@ -115,8 +115,11 @@ def waiting_for_the_event_lock() -> bool:
         return cursor.fetchone()[0]
 
 
+# 300 events go by COPY after a round trip that takes their positions; 3 go by one INSERT
+# whose message takes the lock and each row's position as it is written.
+@pytest.mark.parametrize("size", [300, 3])
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_placed_as_it_is_written_keeps_commit_order():
+def test_a_batch_placed_as_it_is_written_keeps_commit_order(size):
     """A batch that takes its positions as it is written holds the lock to its commit: a
     transaction that commits meanwhile waits, then comes after it; a reader in between sees
     neither."""
@@ -131,13 +134,13 @@ def test_a_batch_placed_as_it_is_written_keeps_commit_order():
     def batch() -> None:
         with transaction.atomic():
             record_batch(
-                [Entry("product.updated", product.pk, {"n": [n, n + 1]}) for n in range(300)],
+                [Entry("product.updated", product.pk, {"n": [n, n + 1]}) for n in range(size)],
                 actor=leader,
                 data=None,
                 place_now=True,
             )
             placed = Event.objects.filter(object_id=product.pk, position__isnull=False)
-            assert placed.count() == 300  # placed as written, not at commit
+            assert placed.count() == size  # placed as written, not at commit
             batch_written.set()
             assert batch_may_commit.wait(WAIT)
 
@@ -163,11 +166,11 @@ def test_a_batch_placed_as_it_is_written_keeps_commit_order():
     assert not failures
 
     page = api_as(leader).get(f"/api/v1/events/?after={start}&page_size=1000").json()
-    assert [e["object_id"] for e in page["results"]] == [product.pk] * 300 + [other.pk]
+    assert [e["object_id"] for e in page["results"]] == [product.pk] * size + [other.pk]
     placed = list(
         Event.objects.filter(object_id=product.pk).order_by("id").values_list("position", flat=True)
     )
-    assert placed == list(range(placed[0], placed[0] + 300))
+    assert placed == list(range(placed[0], placed[0] + size))
     assert Event.objects.get(object_id=other.pk, type="product.updated").position > placed[-1]
 
 
@@ -205,3 +208,82 @@ def test_every_deferrable_constraint_is_initially_deferred():
             "WHERE tgdeferrable AND NOT tginitdeferred"
         )
         assert cursor.fetchall() == []
+
+
+# --- A backlog move that is its own transaction (the API's and the pages' moves) ----------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_move_that_is_its_own_transaction_places_its_event_as_it_writes_it():
+    """Its event is the move's last write: it takes the feed lock and its position with its
+    INSERT (no rewrite by the commit trigger), and a transaction committing meanwhile waits
+    and comes after it in the feed."""
+    from backlog.services import backlog_item_move
+    from tests.backlog.factories import make_backlog
+
+    leader = UserFactory(username="leader", leader=True)
+    product, other = ProductFactory(name="Moves"), ProductFactory(name="Other")
+    items = make_backlog(product, 3, prefix="I")
+    start = feed(leader, 0)["cursor"]
+    inserted, may_commit, other_committed = (threading.Event() for _ in range(3))
+    failures: list[BaseException] = []
+
+    def hold_after_the_event(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        # (Outside the events' own wrapper, which adds the checks before the lock.)
+        if sql.startswith('INSERT INTO "portfolio_event"') and "portfolio_event_reserve" in sql:
+            inserted.set()
+            assert may_commit.wait(WAIT)
+        return result
+
+    def move() -> None:
+        with connection.execute_wrapper(hold_after_the_event):
+            backlog_item_move(actor=leader, item=items[2], position=0)
+
+    def meanwhile() -> None:
+        assert inserted.wait(WAIT)
+        with transaction.atomic():
+            product_update(actor=leader, product=other, description="Committed meanwhile")
+        other_committed.set()
+
+    threads = [in_thread(move, failures), in_thread(meanwhile, failures)]
+    assert inserted.wait(WAIT), failures
+    for _ in range(WAIT * 20):
+        if waiting_for_the_event_lock() or failures:
+            break
+        threading.Event().wait(0.05)
+    assert waiting_for_the_event_lock(), failures
+    assert not other_committed.is_set()
+    may_commit.set()
+    for thread in threads:
+        thread.join(WAIT)
+    assert not failures
+    page = feed(leader, start)["results"]
+    assert [(e["type"], e["object_id"]) for e in page] == [
+        ("backlog_item.moved", items[2].pk),
+        ("product.updated", other.pk),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_move_inside_a_larger_transaction_leaves_its_event_to_the_commit_trigger():
+    """Nested in a caller's transaction, the move is not the last write before the commit: its
+    event is written unplaced and placed at the commit, with the caller's other events."""
+    from backlog.services import backlog_item_move
+    from tests.backlog.factories import make_backlog
+
+    leader = UserFactory(username="leader", leader=True)
+    product = ProductFactory(name="Nested")
+    items = make_backlog(product, 3, prefix="I")
+    with transaction.atomic():
+        backlog_item_move(actor=leader, item=items[2], position=0)
+        moved = Event.objects.get(type="backlog_item.moved", object_id=items[2].pk)
+        assert moved.position is None
+        product_update(actor=leader, product=product, description="After the move")
+    rows = list(
+        Event.objects.filter(type__in=["backlog_item.moved", "product.updated"])
+        .filter(at__gte=moved.at)
+        .order_by("position")
+        .values_list("type", flat=True)
+    )
+    assert rows == ["backlog_item.moved", "product.updated"]
