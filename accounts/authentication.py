@@ -27,7 +27,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Model, Q
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -35,6 +35,7 @@ from rest_framework.request import Request
 
 from accounts.lockout import client_address as lockout_address
 from accounts.models import PREFIX_LENGTH, ApiToken, hash_key
+from portfolio.statements import columns
 
 KEYWORD = "Token"
 # Written at most this often per token: a token used every second costs one UPDATE a minute.
@@ -95,18 +96,6 @@ def _key_from(header: list[bytes]) -> str:
     return raw.decode("ascii")
 
 
-def _columns(model: type[Model]) -> tuple[str, list[str], list[str]]:
-    """A model's quoted table, its concrete fields' attribute names and their columns."""
-    meta = model._meta
-    fields = meta.concrete_fields
-    table = connection.ops.quote_name(meta.db_table)
-    return (
-        table,
-        [f.attname for f in fields],
-        [f"{table}.{connection.ops.quote_name(f.column)}" for f in fields],
-    )
-
-
 # The token, its user and the user's person (if any), every concrete field of each: what
 # `ApiToken.objects.select_related("user__person").filter(prefix=...)` reads, without its
 # default ordering (the key's hash picks the row). The person model is reached through the
@@ -114,9 +103,9 @@ def _columns(model: type[Model]) -> tuple[str, list[str], list[str]]:
 _USER_MODEL = get_user_model()
 _PERSON_RELATION: Any = _USER_MODEL._meta.get_field("person")
 _PERSON_MODEL: Any = _PERSON_RELATION.related_model
-_TOKEN_TABLE, TOKEN_FIELDS, _TOKEN_COLUMNS = _columns(ApiToken)
-_USER_TABLE, USER_FIELDS, _USER_COLUMNS = _columns(_USER_MODEL)
-_PERSON_TABLE, PERSON_FIELDS, _PERSON_COLUMNS = _columns(_PERSON_MODEL)
+_TOKEN_TABLE, TOKEN_FIELDS, _TOKEN_COLUMNS = columns(ApiToken)
+_USER_TABLE, USER_FIELDS, _USER_COLUMNS = columns(_USER_MODEL)
+_PERSON_TABLE, PERSON_FIELDS, _PERSON_COLUMNS = columns(_PERSON_MODEL)
 _quote = connection.ops.quote_name
 _USER_PK = f"{_USER_TABLE}.{_quote(_USER_MODEL._meta.pk.column)}"
 _TOKEN_USER = f"{_TOKEN_TABLE}.{_quote(ApiToken._meta.get_field('user').column)}"

@@ -248,7 +248,7 @@ def make_fixtures() -> Fixtures:
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
     # The password backend: the lockout backend first in the list only guards, it signs no one in.
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "accounts.backends.PasswordBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     # The detail page of a rich product: in retirement (so with a migration plan), in a

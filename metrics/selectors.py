@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
-from django.db.models import IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import IntegerField, Max, Model, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.expressions import Col
 from django.utils import timezone
 
 from metrics.models import (
@@ -26,6 +27,8 @@ from metrics.models import (
 )
 from metrics.status import severity_expression
 from portfolio.models import PortfolioSettings
+from portfolio.permissions import AnyUser
+from portfolio.statements import columns
 from products.models import Dimension, ManagementModel, Product
 
 if TYPE_CHECKING:
@@ -344,6 +347,59 @@ def series_many(
 def window(range_key: str, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
     now = now or timezone.now()
     return now - RANGES[range_key][1], now
+
+
+# The chart's metric: what `Metric.objects.only(*CHART_FIELDS).get(pk=...)` reads, in one
+# statement written once per process (building it through the ORM cost three times the read).
+CHART_FIELDS = ("name", "unit", "target", "warning", "critical")
+_METRIC_TABLE, _CHART_ATTNAMES, _CHART_COLUMNS = columns(Metric, CHART_FIELDS)
+CHART_METRIC_SQL = (
+    f"SELECT {', '.join(_CHART_COLUMNS)} FROM {_METRIC_TABLE}"
+    f" WHERE {_METRIC_TABLE}.{connection.ops.quote_name(Metric._meta.pk.column)} = %s"
+)
+
+
+def _converters(model: type[Model], attnames: list[str]) -> list[tuple[int, Col, list[Any]]]:
+    """The database converters the ORM applies to these columns, by position: none for the
+    chart's fields on PostgreSQL today, applied all the same should a field ever need one."""
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    out = []
+    for i, attname in enumerate(attnames):
+        col = fields[attname].get_col(model._meta.db_table)
+        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if found:
+            out.append((i, col, found))
+    return out
+
+
+_CHART_CONVERTERS = _converters(Metric, _CHART_ATTNAMES)
+
+
+def chart_metric(user: AnyUser, pk: int) -> Metric | None:
+    """The metric a chart draws (`CHART_FIELDS` loaded, the rest deferred), or None when there
+    is no such metric or `user` may not see it. Visibility stays `Metric.objects.visible_to`:
+    while it is every metric (any login today) the statement written once reads the row; a
+    narrower rule is read through the ORM."""
+    visible = Metric.objects.visible_to(user)
+    if visible.query.is_empty():
+        return None
+    if visible.query.where:
+        try:
+            return visible.only(*CHART_FIELDS).get(pk=pk)
+        except Metric.DoesNotExist:
+            return None
+    with connection.cursor() as cursor:
+        cursor.execute(CHART_METRIC_SQL, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    if _CHART_CONVERTERS:
+        values = list(row)
+        for i, col, converters in _CHART_CONVERTERS:
+            for convert in converters:
+                values[i] = convert(values[i], col, connection)
+        row = tuple(values)
+    return Metric.from_db(connection.alias, _CHART_ATTNAMES, row)
 
 
 SPARK_SQL = f"""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,6 +29,7 @@ from metrics.panels import panel_context
 from metrics.selectors import (
     DEFAULT_RANGE,
     RANGES,
+    chart_metric,
     series,
     sparklines,
     window,
@@ -212,10 +213,9 @@ def metric_chart_svg(request: HttpRequest, pk: int) -> HttpResponse:
     key = _range(request.GET)
     if key is None:
         return _bad_range(request.GET)
-    metrics = Metric.objects.visible_to(request.user).only(
-        "name", "unit", "target", "warning", "critical"
-    )
-    metric = get_object_or_404(metrics, pk=pk)
+    metric = chart_metric(request.user, pk)
+    if metric is None:
+        raise Http404("No Metric matches the given query.")
     response = HttpResponse(_chart(metric, key), content_type="image/svg+xml")
     response["Cache-Control"] = "private, max-age=60"
     return response

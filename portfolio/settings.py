@@ -158,7 +158,10 @@ LOGOUT_REDIRECT_URL = "login"
 AUTHENTICATION_BACKENDS = [
     # First: the lockout check (django-axes) runs before any backend that checks a password.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Usernames and passwords: Django's ModelBackend, with the session's login read by one
+    # statement written once (accounts/backends.py). Listed once, not beside ModelBackend: a
+    # wrong password would be checked, and hashed, by each.
+    "accounts.backends.PasswordBackend",
     # Answers only the provider's callback (accounts/oidc.py).
     "accounts.oidc.SSOBackend",
 ]

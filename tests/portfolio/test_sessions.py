@@ -24,7 +24,7 @@ PAGE = "/my-work/"
 def _signed_in(user) -> str:
     session = DjangoStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "accounts.backends.PasswordBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session["note"] = {"a": [1, 2]}
     session.create()
