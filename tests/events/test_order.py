@@ -230,8 +230,7 @@ def test_a_move_that_is_its_own_transaction_places_its_event_as_it_writes_it():
 
     def hold_after_the_event(execute, sql, params, many, context):
         result = execute(sql, params, many, context)
-        # (Outside the events' own wrapper, which adds the checks before the lock.)
-        if sql.startswith('INSERT INTO "portfolio_event"') and "portfolio_event_reserve" in sql:
+        if 'INSERT INTO "portfolio_event"' in sql and "portfolio_event_reserve(1)" in sql:
             inserted.set()
             assert may_commit.wait(WAIT)
         return result
